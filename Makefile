@@ -1,0 +1,53 @@
+# Convenience entry points: `make run` and `make check` work on a fresh
+# Debian 12 machine as root (they install what is missing first).
+
+BUILD      ?= build
+BUILD_ASAN ?= build-asan
+JOBS       ?= 2
+CONF       ?= conf/sbc.conf
+
+DEPS = build-essential cmake pkg-config libre-dev libssl-dev openssl \
+       libcmocka-dev sip-tester kamailio kamailio-tls-modules \
+       iproute2 procps util-linux
+
+.PHONY: all deps build asan run check check-fast bench clean
+
+all: build
+
+deps:
+	@missing=""; for p in $(DEPS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "run as root to install:$$missing" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+build: deps
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	cmake --build $(BUILD) -j$(JOBS)
+
+asan: deps
+	cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DSBC_SANITIZE=ON >/dev/null
+	cmake --build $(BUILD_ASAN) -j$(JOBS)
+
+run: build
+	@sh conf/mkcert.sh conf/tls
+	./$(BUILD)/sbcd -f $(CONF)
+
+# Every test twice: the release build, then the ASan+UBSan build.
+check: build asan
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+	cd $(BUILD_ASAN) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -j$(JOBS) -LE nosan
+
+check-fast: build
+	cd $(BUILD) && ctest --output-on-failure -j$(JOBS)
+
+bench: build
+	bench/cps.sh
+
+clean:
+	rm -rf $(BUILD) $(BUILD_ASAN)

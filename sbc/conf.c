@@ -1,0 +1,589 @@
+/*
+ * conf.c: the option table and the parser of sbc.conf.
+ *
+ * Every option is declared once below, with its default and doc line.
+ * Defaults go through the same setter as file values, so a default can
+ * never be something the parser would refuse.  Errors name file and line.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <stddef.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+#include <ctype.h>
+#include "sbc.h"
+
+enum conf_type {
+	CT_LOGLEVEL,
+	CT_UINT,
+	CT_BOOL,
+	CT_ADDR,
+	CT_STR,
+	CT_PATH,
+	CT_URI,
+	CT_NUMLIST,
+};
+
+struct conf_opt {
+	const char *section;      /* starts a new section in the output */
+	const char *name;
+	enum conf_type type;
+	size_t off;
+	const char *def;
+	uint32_t min, max;
+	const char *doc;
+};
+
+#define O(f) offsetof(struct sbc_conf, f)
+
+static const struct conf_opt optv[] = {
+	{"Logging", "log_level", CT_LOGLEVEL, O(log_level), "info", 0, 0,
+	 "Log level: error, warn, info or debug."},
+
+	{"Access side (customers' PBXs, the Internet)",
+	 "access_addr", CT_ADDR, O(access_addr), "127.0.0.1", 0, 0,
+	 "IP address the access-side listeners bind to (IPv4 or IPv6)."},
+	{NULL, "access_port", CT_UINT, O(access_port), "5060", 1, 65535,
+	 "UDP and TCP port on the access side."},
+	{NULL, "access_tls_port", CT_UINT, O(access_tls_port), "5061", 0, 65535,
+	 "TLS port on the access side; 0 disables the TLS listener."},
+	{NULL, "access_tls_cert", CT_PATH, O(access_tls_cert), "tls/sbc.crt",
+	 0, 0, "PEM certificate (chain) of the access-side TLS listener."},
+	{NULL, "access_tls_key", CT_PATH, O(access_tls_key), "tls/sbc.key",
+	 0, 0, "PEM private key of the access-side TLS listener."},
+	{NULL, "access_tls_verify_client", CT_BOOL,
+	 O(access_tls_verify_client), "no", 0, 0,
+	 "Require a client certificate signed by access_tls_ca from customers "
+	 "connecting over TLS; a bad or missing certificate is refused."},
+	{NULL, "access_tls_ca", CT_PATH, O(access_tls_ca), "", 0, 0,
+	 "PEM CA bundle that verifies customers' client certificates."},
+
+	{"Core side (the provider's switch, the screening upstream)",
+	 "core_addr", CT_ADDR, O(core_addr), "127.0.0.2", 0, 0,
+	 "IP address the core-side listeners bind to; may differ from "
+	 "access_addr (two interfaces) or be the same with other ports."},
+	{NULL, "core_port", CT_UINT, O(core_port), "5060", 1, 65535,
+	 "UDP and TCP port on the core side."},
+	{NULL, "core_tls_port", CT_UINT, O(core_tls_port), "5061", 0, 65535,
+	 "TLS port on the core side (the upstream's in-dialog requests come "
+	 "here); 0 picks an ephemeral port when the upstream needs TLS."},
+	{NULL, "core_tls_cert", CT_PATH, O(core_tls_cert), "tls/sbc.crt", 0, 0,
+	 "PEM certificate of the core side: served on core_tls_port and "
+	 "presented to the upstream as client certificate. Empty: none."},
+	{NULL, "core_tls_key", CT_PATH, O(core_tls_key), "tls/sbc.key", 0, 0,
+	 "PEM private key for core_tls_cert."},
+
+	{"Screening upstream",
+	 "upstream", CT_URI, O(upstream),
+	 "sip:127.0.0.3:5061;transport=tls", 0, 0,
+	 "Where out-of-dialog requests from the access side go, e.g. "
+	 "sip:screen.example.net:5061;transport=tls (transport=tcp or udp "
+	 "allowed, e.g. to read traces)."},
+	{NULL, "upstream_tls_name", CT_STR, O(upstream_tls_name), "", 0, 0,
+	 "Name the upstream's certificate must carry (also sent as SNI). "
+	 "Empty: the host part of upstream."},
+	{NULL, "upstream_ca", CT_PATH, O(upstream_ca),
+	 "/etc/ssl/certs/ca-certificates.crt", 0, 0,
+	 "PEM CA bundle that verifies the upstream's certificate."},
+	{NULL, "upstream_timeout", CT_UINT, O(upstream_timeout), "800",
+	 100, 60000,
+	 "Milliseconds to wait for any answer (even 100 Trying) from the "
+	 "upstream before the caller gets 503 and route-advances."},
+
+	{"Emergency calls (never screened, never sent to the upstream)",
+	 "emergency_numbers", CT_NUMLIST, O(emergency_numbers),
+	 "911,933,112,999", 0, 0,
+	 "Comma-separated Request-URI users that are emergency calls."},
+	{NULL, "emergency_route", CT_URI, O(emergency_route), "", 0, 0,
+	 "Where emergency calls go (e.g. the provider's switch). Empty: they "
+	 "get 503 so the sender route-advances, and a warning at start-up."},
+
+	{"Message validation and limits",
+	 "max_message_size", CT_UINT, O(max_message_size), "6048", 512,
+	 65535, "Largest SIP message accepted, in bytes (larger: 513)."},
+	{NULL, "max_body_size", CT_UINT, O(max_body_size), "4000", 0, 65535,
+	 "Largest message body (SDP) accepted, in bytes (larger: 400)."},
+	{NULL, "max_header_size", CT_UINT, O(max_header_size), "1024", 64,
+	 65535, "Largest value of any one header, in bytes (larger: 400)."},
+	{NULL, "udp_mtu", CT_UINT, O(udp_mtu), "1300", 512, 65000,
+	 "A request larger than this is sent over TCP instead of UDP "
+	 "(RFC 3261 18.1.1)."},
+	{NULL, "invite_timeout", CT_UINT, O(invite_timeout), "180", 10, 3600,
+	 "Seconds an INVITE may ring after a provisional answer before it "
+	 "is cancelled (timer C, RFC 3261 16.6)."},
+	{NULL, "loop_detect", CT_BOOL, O(loop_detect), "yes", 0, 0,
+	 "Answer 482 to a request that already passed through this node."},
+
+	{"System resources",
+	 "max_fds", CT_UINT, O(max_fds), "65536", 1024, 1048576,
+	 "File descriptors (sockets) the daemon may hold."},
+	{NULL, "tcp_backlog", CT_UINT, O(tcp_backlog), "4096", 16, 65535,
+	 "Listen backlog of TCP and TLS listeners."},
+	{NULL, "udp_sockbuf", CT_UINT, O(udp_sockbuf), "4194304", 65536,
+	 268435456, "UDP socket receive and send buffer, in bytes."},
+	{NULL, "hash_size", CT_UINT, O(hash_size), "16384", 16, 1048576,
+	 "Buckets of the transaction tables (rounded to a power of 2)."},
+};
+
+static void destructor(void *arg)
+{
+	struct sbc_conf *conf = arg;
+
+	for (size_t i = 0; i < ARRAY_SIZE(optv); i++) {
+		switch (optv[i].type) {
+		case CT_STR: case CT_PATH: case CT_URI: case CT_NUMLIST:
+			mem_deref(*(char **)((char *)conf + optv[i].off));
+			break;
+		default:
+			break;
+		}
+	}
+	mem_deref(conf->file);
+	mem_deref(conf->dir);
+}
+
+static int set_path(struct sbc_conf *conf, char **dst, const char *val)
+{
+	mem_deref(*dst);
+	*dst = NULL;
+	if (val[0] == '/' || !conf->dir || !val[0])
+		return str_dup(dst, val);
+	return re_sdprintf(dst, "%s/%s", conf->dir, val);
+}
+
+static bool numlist_valid(const char *s)
+{
+	bool digit = false;
+
+	for (; *s; s++) {
+		if (isdigit((unsigned char)*s) || *s == '*' || *s == '#'
+		    || *s == '+')
+			digit = true;
+		else if (*s == ',' && digit)
+			digit = false;
+		else if (*s != ' ')
+			return false;
+	}
+	return true;
+}
+
+/* Returns 0 or an errno, with *why saying what a value should be. */
+static int opt_set(struct sbc_conf *conf, const struct conf_opt *o,
+		   const char *val, const char **why)
+{
+	void *p = (char *)conf + o->off;
+	enum log_level lvl;
+	struct pl pl;
+	struct uri uri;
+	char *end;
+	unsigned long v;
+
+	switch (o->type) {
+
+	case CT_LOGLEVEL:
+		*why = "error, warn, info or debug";
+		if (log_level_parse(val, &lvl))
+			return EINVAL;
+		*(uint32_t *)p = lvl;
+		return 0;
+
+	case CT_UINT:
+		*why = "a whole number in range";
+		if (!isdigit((unsigned char)val[0]))
+			return EINVAL;
+		v = strtoul(val, &end, 10);
+		if (*end || v < o->min || v > o->max)
+			return ERANGE;
+		*(uint32_t *)p = (uint32_t)v;
+		return 0;
+
+	case CT_BOOL:
+		*why = "yes or no";
+		if (!strcasecmp(val, "yes") || !strcasecmp(val, "true")
+		    || !strcmp(val, "1") || !strcasecmp(val, "on"))
+			*(bool *)p = true;
+		else if (!strcasecmp(val, "no") || !strcasecmp(val, "false")
+			 || !strcmp(val, "0") || !strcasecmp(val, "off"))
+			*(bool *)p = false;
+		else
+			return EINVAL;
+		return 0;
+
+	case CT_ADDR:
+		*why = "an IPv4 or IPv6 address";
+		if (sa_set_str((struct sa *)p, val, 0))
+			return EINVAL;
+		if (sa_is_any((struct sa *)p)) {
+			*why = "a concrete address (libre cannot bind the "
+			       "wildcard address for SIP)";
+			return EINVAL;
+		}
+		return 0;
+
+	case CT_URI:
+		*why = "a SIP URI such as sip:host:port;transport=tls";
+		if (val[0]) {
+			pl_set_str(&pl, val);
+			if (uri_decode(&uri, &pl) || pl_strcasecmp(&uri.scheme,
+								    "sip")
+			    || !pl_isset(&uri.host))
+				return EINVAL;
+		}
+		/*@fallthrough@*/
+	case CT_STR:
+		mem_deref(*(char **)p);
+		*(char **)p = NULL;
+		return str_dup((char **)p, val);
+
+	case CT_NUMLIST:
+		*why = "comma-separated numbers";
+		if (!numlist_valid(val))
+			return EINVAL;
+		mem_deref(*(char **)p);
+		*(char **)p = NULL;
+		return str_dup((char **)p, val);
+
+	case CT_PATH:
+		return set_path(conf, (char **)p, val);
+	}
+
+	return EINVAL;
+}
+
+static const struct conf_opt *opt_find(const char *name, size_t len)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(optv); i++) {
+		if (strlen(optv[i].name) == len
+		    && !strncmp(optv[i].name, name, len))
+			return &optv[i];
+	}
+	return NULL;
+}
+
+static int apply_defaults(struct sbc_conf *conf)
+{
+	const char *why;
+	int err;
+
+	for (size_t i = 0; i < ARRAY_SIZE(optv); i++) {
+		err = opt_set(conf, &optv[i], optv[i].def, &why);
+		if (err) {
+			re_fprintf(stderr, "sbcd: bad built-in default for %s\n",
+				   optv[i].name);
+			return err;
+		}
+	}
+	return 0;
+}
+
+static int sbc_conf_alloc(struct sbc_conf **confp, const char *file)
+{
+	struct sbc_conf *conf;
+	const char *slash;
+	int err = 0;
+
+	conf = mem_zalloc(sizeof(*conf), destructor);
+	if (!conf)
+		return ENOMEM;
+
+	if (file) {
+		err = str_dup(&conf->file, file);
+		slash = strrchr(file, '/');
+		if (!err && slash)
+			err = re_sdprintf(&conf->dir, "%b", file,
+					  (size_t)(slash - file));
+		else if (!err)
+			err = str_dup(&conf->dir, ".");
+	}
+	if (!err)
+		err = apply_defaults(conf);
+	if (err) {
+		mem_deref(conf);
+		return err;
+	}
+	*confp = conf;
+	return 0;
+}
+
+int conf_defaults(struct sbc_conf **confp)
+{
+	return sbc_conf_alloc(confp, NULL);
+}
+
+static void trim(char **s, char **e)
+{
+	while (*s < *e && isspace((unsigned char)**s))
+		(*s)++;
+	while (*e > *s && isspace((unsigned char)(*e)[-1]))
+		(*e)--;
+}
+
+static int parse_line(struct sbc_conf *conf, char *s, char *e, unsigned ln,
+		      unsigned *linev)
+{
+	const struct conf_opt *o;
+	const char *why = "";
+	char *eq, *k, *ke, *v;
+	int err;
+
+	trim(&s, &e);
+	if (s == e || *s == '#')
+		return 0;
+
+	eq = memchr(s, '=', e - s);
+	if (!eq) {
+		re_fprintf(stderr, "%s:%u: expected 'name = value'\n",
+			   conf->file, ln);
+		return EINVAL;
+	}
+	k = s;
+	ke = eq;
+	trim(&k, &ke);
+	v = eq + 1;
+	trim(&v, &e);
+	*e = '\0';
+
+	o = opt_find(k, ke - k);
+	if (!o) {
+		re_fprintf(stderr, "%s:%u: unknown option '%b'\n", conf->file,
+			   ln, k, (size_t)(ke - k));
+		return ENOENT;
+	}
+	if (linev[o - optv]) {
+		re_fprintf(stderr, "%s:%u: option '%s' already set on line "
+			   "%u\n", conf->file, ln, o->name, linev[o - optv]);
+		return EEXIST;
+	}
+	linev[o - optv] = ln;
+
+	err = opt_set(conf, o, v, &why);
+	if (err == ERANGE)
+		re_fprintf(stderr, "%s:%u: option '%s': '%s' is out of range "
+			   "(%u..%u)\n", conf->file, ln, o->name, v, o->min,
+			   o->max);
+	else if (err)
+		re_fprintf(stderr, "%s:%u: option '%s': '%s' is not valid "
+			   "(expected %s)\n", conf->file, ln, o->name, v, why);
+	return err;
+}
+
+static int read_file(const char *file, char **bufp, size_t *lenp)
+{
+	FILE *f;
+	char *buf;
+	long len;
+
+	f = fopen(file, "r");
+	if (!f)
+		return errno;
+	if (fseek(f, 0, SEEK_END) || (len = ftell(f)) < 0 || len > 1 << 20
+	    || fseek(f, 0, SEEK_SET)) {
+		fclose(f);
+		return EFBIG;
+	}
+	buf = mem_alloc(len + 1, NULL);
+	if (!buf) {
+		fclose(f);
+		return ENOMEM;
+	}
+	if (fread(buf, 1, len, f) != (size_t)len) {
+		fclose(f);
+		mem_deref(buf);
+		return EIO;
+	}
+	fclose(f);
+	buf[len] = '\0';
+	*bufp = buf;
+	*lenp = len;
+	return 0;
+}
+
+static unsigned line_of(const unsigned *linev, const char *name)
+{
+	const struct conf_opt *o = opt_find(name, strlen(name));
+
+	return o ? linev[o - optv] : 0;
+}
+
+static int check_file(const struct sbc_conf *conf, const unsigned *linev,
+		      const char *opt, const char *path)
+{
+	unsigned ln = line_of(linev, opt);
+
+	if (path && path[0] && access(path, R_OK) == 0)
+		return 0;
+	if (ln)
+		re_fprintf(stderr, "%s:%u: option '%s': cannot read '%s': %m\n",
+			   conf->file, ln, opt, path ? path : "", errno);
+	else
+		re_fprintf(stderr, "%s: option '%s' (default '%s'): cannot "
+			   "read '%s': %m\n", conf->file, opt,
+			   path ? path : "", path ? path : "", errno);
+	return ENOENT;
+}
+
+/* Constraints between options, checked once the whole file is read. */
+static int validate(const struct sbc_conf *conf, const unsigned *linev)
+{
+	int err = 0;
+
+	if (conf->access_tls_port) {
+		err |= check_file(conf, linev, "access_tls_cert",
+				  conf->access_tls_cert);
+		err |= check_file(conf, linev, "access_tls_key",
+				  conf->access_tls_key);
+	}
+	if (conf->access_tls_verify_client)
+		err |= check_file(conf, linev, "access_tls_ca",
+				  conf->access_tls_ca);
+	if (conf->core_tls_cert && conf->core_tls_cert[0]) {
+		err |= check_file(conf, linev, "core_tls_cert",
+				  conf->core_tls_cert);
+		err |= check_file(conf, linev, "core_tls_key",
+				  conf->core_tls_key);
+	}
+	if (!conf->upstream[0]) {
+		re_fprintf(stderr, "%s:%u: option 'upstream' must be set\n",
+			   conf->file, line_of(linev, "upstream"));
+		err |= EINVAL;
+	}
+	else if (strstr(conf->upstream, "transport=tls")) {
+		err |= check_file(conf, linev, "upstream_ca",
+				  conf->upstream_ca);
+	}
+	if (sa_cmp(&conf->access_addr, &conf->core_addr, SA_ADDR)
+	    && (conf->access_port == conf->core_port
+		|| (conf->access_tls_port
+		    && conf->access_tls_port == conf->core_tls_port))) {
+		re_fprintf(stderr, "%s:%u: access and core side share address "
+			   "%j: give them different ports\n", conf->file,
+			   line_of(linev, "core_addr"), &conf->core_addr);
+		err |= EADDRINUSE;
+	}
+	return err ? EINVAL : 0;
+}
+
+int conf_load(struct sbc_conf **confp, const char *file)
+{
+	struct sbc_conf *conf = NULL;
+	unsigned linev[ARRAY_SIZE(optv)] = {0};
+	char *buf = NULL, *s, *nl;
+	size_t len = 0;
+	unsigned ln = 0;
+	int err;
+
+	err = read_file(file, &buf, &len);
+	if (err) {
+		re_fprintf(stderr, "%s: cannot read: %m\n", file, err);
+		return err;
+	}
+	err = sbc_conf_alloc(&conf, file);
+	if (err)
+		goto out;
+
+	for (s = buf; s < buf + len; s = nl + 1) {
+		nl = strchr(s, '\n');
+		if (!nl)
+			nl = buf + len;
+		++ln;
+		err = parse_line(conf, s, nl, ln, linev);
+		if (err)
+			goto out;
+	}
+	err = validate(conf, linev);
+
+ out:
+	mem_deref(buf);
+	if (err)
+		mem_deref(conf);
+	else
+		*confp = conf;
+	return err;
+}
+
+static int print_doc(struct re_printf *pf, const char *doc)
+{
+	const char *p = doc;
+	int err = 0;
+
+	/* wrap at ~76 columns on spaces */
+	while (*p && !err) {
+		size_t n = strlen(p), cut = n;
+
+		if (n > 74) {
+			cut = 74;
+			while (cut > 0 && p[cut] != ' ')
+				--cut;
+			if (!cut)
+				cut = 74;
+		}
+		err = re_hprintf(pf, "# %b\n", p, cut);
+		p += cut;
+		while (*p == ' ')
+			++p;
+	}
+	return err;
+}
+
+int conf_print_default(struct re_printf *pf, void *unused)
+{
+	int err;
+	(void)unused;
+
+	err = re_hprintf(pf,
+		"# sbc.conf: configuration of sbcd, the SIP entry-point SBC.\n"
+		"#\n"
+		"# Generated from the option table in sbc/conf.c "
+		"(sbcd --print-config);\n"
+		"# every value shown is the built-in default.\n"
+		"# Syntax: one 'name = value' per line; lines starting with "
+		"'#' are comments.\n"
+		"# Relative paths are relative to the directory of this "
+		"file.\n");
+
+	for (size_t i = 0; i < ARRAY_SIZE(optv) && !err; i++) {
+		const struct conf_opt *o = &optv[i];
+
+		if (o->section)
+			err |= re_hprintf(pf, "\n# ==== %s ====\n",
+					  o->section);
+		err |= re_hprintf(pf, "\n");
+		err |= print_doc(pf, o->doc);
+		if (o->type == CT_UINT)
+			err |= re_hprintf(pf, "# (%u..%u)\n", o->min, o->max);
+		err |= re_hprintf(pf, "%s = %s\n", o->name, o->def);
+	}
+	return err;
+}
+
+/* The effective configuration, as `sbcd -t -v` shows it. */
+int conf_print(struct re_printf *pf, const struct sbc_conf *conf)
+{
+	int err = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(optv) && !err; i++) {
+		const struct conf_opt *o = &optv[i];
+		const void *p = (const char *)conf + o->off;
+
+		switch (o->type) {
+		case CT_LOGLEVEL:
+		case CT_UINT:
+			err = re_hprintf(pf, "%s = %u\n", o->name,
+					 *(const uint32_t *)p);
+			break;
+		case CT_BOOL:
+			err = re_hprintf(pf, "%s = %s\n", o->name,
+					 *(const bool *)p ? "yes" : "no");
+			break;
+		case CT_ADDR:
+			err = re_hprintf(pf, "%s = %j\n", o->name, p);
+			break;
+		default:
+			err = re_hprintf(pf, "%s = %s\n", o->name,
+					 *(char *const *)p);
+			break;
+		}
+	}
+	return err;
+}

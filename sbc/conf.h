@@ -1,0 +1,57 @@
+/*
+ * conf.h: the configuration, declared once in a table (conf.c) with each
+ * option's default and doc line; parsing, validation, `sbcd -t` and the
+ * shipped conf/sbc.conf (sbcd --print-config) all follow from that table.
+ */
+#ifndef SBC_CONF_H
+#define SBC_CONF_H
+
+#include <re.h>
+
+struct sbc_conf {
+	char *file;                 /* path it was read from */
+	char *dir;                  /* its directory: relative paths start here */
+
+	uint32_t log_level;
+
+	struct sa access_addr;
+	uint32_t access_port;
+	uint32_t access_tls_port;
+	char *access_tls_cert;
+	char *access_tls_key;
+	bool access_tls_verify_client;
+	char *access_tls_ca;
+
+	struct sa core_addr;
+	uint32_t core_port;
+	uint32_t core_tls_port;
+	char *core_tls_cert;
+	char *core_tls_key;
+
+	char *upstream;
+	char *upstream_tls_name;
+	char *upstream_ca;
+	uint32_t upstream_timeout;
+
+	char *emergency_numbers;
+	char *emergency_route;
+
+	uint32_t max_message_size;
+	uint32_t max_body_size;
+	uint32_t max_header_size;
+	uint32_t udp_mtu;
+	uint32_t invite_timeout;
+	bool loop_detect;
+
+	uint32_t max_fds;
+	uint32_t tcp_backlog;
+	uint32_t udp_sockbuf;
+	uint32_t hash_size;
+};
+
+int  conf_load(struct sbc_conf **confp, const char *file);
+int  conf_defaults(struct sbc_conf **confp);
+int  conf_print_default(struct re_printf *pf, void *unused);
+int  conf_print(struct re_printf *pf, const struct sbc_conf *conf);
+
+#endif

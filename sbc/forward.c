@@ -1,0 +1,424 @@
+/*
+ * forward.c: the forward phase.  A request is proxied statefully: a
+ * server transaction on the side it came from, a client request on the
+ * side it goes to, and a struct txn joining the two until the final
+ * response.  Responses go back through the same object, stripped of our
+ * Via.  ACK for 2xx and retransmitted 2xx are forwarded statelessly.
+ */
+#include <string.h>
+#include "sbc.h"
+
+/* One proxied transaction.  Plain fields only, so that it can be encoded
+ * for a standby node later; the libre objects are rebuilt there. */
+struct txn {
+	struct sbc *sbc;
+	struct side *in;
+	struct side *out;
+	struct sip_strans *st;      /* ours until the final response */
+	struct sip_request *req;    /* pending client request */
+	struct sip_msg *msg;        /* the request as received */
+	struct tmr tmr;             /* no-answer timeout, then timer C */
+	struct sa reply_dst;
+	struct uri nexthop;
+	bool record_route;
+	bool answered;              /* any response from downstream */
+	bool provisional;
+	bool cancelled;
+};
+
+static void txn_destructor(void *arg)
+{
+	struct txn *txn = arg;
+
+	tmr_cancel(&txn->tmr);
+	txn->req = mem_deref(txn->req);   /* cancels a pending request */
+	txn->st = mem_deref(txn->st);
+	txn->msg = mem_deref(txn->msg);
+	--txn->sbc->stats.txn_active;
+}
+
+static void txn_reply(struct txn *txn, uint16_t scode, const char *reason)
+{
+	if (!txn->st)
+		return;
+	(void)sip_treply(&txn->st, txn->in->sip, txn->msg, scode, reason);
+}
+
+static const char *tp_param(enum sip_transp tp)
+{
+	switch (tp) {
+	case SIP_TRANSP_TCP: return ";transport=tcp";
+	case SIP_TRANSP_TLS: return ";transport=tls";
+	default:             return "";
+	}
+}
+
+/* Double Record-Route (RFC 5658): the entry facing the next hop on top,
+ * the one facing the previous hop below, each with its transport. */
+static int send_handler(enum sip_transp tp, const struct sa *src,
+			const struct sa *dst, struct mbuf *mb, void *arg)
+{
+	struct txn *txn = arg;
+	struct sa in = txn->in->laddr;
+	enum sip_transp itp = txn->msg->tp;
+	(void)dst;
+
+	if (!txn->record_route)
+		return 0;
+	sa_set_port(&in, itp == SIP_TRANSP_TLS ? txn->in->tls_port
+					       : txn->in->port);
+	return mbuf_printf(mb, "Record-Route: <sip:%J%s;lr>\r\n"
+			   "Record-Route: <sip:%J%s;lr>\r\n",
+			   src, tp_param(tp), &in, tp_param(itp));
+}
+
+static int build_headers(struct mbuf *mb, const struct req_ctx *ctx)
+{
+	const struct sip_msg *msg = ctx->msg;
+	bool first_via = true, mf = false;
+	int err = 0;
+
+	for (struct le *le = msg->hdrl.head; le && !err; le = le->next) {
+		const struct sip_hdr *hdr = le->data;
+
+		switch (hdr->id) {
+
+		case SIP_HDR_VIA:
+			if (first_via) {
+				first_via = false;
+				err = sipmsg_via_add_received(mb, msg, hdr);
+				continue;
+			}
+			break;
+
+		case SIP_HDR_ROUTE:
+			if (ctx->strip_routes || hdr == ctx->skip_route[0]
+			    || hdr == ctx->skip_route[1])
+				continue;
+			break;
+
+		case SIP_HDR_MAX_FORWARDS:
+			mf = true;
+			err = mbuf_printf(mb, "Max-Forwards: %u\r\n",
+					  ctx->maxfwd - 1);
+			continue;
+
+		case SIP_HDR_CONTENT_LENGTH:
+			continue;
+
+		default:
+			break;
+		}
+		err = sipmsg_print_hdr(mb, hdr);
+	}
+	if (!mf)
+		err |= mbuf_write_str(mb, "Max-Forwards: 70\r\n");
+	err |= mbuf_printf(mb, "Content-Length: %zu\r\n\r\n",
+			   mbuf_get_left(msg->mb));
+	err |= mbuf_write_mem(mb, mbuf_buf(msg->mb), mbuf_get_left(msg->mb));
+	return err;
+}
+
+/* RFC 3261 18.1.1: a request too large for UDP goes over TCP. */
+static void choose_transport(struct req_ctx *ctx, size_t size)
+{
+	static const struct pl tcp = PL(";transport=tcp");
+	struct pl tp;
+
+	if (size + 300 <= ctx->sbc->conf->udp_mtu)
+		return;
+	if (!msg_param_decode(&ctx->nexthop.params, "transport", &tp)
+	    && pl_strcasecmp(&tp, "udp"))
+		return;
+	ctx->nexthop.params = tcp;
+}
+
+/* A response from downstream, relayed upstream without our Via. */
+static int relay_response(struct txn *txn, const struct sip_msg *msg)
+{
+	struct mbuf *mb;
+	bool first_via = true;
+	int err;
+
+	if (validate_response(txn->sbc->conf, msg)) {
+		LOGI(txn->sbc, "%s side: dropped malformed response from %J",
+		     txn->out->name, &msg->src);
+		return EBADMSG;
+	}
+	mb = mbuf_alloc(msg->mb->end + 64);
+	if (!mb)
+		return ENOMEM;
+
+	err = mbuf_printf(mb, "SIP/2.0 %u %r\r\n", msg->scode, &msg->reason);
+	for (struct le *le = msg->hdrl.head; le && !err; le = le->next) {
+		const struct sip_hdr *hdr = le->data;
+
+		if (hdr->id == SIP_HDR_VIA && first_via) {
+			first_via = false;
+			continue;
+		}
+		err = sipmsg_print_hdr(mb, hdr);
+	}
+	err |= mbuf_write_str(mb, "\r\n");
+	err |= mbuf_write_mem(mb, mbuf_buf(msg->mb), mbuf_get_left(msg->mb));
+	if (!err) {
+		mb->pos = 0;
+		err = sip_strans_reply(&txn->st, txn->in->sip, txn->msg,
+				       &txn->reply_dst, msg->scode, mb);
+		if (!err)
+			++txn->sbc->stats.fwd_rsp;
+	}
+	mem_deref(mb);
+	return err;
+}
+
+static void timerc_handler(void *arg)
+{
+	struct txn *txn = arg;
+
+	LOGI(txn->sbc, "INVITE %r to %r: no final answer in %u s, cancelled",
+	     &txn->msg->callid, &txn->msg->uri.user,
+	     txn->sbc->conf->invite_timeout);
+	txn->cancelled = true;
+	if (txn->req)
+		sip_request_cancel(txn->req);
+}
+
+static void noanswer_handler(void *arg)
+{
+	struct txn *txn = arg;
+
+	if (txn->cancelled) {
+		txn_reply(txn, 487, "Request Terminated");
+	}
+	else {
+		++txn->sbc->stats.upstream_fail;
+		LOGW(txn->sbc, "upstream %H: no answer to %r within %u ms, "
+		     "503 to %J", uri_encode, &txn->nexthop, &txn->msg->met,
+		     txn->sbc->conf->upstream_timeout, &txn->msg->src);
+		txn_reply(txn, 503, "Service Unavailable");
+	}
+	mem_deref(txn);
+}
+
+static void fail_reply(struct txn *txn, int err)
+{
+	uint16_t scode = 503;
+	const char *reason = "Service Unavailable";
+
+	if (txn->cancelled) {
+		scode = 487;
+		reason = "Request Terminated";
+	}
+	else if (err == ETIMEDOUT) {
+		scode = 408;
+		reason = "Request Timeout";
+	}
+	else {
+		++txn->sbc->stats.upstream_fail;
+	}
+	LOGW(txn->sbc, "%r %r: next hop %H failed: %m (%u to %J)",
+	     &txn->msg->met, &txn->msg->callid, uri_encode, &txn->nexthop,
+	     err, scode, &txn->msg->src);
+	txn_reply(txn, scode, reason);
+}
+
+static void resp_handler(int err, const struct sip_msg *msg, void *arg)
+{
+	struct txn *txn = arg;
+
+	if (err || !msg) {
+		txn->req = NULL;
+		fail_reply(txn, err ? err : EPROTO);
+		mem_deref(txn);
+		return;
+	}
+
+	if (!txn->answered) {
+		txn->answered = true;
+		tmr_cancel(&txn->tmr);
+	}
+
+	if (msg->scode < 200) {
+		if (txn->msg->cseq.met.l == 6 && !txn->provisional) {
+			txn->provisional = true;   /* INVITE: start timer C */
+			tmr_start(&txn->tmr,
+				  txn->sbc->conf->invite_timeout * 1000ULL,
+				  timerc_handler, txn);
+		}
+		if (msg->scode > 100)
+			(void)relay_response(txn, msg);
+		return;
+	}
+
+	txn->req = NULL;
+	(void)relay_response(txn, msg);
+	mem_deref(txn);
+}
+
+static void cancel_handler(void *arg)
+{
+	struct txn *txn = arg;
+
+	txn->cancelled = true;
+	if (txn->req)
+		sip_request_cancel(txn->req);
+}
+
+int forward_reply(struct req_ctx *ctx, uint16_t scode, const char *reason)
+{
+	return sip_reply(ctx->in->sip, ctx->msg, scode, reason);
+}
+
+int forward_request(struct req_ctx *ctx)
+{
+	const struct sip_msg *msg = ctx->msg;
+	struct txn *txn;
+	struct mbuf *mb;
+	bool invite = !pl_strcmp(&msg->met, "INVITE");
+	int err;
+
+	txn = mem_zalloc(sizeof(*txn), txn_destructor);
+	if (!txn)
+		return ENOMEM;
+	++ctx->sbc->stats.txn_active;
+	txn->sbc = ctx->sbc;
+	txn->in = ctx->in;
+	txn->out = ctx->out;
+	txn->msg = mem_ref((struct sip_msg *)msg);
+	txn->record_route = ctx->record_route;
+	sip_reply_addr(&txn->reply_dst, msg, true);
+
+	mb = mbuf_alloc(msg->mb->end + 256);
+	if (!mb) {
+		err = ENOMEM;
+		goto out;
+	}
+	err = sip_strans_alloc(&txn->st, ctx->in->sip, msg, cancel_handler,
+			       txn);
+	if (err)
+		goto out;
+	if (invite)
+		(void)sip_treply(&txn->st, ctx->in->sip, msg, 100, "Trying");
+
+	err = build_headers(mb, ctx);
+	if (err)
+		goto out;
+	choose_transport(ctx, mb->end + msg->ruri.l);
+	txn->nexthop = ctx->nexthop;
+	mb->pos = 0;
+
+	err = sip_request(&txn->req, ctx->out->sip, true, msg->met.p,
+			  (int)msg->met.l, ctx->ruri.p, (int)ctx->ruri.l,
+			  &ctx->nexthop, mb, (size_t)msg->callid.l ^ msg->tag,
+			  send_handler, resp_handler, txn);
+	if (err) {
+		fail_reply(txn, err);
+		goto out;
+	}
+	++ctx->sbc->stats.fwd_req;
+	if (ctx->timeout_ms)
+		tmr_start(&txn->tmr, ctx->timeout_ms, noanswer_handler, txn);
+	mem_deref(mb);
+	return 0;
+
+ out:
+	mem_deref(mb);
+	mem_deref(txn);
+	return err;
+}
+
+int forward_ack(struct req_ctx *ctx)
+{
+	const struct sip_msg *msg = ctx->msg;
+	struct mbuf *mb;
+	int err;
+
+	mb = mbuf_alloc(msg->mb->end + 128);
+	if (!mb)
+		return ENOMEM;
+	err = build_headers(mb, ctx);
+	if (!err) {
+		choose_transport(ctx, mb->end + msg->ruri.l);
+		mb->pos = 0;
+		err = sip_request(NULL, ctx->out->sip, false, "ACK", 3,
+				  ctx->ruri.p, (int)ctx->ruri.l, &ctx->nexthop,
+				  mb, 0, NULL, NULL, NULL);
+	}
+	if (!err)
+		++ctx->sbc->stats.fwd_ack;
+	mem_deref(mb);
+	return err;
+}
+
+/* Where a response goes by its (second) Via: received and rport win. */
+static int via_dst(struct sa *dst, const struct sip_via *via)
+{
+	struct pl rcv, rport;
+
+	*dst = via->addr;
+	if (!msg_param_decode(&via->params, "received", &rcv)
+	    && sa_set(dst, &rcv, sa_port(&via->addr)))
+		return EINVAL;
+	if (!msg_param_decode(&via->params, "rport", &rport)
+	    && pl_isset(&rport))
+		sa_set_port(dst, pl_u32(&rport));
+	if (!sa_port(dst))
+		sa_set_port(dst, via->tp == SIP_TRANSP_TLS ? 5061 : 5060);
+	return sa_isset(dst, SA_ALL) ? 0 : EINVAL;
+}
+
+/* A 2xx retransmission arrives after its client transaction is gone
+ * (libre ends an INVITE ctrans at the first 2xx): pass it on statelessly,
+ * but only if the top Via is ours. */
+int forward_stray_response(struct sbc *sbc, struct side *in,
+			   const struct sip_msg *msg)
+{
+	struct side *out = &sbc->side[in->id == SIDE_ACCESS ? SIDE_CORE
+							     : SIDE_ACCESS];
+	const struct sip_hdr *via2 = NULL;
+	struct sip_via via;
+	struct mbuf *mb;
+	struct sa dst;
+	unsigned n = 0;
+	int err = 0;
+
+	if (msg->scode < 200 || msg->scode >= 300
+	    || pl_strcmp(&msg->cseq.met, "INVITE")
+	    || !sipmsg_is_side_addr(in, &msg->via.addr))
+		return 0;
+
+	for (struct le *le = msg->hdrl.head; le; le = le->next) {
+		const struct sip_hdr *hdr = le->data;
+
+		if (hdr->id == SIP_HDR_VIA && ++n == 2) {
+			via2 = hdr;
+			break;
+		}
+	}
+	if (!via2 || sip_via_decode(&via, &via2->val) || via_dst(&dst, &via))
+		return EBADMSG;
+
+	mb = mbuf_alloc(msg->mb->end);
+	if (!mb)
+		return ENOMEM;
+	err = mbuf_printf(mb, "SIP/2.0 %u %r\r\n", msg->scode, &msg->reason);
+	n = 0;
+	for (struct le *le = msg->hdrl.head; le && !err; le = le->next) {
+		const struct sip_hdr *hdr = le->data;
+
+		if (hdr->id == SIP_HDR_VIA && ++n == 1)
+			continue;
+		err = sipmsg_print_hdr(mb, hdr);
+	}
+	err |= mbuf_write_str(mb, "\r\n");
+	err |= mbuf_write_mem(mb, mbuf_buf(msg->mb), mbuf_get_left(msg->mb));
+	if (!err) {
+		mb->pos = 0;
+		err = sip_send(out->sip, NULL, via.tp, &dst, mb);
+	}
+	if (!err)
+		++sbc->stats.fwd_rsp;
+	mem_deref(mb);
+	return err;
+}

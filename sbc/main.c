@@ -1,0 +1,193 @@
+/*
+ * main.c: sbcd, the SIP entry-point SBC daemon.  Parses the command line,
+ * loads the configuration, sizes the process for load, brings up both
+ * sides and runs libre's event loop in the foreground.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include "sbc.h"
+
+#define DEFAULT_CONF "/etc/sbc/sbc.conf"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: sbcd [-f FILE] [-t] [-v]\n"
+		"       sbcd --print-config | --help | --version\n"
+		"\n"
+		"  -f, --config FILE   configuration file (default "
+		DEFAULT_CONF ")\n"
+		"  -t, --test          check the configuration and exit\n"
+		"  -v, --verbose       with -t: print the effective "
+		"configuration\n"
+		"      --print-config  print the default configuration "
+		"(conf/sbc.conf)\n"
+		"  -h, --help          this help\n"
+		"  -V, --version       print the version\n"
+		"\n"
+		"sbcd runs in the foreground and logs to stderr.\n");
+}
+
+static void signal_handler(int sig)
+{
+	(void)sig;
+	re_cancel();
+}
+
+static void raise_fd_limit(struct sbc *sbc)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl))
+		return;
+	if (rl.rlim_cur >= sbc->conf->max_fds)
+		return;
+	rl.rlim_cur = sbc->conf->max_fds;
+	if (rl.rlim_max < rl.rlim_cur)
+		rl.rlim_max = rl.rlim_cur;
+	if (setrlimit(RLIMIT_NOFILE, &rl)) {
+		(void)getrlimit(RLIMIT_NOFILE, &rl);
+		LOGW(sbc, "file descriptor limit stays at %llu (max_fds %u): "
+		     "%m", (unsigned long long)rl.rlim_cur,
+		     sbc->conf->max_fds, errno);
+	}
+}
+
+static int dns_init(struct sbc *sbc)
+{
+	struct sa srvv[8];
+	uint32_t n = ARRAY_SIZE(srvv);
+	char domain[64] = "";
+	int err;
+
+	err = dns_srv_get(domain, sizeof(domain), srvv, &n);
+	if (err || !n) {
+		LOGW(sbc, "no DNS servers (%m): only numeric hosts can be "
+		     "routed to", err);
+		return 0;
+	}
+	return dnsc_alloc(&sbc->dnsc, NULL, srvv, n);
+}
+
+static int parse_uris(struct sbc *sbc)
+{
+	const struct sbc_conf *conf = sbc->conf;
+	struct pl pl;
+	int err;
+
+	pl_set_str(&pl, conf->upstream);
+	err = uri_decode(&sbc->upstream, &pl);
+	if (!err && conf->emergency_route[0]) {
+		pl_set_str(&pl, conf->emergency_route);
+		err = uri_decode(&sbc->emergency_route, &pl);
+	}
+	return err;
+}
+
+static int sbc_start(struct sbc *sbc)
+{
+	int err;
+
+	err = parse_uris(sbc);
+	err = err ? err : dns_init(sbc);
+	err = err ? err : listen_init(sbc);
+	if (err)
+		return err;
+
+	if (!sbc->conf->emergency_route[0])
+		LOGW(sbc, "no emergency_route: emergency calls (%s) will get "
+		     "503", sbc->conf->emergency_numbers);
+	LOGI(sbc, "upstream %s%s%s", sbc->conf->upstream,
+	     sbc->side[SIDE_CORE].tls_name ? ", verified as " : "",
+	     sbc->side[SIDE_CORE].tls_name ? sbc->side[SIDE_CORE].tls_name
+					   : "");
+	LOGI(sbc, "sbcd " SBC_VERSION " ready");
+	return 0;
+}
+
+static void sbc_stop(struct sbc *sbc)
+{
+	listen_close(sbc);
+	sbc->dnsc = mem_deref(sbc->dnsc);
+}
+
+static int run(struct sbc *sbc)
+{
+	int err;
+
+	/* libre sizes its fd table once, before the first socket */
+	(void)fd_setsize((int)sbc->conf->max_fds);
+	err = libre_init();
+	if (err) {
+		LOGE(sbc, "libre_init: %m", err);
+		return err;
+	}
+	raise_fd_limit(sbc);
+
+	err = sbc_start(sbc);
+	if (!err)
+		err = re_main(signal_handler);
+	LOGI(sbc, "shutting down (%llu requests, %llu responses received)",
+	     (unsigned long long)sbc->stats.req_rx,
+	     (unsigned long long)sbc->stats.rsp_rx);
+	sbc->terminating = true;
+	sbc_stop(sbc);
+	libre_close();
+	return err;
+}
+
+int main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{"config", required_argument, NULL, 'f'},
+		{"test", no_argument, NULL, 't'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"print-config", no_argument, NULL, 'P'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	struct sbc sbc;
+	const char *file = DEFAULT_CONF;
+	bool test = false, verbose = false;
+	int c, err;
+
+	memset(&sbc, 0, sizeof(sbc));
+	while ((c = getopt_long(argc, argv, "f:tvhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f': file = optarg; break;
+		case 't': test = true; break;
+		case 'v': verbose = true; break;
+		case 'P':
+			return re_printf("%H", conf_print_default, NULL) < 0;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("sbcd " SBC_VERSION "\n"); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		usage(stderr);
+		return 2;
+	}
+
+	err = conf_load(&sbc.conf, file);
+	if (err) {
+		fprintf(stderr, "sbcd: configuration %s is not valid\n", file);
+		return 1;
+	}
+	if (test) {
+		if (verbose)
+			re_printf("%H", conf_print, sbc.conf);
+		printf("sbcd: configuration %s is valid\n", file);
+		mem_deref(sbc.conf);
+		return 0;
+	}
+
+	(void)signal(SIGPIPE, SIG_IGN);
+	err = run(&sbc);
+	mem_deref(sbc.conf);
+	return err ? 1 : 0;
+}

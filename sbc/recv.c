@@ -1,0 +1,76 @@
+/*
+ * recv.c: the receive phase, where every message from either side enters
+ * and the request pipeline is run in order:
+ *   validate -> classify -> screen -> route -> forward
+ * Responses that libre matched to a client transaction never come here;
+ * the stray ones (2xx retransmissions) do.
+ */
+#include "sbc.h"
+
+static void reply(struct req_ctx *ctx, uint16_t scode, const char *reason)
+{
+	if (!pl_strcmp(&ctx->msg->met, "ACK"))
+		return;         /* ACK is never answered */
+	++ctx->sbc->stats.local_reply;
+	(void)forward_reply(ctx, scode, reason);
+}
+
+bool recv_request(const struct sip_msg *msg, void *arg)
+{
+	struct side *side = arg;
+	struct req_ctx ctx = {
+		.sbc = side->sbc,
+		.in = side,
+		.msg = msg,
+	};
+	int err;
+
+	++ctx.sbc->stats.req_rx;
+
+	if (validate_request(&ctx)) {
+		++ctx.sbc->stats.invalid;
+		LOGI(ctx.sbc, "%s side: invalid %r from %J: %u %s",
+		     side->name, &msg->met, &msg->src, ctx.scode, ctx.reason);
+		reply(&ctx, ctx.scode, ctx.reason);
+		return true;
+	}
+
+	classify_source(&ctx);
+
+	if (screen_request(&ctx)) {
+		if (ctx.scode)
+			reply(&ctx, ctx.scode, ctx.reason);
+		return true;
+	}
+
+	route_request(&ctx);
+	if (ctx.action == ROUTE_REPLY) {
+		if (ctx.scode)
+			reply(&ctx, ctx.scode, ctx.reason);
+		return true;
+	}
+
+	if (!pl_strcmp(&msg->met, "ACK"))
+		err = forward_ack(&ctx);
+	else
+		err = forward_request(&ctx);
+	if (err)
+		LOGW(ctx.sbc, "%s side: cannot forward %r from %J: %m",
+		     side->name, &msg->met, &msg->src, err);
+	return true;
+}
+
+bool recv_response(const struct sip_msg *msg, void *arg)
+{
+	struct side *side = arg;
+
+	++side->sbc->stats.rsp_rx;
+	if (validate_response(side->sbc->conf, msg)) {
+		++side->sbc->stats.invalid;
+		LOGI(side->sbc, "%s side: dropped malformed response from %J",
+		     side->name, &msg->src);
+		return true;
+	}
+	(void)forward_stray_response(side->sbc, side, msg);
+	return true;
+}

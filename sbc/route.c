@@ -1,0 +1,225 @@
+/*
+ * route.c: where a request goes.  Our own Route entries are popped (loose
+ * routing, RFC 3261 16.4; two of them after a double Record-Route, RFC
+ * 5658); in-dialog requests follow the remaining route set; initial
+ * requests from the access side go to the screening upstream, emergency
+ * calls to the emergency route; OPTIONS to the SBC itself are answered.
+ */
+#include <string.h>
+#include "sbc.h"
+
+bool route_is_emergency(const struct sbc_conf *conf, const struct pl *user)
+{
+	struct pl u = *user, num;
+	const char *p;
+
+	if (!pl_isset(&u))
+		return false;
+	/* a user part may carry parameters (;phone-context=...) */
+	p = pl_strchr(&u, ';');
+	if (p)
+		u.l = p - u.p;
+
+	for (p = conf->emergency_numbers; *p;) {
+		while (*p == ' ' || *p == ',')
+			++p;
+		num.p = p;
+		while (*p && *p != ',' && *p != ' ')
+			++p;
+		num.l = p - num.p;
+		if (num.l && !pl_cmp(&num, &u))
+			return true;
+	}
+	return false;
+}
+
+static bool side_is_self(const struct side *side, const struct sa *addr,
+			 uint16_t port)
+{
+	if (!sa_cmp(&side->laddr, addr, SA_ADDR))
+		return false;
+	return port == side->port || (side->tls_port
+				      && port == side->tls_port);
+}
+
+bool route_is_self(const struct sbc *sbc, const struct uri *uri)
+{
+	struct sa addr;
+	struct pl tp;
+	uint16_t port = uri->port;
+
+	if (sa_set(&addr, &uri->host, 0))
+		return false;           /* a name is never us */
+	if (!port) {
+		bool tls = !pl_strcasecmp(&uri->scheme, "sips")
+			|| (!msg_param_decode(&uri->params, "transport", &tp)
+			    && !pl_strcasecmp(&tp, "tls"));
+		port = tls ? 5061 : 5060;
+	}
+	for (int i = 0; i < SIDE_COUNT; i++)
+		if (side_is_self(&sbc->side[i], &addr, port))
+			return true;
+	return false;
+}
+
+static bool via_is_self(const struct sip_hdr *hdr, const struct sip_msg *msg,
+			void *arg)
+{
+	const struct sbc *sbc = arg;
+	struct sip_via via;
+	uint16_t port;
+	(void)msg;
+
+	if (sip_via_decode(&via, &hdr->val) || !sa_isset(&via.addr, SA_ADDR))
+		return false;
+	port = sa_port(&via.addr);
+	if (!port)
+		port = via.tp == SIP_TRANSP_TLS ? 5061 : 5060;
+	for (int i = 0; i < SIDE_COUNT; i++)
+		if (side_is_self(&sbc->side[i], &via.addr, port))
+			return true;
+	return false;
+}
+
+static void reply(struct req_ctx *ctx, uint16_t scode, const char *reason)
+{
+	ctx->action = ROUTE_REPLY;
+	ctx->scode = scode;
+	ctx->reason = reason;
+}
+
+/* Pop our own Route entries from the top of the route set. */
+static const struct sip_hdr *pop_routes(struct req_ctx *ctx)
+{
+	struct le *le;
+	unsigned n = 0;
+
+	for (le = ctx->msg->hdrl.head; le; le = le->next) {
+		const struct sip_hdr *hdr = le->data;
+		struct sip_addr addr;
+
+		if (hdr->id != SIP_HDR_ROUTE)
+			continue;
+		if (n >= ARRAY_SIZE(ctx->skip_route)
+		    || sip_addr_decode(&addr, &hdr->val)
+		    || !route_is_self(ctx->sbc, &addr.uri))
+			return hdr;
+		ctx->skip_route[n++] = hdr;
+	}
+	return NULL;
+}
+
+static void to_upstream(struct req_ctx *ctx)
+{
+	struct sbc *sbc = ctx->sbc;
+
+	ctx->out = &sbc->side[SIDE_CORE];
+	ctx->nexthop = sbc->upstream;
+	ctx->timeout_ms = sbc->conf->upstream_timeout;
+}
+
+static void to_emergency(struct req_ctx *ctx)
+{
+	struct sbc *sbc = ctx->sbc;
+
+	++sbc->stats.emergency;
+	if (!sbc->conf->emergency_route[0]) {
+		LOGW(sbc, "emergency call to %r from %J: no emergency_route, "
+		     "503", &ctx->msg->uri.user, &ctx->msg->src);
+		reply(ctx, 503, "No Emergency Route");
+		return;
+	}
+	LOGI(sbc, "emergency call to %r from %J: to %s", &ctx->msg->uri.user,
+	     &ctx->msg->src, sbc->conf->emergency_route);
+	ctx->out = &sbc->side[SIDE_CORE];
+	ctx->nexthop = sbc->emergency_route;
+}
+
+static bool dialog_forming(const struct pl *met)
+{
+	return !pl_strcmp(met, "INVITE") || !pl_strcmp(met, "SUBSCRIBE")
+		|| !pl_strcmp(met, "REFER") || !pl_strcmp(met, "NOTIFY");
+}
+
+static void route_initial(struct req_ctx *ctx, const struct sip_hdr *rt)
+{
+	const struct sip_msg *msg = ctx->msg;
+	struct sip_addr addr;
+
+	if (ctx->in->id == SIDE_ACCESS) {
+		/* a preloaded route must not bypass screening */
+		ctx->strip_routes = true;
+		if (!pl_strcmp(&msg->met, "REGISTER"))
+			reply(ctx, 403, "No Registrar Configured");
+		else if (ctx->emergency)
+			to_emergency(ctx);
+		else
+			to_upstream(ctx);
+	}
+	else if (rt && !sip_addr_decode(&addr, &rt->val)) {
+		ctx->out = &ctx->sbc->side[SIDE_ACCESS];
+		ctx->nexthop = addr.uri;
+	}
+	else {
+		reply(ctx, 404, "Not Found");
+	}
+	ctx->record_route = ctx->action == ROUTE_FORWARD
+		&& dialog_forming(&msg->met);
+}
+
+int route_request(struct req_ctx *ctx)
+{
+	struct sbc *sbc = ctx->sbc;
+	const struct sip_msg *msg = ctx->msg;
+	const struct sip_hdr *rt;
+	struct sip_addr addr;
+	bool ack = !pl_strcmp(&msg->met, "ACK");
+
+	ctx->action = ROUTE_FORWARD;
+	ctx->ruri = msg->ruri;
+	rt = pop_routes(ctx);
+
+	if (!rt && !pl_strcmp(&msg->met, "OPTIONS") && !pl_isset(&msg->uri.user)
+	    && route_is_self(sbc, &msg->uri)) {
+		reply(ctx, 200, "OK");
+		return 0;
+	}
+	if (ctx->maxfwd == 0) {
+		reply(ctx, ack ? 0 : 483, "Too Many Hops");
+		return 0;
+	}
+	if (sbc->conf->loop_detect
+	    && sip_msg_hdr_apply(msg, true, SIP_HDR_VIA, via_is_self, sbc)) {
+		reply(ctx, ack ? 0 : 482, "Loop Detected");
+		return 0;
+	}
+	if (!pl_strcmp(&msg->met, "CANCEL")) {
+		/* libre matched every CANCEL it had a transaction for */
+		reply(ctx, 481, "Call/Transaction Does Not Exist");
+		return 0;
+	}
+
+	if (!ctx->has_totag) {
+		route_initial(ctx, rt);
+		return 0;
+	}
+
+	/* in dialog: only along a route set we recorded */
+	if (!ctx->skip_route[0]) {
+		if (route_is_self(sbc, &msg->uri)
+		    && !pl_strcmp(&msg->met, "OPTIONS"))
+			reply(ctx, 200, "OK");
+		else
+			reply(ctx, ack ? 0 : 481,
+			      "Call/Transaction Does Not Exist");
+		return 0;
+	}
+	if (rt && sip_addr_decode(&addr, &rt->val)) {
+		reply(ctx, ack ? 0 : 400, "Bad Route");
+		return 0;
+	}
+	ctx->out = &sbc->side[ctx->in->id == SIDE_ACCESS ? SIDE_CORE
+							 : SIDE_ACCESS];
+	ctx->nexthop = rt ? addr.uri : msg->uri;
+	return 0;
+}

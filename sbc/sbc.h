@@ -1,0 +1,119 @@
+/*
+ * sbc.h: the daemon's one context (struct sbc) and the interfaces between
+ * the phases of the request path:
+ *   receive -> validate -> classify -> screen -> route -> forward
+ * and responses back the same way.
+ */
+#ifndef SBC_H
+#define SBC_H
+
+#include <re.h>
+#include "conf.h"
+#include "log.h"
+
+enum side_id {
+	SIDE_ACCESS = 0,   /* customers' PBXs and the Internet */
+	SIDE_CORE   = 1,   /* the provider's switch and the screening upstream */
+	SIDE_COUNT
+};
+
+/* One SIP stack per side: libre sends on the first transport of a kind,
+ * so a multi-homed SBC needs a struct sip for each interface. */
+struct side {
+	enum side_id id;
+	const char *name;
+	struct sbc *sbc;
+	struct sip *sip;
+	struct sip_lsnr *lsnr_req;
+	struct sip_lsnr *lsnr_rsp;
+	struct tls *tls;
+	struct sa laddr;          /* listen IP, port 0 */
+	uint16_t port;            /* UDP and TCP */
+	uint16_t tls_port;        /* 0: no TLS listener */
+	char *tls_name;           /* expected peer name (client side) */
+};
+
+struct sbc_stats {
+	uint64_t req_rx;
+	uint64_t rsp_rx;
+	uint64_t invalid;
+	uint64_t fwd_req;
+	uint64_t fwd_ack;
+	uint64_t fwd_rsp;
+	uint64_t local_reply;
+	uint64_t upstream_fail;
+	uint64_t emergency;
+	uint64_t txn_active;
+};
+
+struct sbc {
+	struct sbc_conf *conf;
+	struct dnsc *dnsc;
+	struct side side[SIDE_COUNT];
+	struct uri upstream;           /* parsed from conf->upstream */
+	struct uri emergency_route;    /* valid when conf->emergency_route */
+	struct sbc_stats stats;
+	bool terminating;
+};
+
+/* Everything the phases learn about one incoming request. */
+struct req_ctx {
+	struct sbc *sbc;
+	struct side *in;               /* side the request arrived on */
+	const struct sip_msg *msg;
+	uint32_t maxfwd;               /* after validation; UINT32_MAX if absent */
+	bool has_totag;
+	bool emergency;
+	/* set by route */
+	struct side *out;
+	struct uri nexthop;            /* where to send */
+	struct pl ruri;                /* Request-URI to send */
+	const struct sip_hdr *skip_route[2]; /* our own Route entries, popped */
+	bool record_route;
+	bool strip_routes;             /* drop every Route entry */
+	uint32_t timeout_ms;           /* no-response timeout, 0: libre's */
+	enum {
+		ROUTE_FORWARD = 0,
+		ROUTE_REPLY,           /* answer locally with scode/reason */
+	} action;
+	uint16_t scode;
+	const char *reason;
+};
+
+/* listen.c: the listeners of both sides */
+int  listen_init(struct sbc *sbc);
+void listen_close(struct sbc *sbc);
+
+/* recv.c: entry of the pipeline */
+bool recv_request(const struct sip_msg *msg, void *arg);
+bool recv_response(const struct sip_msg *msg, void *arg);
+
+/* validate.c */
+int  validate_request(struct req_ctx *ctx);
+int  validate_response(const struct sbc_conf *conf, const struct sip_msg *msg);
+
+/* classify.c */
+void classify_source(struct req_ctx *ctx);
+
+/* screen.c */
+int  screen_request(struct req_ctx *ctx);
+
+/* route.c */
+int  route_request(struct req_ctx *ctx);
+bool route_is_self(const struct sbc *sbc, const struct uri *uri);
+bool route_is_emergency(const struct sbc_conf *conf, const struct pl *user);
+
+/* forward.c: stateful proxying */
+int  forward_request(struct req_ctx *ctx);
+int  forward_ack(struct req_ctx *ctx);
+int  forward_stray_response(struct sbc *sbc, struct side *in,
+			    const struct sip_msg *msg);
+int  forward_reply(struct req_ctx *ctx, uint16_t scode, const char *reason);
+
+/* sipmsg.c: helpers to rebuild messages, libre has no header editing */
+int  sipmsg_print_hdr(struct mbuf *mb, const struct sip_hdr *hdr);
+int  sipmsg_via_add_received(struct mbuf *mb, const struct sip_msg *msg,
+			     const struct sip_hdr *via);
+bool sipmsg_is_side_addr(const struct side *side, const struct sa *sa);
+
+#endif
