@@ -149,15 +149,28 @@ static int relay_response(struct txn *txn, const struct sip_msg *msg)
 	if (!mb)
 		return ENOMEM;
 
+	/* The Via set comes from the request as we received it, not from
+	 * the downstream's copy: a peer that mangles or drops Vias cannot
+	 * misdirect the response or make it loop. */
 	err = mbuf_printf(mb, "SIP/2.0 %u %r\r\n", msg->scode, &msg->reason);
+	for (struct le *le = txn->msg->hdrl.head; le && !err; le = le->next) {
+		const struct sip_hdr *hdr = le->data;
+
+		if (hdr->id != SIP_HDR_VIA)
+			continue;
+		if (first_via) {
+			first_via = false;
+			err = sipmsg_via_add_received(mb, txn->msg, hdr);
+		}
+		else {
+			err = sipmsg_print_hdr(mb, hdr);
+		}
+	}
 	for (struct le *le = msg->hdrl.head; le && !err; le = le->next) {
 		const struct sip_hdr *hdr = le->data;
 
-		if (hdr->id == SIP_HDR_VIA && first_via) {
-			first_via = false;
-			continue;
-		}
-		err = sipmsg_print_hdr(mb, hdr);
+		if (hdr->id != SIP_HDR_VIA)
+			err = sipmsg_print_hdr(mb, hdr);
 	}
 	err |= mbuf_write_str(mb, "\r\n");
 	err |= mbuf_write_mem(mb, mbuf_buf(msg->mb), mbuf_get_left(msg->mb));

@@ -37,6 +37,18 @@ static void signal_handler(int sig)
 	re_cancel();
 }
 
+/* libre's own diagnostics go through our log, at debug level: what an
+ * operator needs (why an upstream failed) is logged by sbcd itself. */
+static void libre_dbg(int level, const char *p, size_t len, void *arg)
+{
+	const struct sbc *sbc = arg;
+	(void)level;
+
+	while (len && (p[len - 1] == '\n' || p[len - 1] == '\r'))
+		--len;
+	LOGD(sbc, "libre: %b", p, len);
+}
+
 static void raise_fd_limit(struct sbc *sbc)
 {
 	struct rlimit rl;
@@ -46,14 +58,16 @@ static void raise_fd_limit(struct sbc *sbc)
 	if (rl.rlim_cur >= sbc->conf->max_fds)
 		return;
 	rl.rlim_cur = sbc->conf->max_fds;
-	if (rl.rlim_max < rl.rlim_cur)
-		rl.rlim_max = rl.rlim_cur;
-	if (setrlimit(RLIMIT_NOFILE, &rl)) {
-		(void)getrlimit(RLIMIT_NOFILE, &rl);
-		LOGW(sbc, "file descriptor limit stays at %llu (max_fds %u): "
-		     "%m", (unsigned long long)rl.rlim_cur,
-		     sbc->conf->max_fds, errno);
+	if (rl.rlim_max < rl.rlim_cur) {
+		struct rlimit up = {rl.rlim_cur, rl.rlim_cur};
+
+		if (!setrlimit(RLIMIT_NOFILE, &up))
+			return;
+		rl.rlim_cur = rl.rlim_max;   /* as far as we may go */
 	}
+	if (setrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur < sbc->conf->max_fds)
+		LOGW(sbc, "file descriptor limit is %llu, below max_fds %u",
+		     (unsigned long long)rl.rlim_cur, sbc->conf->max_fds);
 }
 
 static int dns_init(struct sbc *sbc)
@@ -125,6 +139,9 @@ static int run(struct sbc *sbc)
 		LOGE(sbc, "libre_init: %m", err);
 		return err;
 	}
+	dbg_init(sbc->conf->log_level >= LOG_DEBUG ? DBG_INFO : DBG_WARNING,
+		 DBG_NONE);
+	dbg_handler_set(libre_dbg, sbc);
 	raise_fd_limit(sbc);
 
 	err = sbc_start(sbc);

@@ -1,0 +1,242 @@
+# lib.sh: shared harness of the integration tests.  Each test gets its own
+# loopback addresses 127.0.N.x (N from ctest), so tests run in parallel:
+#   A=127.0.N.1 sbcd access side   C=127.0.N.2 sbcd core side
+#   U=127.0.N.3 upstream / UAS     P=127.0.N.10 the caller (PBX)
+# Every process is started here, remembered by PID and stopped by PID.
+
+set -u
+T_NAME=$(basename "$0" .sh)
+T_N=${1:?usage: $0 NET_INDEX}
+A=127.0.$T_N.1
+C=127.0.$T_N.2
+U=127.0.$T_N.3
+P=127.0.$T_N.10
+HERE=$(cd "$(dirname "$0")" && pwd)
+SCEN=$HERE/scenarios
+SBCD=${SBCD:?SBCD must point to the sbcd binary}
+UAS=${UAS:-}
+W=${T_WORKDIR:-${TMPDIR:-/tmp}/sbc-it.$T_NAME.$$}
+rm -rf "$W"
+mkdir -p "$W"
+T_PIDS=""
+SBC_PID=""
+T_FAILED=0
+
+t_log() { echo "[$T_NAME] $*"; }
+
+t_cleanup() {
+	for p in $T_PIDS; do
+		kill "$p" 2>/dev/null
+	done
+	for p in $T_PIDS; do
+		for _ in 1 2 3 4 5 6 7 8 9 10; do
+			kill -0 "$p" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -9 "$p" 2>/dev/null
+	done
+	if [ "$T_FAILED" = 0 ] && [ -z "${T_KEEP:-}" ]; then
+		rm -rf "$W"
+	else
+		echo "[$T_NAME] work dir kept: $W"
+	fi
+}
+trap t_cleanup EXIT
+
+fail() {
+	T_FAILED=1
+	t_log "FAIL: $*"
+	if [ -f "$W/sbcd.log" ]; then
+		echo "---- sbcd.log (tail) ----"
+		tail -15 "$W/sbcd.log"
+	fi
+	exit 1
+}
+
+ok() { t_log "ok: $*"; }
+
+# Base config for a test: no TLS unless asked, debug log, UDP upstream.
+sbc_conf() {
+	cat > "$W/sbc.conf" <<EOC
+log_level = debug
+access_addr = $A
+access_tls_port = 0
+core_addr = $C
+core_tls_port = 0
+core_tls_cert =
+core_tls_key =
+upstream = sip:$U:5080;transport=udp
+EOC
+	for kv in "$@"; do
+		sbc_set "$kv"
+	done
+}
+
+# Replace (or add) one option in the test's config.
+sbc_set() {
+	local k=${1%%=*}
+	k=${k% }
+	sed -i "/^$k *=/d" "$W/sbc.conf"
+	echo "$1" >> "$W/sbc.conf"
+}
+
+SBC_RUNS=0
+sbc_start() {
+	# keep earlier runs' logs for a post-mortem
+	[ -s "$W/sbcd.log" ] && mv "$W/sbcd.log" "$W/sbcd.$SBC_RUNS.log"
+	SBC_RUNS=$((SBC_RUNS + 1))
+	: > "$W/sbcd.log"
+	"$SBCD" -f "$W/sbc.conf" 2>>"$W/sbcd.log" &
+	SBC_PID=$!
+	T_PIDS="$T_PIDS $SBC_PID"
+	for _ in $(seq 1 100); do
+		grep -q ' ready$' "$W/sbcd.log" && return 0
+		kill -0 "$SBC_PID" 2>/dev/null || fail "sbcd exited at start-up"
+		sleep 0.05
+	done
+	fail "sbcd not ready within 5 s"
+}
+
+# Stop sbcd by PID and check it exited cleanly (sanitizers report here).
+sbc_stop() {
+	[ -n "$SBC_PID" ] || return 0
+	kill "$SBC_PID" 2>/dev/null
+	local rc=0
+	wait "$SBC_PID" || rc=$?
+	SBC_PID=""
+	if grep -qE 'AddressSanitizer|runtime error:|LeakSanitizer' "$W/sbcd.log"; then
+		fail "sanitizer report in sbcd.log"
+	fi
+	[ "$rc" = 0 ] || fail "sbcd exited with $rc"
+}
+
+sbc_alive() {
+	kill -0 "$SBC_PID" 2>/dev/null || fail "sbcd died"
+}
+
+# sipp in the background, e.g. a UAS: sipp_bg NAME ARGS...
+sipp_bg() {
+	local name=$1
+	shift
+	sipp "$@" -nostdin -trace_msg -message_file "$W/$name.msg" \
+		-trace_err -error_file "$W/$name.err" >"$W/$name.out" 2>&1 &
+	T_PIDS="$T_PIDS $!"
+	eval "PID_$name=$!"
+	sleep 0.2
+}
+
+# sipp in the foreground, bounded: sipp_run NAME ARGS... (returns sipp rc)
+sipp_run() {
+	local name=$1
+	shift
+	timeout 60 sipp "$@" -nostdin -trace_msg -message_file "$W/$name.msg" \
+		-trace_err -error_file "$W/$name.err" \
+		-trace_stat -stf "$W/$name.csv" >"$W/$name.out" 2>&1
+}
+
+# The standard caller: sipp_call NAME SCENARIO CALLS [more sipp args]
+sipp_call() {
+	local name=$1 scen=$2 n=$3
+	shift 3
+	case $scen in /*) ;; *) scen=$SCEN/$scen ;; esac
+	sipp_run "$name" -sf "$scen" -i "$P" -p 5070 "$A:5060" \
+		-m "$n" -r 10 -timeout 30 -timeout_error "$@"
+}
+
+# Wait until a background process ends (bounded): wait_pid PID SECONDS
+wait_pid() {
+	local pid=$1 t=$2
+	for _ in $(seq 1 $((t * 10))); do
+		kill -0 "$pid" 2>/dev/null || { wait "$pid"; return $?; }
+		sleep 0.1
+	done
+	return 124
+}
+
+# Send one raw SIP message over UDP from $P and print the first response.
+# raw_udp PORT_FROM DST_IP DST_PORT FILE [TIMEOUT]
+raw_udp() {
+	python3 - "$@" <<'PY'
+import socket, sys
+src, dip, dport, f = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+to = float(sys.argv[5]) if len(sys.argv) > 5 else 2.0
+sip, sport = src.rsplit(":", 1)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sip, int(sport)))
+s.settimeout(to)
+data = open(f, "rb").read()
+import time
+t0 = time.monotonic()
+s.sendto(data, (dip, dport))
+try:
+    while True:
+        r, _ = s.recvfrom(65535)
+        line = r.split(b"\r\n", 1)[0].decode(errors="replace")
+        if line.startswith("SIP/2.0 100 "):
+            continue
+        print(line)
+        open(f + ".ms", "w").write("%d\n" % ((time.monotonic() - t0) * 1000))
+        break
+except socket.timeout:
+    print("TIMEOUT")
+PY
+}
+
+# Write stdin to FILE with CRLF line ends (a raw SIP message).
+crlf() {
+	sed 's/$/\r/' > "$1"
+}
+
+# An INVITE from the caller to NUMBER, with optional extra header lines
+# on stdin; body-less.  mkinvite FILE NUMBER [CALLID]
+mkinvite() {
+	local f=$1 num=$2 cid=${3:-$RANDOM$RANDOM@$P}
+	{
+		echo "INVITE sip:$num@$A:5060 SIP/2.0"
+		echo "Via: SIP/2.0/UDP $P:5071;branch=z9hG4bK$RANDOM$RANDOM;rport"
+		echo "From: <sip:caller@$P>;tag=$RANDOM"
+		echo "To: <sip:$num@$A>"
+		echo "Call-ID: $cid"
+		echo "CSeq: 1 INVITE"
+		echo "Contact: <sip:caller@$P:5071>"
+		cat
+		echo "Content-Length: 0"
+		echo ""
+	} | crlf "$f"
+}
+
+# Instantiate a scenario template: scen_gen NAME TEMPLATE KEY=VALUE...
+# (sipp checks status codes when it loads a scenario, before keywords)
+scen_gen() {
+	local out=$W/$1.xml tpl=$SCEN/$2
+	shift 2
+	cp "$tpl" "$out"
+	for kv in "$@"; do
+		local k=${kv%%=*} v=${kv#*=}
+		v=$(printf '%s' "$v" | sed -e 's/[&|\\]/\\&/g')
+		sed -i "s|@$k@|$v|g" "$out"
+	done
+	echo "$out"
+}
+
+# The test PKI (tests/tools/gencerts.sh), shared by the TLS tests.
+certs() {
+	CERTDIR=${CERTDIR:-$W/certs}
+	sh "${CERTGEN:?CERTGEN must point to gencerts.sh}" "$CERTDIR" \
+		|| fail "cannot create test certificates"
+}
+
+# The project's TLS UAS in the background: uas_bg NAME ARGS...
+uas_bg() {
+	local name=$1
+	shift
+	[ -x "$UAS" ] || fail "UAS must point to sbc-test-uas"
+	"$UAS" -s "$W/$name.events" -T 300 "$@" >"$W/$name.out" 2>&1 &
+	T_PIDS="$T_PIDS $!"
+	eval "PID_$name=$!"
+	for _ in $(seq 1 50); do
+		grep -q ready "$W/$name.out" && return 0
+		sleep 0.05
+	done
+	fail "$name did not start: $(cat "$W/$name.out")"
+}
