@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include "sbc.h"
+#include <re_dbg.h>
 
 #define DEFAULT_CONF "/etc/sbc/sbc.conf"
 
