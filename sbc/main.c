@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/resource.h>
 #include "sbc.h"
+#define DEBUG_MODULE "sbcd"
+#define DEBUG_LEVEL 0
 #include <re_dbg.h>
 
 #define DEFAULT_CONF "/etc/sbc/sbc.conf"
