@@ -11,6 +11,7 @@
 /* One proxied transaction.  Plain fields only, so that it can be encoded
  * for a standby node later; the libre objects are rebuilt there. */
 struct txn {
+	struct le le;               /* in sbc->txnl */
 	struct sbc *sbc;
 	struct side *in;
 	struct side *out;
@@ -30,6 +31,7 @@ static void txn_destructor(void *arg)
 {
 	struct txn *txn = arg;
 
+	list_unlink(&txn->le);
 	tmr_cancel(&txn->tmr);
 	txn->req = mem_deref(txn->req);   /* cancels a pending request */
 	txn->st = mem_deref(txn->st);
@@ -39,7 +41,7 @@ static void txn_destructor(void *arg)
 
 static void txn_reply(struct txn *txn, uint16_t scode, const char *reason)
 {
-	if (!txn->st)
+	if (!txn->st || txn->sbc->terminating)
 		return;
 	(void)sip_treply(&txn->st, txn->in->sip, txn->msg, scode, reason);
 }
@@ -278,6 +280,13 @@ static void cancel_handler(void *arg)
 		sip_request_cancel(txn->req);
 }
 
+/* Before the SIP stacks go: a transaction holds objects of both. */
+void forward_close(struct sbc *sbc)
+{
+	sbc->terminating = true;
+	list_flush(&sbc->txnl);
+}
+
 int forward_reply(struct req_ctx *ctx, uint16_t scode, const char *reason)
 {
 	return sip_reply(ctx->in->sip, ctx->msg, scode, reason);
@@ -295,6 +304,7 @@ int forward_request(struct req_ctx *ctx)
 	if (!txn)
 		return ENOMEM;
 	++ctx->sbc->stats.txn_active;
+	list_append(&ctx->sbc->txnl, &txn->le, txn);
 	txn->sbc = ctx->sbc;
 	txn->in = ctx->in;
 	txn->out = ctx->out;

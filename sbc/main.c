@@ -127,6 +127,7 @@ static int sbc_start(struct sbc *sbc)
 
 static void sbc_stop(struct sbc *sbc)
 {
+	forward_close(sbc);
 	listen_close(sbc);
 	sbc->dnsc = mem_deref(sbc->dnsc);
 }
@@ -153,7 +154,6 @@ static int run(struct sbc *sbc)
 	LOGI(sbc, "shutting down (%llu requests, %llu responses received)",
 	     (unsigned long long)sbc->stats.req_rx,
 	     (unsigned long long)sbc->stats.rsp_rx);
-	sbc->terminating = true;
 	sbc_stop(sbc);
 	libre_close();
 	return err;

@@ -53,6 +53,7 @@ struct sbc {
 	struct uri upstream;           /* parsed from conf->upstream */
 	struct uri emergency_route;    /* valid when conf->emergency_route */
 	struct sbc_stats stats;
+	struct list txnl;              /* live proxy transactions */
 	bool terminating;
 };
 
@@ -109,6 +110,7 @@ int  forward_ack(struct req_ctx *ctx);
 int  forward_stray_response(struct sbc *sbc, struct side *in,
 			    const struct sip_msg *msg);
 int  forward_reply(struct req_ctx *ctx, uint16_t scode, const char *reason);
+void forward_close(struct sbc *sbc);
 
 /* sipmsg.c: helpers to rebuild messages, libre has no header editing */
 int  sipmsg_print_hdr(struct mbuf *mb, const struct sip_hdr *hdr);
