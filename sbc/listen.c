@@ -208,6 +208,8 @@ static int side_init(struct sbc *sbc, struct side *side, enum side_id id)
 	side->port = id == SIDE_ACCESS ? conf->access_port : conf->core_port;
 	side->tls_port = id == SIDE_ACCESS ? conf->access_tls_port
 					   : conf->core_tls_port;
+	(void)re_snprintf(side->laddr_str, sizeof(side->laddr_str), "%j",
+			  &side->laddr);
 	cert = id == SIDE_ACCESS ? conf->access_tls_cert : conf->core_tls_cert;
 	key = id == SIDE_ACCESS ? conf->access_tls_key : conf->core_tls_key;
 

@@ -70,6 +70,8 @@ static bool via_is_self(const struct sip_hdr *hdr, const struct sip_msg *msg,
 	uint16_t port;
 	(void)msg;
 
+	if (!sipmsg_mentions_self(sbc, &hdr->val))
+		return false;
 	if (sip_via_decode(&via, &hdr->val) || !sa_isset(&via.addr, SA_ADDR))
 		return false;
 	port = sa_port(&via.addr);
@@ -101,6 +103,7 @@ static const struct sip_hdr *pop_routes(struct req_ctx *ctx)
 		if (hdr->id != SIP_HDR_ROUTE)
 			continue;
 		if (n >= ARRAY_SIZE(ctx->skip_route)
+		    || !sipmsg_mentions_self(ctx->sbc, &hdr->val)
 		    || sip_addr_decode(&addr, &hdr->val)
 		    || !route_is_self(ctx->sbc, &addr.uri))
 			return hdr;

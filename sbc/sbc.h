@@ -28,6 +28,7 @@ struct side {
 	struct sip_lsnr *lsnr_rsp;
 	struct tls *tls;
 	struct sa laddr;          /* listen IP, port 0 */
+	char laddr_str[64];       /* laddr as text, to pre-filter headers */
 	uint16_t port;            /* UDP and TCP */
 	uint16_t tls_port;        /* 0: no TLS listener */
 	char *tls_name;           /* expected peer name (client side) */
@@ -117,5 +118,6 @@ int  sipmsg_print_hdr(struct mbuf *mb, const struct sip_hdr *hdr);
 int  sipmsg_via_add_received(struct mbuf *mb, const struct sip_msg *msg,
 			     const struct sip_hdr *via);
 bool sipmsg_is_side_addr(const struct side *side, const struct sa *sa);
+bool sipmsg_mentions_self(const struct sbc *sbc, const struct pl *val);
 
 #endif

@@ -11,37 +11,47 @@ int sipmsg_print_hdr(struct mbuf *mb, const struct sip_hdr *hdr)
 }
 
 /* Top Via of a forwarded request, with received and rport filled in
- * (RFC 3261 18.2.1, RFC 3581 4), so responses find the real sender. */
+ * (RFC 3261 18.2.1, RFC 3581 4), so responses find the real sender.
+ * The top Via is the one libre parsed into msg->via. */
 int sipmsg_via_add_received(struct mbuf *mb, const struct sip_msg *msg,
 			    const struct sip_hdr *hdr)
 {
-	struct sip_via via;
-	struct pl head, rest, name, val;
+	const struct sip_via *via = &msg->via;
+	const char *p = via->params.p, *end = p + via->params.l;
+	struct pl head;
 	bool rport = false;
 	int err;
 
-	if (sip_via_decode(&via, &hdr->val))
+	if (!pl_isset(&via->params) || via->params.p < hdr->val.p
+	    || end > hdr->val.p + hdr->val.l)
 		return sipmsg_print_hdr(mb, hdr);
 
 	head.p = hdr->val.p;
-	head.l = via.params.p - hdr->val.p;
+	head.l = via->params.p - hdr->val.p;
 	err = mbuf_printf(mb, "%r: %r", &hdr->name, &head);
 
-	rest = via.params;
-	while (!err && !re_regex(rest.p, rest.l,
-				 "[ \t]*;[ \t]*[^;= \t]+[ \t]*[=]*[^;]*",
-				 NULL, NULL, &name, NULL, NULL, &val)) {
-		const char *next = val.p + val.l;
+	/* copy the parameters, dropping received and a bare rport */
+	while (!err && p < end) {
+		const char *q = memchr(p + 1, ';', end - p - 1);
+		struct pl par, name;
 
-		if (!pl_strcasecmp(&name, "rport")) {
+		par.p = p;
+		par.l = (q ? q : end) - p;
+		name.p = p;
+		while (name.p < par.p + par.l && (*name.p == ';'
+						  || *name.p == ' '
+						  || *name.p == '\t'))
+			++name.p;
+		name.l = 0;
+		while (name.p + name.l < par.p + par.l
+		       && name.p[name.l] != '=' && name.p[name.l] != ' ')
+			++name.l;
+
+		if (!pl_strcasecmp(&name, "rport"))
 			rport = true;
-		}
-		else if (pl_strcasecmp(&name, "received")) {
-			struct pl raw = {rest.p, next - rest.p};
-			err = mbuf_write_pl(mb, &raw);
-		}
-		rest.l -= next - rest.p;
-		rest.p = next;
+		else if (pl_strcasecmp(&name, "received"))
+			err = mbuf_write_pl(mb, &par);
+		p = par.p + par.l;
 	}
 
 	if (err)
@@ -49,9 +59,21 @@ int sipmsg_via_add_received(struct mbuf *mb, const struct sip_msg *msg,
 	if (rport)
 		err = mbuf_printf(mb, ";received=%j;rport=%u", &msg->src,
 				  sa_port(&msg->src));
-	else if (!sa_cmp(&via.addr, &msg->src, SA_ADDR))
+	else if (!sa_cmp(&via->addr, &msg->src, SA_ADDR))
 		err = mbuf_printf(mb, ";received=%j", &msg->src);
 	return err ? err : mbuf_write_str(mb, "\r\n");
+}
+
+/* Cheap test before parsing: can this header value name us at all? */
+bool sipmsg_mentions_self(const struct sbc *sbc, const struct pl *val)
+{
+	for (int i = 0; i < SIDE_COUNT; i++) {
+		const char *a = sbc->side[i].laddr_str;
+
+		if (a[0] && memmem(val->p, val->l, a, strlen(a)))
+			return true;
+	}
+	return false;
 }
 
 bool sipmsg_is_side_addr(const struct side *side, const struct sa *sa)
