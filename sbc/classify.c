@@ -10,7 +10,11 @@ void classify_source(struct req_ctx *ctx)
 {
 	const struct sip_msg *msg = ctx->msg;
 
+	/* libre puts the number of a tel: URI in its host part */
+	const struct pl *num = pl_strcasecmp(&msg->uri.scheme, "tel")
+		? &msg->uri.user : &msg->uri.host;
+
 	ctx->emergency = ctx->in->id == SIDE_ACCESS && !ctx->has_totag
 		&& pl_strcmp(&msg->met, "ACK") && pl_strcmp(&msg->met, "CANCEL")
-		&& route_is_emergency(ctx->sbc->conf, &msg->uri.user);
+		&& route_is_emergency(ctx->sbc->conf, num);
 }

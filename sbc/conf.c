@@ -152,18 +152,29 @@ static int set_path(struct sbc_conf *conf, char **dst, const char *val)
 	return re_sdprintf(dst, "%s/%s", conf->dir, val);
 }
 
+/* "911, 112,999": numbers (digits, * # +) separated by commas */
 static bool numlist_valid(const char *s)
 {
-	bool digit = false;
+	bool digit = false, gap = false;
 
 	for (; *s; s++) {
 		if (isdigit((unsigned char)*s) || *s == '*' || *s == '#'
-		    || *s == '+')
+		    || *s == '+') {
+			if (digit && gap)
+				return false;   /* "9 11" */
 			digit = true;
-		else if (*s == ',' && digit)
+			gap = false;
+		}
+		else if (*s == ',' && digit) {
 			digit = false;
-		else if (*s != ' ')
+			gap = false;
+		}
+		else if (*s == ' ' || *s == '\t') {
+			gap = true;
+		}
+		else {
 			return false;
+		}
 	}
 	return true;
 }
@@ -193,7 +204,9 @@ static int opt_set(struct sbc_conf *conf, const struct conf_opt *o,
 		if (!isdigit((unsigned char)val[0]))
 			return EINVAL;
 		v = strtoul(val, &end, 10);
-		if (*end || v < o->min || v > o->max)
+		if (*end)
+			return EINVAL;
+		if (v < o->min || v > o->max)
 			return ERANGE;
 		*(uint32_t *)p = (uint32_t)v;
 		return 0;
@@ -417,10 +430,45 @@ static int check_file(const struct sbc_conf *conf, const unsigned *linev,
 		re_fprintf(stderr, "%s:%u: option '%s': cannot read '%s': %m\n",
 			   conf->file, ln, opt, path ? path : "", errno);
 	else
-		re_fprintf(stderr, "%s: option '%s' (default '%s'): cannot "
-			   "read '%s': %m\n", conf->file, opt,
-			   path ? path : "", path ? path : "", errno);
+		re_fprintf(stderr, "%s: option '%s' (default): cannot read "
+			   "'%s': %m\n", conf->file, opt, path ? path : "",
+			   errno);
 	return ENOENT;
+}
+
+/* Every TCP-ish listener needs its own port when the addresses are
+ * shared: UDP+TCP on *_port, TLS on *_tls_port. */
+static int check_ports(const struct sbc_conf *conf, const unsigned *linev)
+{
+	const uint32_t a[2] = {conf->access_port, conf->access_tls_port};
+	const uint32_t c[2] = {conf->core_port, conf->core_tls_port};
+	bool same = sa_cmp(&conf->access_addr, &conf->core_addr, SA_ADDR);
+
+	if (a[1] && a[0] == a[1]) {
+		re_fprintf(stderr, "%s:%u: access_tls_port equals access_port\n",
+			   conf->file, line_of(linev, "access_tls_port"));
+		return EADDRINUSE;
+	}
+	if (c[1] && c[0] == c[1]) {
+		re_fprintf(stderr, "%s:%u: core_tls_port equals core_port\n",
+			   conf->file, line_of(linev, "core_tls_port"));
+		return EADDRINUSE;
+	}
+	if (!same)
+		return 0;
+	for (int i = 0; i < 2; i++) {
+		for (int j = 0; j < 2; j++) {
+			if (!a[i] || a[i] != c[j])
+				continue;
+			re_fprintf(stderr, "%s:%u: access and core side share "
+				   "address %j and port %u: give them "
+				   "different ports\n", conf->file,
+				   line_of(linev, "core_addr"),
+				   &conf->core_addr, a[i]);
+			return EADDRINUSE;
+		}
+	}
+	return 0;
 }
 
 /* Constraints between options, checked once the whole file is read. */
@@ -452,15 +500,7 @@ static int validate(const struct sbc_conf *conf, const unsigned *linev)
 		err |= check_file(conf, linev, "upstream_ca",
 				  conf->upstream_ca);
 	}
-	if (sa_cmp(&conf->access_addr, &conf->core_addr, SA_ADDR)
-	    && (conf->access_port == conf->core_port
-		|| (conf->access_tls_port
-		    && conf->access_tls_port == conf->core_tls_port))) {
-		re_fprintf(stderr, "%s:%u: access and core side share address "
-			   "%j: give them different ports\n", conf->file,
-			   line_of(linev, "core_addr"), &conf->core_addr);
-		err |= EADDRINUSE;
-	}
+	err |= check_ports(conf, linev);
 	return err ? EINVAL : 0;
 }
 

@@ -91,7 +91,7 @@ static int check_numbers(struct req_ctx *ctx)
 	if (pl_isset(&msg->clen)) {
 		if (!pl_digits(&msg->clen, 10))
 			return fail(ctx, 400, "Bad Content-Length");
-		if (pl_u32(&msg->clen) != mbuf_get_left(msg->mb))
+		if (pl_u64(&msg->clen) != mbuf_get_left(msg->mb))
 			return fail(ctx, 400, "Content-Length Mismatch");
 	}
 	else if (msg->tp != SIP_TRANSP_UDP && mbuf_get_left(msg->mb)) {
@@ -151,7 +151,7 @@ int validate_response(const struct sbc_conf *conf, const struct sip_msg *msg)
 		return EBADMSG;
 	if (pl_isset(&msg->clen)
 	    && (!pl_digits(&msg->clen, 10)
-		|| pl_u32(&msg->clen) != mbuf_get_left(msg->mb)))
+		|| pl_u64(&msg->clen) != mbuf_get_left(msg->mb)))
 		return EBADMSG;
 	return 0;
 }
