@@ -70,6 +70,9 @@ bool sipmsg_mentions_self(const struct sbc *sbc, const struct pl *val)
 	for (int i = 0; i < SIDE_COUNT; i++) {
 		const char *a = sbc->side[i].laddr_str;
 
+		/* IPv6 has many spellings of one address: parse them all */
+		if (sa_af(&sbc->side[i].laddr) == AF_INET6)
+			return true;
 		if (a[0] && memmem(val->p, val->l, a, strlen(a)))
 			return true;
 	}
