@@ -50,6 +50,10 @@ bool recv_request(const struct sip_msg *msg, void *arg)
 		return true;
 	}
 
+	LOGD(ctx.sbc, "%s side: %r %r from %J (%s) -> %s side, next hop %H",
+	     side->name, &msg->met, &msg->ruri, &msg->src,
+	     sip_transp_name(msg->tp), ctx.out->name, uri_encode,
+	     &ctx.nexthop);
 	if (!pl_strcmp(&msg->met, "ACK"))
 		err = forward_ack(&ctx);
 	else
