@@ -124,6 +124,9 @@ static const struct conf_opt optv[] = {
 	 268435456, "UDP socket receive and send buffer, in bytes."},
 	{NULL, "hash_size", CT_UINT, O(hash_size), "16384", 16, 1048576,
 	 "Buckets of the transaction tables (rounded to a power of 2)."},
+	{NULL, "prefault_mb", CT_UINT, O(prefault_mb), "128", 0, 65536,
+	 "Megabytes of heap touched at start-up and kept, so that calls do "
+	 "not pay page faults while the transaction tables grow. 0: none."},
 };
 
 static void destructor(void *arg)

@@ -47,6 +47,7 @@ struct sbc_conf {
 	uint32_t tcp_backlog;
 	uint32_t udp_sockbuf;
 	uint32_t hash_size;
+	uint32_t prefault_mb;
 };
 
 int  conf_load(struct sbc_conf **confp, const char *file);

@@ -4,6 +4,9 @@
  * sides and runs libre's event loop in the foreground.
  */
 #include <getopt.h>
+#include <limits.h>
+#include <malloc.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -132,6 +135,36 @@ static void sbc_stop(struct sbc *sbc)
 	sbc->dnsc = mem_deref(sbc->dnsc);
 }
 
+/* Touch the heap once and keep it: glibc would otherwise return freed
+ * memory to the kernel, and every call would pay page faults again as
+ * the transaction tables grow (the analogue of a fixed shared memory
+ * pool in other SIP servers). */
+static void prefault(const struct sbc *sbc)
+{
+	const size_t chunk = 1 << 20;
+	size_t n = sbc->conf->prefault_mb;
+	void **v;
+
+	if (!n)
+		return;
+	(void)mallopt(M_MMAP_THRESHOLD, 4 * chunk);
+	(void)mallopt(M_TRIM_THRESHOLD, (int)MIN(n * chunk * 2, INT_MAX));
+	v = calloc(n, sizeof(*v));
+	if (!v)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		v[i] = malloc(chunk - 64);
+		if (!v[i])
+			break;
+		/* not 0: the compiler would turn malloc+memset into a calloc
+		 * that knows fresh pages are zero and touches nothing */
+		memset(v[i], 0xa5, chunk - 64);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 static int run(struct sbc *sbc)
 {
 	int err;
@@ -147,6 +180,7 @@ static int run(struct sbc *sbc)
 		 DBG_NONE);
 	dbg_handler_set(libre_dbg, sbc);
 	raise_fd_limit(sbc);
+	prefault(sbc);
 
 	err = sbc_start(sbc);
 	if (!err)
