@@ -115,6 +115,15 @@ static const struct conf_opt optv[] = {
 	{NULL, "loop_detect", CT_BOOL, O(loop_detect), "yes", 0, 0,
 	 "Answer 482 to a request that already passed through this node."},
 
+	{NULL, "overload_cpu", CT_UINT, O(overload_cpu), "90", 1, 100,
+	 "Overload control: percent of a core sbcd must be using..."},
+	{NULL, "overload_queue", CT_UINT, O(overload_queue), "10", 0, 100,
+	 "...while a UDP receive buffer is at least this percent full, for "
+	 "new calls to get 503 with Retry-After (calls in progress and "
+	 "emergency calls are still served); 0 disables overload control."},
+	{NULL, "overload_interval", CT_UINT, O(overload_interval), "100", 10,
+	 5000, "Milliseconds between two looks at CPU and receive queues."},
+
 	{"System resources",
 	 "max_fds", CT_UINT, O(max_fds), "65536", 1024, 1048576,
 	 "File descriptors (sockets) the daemon may hold."},

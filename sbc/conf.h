@@ -48,6 +48,9 @@ struct sbc_conf {
 	uint32_t udp_sockbuf;
 	uint32_t hash_size;
 	uint32_t prefault_mb;
+	uint32_t overload_queue;
+	uint32_t overload_cpu;
+	uint32_t overload_interval;
 };
 
 int  conf_load(struct sbc_conf **confp, const char *file);

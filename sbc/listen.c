@@ -127,9 +127,9 @@ static int side_tls(struct side *side, const char *cert, const char *key)
 
 /* libre hard-codes a listen backlog of 5 and hides its sockets: find
  * ours by local address and fix them up. */
-static void tune_sockets(const struct sbc *sbc, const struct sa *laddr)
+static void tune_sockets(struct side *side, const struct sa *laddr)
 {
-	const struct sbc_conf *conf = sbc->conf;
+	const struct sbc_conf *conf = side->sbc->conf;
 	struct dirent *de;
 	DIR *d;
 
@@ -150,6 +150,7 @@ static void tune_sockets(const struct sbc *sbc, const struct sa *laddr)
 		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0)
 			continue;
 		if (type == SOCK_DGRAM) {
+			side->udp_fd = fd;
 			buf = (int)conf->udp_sockbuf;
 			if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf,
 				       sizeof(buf)) < 0)
@@ -188,7 +189,7 @@ static int side_listen(struct side *side, enum sip_transp tp, uint16_t port)
 		(void)sip_transp_laddr(side->sip, &laddr, tp, &laddr);
 		side->tls_port = sa_port(&laddr);
 	}
-	tune_sockets(side->sbc, &laddr);
+	tune_sockets(side, &laddr);
 	LOGI(side->sbc, "%s side: listening on %s %J", side->name,
 	     sip_transp_name(tp), &laddr);
 	return 0;
@@ -203,6 +204,7 @@ static int side_init(struct sbc *sbc, struct side *side, enum side_id id)
 
 	side->id = id;
 	side->sbc = sbc;
+	side->udp_fd = -1;
 	side->name = id == SIDE_ACCESS ? "access" : "core";
 	side->laddr = id == SIDE_ACCESS ? conf->access_addr : conf->core_addr;
 	side->port = id == SIDE_ACCESS ? conf->access_port : conf->core_port;

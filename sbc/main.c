@@ -117,6 +117,7 @@ static int sbc_start(struct sbc *sbc)
 	if (err)
 		return err;
 
+	overload_init(sbc);
 	if (!sbc->conf->emergency_route[0])
 		LOGW(sbc, "no emergency_route: emergency calls (%s) will get "
 		     "503", sbc->conf->emergency_numbers);
@@ -130,6 +131,7 @@ static int sbc_start(struct sbc *sbc)
 
 static void sbc_stop(struct sbc *sbc)
 {
+	overload_close(sbc);
 	forward_close(sbc);
 	listen_close(sbc);
 	sbc->dnsc = mem_deref(sbc->dnsc);

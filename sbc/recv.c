@@ -37,6 +37,12 @@ bool recv_request(const struct sip_msg *msg, void *arg)
 
 	classify_source(&ctx);
 
+	if (overload_refuse(&ctx)) {
+		(void)sip_replyf(side->sip, msg, 503, "Service Unavailable",
+				 "Retry-After: 5\r\nContent-Length: 0\r\n\r\n");
+		return true;
+	}
+
 	if (screen_request(&ctx)) {
 		if (ctx.scode)
 			reply(&ctx, ctx.scode, ctx.reason);

@@ -32,6 +32,16 @@ struct side {
 	uint16_t port;            /* UDP and TCP */
 	uint16_t tls_port;        /* 0: no TLS listener */
 	char *tls_name;           /* expected peer name (client side) */
+	int udp_fd;               /* for the receive queue (overload.c) */
+};
+
+struct overload {
+	struct tmr tmr;
+	bool active;
+	uint64_t until;
+	uint64_t refused;
+	uint64_t last_ms;
+	uint64_t last_cpu;
 };
 
 struct sbc_stats {
@@ -55,6 +65,7 @@ struct sbc {
 	struct uri emergency_route;    /* valid when conf->emergency_route */
 	struct sbc_stats stats;
 	struct list txnl;              /* live proxy transactions */
+	struct overload overload;
 	bool terminating;
 };
 
@@ -85,6 +96,11 @@ struct req_ctx {
 /* listen.c: the listeners of both sides */
 int  listen_init(struct sbc *sbc);
 void listen_close(struct sbc *sbc);
+
+/* overload.c */
+void overload_init(struct sbc *sbc);
+void overload_close(struct sbc *sbc);
+bool overload_refuse(struct req_ctx *ctx);
 
 /* recv.c: entry of the pipeline */
 bool recv_request(const struct sip_msg *msg, void *arg);
