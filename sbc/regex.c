@@ -12,7 +12,6 @@
  * tests/unit/test_regex.c checks it against libre's own on a corpus and
  * on randomised patterns.
  */
-#include <dlfcn.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +20,7 @@
 enum {
 	MAX_CHR = 64,          /* class entries libre accepts */
 	CACHE_SIZE = 512,      /* compiled patterns kept per thread */
-	MAX_PL = 32,           /* outputs; more go to libre's own matcher */
+	MAX_PL = 32,           /* outputs kept on the stack; more: heap */
 };
 
 enum tok_type {
@@ -200,14 +199,12 @@ static void prog_free(struct prog *pg)
 	free(pg);
 }
 
-/* The compiled pattern, or NULL with *ncls set when it has more outputs
- * than we handle (0 then means: out of memory). */
-static struct prog *prog_get(const char *expr, uint32_t *ncls)
+/* The compiled pattern, or NULL when out of memory. */
+static struct prog *prog_get(const char *expr)
 {
 	const size_t h = ((uintptr_t)expr >> 3) % CACHE_SIZE;
 	struct prog *pg = cache[h];
 
-	*ncls = 0;
 	if (pg && pg->key == expr && !strcmp(pg->expr, expr))
 		return pg;
 
@@ -219,10 +216,7 @@ static struct prog *prog_get(const char *expr, uint32_t *ncls)
 	/* every pattern character makes at most one token, plus the end */
 	pg->maxtok = (uint32_t)strlen(expr) + 1;
 	pg->tokv = calloc(pg->maxtok, sizeof(*pg->tokv));
-	if (!pg->expr || !pg->tokv || compile(pg, expr)
-	    || pg->ncls > MAX_PL) {
-		if (pg->ncls > MAX_PL)
-			*ncls = pg->ncls;
+	if (!pg->expr || !pg->tokv || compile(pg, expr)) {
 		prog_free(pg);
 		return NULL;
 	}
@@ -320,49 +314,23 @@ static enum outcome attempt(const struct prog *pg, const uint8_t *p,
 	return M_MATCH;
 }
 
-typedef int (regex_fn)(const char *ptr, size_t len, const char *expr, ...);
-
-/* A pattern with more outputs than MAX_PL goes to libre's own matcher,
- * with exactly its outputs passed on. */
-static int fallback(const char *ptr, size_t len, const char *expr,
-		    uint32_t ncls, va_list ap)
-{
-	regex_fn *orig = (regex_fn *)dlsym(RTLD_NEXT, "re_regex");
-	struct pl *a[MAX_PL * 2] = {NULL};
-
-	if (!orig || ncls > ARRAY_SIZE(a))
-		return ENOMEM;
-	for (uint32_t i = 0; i < ncls; i++)
-		a[i] = va_arg(ap, struct pl *);
-	return orig(ptr, len, expr, a[0], a[1], a[2], a[3], a[4], a[5], a[6],
-		    a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15],
-		    a[16], a[17], a[18], a[19], a[20], a[21], a[22], a[23],
-		    a[24], a[25], a[26], a[27], a[28], a[29], a[30], a[31],
-		    a[32], a[33], a[34], a[35], a[36], a[37], a[38], a[39],
-		    a[40], a[41], a[42], a[43], a[44], a[45], a[46], a[47],
-		    a[48], a[49], a[50], a[51], a[52], a[53], a[54], a[55],
-		    a[56], a[57], a[58], a[59], a[60], a[61], a[62], a[63]);
-}
-
 int re_regex(const char *ptr, size_t len, const char *expr, ...)
 {
-	struct pl *plv[MAX_PL];
+	struct pl *stack[MAX_PL], **plv = stack;
 	const struct prog *pg;
-	uint32_t ncls;
 	va_list ap;
-	int ret = 0;
+	int ret = ENOENT;
 
 	if (!ptr || !expr)
 		return EINVAL;
 
-	pg = prog_get(expr, &ncls);
-	if (!pg) {
-		if (!ncls)
+	pg = prog_get(expr);
+	if (!pg)
+		return ENOMEM;
+	if (pg->ncls > MAX_PL) {
+		plv = malloc(pg->ncls * sizeof(*plv));
+		if (!plv)
 			return ENOMEM;
-		va_start(ap, expr);
-		ret = fallback(ptr, len, expr, ncls, ap);
-		va_end(ap);
-		return ret;
 	}
 
 	va_start(ap, expr);
@@ -373,15 +341,21 @@ int re_regex(const char *ptr, size_t len, const char *expr, ...)
 	for (size_t start = 0;; start++) {
 		const size_t l = len - start;
 		const uint8_t *p = (const uint8_t *)ptr + start;
+		enum outcome o;
 
-		if (!l)
-			return expr[0] ? ENOENT : 0;
-
-		switch (attempt(pg, p, l, plv, &ret)) {
-		case M_MATCH:    return 0;
-		case M_ERR:      return ret;
-		case M_NOINPUT:  return ENOENT;
-		case M_RETRY:    break;
+		if (!l) {
+			ret = expr[0] ? ENOENT : 0;
+			break;
+		}
+		o = attempt(pg, p, l, plv, &ret);
+		if (o == M_MATCH || o == M_ERR)
+			break;
+		if (o == M_NOINPUT) {
+			ret = ENOENT;
+			break;
 		}
 	}
+	if (plv != stack)
+		free(plv);
+	return ret;
 }
