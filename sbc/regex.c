@@ -12,6 +12,7 @@
  * tests/unit/test_regex.c checks it against libre's own on a corpus and
  * on randomised patterns.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,6 +54,8 @@ struct prog {
  * functions have no context argument (the one exception to the single
  * struct sbc rule, like the timers). */
 static __thread struct prog *cache[CACHE_SIZE];
+static pthread_key_t cache_key;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
 
 static inline uint8_t fold(uint8_t c)
 {
@@ -200,6 +203,30 @@ static void prog_free(struct prog *pg)
 }
 
 /* The compiled pattern, or NULL when out of memory. */
+/* A thread's compiled patterns go with the thread. */
+static void cache_flush(void *arg)
+{
+	(void)arg;
+	for (size_t i = 0; i < CACHE_SIZE; i++) {
+		prog_free(cache[i]);
+		cache[i] = NULL;
+	}
+}
+
+static void cache_key_init(void)
+{
+	(void)pthread_key_create(&cache_key, cache_flush);
+}
+
+static void cache_put(size_t h, struct prog *pg)
+{
+	(void)pthread_once(&cache_once, cache_key_init);
+	if (!pthread_getspecific(cache_key))
+		(void)pthread_setspecific(cache_key, cache);
+	prog_free(cache[h]);
+	cache[h] = pg;
+}
+
 static struct prog *prog_get(const char *expr)
 {
 	const size_t h = ((uintptr_t)expr >> 3) % CACHE_SIZE;
@@ -220,8 +247,7 @@ static struct prog *prog_get(const char *expr)
 		prog_free(pg);
 		return NULL;
 	}
-	prog_free(cache[h]);
-	cache[h] = pg;
+	cache_put(h, pg);
 	return pg;
 }
 
