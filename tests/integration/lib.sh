@@ -240,3 +240,14 @@ uas_bg() {
 	done
 	fail "$name did not start: $(cat "$W/$name.out")"
 }
+
+# An INVITE the upstream cannot take must get 503 within a second.
+fast_503() {
+	local what=$1 r ms
+	mkinvite "$W/inv.txt" 5551234
+	r=$(raw_udp "$P:5071" "$A" 5060 "$W/inv.txt" 5)
+	[ "${r%% [A-Z]*}" = "SIP/2.0 503" ] || fail "$what: got '$r' instead of 503"
+	ms=$(cat "$W/inv.txt.ms")
+	[ "$ms" -lt 1000 ] || fail "$what: 503 after $ms ms"
+	ok "$what: 503 after $ms ms"
+}

@@ -15,15 +15,6 @@ tls_conf() {
 		"core_tls_key = $CERTDIR/sbc.key" "$@"
 }
 
-fast_503() {
-	local what=$1 r ms
-	mkinvite "$W/inv.txt" 5551234
-	r=$(raw_udp "$P:5071" "$A" 5060 "$W/inv.txt" 5)
-	[ "${r%% [A-Z]*}" = "SIP/2.0 503" ] || fail "$what: got '$r' instead of 503"
-	ms=$(cat "$W/inv.txt.ms")
-	[ "$ms" -lt 1000 ] || fail "$what: 503 after $ms ms"
-	ok "$what: 503 after $ms ms"
-}
 
 # A: the right certificate: calls complete, SNI and verification work
 tls_conf

@@ -33,40 +33,10 @@
 #define REQ(met, ruri, to, extra) REQX(met, ruri, to, MAXFWD, extra)
 
 
-struct fx {
-	struct sbc sbc;
-	struct sip_msg *msg;
-	struct req_ctx ctx;
-};
-
-
-static int setup(void **state)
-{
-	struct fx *fx = mem_zalloc(sizeof(*fx), NULL);
-
-	if (!fx || usbc_init(&fx->sbc))
-		return -1;
-
-	*state = fx;
-
-	return 0;
-}
-
-
-static int teardown(void **state)
-{
-	struct fx *fx = *state;
-
-	mem_deref(fx->msg);
-	usbc_close(&fx->sbc);
-	mem_deref(fx);
-
-	return 0;
-}
 
 
 /* The request pipeline up to routing, for a request arriving on side. */
-static void route(struct fx *fx, enum side_id side, const char *head)
+static void route(struct ufx *fx, enum side_id side, const char *head)
 {
 	fx->msg = mem_deref(fx->msg);
 	fx->msg = umsg_decode(head, NULL);
@@ -89,7 +59,7 @@ static void route(struct fx *fx, enum side_id side, const char *head)
 }
 
 
-static void is_reply(const struct fx *fx, uint16_t scode, const char *reason)
+static void is_reply(const struct ufx *fx, uint16_t scode, const char *reason)
 {
 	assert_int_equal(fx->ctx.action, ROUTE_REPLY);
 	assert_int_equal(fx->ctx.scode, scode);
@@ -99,7 +69,7 @@ static void is_reply(const struct fx *fx, uint16_t scode, const char *reason)
 
 
 /* Forwarded to the side "out", next hop host:port. */
-static void is_forward(const struct fx *fx, enum side_id out,
+static void is_forward(const struct ufx *fx, enum side_id out,
 		       const char *host, uint16_t port)
 {
 	assert_int_equal(fx->ctx.action, ROUTE_FORWARD);
@@ -116,7 +86,7 @@ static void is_forward(const struct fx *fx, enum side_id out,
 }
 
 
-static bool is_self(const struct fx *fx, const char *str)
+static bool is_self(const struct ufx *fx, const char *str)
 {
 	struct uri uri;
 
@@ -146,7 +116,7 @@ static void test_is_self(void **state)
 		{"sip:sbc.example.net;lr",            false},
 		{"sip:[::1]:5060",                    false},
 	};
-	struct fx *fx = *state;
+	struct ufx *fx = *state;
 
 	for (size_t i = 0; i < ARRAY_SIZE(v); i++) {
 		if (is_self(fx, v[i].uri) != v[i].self) {
@@ -160,7 +130,7 @@ static void test_is_self(void **state)
 
 static void test_is_self_default_ports(void **state)
 {
-	struct fx *fx = *state;
+	struct ufx *fx = *state;
 
 	/* access: 5070, no TLS; core: 5080, TLS 5061 */
 	fx->sbc.side[SIDE_ACCESS].port     = 5070;
@@ -191,7 +161,7 @@ static void test_is_self_default_ports(void **state)
 }
 
 
-static bool is_emergency(const struct fx *fx, const char *user)
+static bool is_emergency(const struct ufx *fx, const char *user)
 {
 	struct pl pl;
 
@@ -203,7 +173,7 @@ static bool is_emergency(const struct fx *fx, const char *user)
 
 static void test_is_emergency(void **state)
 {
-	struct fx *fx = *state;
+	struct ufx *fx = *state;
 	struct pl none = PL_INIT;
 
 	/* defaults: 911,933,112,999 */
@@ -244,7 +214,7 @@ static void test_is_emergency(void **state)
 
 static void test_options_self(void **state)
 {
-	struct fx *fx = *state;
+	struct ufx *fx = *state;
 
 	route(fx, SIDE_ACCESS, REQ("OPTIONS", "sip:127.0.0.1", TO, ""));
 	is_reply(fx, 200, "OK");
@@ -278,7 +248,7 @@ static void test_options_self(void **state)
 
 static void test_max_forwards_zero(void **state)
 {
-	struct fx *fx = *state;
+	struct ufx *fx = *state;
 
 	route(fx, SIDE_ACCESS, REQX("INVITE", "sip:bob@example.com", TO,
 				    "Max-Forwards: 0\n", ""));
@@ -309,7 +279,7 @@ static void test_max_forwards_zero(void **state)
 
 static void test_loop(void **state)
 {
-	struct fx *fx = *state;
+	struct ufx *fx = *state;
 
 	route(fx, SIDE_CORE, REQ("INVITE", "sip:bob@example.com", TO,
 		"Via: SIP/2.0/UDP 127.0.0.2:5060;branch=z9hG4bK-ours\n"));
@@ -361,7 +331,7 @@ static void test_loop(void **state)
 
 static void test_cancel(void **state)
 {
-	struct fx *fx = *state;
+	struct ufx *fx = *state;
 
 	/* libre absorbed every CANCEL it had a transaction for */
 	route(fx, SIDE_ACCESS, REQ("CANCEL", "sip:bob@example.com", TO, ""));
@@ -376,7 +346,7 @@ static void test_cancel(void **state)
 
 static void test_initial_from_access(void **state)
 {
-	struct fx *fx = *state;
+	struct ufx *fx = *state;
 
 	route(fx, SIDE_ACCESS, REQ("INVITE", "sip:bob@example.com", TO, ""));
 	is_forward(fx, SIDE_CORE, "127.0.0.3", 5061);
@@ -420,7 +390,7 @@ static void test_initial_from_access(void **state)
 
 static void test_emergency(void **state)
 {
-	struct fx *fx = *state;
+	struct ufx *fx = *state;
 
 	/* no emergency_route: 503 so the PBX route-advances */
 	route(fx, SIDE_ACCESS, REQ("INVITE", "sip:911@example.com", TO, ""));
@@ -476,7 +446,7 @@ static void test_emergency(void **state)
  * screening upstream. */
 static void test_regr_tel_emergency(void **state)
 {
-	struct fx *fx = *state;
+	struct ufx *fx = *state;
 
 	route(fx, SIDE_ACCESS, "INVITE tel:911 SIP/2.0\n" VIA FROM
 	      "To: <tel:911>\n" CALLID "CSeq: 1 INVITE\n" MAXFWD CLEN0);
@@ -487,7 +457,7 @@ static void test_regr_tel_emergency(void **state)
 
 static void test_register(void **state)
 {
-	struct fx *fx = *state;
+	struct ufx *fx = *state;
 
 	route(fx, SIDE_ACCESS, REQ("REGISTER", "sip:example.com", TO,
 				   "Contact: <sip:alice@192.0.2.10>\n"));
@@ -503,7 +473,7 @@ static void test_register(void **state)
 
 static void test_initial_from_core(void **state)
 {
-	struct fx *fx = *state;
+	struct ufx *fx = *state;
 
 	route(fx, SIDE_CORE, REQ("INVITE", "sip:alice@192.0.2.10", TO, ""));
 	is_reply(fx, 404, "Not Found");
@@ -538,7 +508,7 @@ static void test_initial_from_core(void **state)
 
 static void test_in_dialog_double_rr(void **state)
 {
-	struct fx *fx = *state;
+	struct ufx *fx = *state;
 
 	/* from the core side: our two entries (double Record-Route), one
 	 * header, then the PBX's */
@@ -572,7 +542,7 @@ static void test_in_dialog_double_rr(void **state)
 
 static void test_in_dialog_own_route_only(void **state)
 {
-	struct fx *fx = *state;
+	struct ufx *fx = *state;
 
 	/* the remote target is the next hop */
 	route(fx, SIDE_ACCESS, REQ("BYE", "sip:bob@203.0.113.5:5070", TO_TAG,
@@ -602,7 +572,7 @@ static void test_in_dialog_own_route_only(void **state)
 
 static void test_in_dialog_not_ours(void **state)
 {
-	struct fx *fx = *state;
+	struct ufx *fx = *state;
 
 	route(fx, SIDE_ACCESS, REQ("BYE", "sip:bob@203.0.113.5", TO_TAG, ""));
 	is_reply(fx, 481, "Call/Transaction Does Not Exist");
@@ -720,7 +690,7 @@ static void test_via_received(void **state)
 
 int main(void)
 {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, ufx_setup, ufx_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_is_self),
 		T(test_is_self_default_ports),

@@ -30,40 +30,10 @@
 #define HDRS   VIA FROM TO CALLID CSEQ MAXFWD CLEN0
 
 
-struct fx {
-	struct sbc sbc;
-	struct sip_msg *msg;
-	struct req_ctx ctx;
-};
-
-
-static int setup(void **state)
-{
-	struct fx *fx = mem_zalloc(sizeof(*fx), NULL);
-
-	if (!fx || usbc_init(&fx->sbc))
-		return -1;
-
-	*state = fx;
-
-	return 0;
-}
-
-
-static int teardown(void **state)
-{
-	struct fx *fx = *state;
-
-	mem_deref(fx->msg);
-	usbc_close(&fx->sbc);
-	mem_deref(fx);
-
-	return 0;
-}
 
 
 /* Decode the request (tp: its transport) and validate it. */
-static int validate_tp(struct fx *fx, enum sip_transp tp, const char *head,
+static int validate_tp(struct ufx *fx, enum sip_transp tp, const char *head,
 		       const char *body)
 {
 	fx->msg = mem_deref(fx->msg);
@@ -80,14 +50,14 @@ static int validate_tp(struct fx *fx, enum sip_transp tp, const char *head,
 }
 
 
-static int validate(struct fx *fx, const char *head, const char *body)
+static int validate(struct ufx *fx, const char *head, const char *body)
 {
 	return validate_tp(fx, SIP_TRANSP_UDP, head, body);
 }
 
 
 /* The request is refused with scode and exactly this reason. */
-static void refused(struct fx *fx, const char *head, const char *body,
+static void refused(struct ufx *fx, const char *head, const char *body,
 		    uint16_t scode, const char *reason)
 {
 	assert_int_equal(validate(fx, head, body), EBADMSG);
@@ -97,7 +67,7 @@ static void refused(struct fx *fx, const char *head, const char *body,
 }
 
 
-static void accepted(struct fx *fx, const char *head, const char *body)
+static void accepted(struct ufx *fx, const char *head, const char *body)
 {
 	assert_int_equal(validate(fx, head, body), 0);
 	assert_int_equal(fx->ctx.scode, 0);
@@ -120,7 +90,7 @@ static char *fill(size_t n, char c)
 
 static void test_good_invite(void **state)
 {
-	struct fx *fx = *state;
+	struct ufx *fx = *state;
 
 	accepted(fx, RLINE HDRS, NULL);
 	assert_int_equal(fx->ctx.maxfwd, 70);
@@ -144,7 +114,7 @@ static void test_good_invite(void **state)
 
 static void test_from(void **state)
 {
-	struct fx *fx = *state;
+	struct ufx *fx = *state;
 
 	refused(fx, RLINE VIA TO CALLID CSEQ MAXFWD CLEN0, NULL,
 		400, "Missing or Duplicate From");
@@ -158,7 +128,7 @@ static void test_from(void **state)
 
 static void test_to(void **state)
 {
-	struct fx *fx = *state;
+	struct ufx *fx = *state;
 
 	refused(fx, RLINE VIA FROM CALLID CSEQ MAXFWD CLEN0, NULL,
 		400, "Missing or Duplicate To");
@@ -169,7 +139,7 @@ static void test_to(void **state)
 
 static void test_callid(void **state)
 {
-	struct fx *fx = *state;
+	struct ufx *fx = *state;
 
 	refused(fx, RLINE VIA FROM TO CSEQ MAXFWD CLEN0, NULL,
 		400, "Missing or Duplicate Call-ID");
@@ -181,7 +151,7 @@ static void test_callid(void **state)
 
 static void test_cseq(void **state)
 {
-	struct fx *fx = *state;
+	struct ufx *fx = *state;
 
 	refused(fx, RLINE VIA FROM TO CALLID MAXFWD CLEN0, NULL,
 		400, "Missing or Duplicate CSeq");
@@ -201,7 +171,7 @@ static void test_cseq(void **state)
 
 static void test_via(void **state)
 {
-	struct fx *fx = *state;
+	struct ufx *fx = *state;
 
 	refused(fx, RLINE FROM TO CALLID CSEQ MAXFWD CLEN0, NULL,
 		400, "Bad Via");
@@ -218,7 +188,7 @@ static void test_via(void **state)
 
 static void test_max_forwards(void **state)
 {
-	struct fx *fx = *state;
+	struct ufx *fx = *state;
 
 	refused(fx, RLINE VIA FROM TO CALLID CSEQ "Max-Forwards: abc\n"
 		CLEN0, NULL, 400, "Bad Max-Forwards");
@@ -252,7 +222,7 @@ static void test_max_forwards(void **state)
 
 static void test_expires(void **state)
 {
-	struct fx *fx = *state;
+	struct ufx *fx = *state;
 
 	refused(fx, RLINE HDRS "Expires: abc\n", NULL, 400, "Bad Expires");
 	refused(fx, RLINE HDRS "Expires: -1\n", NULL, 400, "Bad Expires");
@@ -270,7 +240,7 @@ static void test_expires(void **state)
 static void test_content_length(void **state)
 {
 	static const char *body = "v=0\r\n";    /* 5 bytes */
-	struct fx *fx = *state;
+	struct ufx *fx = *state;
 
 	refused(fx, RLINE VIA FROM TO CALLID CSEQ MAXFWD
 		"Content-Length: 10\n", body, 400, "Content-Length Mismatch");
@@ -308,7 +278,7 @@ static void test_content_length(void **state)
 static void test_regr_content_length_wraps(void **state)
 {
 	static const char *body = "v=0\r\n";    /* 5 bytes */
-	struct fx *fx = *state;
+	struct ufx *fx = *state;
 
 	refused(fx, RLINE VIA FROM TO CALLID CSEQ MAXFWD
 		"Content-Length: 4294967301\n", body,
@@ -318,7 +288,7 @@ static void test_regr_content_length_wraps(void **state)
 
 static void test_header_size(void **state)
 {
-	struct fx *fx = *state;
+	struct ufx *fx = *state;
 	char *val, *head = NULL;
 
 	/* max_header_size (1024) is allowed, one more is not */
@@ -353,7 +323,7 @@ static void test_header_size(void **state)
 
 static void test_message_size(void **state)
 {
-	struct fx *fx = *state;
+	struct ufx *fx = *state;
 	char *pad, *head = NULL, *body;
 	size_t len;
 
@@ -392,7 +362,7 @@ static void test_message_size(void **state)
 
 static void test_request_uri(void **state)
 {
-	struct fx *fx = *state;
+	struct ufx *fx = *state;
 
 	refused(fx, "INVITE mailto:bob@example.com SIP/2.0\n" HDRS, NULL,
 		416, "Unsupported URI Scheme");
@@ -413,7 +383,7 @@ static void test_request_uri(void **state)
 
 static void test_to_tag(void **state)
 {
-	struct fx *fx = *state;
+	struct ufx *fx = *state;
 
 	accepted(fx, RLINE VIA FROM "To: <sip:bob@example.com>;tag=t1\n"
 		 CALLID CSEQ MAXFWD CLEN0, NULL);
@@ -434,7 +404,7 @@ static void test_to_tag(void **state)
 
 
 /* Decode a response and validate it. */
-static int response(struct fx *fx, const char *head, const char *body)
+static int response(struct ufx *fx, const char *head, const char *body)
 {
 	fx->msg = mem_deref(fx->msg);
 	fx->msg = umsg_decode(head, body);
@@ -450,7 +420,7 @@ static int response(struct fx *fx, const char *head, const char *body)
 
 static void test_response(void **state)
 {
-	struct fx *fx = *state;
+	struct ufx *fx = *state;
 	char *pad, *head = NULL;
 
 	assert_int_equal(response(fx, "SIP/2.0 200 OK\n" RSP_HDRS CLEN0,
@@ -506,7 +476,7 @@ static void test_response(void **state)
 
 int main(void)
 {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, ufx_setup, ufx_teardown)
 	const struct CMUnitTest tests[] = {
 		T(test_good_invite),
 		T(test_from),

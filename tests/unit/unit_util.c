@@ -130,3 +130,25 @@ bool upl_eq(const struct pl *pl, const char *str)
 {
 	return pl_isset(pl) ? 0 == pl_strcmp(pl, str) : !str[0];
 }
+
+
+int ufx_setup(void **state)
+{
+	struct ufx *fx = mem_zalloc(sizeof(*fx), NULL);
+
+	if (!fx || usbc_init(&fx->sbc))
+		return -1;
+	*state = fx;
+	return 0;
+}
+
+
+int ufx_teardown(void **state)
+{
+	struct ufx *fx = *state;
+
+	mem_deref(fx->msg);
+	usbc_close(&fx->sbc);
+	mem_deref(fx);
+	return 0;
+}

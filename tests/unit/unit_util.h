@@ -33,4 +33,14 @@ int  uuri(struct uri *uri, const char *str);
 /* A pl equals a C string exactly. */
 bool upl_eq(const struct pl *pl, const char *str);
 
+/* A context with a request, for the tests of the request phases. */
+struct ufx {
+	struct sbc sbc;
+	struct sip_msg *msg;
+	struct req_ctx ctx;
+};
+
+int ufx_setup(void **state);
+int ufx_teardown(void **state);
+
 #endif
