@@ -21,7 +21,8 @@
 
 enum {
 	MAX_CHR = 64,          /* class entries libre accepts */
-	CACHE_SIZE = 512,      /* compiled patterns kept per thread */
+	CACHE_SIZE = 2048,     /* slots for compiled patterns, per thread */
+	FRONT_SIZE = 1024,     /* literal patterns looked up by address */
 	MAX_PL = 32,           /* outputs kept on the stack; more: heap */
 };
 
@@ -44,8 +45,8 @@ struct tok {
 
 struct prog {
 	char *expr;            /* a copy, to check the cache hit */
-	const char *key;
-	bool rodata;           /* key is in read-only memory: a hit is sure */
+	size_t len;
+	uint32_t hash;
 	struct tok *tokv;
 	uint32_t ntok;
 	uint32_t maxtok;
@@ -56,6 +57,21 @@ struct prog {
  * functions have no context argument (the one exception to the single
  * struct sbc rule, like the timers). */
 static __thread struct prog *cache[CACHE_SIZE];
+static __thread uint32_t cache_n;
+
+/* Patterns that are string literals, found by their address alone. */
+static __thread struct front {
+	const char *key;
+	struct prog *pg;
+} front[FRONT_SIZE];
+
+/* Read-only mappings of the process when first asked (libre's and our
+ * string literals); a library loaded later is simply not in the list. */
+static struct {
+	uintptr_t lo[64], hi[64];
+	unsigned n;
+} ro;
+static pthread_once_t ro_once = PTHREAD_ONCE_INIT;
 static pthread_key_t cache_key;
 static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
 
@@ -205,42 +221,59 @@ static void prog_free(struct prog *pg)
 }
 
 /* The compiled pattern, or NULL when out of memory. */
-/* Whether a pattern lives in read-only memory (a string literal of
- * libre's or ours): then its address alone identifies it, and a cache
- * hit needs no string compare.  Asked once per compiled pattern. */
-static bool in_rodata(const void *ptr)
+static void ro_init(void)
 {
-	const uintptr_t a = (uintptr_t)ptr;
 	char line[512];
-	bool ro = false;
 	FILE *f;
 
 	f = fopen("/proc/self/maps", "r");
 	if (!f)
-		return false;
-	while (fgets(line, sizeof(line), f)) {
+		return;
+	while (ro.n < ARRAY_SIZE(ro.lo) && fgets(line, sizeof(line), f)) {
 		unsigned long lo, hi;
 		char perms[5];
 
-		if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perms) != 3)
-			continue;
-		if (a >= lo && a < hi) {
-			ro = perms[1] != 'w';
-			break;
+		if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perms) == 3
+		    && perms[0] == 'r' && perms[1] != 'w') {
+			ro.lo[ro.n] = lo;
+			ro.hi[ro.n++] = hi;
 		}
 	}
 	fclose(f);
-	return ro;
+}
+
+/* Whether a pattern lives in read-only memory: then its address alone
+ * identifies it, its contents cannot change. */
+static bool in_rodata(const void *ptr)
+{
+	const uintptr_t a = (uintptr_t)ptr;
+
+	(void)pthread_once(&ro_once, ro_init);
+	for (unsigned i = 0; i < ro.n; i++)
+		if (a >= ro.lo[i] && a < ro.hi[i])
+			return true;
+	return false;
+}
+
+static uint32_t hash_str(const char *s, size_t len)
+{
+	uint32_t h = 2166136261u;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (uint8_t)s[i]) * 16777619u;
+	return h;
 }
 
 /* A thread's compiled patterns go with the thread. */
 static void cache_flush(void *arg)
 {
 	(void)arg;
+	memset(front, 0, sizeof(front));
 	for (size_t i = 0; i < CACHE_SIZE; i++) {
 		prog_free(cache[i]);
 		cache[i] = NULL;
 	}
+	cache_n = 0;
 }
 
 static void cache_key_init(void)
@@ -248,37 +281,66 @@ static void cache_key_init(void)
 	(void)pthread_key_create(&cache_key, cache_flush);
 }
 
-static void cache_put(size_t h, struct prog *pg)
+static struct prog *prog_new(const char *expr, size_t len, uint32_t hash)
 {
-	(void)pthread_once(&cache_once, cache_key_init);
-	if (!pthread_getspecific(cache_key))
-		(void)pthread_setspecific(cache_key, cache);
-	prog_free(cache[h]);
-	cache[h] = pg;
-}
+	struct prog *pg = calloc(1, sizeof(*pg));
 
-static struct prog *prog_get(const char *expr)
-{
-	const size_t h = ((uintptr_t)expr >> 3) % CACHE_SIZE;
-	struct prog *pg = cache[h];
-
-	if (pg && pg->key == expr && (pg->rodata || !strcmp(pg->expr, expr)))
-		return pg;
-
-	pg = calloc(1, sizeof(*pg));
 	if (!pg)
 		return NULL;
-	pg->key = expr;
-	pg->rodata = in_rodata(expr);
+	pg->len = len;
+	pg->hash = hash;
 	pg->expr = strdup(expr);
 	/* every pattern character makes at most one token, plus the end */
-	pg->maxtok = (uint32_t)strlen(expr) + 1;
+	pg->maxtok = (uint32_t)len + 1;
 	pg->tokv = calloc(pg->maxtok, sizeof(*pg->tokv));
 	if (!pg->expr || !pg->tokv || compile(pg, expr)) {
 		prog_free(pg);
 		return NULL;
 	}
-	cache_put(h, pg);
+	return pg;
+}
+
+/* Compiled patterns by content (open addressing, no eviction: libre's
+ * patterns are few, including those it prints at run time such as
+ * msg_param_decode's); literals are found first by address.  Past 3/4
+ * full, the table starts afresh. */
+static struct prog *prog_get(const char *expr)
+{
+	struct front *f = &front[((uintptr_t)expr >> 3) % FRONT_SIZE];
+	const size_t len = strlen(expr);
+	const uint32_t hash = hash_str(expr, len);
+	size_t h = hash % CACHE_SIZE;
+	struct prog *pg;
+
+	if (f->key == expr)
+		return f->pg;
+
+	for (;; h = (h + 1) % CACHE_SIZE) {
+		pg = cache[h];
+		if (!pg)
+			break;
+		if (pg->hash == hash && pg->len == len
+		    && !memcmp(pg->expr, expr, len))
+			goto found;
+	}
+
+	(void)pthread_once(&cache_once, cache_key_init);
+	if (!pthread_getspecific(cache_key))
+		(void)pthread_setspecific(cache_key, cache);
+	if (cache_n >= CACHE_SIZE / 4 * 3) {
+		cache_flush(NULL);
+		return prog_get(expr);
+	}
+	pg = prog_new(expr, len, hash);
+	if (!pg)
+		return NULL;
+	cache[h] = pg;
+	++cache_n;
+ found:
+	if (in_rodata(expr)) {
+		f->key = expr;
+		f->pg = pg;
+	}
 	return pg;
 }
 
