@@ -497,7 +497,10 @@ static int validate(const struct sbc_conf *conf, const unsigned *linev)
 	if (conf->access_tls_verify_client)
 		err |= check_file(conf, linev, "access_tls_ca",
 				  conf->access_tls_ca);
-	if (conf->core_tls_cert && conf->core_tls_cert[0]) {
+	/* the core side's certificate matters only where it does TLS */
+	if (conf->core_tls_cert && conf->core_tls_cert[0]
+	    && (conf->core_tls_port
+		|| strstr(conf->upstream, "transport=tls"))) {
 		err |= check_file(conf, linev, "core_tls_cert",
 				  conf->core_tls_cert);
 		err |= check_file(conf, linev, "core_tls_key",

@@ -30,6 +30,7 @@ void slog(const struct sbc *sbc, enum log_level lvl, const char *fmt, ...)
 	va_list ap;
 	int n, m;
 
+	/* without a context (start-up, shutdown) a line is always written */
 	if (sbc && sbc->conf && lvl > (enum log_level)sbc->conf->log_level)
 		return;
 

@@ -708,7 +708,7 @@ int main(int argc, char *argv[])
 			goto out;
 	}
 
-	err = sip_alloc(&uas.sip, NULL, 32, 32, 32, "sbc-test-uas",
+	err = sip_alloc(&uas.sip, NULL, 4096, 4096, 4096, "sbc-test-uas",
 			NULL, NULL);
 	if (err) {
 		re_fprintf(stderr, "sbc-test-uas: sip_alloc: %m\n", err);
