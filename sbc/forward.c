@@ -8,8 +8,11 @@
 #include <string.h>
 #include "sbc.h"
 
-/* One proxied transaction.  Plain fields only, so that it can be encoded
- * for a standby node later; the libre objects are rebuilt there. */
+/* One proxied transaction.  Besides libre's transaction handles, which
+ * live and die on this node, it holds only plain values (sides, next
+ * hop, reply address, flags): what a standby would need to answer for it
+ * can be encoded from them.  Calls (dialogs) get their own table, the
+ * state a standby takes over, with the screening issue's counters. */
 struct txn {
 	struct le le;               /* in sbc->txnl */
 	struct sbc *sbc;
