@@ -135,7 +135,9 @@ static const struct conf_opt optv[] = {
 	 "Buckets of the transaction tables (rounded to a power of 2)."},
 	{NULL, "prefault_mb", CT_UINT, O(prefault_mb), "128", 0, 65536,
 	 "Megabytes of heap touched at start-up and kept, so that calls do "
-	 "not pay page faults while the transaction tables grow. 0: none."},
+	 "not pay page faults while the transaction tables grow; the heap "
+	 "is then never given back (a fixed pool). 0: none, glibc's "
+	 "defaults."},
 };
 
 static void destructor(void *arg)

@@ -4,7 +4,6 @@
  * sides and runs libre's event loop in the foreground.
  */
 #include <getopt.h>
-#include <limits.h>
 #include <malloc.h>
 #include <stdlib.h>
 #include <signal.h>
@@ -150,8 +149,11 @@ static void prefault(const struct sbc *sbc)
 
 	if (!n)
 		return;
+	/* and once grown, the heap stays: the next burst of calls would
+	 * otherwise pay the page faults again (a fixed pool, like the
+	 * shared memory of other SIP servers) */
 	(void)mallopt(M_MMAP_THRESHOLD, 4 * chunk);
-	(void)mallopt(M_TRIM_THRESHOLD, (int)MIN(n * chunk * 2, INT_MAX));
+	(void)mallopt(M_TRIM_THRESHOLD, -1);
 	v = calloc(n, sizeof(*v));
 	if (!v)
 		return;
