@@ -3,8 +3,13 @@
 # Record-Route followed by ACK and BYE; checks what the far end saw.
 . "$(dirname "$0")/lib.sh"
 
-sbc_conf
+sbc_conf "tcp_backlog = 2048" "udp_sockbuf = 1048576"
 sbc_start
+
+# the socket limits are applied (libre hard-codes a backlog of 5)
+ss -ltn | grep -q "^LISTEN 0 *2048 *$A:5060 " || fail "TCP backlog not 2048: $(ss -ltn | grep "$A:5060")"
+ss -lun -m | grep -A1 " $A:5060 " | grep -q 'rb2097152' || fail "UDP receive buffer not 1 MB: $(ss -lun -m | grep -A1 " $A:5060 ")"
+ok "listen backlog 2048 and UDP buffers 1 MB applied"
 sipp_bg uas -sf "$SCEN/uas.xml" -i "$U" -p 5080
 
 sipp_call uac uac.xml 10 -s 5551234 -d 100 || fail "UDP calls failed"
