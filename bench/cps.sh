@@ -417,6 +417,9 @@ start_sbcd() { # mode dir
 		echo "log_level = $SBCD_LOG_LEVEL"
 		echo "udp_sockbuf = 4194304"
 		[[ -z $SBCD_EXTRA_CONF ]] || printf '%s\n' "$SBCD_EXTRA_CONF"
+		# the UAC is a declared peer (unknown sources are dropped)
+		echo "[peer bench]"
+		echo "addr = ${SBC_ACCESS_IP%.*}.0/24"
 	} >"$conf"
 	SUT_LOG[sbcd]=$dir/sbcd.log
 	taskset -c "$PROXY_CPU" "$SBCD" -f "$conf" </dev/null >"${SUT_LOG[sbcd]}" 2>&1 &

@@ -2,7 +2,9 @@
  * classify.c: what kind of source a request comes from.  The side is
  * known from the socket it arrived on; here the request learns whether it
  * is an emergency call, which every later phase must let through.
- * Screening (trusted peers, registered users) adds its classes here.
+ * On the access side the source is looked up among the configured peers
+ * (first match in file order); registered remote users join with the
+ * registrations issue.
  */
 #include "sbc.h"
 
@@ -13,6 +15,9 @@ void classify_source(struct req_ctx *ctx)
 	/* libre puts the number of a tel: URI in its host part */
 	const struct pl *num = pl_strcasecmp(&msg->uri.scheme, "tel")
 		? &msg->uri.user : &msg->uri.host;
+
+	if (ctx->in->id == SIDE_ACCESS)
+		ctx->peer = conf_peer_find(ctx->sbc->conf, &msg->src);
 
 	ctx->emergency = ctx->in->id == SIDE_ACCESS && !ctx->has_totag
 		&& pl_strcmp(&msg->met, "ACK") && pl_strcmp(&msg->met, "CANCEL")

@@ -23,6 +23,8 @@ enum conf_type {
 	CT_PATH,
 	CT_URI,
 	CT_NUMLIST,
+	CT_NETLIST,             /* peer: 192.0.2.0/24, 2001:db8::1 */
+	CT_TRANSPORTS,          /* peer: udp, tcp, tls */
 };
 
 struct conf_opt {
@@ -124,6 +126,11 @@ static const struct conf_opt optv[] = {
 	{NULL, "overload_interval", CT_UINT, O(overload_interval), "100", 10,
 	 5000, "Milliseconds between two looks at CPU and receive queues."},
 
+	{"Access-side peers (see the [peer NAME] sections at the end)",
+	 "unknown_source_reply", CT_BOOL, O(unknown_reply), "no", 0, 0,
+	 "Answer 403 to requests from a source no peer matches; no: drop "
+	 "them silently (an answer teaches a scanner something)."},
+
 	{"System resources",
 	 "max_fds", CT_UINT, O(max_fds), "65536", 1024, 1048576,
 	 "File descriptors (sockets) the daemon may hold."},
@@ -140,6 +147,42 @@ static const struct conf_opt optv[] = {
 	 "defaults."},
 };
 
+#define P(f) offsetof(struct conf_peer, f)
+
+/* The options of a [peer NAME] section. */
+static const struct conf_opt peer_optv[] = {
+	{NULL, "addr", CT_NETLIST, P(netv), "", 0, 0,
+	 "Source addresses of the peer: IPs or networks (CIDR), comma-"
+	 "separated; required."},
+	{NULL, "transports", CT_TRANSPORTS, P(transports), "udp,tcp,tls", 0, 0,
+	 "Transports the peer may use: udp, tcp, tls."},
+	{NULL, "profile", CT_STR, P(profile), "", 0, 0,
+	 "Policy profile of the peer's calls."},
+};
+
+static const char peer_example[] =
+	"\n# ==== Peers ====\n"
+	"\n"
+	"# Customer trunks, each in a [peer NAME] section with its own options:\n"
+	"#   addr = IPs or CIDR networks, comma-separated (required)\n"
+	"#   transports = udp, tcp, tls (default: all three)\n"
+	"#   profile = the policy profile of its calls\n"
+	"# A request from a source no peer matches is dropped (or 403, see\n"
+	"# unknown_source_reply); emergency calls are always let through.\n"
+	"# This one lets local test tools call (make run):\n"
+	"\n"
+	"[peer loopback]\n"
+	"addr = 127.0.0.0/8, ::1\n";
+
+static void peer_destructor(void *arg)
+{
+	struct conf_peer *peer = arg;
+
+	list_unlink(&peer->le);
+	mem_deref(peer->name);
+	mem_deref(peer->profile);
+}
+
 static void destructor(void *arg)
 {
 	struct sbc_conf *conf = arg;
@@ -153,8 +196,131 @@ static void destructor(void *arg)
 			break;
 		}
 	}
+	list_flush(&conf->peerl);
 	mem_deref(conf->file);
 	mem_deref(conf->dir);
+}
+
+bool conf_net_match(const struct conf_net *net, const struct sa *sa)
+{
+	const uint8_t *a, *b;
+	unsigned bits = net->bits, len;
+
+	if (sa_af(&net->addr) != sa_af(sa))
+		return false;
+	if (sa_af(sa) == AF_INET) {
+		a = (const uint8_t *)&net->addr.u.in.sin_addr;
+		b = (const uint8_t *)&sa->u.in.sin_addr;
+		len = 4;
+	}
+	else {
+		a = net->addr.u.in6.sin6_addr.s6_addr;
+		b = sa->u.in6.sin6_addr.s6_addr;
+		len = 16;
+	}
+	for (unsigned i = 0; i < len && bits; i++) {
+		uint8_t mask = bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
+
+		if ((a[i] ^ b[i]) & mask)
+			return false;
+		bits = bits >= 8 ? bits - 8 : 0;
+	}
+	return true;
+}
+
+/* The first peer, in file order, one of whose networks holds src. */
+const struct conf_peer *conf_peer_find(const struct sbc_conf *conf,
+				       const struct sa *src)
+{
+	for (struct le *le = conf->peerl.head; le; le = le->next) {
+		const struct conf_peer *peer = le->data;
+
+		for (uint32_t i = 0; i < peer->netc; i++)
+			if (conf_net_match(&peer->netv[i], src))
+				return peer;
+	}
+	return NULL;
+}
+
+static int net_parse(struct conf_net *net, struct pl *pl)
+{
+	struct pl addr = *pl, bits = PL_INIT;
+	const char *slash = pl_strchr(pl, '/');
+	unsigned max;
+
+	if (slash) {
+		addr.l = slash - pl->p;
+		bits.p = slash + 1;
+		bits.l = pl->p + pl->l - bits.p;
+	}
+	if (sa_set(&net->addr, &addr, 0))
+		return EINVAL;
+	max = sa_af(&net->addr) == AF_INET ? 32 : 128;
+	if (!pl_isset(&bits)) {
+		net->bits = (uint8_t)max;
+		return 0;
+	}
+	for (size_t i = 0; i < bits.l; i++)
+		if (bits.p[i] < '0' || bits.p[i] > '9')
+			return EINVAL;
+	if (!bits.l || pl_u32(&bits) > max)
+		return EINVAL;
+	net->bits = (uint8_t)pl_u32(&bits);
+	return 0;
+}
+
+/* Calls h on each comma-separated, trimmed item of s. */
+static int for_items(const char *s, int (*h)(struct pl *item, void *arg),
+		     void *arg)
+{
+	while (*s) {
+		struct pl item;
+		const char *e;
+
+		while (*s == ' ' || *s == '\t' || *s == ',')
+			++s;
+		if (!*s)
+			break;
+		e = s;
+		while (*e && *e != ',')
+			++e;
+		item.p = s;
+		item.l = e - s;
+		while (item.l && (item.p[item.l - 1] == ' '
+				  || item.p[item.l - 1] == '\t'))
+			--item.l;
+		if (h(&item, arg))
+			return EINVAL;
+		s = e;
+	}
+	return 0;
+}
+
+static int net_item(struct pl *item, void *arg)
+{
+	struct conf_peer *peer = arg;
+
+	if (peer->netc >= PEER_MAX_NETS)
+		return E2BIG;
+	if (net_parse(&peer->netv[peer->netc], item))
+		return EINVAL;
+	++peer->netc;
+	return 0;
+}
+
+static int tp_item(struct pl *item, void *arg)
+{
+	uint32_t *tps = arg;
+
+	if (!pl_strcasecmp(item, "udp"))
+		*tps |= 1u << SIP_TRANSP_UDP;
+	else if (!pl_strcasecmp(item, "tcp"))
+		*tps |= 1u << SIP_TRANSP_TCP;
+	else if (!pl_strcasecmp(item, "tls"))
+		*tps |= 1u << SIP_TRANSP_TLS;
+	else
+		return EINVAL;
+	return 0;
 }
 
 static int set_path(struct sbc_conf *conf, char **dst, const char *val)
@@ -194,10 +360,10 @@ static bool numlist_valid(const char *s)
 }
 
 /* Returns 0 or an errno, with *why saying what a value should be. */
-static int opt_set(struct sbc_conf *conf, const struct conf_opt *o,
-		   const char *val, const char **why)
+static int opt_set(struct sbc_conf *conf, void *base,
+		   const struct conf_opt *o, const char *val, const char **why)
 {
-	void *p = (char *)conf + o->off;
+	void *p = (char *)base + o->off;
 	enum log_level lvl;
 	struct pl pl;
 	struct uri uri;
@@ -273,19 +439,37 @@ static int opt_set(struct sbc_conf *conf, const struct conf_opt *o,
 
 	case CT_PATH:
 		return set_path(conf, (char **)p, val);
+
+	case CT_NETLIST:
+		*why = "IP addresses or networks (CIDR), comma-separated, at "
+		       "most 16";
+		((struct conf_peer *)base)->netc = 0;
+		return for_items(val, net_item, base);
+
+	case CT_TRANSPORTS:
+		*why = "udp, tcp and/or tls, comma-separated";
+		*(uint32_t *)p = 0;
+		if (for_items(val, tp_item, p) || !*(uint32_t *)p)
+			return EINVAL;
+		return 0;
 	}
 
 	return EINVAL;
 }
 
-static const struct conf_opt *opt_find(const char *name, size_t len)
+static const struct conf_opt *opt_findv(const struct conf_opt *v, size_t n,
+					 const char *name, size_t len)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(optv); i++) {
-		if (strlen(optv[i].name) == len
-		    && !strncmp(optv[i].name, name, len))
-			return &optv[i];
+	for (size_t i = 0; i < n; i++) {
+		if (strlen(v[i].name) == len && !strncmp(v[i].name, name, len))
+			return &v[i];
 	}
 	return NULL;
+}
+
+static const struct conf_opt *opt_find(const char *name, size_t len)
+{
+	return opt_findv(optv, ARRAY_SIZE(optv), name, len);
 }
 
 static int apply_defaults(struct sbc_conf *conf)
@@ -294,7 +478,7 @@ static int apply_defaults(struct sbc_conf *conf)
 	int err;
 
 	for (size_t i = 0; i < ARRAY_SIZE(optv); i++) {
-		err = opt_set(conf, &optv[i], optv[i].def, &why);
+		err = opt_set(conf, conf, &optv[i], optv[i].def, &why);
 		if (err) {
 			re_fprintf(stderr, "sbcd: bad built-in default for %s\n",
 				   optv[i].name);
@@ -346,17 +530,78 @@ static void trim(char **s, char **e)
 		(*e)--;
 }
 
-static int parse_line(struct sbc_conf *conf, char *s, char *e, unsigned ln,
-		      unsigned *linev)
+/* What the parser is in: the global options or a [peer NAME] section. */
+struct parse_state {
+	unsigned *linev;            /* global options: line of each */
+	struct conf_peer *peer;     /* current section, or NULL */
+};
+
+static int peer_begin(struct sbc_conf *conf, struct parse_state *ps,
+		      char *s, char *e, unsigned ln)
+{
+	struct conf_peer *peer;
+	const char *why;
+	struct pl name;
+	int err = 0;
+
+	/* s..e is what follows '[': "peer NAME]" */
+	while (s < e && (*s == ' ' || *s == '\t'))
+		++s;
+	if (e - s < 5 || strncmp(s, "peer", 4) || (s[4] != ' ' && s[4] != '\t'))
+		goto bad;
+	s += 4;
+	while (s < e && (*s == ' ' || *s == '\t'))
+		++s;
+	name.p = s;
+	while (s < e && *s != ']' && *s != ' ' && *s != '\t')
+		++s;
+	name.l = s - name.p;
+	while (s < e && (*s == ' ' || *s == '\t'))
+		++s;
+	if (!name.l || s + 1 != e || *s != ']')
+		goto bad;
+	for (struct le *le = conf->peerl.head; le; le = le->next) {
+		const struct conf_peer *p = le->data;
+
+		if (!pl_strcmp(&name, p->name)) {
+			re_fprintf(stderr, "%s:%u: peer '%s' already defined "
+				   "on line %u\n", conf->file, ln, p->name,
+				   p->line);
+			return EEXIST;
+		}
+	}
+	peer = mem_zalloc(sizeof(*peer), peer_destructor);
+	if (!peer)
+		return ENOMEM;
+	peer->line = ln;
+	list_append(&conf->peerl, &peer->le, peer);
+	err = pl_strdup(&peer->name, &name);
+	for (size_t i = 0; i < ARRAY_SIZE(peer_optv) && !err; i++)
+		err = opt_set(conf, peer, &peer_optv[i], peer_optv[i].def,
+			      &why);
+	ps->peer = peer;
+	return err;
+
+ bad:
+	re_fprintf(stderr, "%s:%u: expected a section '[peer NAME]'\n",
+		   conf->file, ln);
+	return EINVAL;
+}
+
+static int parse_line(struct sbc_conf *conf, struct parse_state *ps,
+		      char *s, char *e, unsigned ln)
 {
 	const struct conf_opt *o;
 	const char *why = "";
 	char *eq, *k, *ke, *v;
+	unsigned *line;
 	int err;
 
 	trim(&s, &e);
 	if (s == e || *s == '#')
 		return 0;
+	if (*s == '[')
+		return peer_begin(conf, ps, s + 1, e, ln);
 
 	eq = memchr(s, '=', e - s);
 	if (!eq) {
@@ -371,20 +616,30 @@ static int parse_line(struct sbc_conf *conf, char *s, char *e, unsigned ln,
 	trim(&v, &e);
 	*e = '\0';
 
-	o = opt_find(k, ke - k);
+	if (ps->peer) {
+		o = opt_findv(peer_optv, ARRAY_SIZE(peer_optv), k, ke - k);
+		line = o ? &ps->peer->linev[o - peer_optv] : NULL;
+	}
+	else {
+		o = opt_find(k, ke - k);
+		line = o ? &ps->linev[o - optv] : NULL;
+	}
 	if (!o) {
-		re_fprintf(stderr, "%s:%u: unknown option '%b'\n", conf->file,
-			   ln, k, (size_t)(ke - k));
+		re_fprintf(stderr, "%s:%u: unknown option '%b'%s%s\n",
+			   conf->file, ln, k, (size_t)(ke - k),
+			   ps->peer ? " in peer " : "",
+			   ps->peer ? ps->peer->name : "");
 		return ENOENT;
 	}
-	if (linev[o - optv]) {
+	if (*line) {
 		re_fprintf(stderr, "%s:%u: option '%s' already set on line "
-			   "%u\n", conf->file, ln, o->name, linev[o - optv]);
+			   "%u\n", conf->file, ln, o->name, *line);
 		return EEXIST;
 	}
-	linev[o - optv] = ln;
+	*line = ln;
 
-	err = opt_set(conf, o, v, &why);
+	err = opt_set(conf, ps->peer ? (void *)ps->peer : (void *)conf, o, v,
+		      &why);
 	if (err == ERANGE)
 		re_fprintf(stderr, "%s:%u: option '%s': '%s' is out of range "
 			   "(%u..%u)\n", conf->file, ln, o->name, v, o->min,
@@ -518,6 +773,15 @@ static int validate(const struct sbc_conf *conf, const unsigned *linev)
 				  conf->upstream_ca);
 	}
 	err |= check_ports(conf, linev);
+	for (struct le *le = conf->peerl.head; le; le = le->next) {
+		const struct conf_peer *peer = le->data;
+
+		if (!peer->netc) {
+			re_fprintf(stderr, "%s:%u: peer '%s' has no addr\n",
+				   conf->file, peer->line, peer->name);
+			err |= EINVAL;
+		}
+	}
 	return err ? EINVAL : 0;
 }
 
@@ -525,6 +789,7 @@ int conf_load(struct sbc_conf **confp, const char *file)
 {
 	struct sbc_conf *conf = NULL;
 	unsigned linev[ARRAY_SIZE(optv)] = {0};
+	struct parse_state ps = {.linev = linev};
 	char *buf = NULL, *s, *nl;
 	size_t len = 0;
 	unsigned ln = 0;
@@ -544,7 +809,7 @@ int conf_load(struct sbc_conf **confp, const char *file)
 		if (!nl)
 			nl = buf + len;
 		++ln;
-		err = parse_line(conf, s, nl, ln, linev);
+		err = parse_line(conf, &ps, s, nl, ln);
 		if (err)
 			goto out;
 	}
@@ -611,7 +876,7 @@ int conf_print_default(struct re_printf *pf, void *unused)
 			err |= re_hprintf(pf, "# (%u..%u)\n", o->min, o->max);
 		err |= re_hprintf(pf, "%s = %s\n", o->name, o->def);
 	}
-	return err;
+	return err ? err : re_hprintf(pf, "%s", peer_example);
 }
 
 /* The effective configuration, as `sbcd -t -v` shows it. */

@@ -8,6 +8,26 @@
 
 #include <re.h>
 
+enum { PEER_MAX_NETS = 16 };
+
+/* An IPv4 or IPv6 network: address and prefix length. */
+struct conf_net {
+	struct sa addr;
+	uint8_t bits;
+};
+
+/* A [peer NAME] section: a customer trunk known by its addresses. */
+struct conf_peer {
+	struct le le;
+	char *name;
+	unsigned line;              /* of its [peer] header */
+	struct conf_net netv[PEER_MAX_NETS];
+	uint32_t netc;
+	uint32_t transports;        /* bit (1 << enum sip_transp) */
+	char *profile;
+	unsigned linev[8];          /* where each option was set */
+};
+
 struct sbc_conf {
 	char *file;                 /* path it was read from */
 	char *dir;                  /* its directory: relative paths start here */
@@ -51,7 +71,14 @@ struct sbc_conf {
 	uint32_t overload_queue;
 	uint32_t overload_cpu;
 	uint32_t overload_interval;
+
+	bool unknown_reply;         /* 403 to unknown sources, else drop */
+	struct list peerl;          /* struct conf_peer, in file order */
 };
+
+bool conf_net_match(const struct conf_net *net, const struct sa *sa);
+const struct conf_peer *conf_peer_find(const struct sbc_conf *conf,
+				       const struct sa *src);
 
 int  conf_load(struct sbc_conf **confp, const char *file);
 int  conf_defaults(struct sbc_conf **confp);

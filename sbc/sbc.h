@@ -75,6 +75,7 @@ struct req_ctx {
 	struct side *in;               /* side the request arrived on */
 	const struct sip_msg *msg;
 	uint32_t maxfwd;               /* after validation; UINT32_MAX if absent */
+	const struct conf_peer *peer;  /* access side: who sent it, or NULL */
 	bool has_totag;
 	bool emergency;
 	/* set by route */

@@ -1,14 +1,34 @@
 /*
  * screen.c: the screening phase.  Emergency calls are never screened.
  * Returns 0 to let the request go on, or an errno with ctx->scode set to
- * the answer (0: drop silently).  The rules arrive with the screening
- * issue; the phase is in place so the pipeline's shape does not change.
+ * the answer (0: drop silently).  Today: only declared peers, over the
+ * transports they are allowed, may send from the access side; the rest
+ * of the screening issue's rules join here.
  */
 #include "sbc.h"
 
+/* Unknown sources are dropped silently by default: an answer would tell a
+ * scanner that something listens here. */
+static int refuse(struct req_ctx *ctx, const char *why)
+{
+	const struct sbc *sbc = ctx->sbc;
+
+	LOGD(sbc, "access side: %r from %J refused: %s", &ctx->msg->met,
+	     &ctx->msg->src, why);
+	ctx->scode = sbc->conf->unknown_reply ? 403 : 0;
+	ctx->reason = "Forbidden";
+	return EPERM;
+}
+
 int screen_request(struct req_ctx *ctx)
 {
-	if (ctx->emergency)
+	const struct conf_peer *peer = ctx->peer;
+
+	if (ctx->emergency || ctx->in->id != SIDE_ACCESS)
 		return 0;
+	if (!peer)
+		return refuse(ctx, "unknown source");
+	if (!(peer->transports & (1u << ctx->msg->tp)))
+		return refuse(ctx, "transport not allowed for the peer");
 	return 0;
 }

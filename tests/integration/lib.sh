@@ -80,13 +80,19 @@ sbc_set() {
 	echo "$1" >> "$W/sbc.conf"
 }
 
+# The caller's network is a declared peer unless a test says otherwise
+# (sections come after the global options, so they are added at start).
+PEERS="[peer test]
+addr = 127.0.$T_N.0/24, ::1"
+
 SBC_RUNS=0
 sbc_start() {
 	# keep earlier runs' logs for a post-mortem
 	[ -s "$W/sbcd.log" ] && mv "$W/sbcd.log" "$W/sbcd.$SBC_RUNS.log"
 	SBC_RUNS=$((SBC_RUNS + 1))
 	: > "$W/sbcd.log"
-	"$SBCD" -f "$W/sbc.conf" 2>>"$W/sbcd.log" &
+	{ cat "$W/sbc.conf"; printf '%s\n' "$PEERS"; } > "$W/sbcd.conf"
+	"$SBCD" -f "$W/sbcd.conf" 2>>"$W/sbcd.log" &
 	SBC_PID=$!
 	T_PIDS="$T_PIDS $SBC_PID"
 	for _ in $(seq 1 100); do

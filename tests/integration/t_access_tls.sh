@@ -3,6 +3,9 @@
 # access_tls_verify_client a bad or missing client certificate is refused.
 . "$(dirname "$0")/lib.sh"
 certs
+# openssl s_client cannot choose its source: it connects from 127.0.0.1
+PEERS="[peer test]
+addr = 127.0.$T_N.0/24, 127.0.0.1"
 
 sbc_conf "access_tls_port = 5061" \
 	"access_tls_cert = $CERTDIR/sbc.crt" "access_tls_key = $CERTDIR/sbc.key" \

@@ -852,6 +852,104 @@ static void test_print_default_roundtrip(void **state)
 }
 
 
+/* [peer NAME] sections: networks, transports, first match in file order,
+ * and the errors a section can have. */
+static void test_peers(void **state)
+{
+	struct fx *fx = *state;
+	const struct conf_peer *p;
+	struct sa sa;
+
+	assert_int_equal(load(fx,
+		"upstream_ca = ca.pem\n"
+		"[peer a]\n"
+		"addr = 192.0.2.0/24, 2001:db8::/32\n"
+		"transports = udp, TLS\n"
+		"profile = retail\n"
+		"[ peer b ]\n"
+		"addr = 198.51.100.7, 192.0.2.9\n"), 0);
+	assert_int_equal(list_count(&fx->conf->peerl), 2);
+
+	assert_int_equal(sa_set_str(&sa, "192.0.2.9", 5060), 0);
+	p = conf_peer_find(fx->conf, &sa);
+	assert_non_null(p);
+	assert_string_equal(p->name, "a");     /* first match wins */
+	assert_string_equal(p->profile, "retail");
+	assert_int_equal(p->transports, (1u << SIP_TRANSP_UDP)
+			 | (1u << SIP_TRANSP_TLS));
+
+	assert_int_equal(sa_set_str(&sa, "198.51.100.7", 1), 0);
+	p = conf_peer_find(fx->conf, &sa);
+	assert_non_null(p);
+	assert_string_equal(p->name, "b");
+	assert_int_equal(p->transports, (1u << SIP_TRANSP_UDP)
+			 | (1u << SIP_TRANSP_TCP) | (1u << SIP_TRANSP_TLS));
+
+	assert_int_equal(sa_set_str(&sa, "2001:db8:ffff::1", 1), 0);
+	assert_non_null(conf_peer_find(fx->conf, &sa));
+	assert_int_equal(sa_set_str(&sa, "2001:db9::1", 1), 0);
+	assert_null(conf_peer_find(fx->conf, &sa));
+	assert_int_equal(sa_set_str(&sa, "192.0.3.1", 1), 0);
+	assert_null(conf_peer_find(fx->conf, &sa));
+	assert_int_equal(sa_set_str(&sa, "198.51.100.8", 1), 0);
+	assert_null(conf_peer_find(fx->conf, &sa));
+
+	assert_int_equal(load(fx, "upstream_ca = ca.pem\n[peer a]\n"
+			      "transports = udp\n"), EINVAL);
+	err_has(fx, "%s:2: peer 'a' has no addr", fx->path);
+
+	assert_int_equal(load(fx, "[peer a]\naddr = 192.0.2.0/33\n"), EINVAL);
+	err_has(fx, "%s:2: option 'addr': '192.0.2.0/33' is not valid",
+		fx->path);
+
+	assert_int_equal(load(fx, "[peer a]\naddr = 1.2.3.4\n"
+			      "transports = sctp\n"), EINVAL);
+	err_has(fx, "%s:3: option 'transports'", fx->path);
+
+	assert_int_equal(load(fx, "[peer a]\naddr = 1.2.3.4\n[peer a]\n"),
+			 EEXIST);
+	err_has(fx, "%s:3: peer 'a' already defined on line 1", fx->path);
+
+	/* a global option after a section belongs to the section */
+	assert_int_equal(load(fx, "[peer a]\naddr = 1.2.3.4\n"
+			      "log_level = debug\n"), ENOENT);
+	err_has(fx, "%s:3: unknown option 'log_level' in peer a", fx->path);
+
+	assert_int_equal(load(fx, "[pear a]\n"), EINVAL);
+	err_has(fx, "%s:1: expected a section '[peer NAME]'", fx->path);
+}
+
+
+/* CIDR edges: /0, /32, /128, and a prefix that is not a byte boundary. */
+static void test_net_match(void **state)
+{
+	struct conf_net net;
+	struct sa sa;
+	(void)state;
+
+	assert_int_equal(sa_set_str(&net.addr, "10.1.2.128", 0), 0);
+	net.bits = 25;
+	assert_int_equal(sa_set_str(&sa, "10.1.2.255", 0), 0);
+	assert_true(conf_net_match(&net, &sa));
+	assert_int_equal(sa_set_str(&sa, "10.1.2.127", 0), 0);
+	assert_false(conf_net_match(&net, &sa));
+	net.bits = 0;
+	assert_true(conf_net_match(&net, &sa));
+	net.bits = 32;
+	assert_false(conf_net_match(&net, &sa));
+	/* libre reads a v4-mapped address as the IPv4 one */
+	assert_int_equal(sa_set_str(&sa, "::ffff:10.1.2.128", 0), 0);
+	assert_true(conf_net_match(&net, &sa));
+	assert_int_equal(sa_set_str(&sa, "2001:db8::1", 0), 0);
+	assert_false(conf_net_match(&net, &sa));   /* other family */
+	assert_int_equal(sa_set_str(&net.addr, "::1", 0), 0);
+	net.bits = 128;
+	assert_int_equal(sa_set_str(&sa, "::1", 0), 0);
+	assert_true(conf_net_match(&net, &sa));
+}
+
+
+
 static void test_shipped_conf_is_default(void **state)
 {
 	char *text = NULL, *shipped;
@@ -914,6 +1012,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_print_default_roundtrip,
 						setup, teardown),
 		cmocka_unit_test(test_shipped_conf_is_default),
+		cmocka_unit_test_setup_teardown(test_peers, setup, teardown),
+		cmocka_unit_test(test_net_match),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
