@@ -126,6 +126,14 @@ static const struct conf_opt optv[] = {
 	{NULL, "overload_interval", CT_UINT, O(overload_interval), "100", 10,
 	 5000, "Milliseconds between two looks at CPU and receive queues."},
 
+	{"Security events",
+	 "security_log", CT_PATH, O(security_log), "", 0, 0,
+	 "File the security events go to, one JSON line each (rule, action, "
+	 "source, From, To, User-Agent, Call-ID). Empty: standard error."},
+	{NULL, "security_log_rate", CT_UINT, O(security_log_rate), "200", 1,
+	 1000000, "Most security log lines a second; the rest are counted "
+	 "and summarised, so that a flood does not flood the log."},
+
 	{"Access-side peers (see the [peer NAME] sections at the end)",
 	 "unknown_source_reply", CT_BOOL, O(unknown_reply), "no", 0, 0,
 	 "Answer 403 to requests from a source no peer matches; no: drop "

@@ -72,6 +72,8 @@ struct sbc_conf {
 	uint32_t overload_cpu;
 	uint32_t overload_interval;
 
+	char *security_log;
+	uint32_t security_log_rate;
 	bool unknown_reply;         /* 403 to unknown sources, else drop */
 	struct list peerl;          /* struct conf_peer, in file order */
 };

@@ -111,6 +111,7 @@ static int sbc_start(struct sbc *sbc)
 	int err;
 
 	err = parse_uris(sbc);
+	err = err ? err : event_init(sbc);
 	err = err ? err : dns_init(sbc);
 	err = err ? err : listen_init(sbc);
 	if (err)
@@ -134,6 +135,7 @@ static void sbc_stop(struct sbc *sbc)
 	overload_close(sbc);
 	forward_close(sbc);
 	listen_close(sbc);
+	event_close(sbc);
 	sbc->dnsc = mem_deref(sbc->dnsc);
 }
 

@@ -23,6 +23,7 @@ bool recv_request(const struct sip_msg *msg, void *arg)
 		.in = side,
 		.msg = msg,
 	};
+	char action[8];
 	int err;
 
 	++ctx.sbc->stats.req_rx;
@@ -31,6 +32,8 @@ bool recv_request(const struct sip_msg *msg, void *arg)
 		++ctx.sbc->stats.invalid;
 		LOGI(ctx.sbc, "%s side: invalid %r from %J: %u %s",
 		     side->name, &msg->met, &msg->src, ctx.scode, ctx.reason);
+		(void)re_snprintf(action, sizeof(action), "%u", ctx.scode);
+		event_emit(ctx.sbc, &ctx, "invalid", action);
 		reply(&ctx, ctx.scode, ctx.reason);
 		return true;
 	}
@@ -38,6 +41,7 @@ bool recv_request(const struct sip_msg *msg, void *arg)
 	classify_source(&ctx);
 
 	if (overload_refuse(&ctx)) {
+		event_emit(ctx.sbc, &ctx, "overload", "503");
 		(void)sip_replyf(side->sip, msg, 503, "Service Unavailable",
 				 "Retry-After: 5\r\nContent-Length: 0\r\n\r\n");
 		return true;

@@ -35,6 +35,14 @@ struct side {
 	int udp_fd;               /* for the receive queue (overload.c) */
 };
 
+struct events {
+	int fd;                   /* the security log */
+	struct hash *counts;      /* struct event_count by "rule action" */
+	uint64_t sec;             /* rate limit of the log lines */
+	uint32_t lines;
+	uint64_t suppressed;
+};
+
 struct overload {
 	struct tmr tmr;
 	bool active;
@@ -66,6 +74,7 @@ struct sbc {
 	struct sbc_stats stats;
 	struct list txnl;              /* live proxy transactions */
 	struct overload overload;
+	struct events events;
 	bool terminating;
 };
 
@@ -97,6 +106,15 @@ struct req_ctx {
 /* listen.c: the listeners of both sides */
 int  listen_init(struct sbc *sbc);
 void listen_close(struct sbc *sbc);
+
+/* event.c: security events */
+int  event_init(struct sbc *sbc);
+void event_close(struct sbc *sbc);
+void event_emit(struct sbc *sbc, const struct req_ctx *ctx, const char *rule,
+		const char *action);
+uint64_t event_count(const struct sbc *sbc, const char *rule,
+		     const char *action);
+int  event_json_str(struct re_printf *pf, const struct pl *pl);
 
 /* overload.c */
 void overload_init(struct sbc *sbc);

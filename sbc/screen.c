@@ -9,14 +9,15 @@
 
 /* Unknown sources are dropped silently by default: an answer would tell a
  * scanner that something listens here. */
-static int refuse(struct req_ctx *ctx, const char *why)
+static int refuse(struct req_ctx *ctx, const char *rule, const char *why)
 {
-	const struct sbc *sbc = ctx->sbc;
+	struct sbc *sbc = ctx->sbc;
 
 	LOGD(sbc, "access side: %r from %J refused: %s", &ctx->msg->met,
 	     &ctx->msg->src, why);
 	ctx->scode = sbc->conf->unknown_reply ? 403 : 0;
 	ctx->reason = "Forbidden";
+	event_emit(sbc, ctx, rule, ctx->scode ? "403" : "drop");
 	return EPERM;
 }
 
@@ -27,8 +28,9 @@ int screen_request(struct req_ctx *ctx)
 	if (ctx->emergency || ctx->in->id != SIDE_ACCESS)
 		return 0;
 	if (!peer)
-		return refuse(ctx, "unknown source");
+		return refuse(ctx, "unknown_source", "unknown source");
 	if (!(peer->transports & (1u << ctx->msg->tp)))
-		return refuse(ctx, "transport not allowed for the peer");
+		return refuse(ctx, "peer_transport",
+			      "transport not allowed for the peer");
 	return 0;
 }

@@ -12,7 +12,7 @@ transports = udp
 addr = 127.0.$T_N.32/28
 transports = tcp"
 
-sbc_conf "emergency_route = sip:$U:5090"
+sbc_conf "emergency_route = sip:$U:5090" "security_log = $W/security.log"
 sbc_start
 sipp_bg uas -sf "$SCEN/uas.xml" -i "$U" -p 5080
 sipp_bg switch -sf "$SCEN/uas.xml" -i "$U" -p 5090
@@ -24,7 +24,15 @@ mkinvite "$W/inv.txt" 5551234
 r=$(raw_udp "$X:5071" "$A" 5060 "$W/inv.txt" 1.5)
 [ "$r" = TIMEOUT ] || fail "a stranger got '$r'"
 grep -q 'refused: unknown source' "$W/sbcd.log" || fail "no log line for the stranger"
-ok "unknown source: dropped silently"
+python3 - "$W/security.log" "$X" <<'PY' || fail "no security event for the stranger"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+hit = [e for e in ev if e["rule"] == "unknown_source" and e["action"] == "drop"
+       and e["source"].startswith(sys.argv[2] + ":") and e["method"] == "INVITE"
+       and e["call_id"] and e["from"] and e["to"]]
+sys.exit(0 if hit else 1)
+PY
+ok "unknown source: dropped silently, security event logged (JSON)"
 
 mkinvite "$W/inv911.txt" 911
 r=$(raw_udp "$X:5072" "$A" 5060 "$W/inv911.txt")
@@ -44,5 +52,28 @@ sbc_set "unknown_source_reply = yes"
 sbc_start
 r=$(raw_udp "$X:5071" "$A" 5060 "$W/inv.txt")
 [ "${r%% [A-Z]*}" = "SIP/2.0 403" ] || fail "unknown source with 403 configured got '$r'"
+grep -q '"rule":"unknown_source","action":"403"' "$W/security.log" || fail "no 403 event"
 ok "unknown_source_reply = yes: 403"
+sbc_stop
+
+# a flood of refusals does not flood the log
+sbc_set "unknown_source_reply = no"
+sbc_set "security_log_rate = 20"
+: > "$W/security.log"
+sbc_start
+for i in 1 2; do
+	python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 5073))
+m = open(sys.argv[3], "rb").read()
+for _ in range(300):
+    s.sendto(m, (sys.argv[2], 5060))
+' "$X" "$A" "$W/inv.txt"
+	sleep 1.1
+done
+n=$(grep -c '"rule":"unknown_source"' "$W/security.log")
+[ "$n" -le 45 ] || fail "$n event lines for 600 refusals at 20 a second"
+grep -q '"event":"suppressed","count":[1-9]' "$W/security.log" || fail "no summary of suppressed events"
+ok "600 refusals: $n event lines and a summary of the rest"
 sbc_stop

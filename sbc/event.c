@@ -1,0 +1,210 @@
+/*
+ * event.c: security events.  Every block, ban, limit hit and verdict is
+ * one JSON line (time, rule, action, source, From, To, User-Agent,
+ * Call-ID) in the security log, and a counter per rule and action.
+ * A flood must not turn into a flood of log lines: past
+ * security_log_rate lines a second the rest are counted, and a summary
+ * line says how many were left out.
+ */
+#include <fcntl.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "sbc.h"
+
+struct event_count {
+	struct le he;
+	char *key;                  /* "rule action" */
+	uint64_t n;
+};
+
+static void count_destructor(void *arg)
+{
+	struct event_count *c = arg;
+
+	hash_unlink(&c->he);
+	mem_deref(c->key);
+}
+
+static bool count_cmp(struct le *le, void *arg)
+{
+	const struct event_count *c = le->data;
+
+	return !strcmp(c->key, arg);
+}
+
+static void count(struct events *ev, const char *rule, const char *action)
+{
+	char key[96];
+	struct event_count *c;
+
+	(void)re_snprintf(key, sizeof(key), "%s %s", rule, action);
+	c = list_ledata(hash_lookup(ev->counts, hash_joaat_str(key),
+				    count_cmp, key));
+	if (!c) {
+		c = mem_zalloc(sizeof(*c), count_destructor);
+		if (!c || str_dup(&c->key, key)) {
+			mem_deref(c);
+			return;
+		}
+		hash_append(ev->counts, hash_joaat_str(key), &c->he, c);
+	}
+	++c->n;
+}
+
+/* A JSON string, escaped: quotes, backslashes, control characters. */
+int event_json_str(struct re_printf *pf, const struct pl *pl)
+{
+	static const char hex[] = "0123456789abcdef";
+	int err = re_hprintf(pf, "\"");
+
+	for (size_t i = 0; pl && i < pl->l && !err; i++) {
+		const uint8_t c = (uint8_t)pl->p[i];
+
+		if (c == '"' || c == '\\')
+			err = re_hprintf(pf, "\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			err = re_hprintf(pf, "\\u00%c%c", hex[c >> 4],
+					 hex[c & 15]);
+		else
+			err = pf->vph((const char *)&pl->p[i], 1, pf->arg);
+	}
+	return err ? err : re_hprintf(pf, "\"");
+}
+
+static int hdr_json(struct re_printf *pf, const struct sip_msg *msg,
+		    enum sip_hdrid id)
+{
+	const struct sip_hdr *hdr = msg ? sip_msg_hdr(msg, id) : NULL;
+
+	return event_json_str(pf, hdr ? &hdr->val : NULL);
+}
+
+/* %H passes one argument: one printer per header */
+static int from_json(struct re_printf *pf, const struct sip_msg *msg)
+{
+	return hdr_json(pf, msg, SIP_HDR_FROM);
+}
+
+static int to_json(struct re_printf *pf, const struct sip_msg *msg)
+{
+	return hdr_json(pf, msg, SIP_HDR_TO);
+}
+
+static int ua_json(struct re_printf *pf, const struct sip_msg *msg)
+{
+	return hdr_json(pf, msg, SIP_HDR_USER_AGENT);
+}
+
+static void write_line(struct events *ev, const char *buf, size_t len)
+{
+	if (ev->fd >= 0)
+		(void)!write(ev->fd, buf, len);
+}
+
+static bool rate_ok(struct sbc *sbc)
+{
+	struct events *ev = &sbc->events;
+	const uint64_t sec = tmr_jiffies() / 1000;
+	char buf[128];
+	int n;
+
+	if (sec != ev->sec) {
+		if (ev->suppressed) {
+			n = re_snprintf(buf, sizeof(buf),
+					"{\"event\":\"suppressed\",\"count\":"
+					"%llu}\n",
+					(unsigned long long)ev->suppressed);
+			if (n > 0)
+				write_line(ev, buf, (size_t)n);
+		}
+		ev->sec = sec;
+		ev->lines = 0;
+		ev->suppressed = 0;
+	}
+	if (ev->lines >= sbc->conf->security_log_rate) {
+		++ev->suppressed;
+		return false;
+	}
+	++ev->lines;
+	return true;
+}
+
+void event_emit(struct sbc *sbc, const struct req_ctx *ctx, const char *rule,
+		const char *action)
+{
+	const struct sip_msg *msg = ctx ? ctx->msg : NULL;
+	struct timespec ts;
+	struct tm tm;
+	char *line = NULL;
+	int err;
+
+	count(&sbc->events, rule, action);
+	if (sbc->events.fd < 0 || !rate_ok(sbc))
+		return;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	err = re_sdprintf(&line,
+		"{\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\","
+		"\"rule\":\"%s\",\"action\":\"%s\",\"source\":\"%J\","
+		"\"transport\":\"%s\",\"method\":%H,\"from\":%H,\"to\":%H,"
+		"\"user_agent\":%H,\"call_id\":%H,\"peer\":\"%s\"}\n",
+		tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, rule, action,
+		msg ? &msg->src : NULL,
+		msg ? sip_transp_name(msg->tp) : "",
+		event_json_str, msg ? &msg->met : NULL,
+		from_json, msg, to_json, msg, ua_json, msg,
+		event_json_str, msg ? &msg->callid : NULL,
+		ctx && ctx->peer ? ctx->peer->name : "");
+	if (!err)
+		write_line(&sbc->events, line, strlen(line));
+	mem_deref(line);
+}
+
+uint64_t event_count(const struct sbc *sbc, const char *rule,
+		     const char *action)
+{
+	char key[96];
+	const struct event_count *c;
+
+	(void)re_snprintf(key, sizeof(key), "%s %s", rule, action);
+	c = list_ledata(hash_lookup(sbc->events.counts, hash_joaat_str(key),
+				    count_cmp, key));
+	return c ? c->n : 0;
+}
+
+int event_init(struct sbc *sbc)
+{
+	struct events *ev = &sbc->events;
+	const char *file = sbc->conf->security_log;
+	int err;
+
+	ev->fd = -1;
+	err = hash_alloc(&ev->counts, 64);
+	if (err)
+		return err;
+	if (!file[0])
+		ev->fd = dup(STDERR_FILENO);
+	else
+		ev->fd = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+			      0640);
+	if (ev->fd < 0) {
+		err = errno;
+		LOGE(sbc, "security_log %s: %m", file, err);
+		return err;
+	}
+	return 0;
+}
+
+void event_close(struct sbc *sbc)
+{
+	struct events *ev = &sbc->events;
+
+	hash_flush(ev->counts);
+	ev->counts = mem_deref(ev->counts);
+	if (ev->fd >= 0)
+		(void)close(ev->fd);
+	ev->fd = -1;
+}
