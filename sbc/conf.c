@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <ctype.h>
 #include "sbc.h"
+#include "blacklist.h"
 
 enum conf_type {
 	CT_LOGLEVEL,
@@ -134,6 +135,13 @@ static const struct conf_opt optv[] = {
 	 1000000, "Most security log lines a second; the rest are counted "
 	 "and summarised, so that a flood does not flood the log."},
 
+	{"Blacklists (and the [blacklist NAME] sections at the end)",
+	 "scanner_signatures", CT_BOOL, O(scanner_signatures), "yes", 0, 0,
+	 "Built-in rules against SIP scanners (friendly-scanner, sipvicious, "
+	 "sipcli, VaxSIPUserAgent, SimpleSIP, From probes like "
+	 "sip:100@1.1.1.1, ...): dropped; FPBX and Cisco-SIPGateway user "
+	 "agents, which real equipment sends too, are logged only."},
+
 	{"Access-side peers (see the [peer NAME] sections at the end)",
 	 "unknown_source_reply", CT_BOOL, O(unknown_reply), "no", 0, 0,
 	 "Answer 403 to requests from a source no peer matches; no: drop "
@@ -180,7 +188,23 @@ static const char peer_example[] =
 	"# This one lets local test tools call (make run):\n"
 	"\n"
 	"[peer loopback]\n"
-	"addr = 127.0.0.0/8, ::1\n";
+	"addr = 127.0.0.0/8, ::1\n"
+	"\n"
+	"# ==== Blacklist rules ====\n"
+	"\n"
+	"# [blacklist NAME] sections, checked after the built-in signatures:\n"
+	"#   field = source | number | from | from_user | display_name | user_agent\n"
+	"#   match = exact | prefix | substring | regex (case-insensitive)\n"
+	"#   value = what to match (source: an IP or CIDR network)\n"
+	"#   action = drop | 403 | log (default drop)\n"
+	"#   expires = unix seconds or YYYY-MM-DDTHH:MM:SSZ (default never)\n"
+	"# For example, premium-rate numbers refused with 403:\n"
+	"#\n"
+	"# [blacklist premium]\n"
+	"# field = number\n"
+	"# match = regex\n"
+	"# value = ^(\\+|00)?1?900\n"
+	"# action = 403\n";
 
 static void peer_destructor(void *arg)
 {
@@ -190,6 +214,54 @@ static void peer_destructor(void *arg)
 	mem_deref(peer->name);
 	mem_deref(peer->profile);
 }
+
+#define B(f) offsetof(struct conf_blacklist, f)
+
+/* The options of a [blacklist NAME] section (checked in blacklist.c). */
+static const struct conf_opt blacklist_optv[] = {
+	{NULL, "field", CT_STR, B(field), "", 0, 0,
+	 "What is matched: source (IP/CIDR), number (dialled, the Request-"
+	 "URI user), from_user, display_name or user_agent."},
+	{NULL, "match", CT_STR, B(match), "substring", 0, 0,
+	 "exact, prefix, substring (case-insensitive) or regex (POSIX "
+	 "extended); not for source."},
+	{NULL, "value", CT_STR, B(value), "", 0, 0, "What to match."},
+	{NULL, "action", CT_STR, B(action), "drop", 0, 0,
+	 "drop (silently), 403, or log (an event only)."},
+	{NULL, "expires", CT_STR, B(expires), "", 0, 0,
+	 "When the rule stops: unix seconds or YYYY-MM-DDTHH:MM:SSZ; "
+	 "empty: never."},
+};
+
+static void blacklist_destructor(void *arg)
+{
+	struct conf_blacklist *bl = arg;
+
+	list_unlink(&bl->le);
+	mem_deref(bl->name);
+	mem_deref(bl->field);
+	mem_deref(bl->match);
+	mem_deref(bl->value);
+	mem_deref(bl->action);
+	mem_deref(bl->expires);
+}
+
+/* The kinds of [KIND NAME] sections. */
+struct section_type {
+	const char *kind;
+	const struct conf_opt *optv;
+	size_t optc;
+	size_t size;
+	mem_destroy_h *dtor;
+	size_t list;                /* offset of its list in sbc_conf */
+};
+
+static const struct section_type sectionv[] = {
+	{"peer", peer_optv, ARRAY_SIZE(peer_optv), sizeof(struct conf_peer),
+	 peer_destructor, O(peerl)},
+	{"blacklist", blacklist_optv, ARRAY_SIZE(blacklist_optv),
+	 sizeof(struct conf_blacklist), blacklist_destructor, O(blacklistl)},
+};
 
 static void destructor(void *arg)
 {
@@ -205,6 +277,7 @@ static void destructor(void *arg)
 		}
 	}
 	list_flush(&conf->peerl);
+	list_flush(&conf->blacklistl);
 	mem_deref(conf->file);
 	mem_deref(conf->dir);
 }
@@ -250,7 +323,7 @@ const struct conf_peer *conf_peer_find(const struct sbc_conf *conf,
 	return NULL;
 }
 
-static int net_parse(struct conf_net *net, struct pl *pl)
+int conf_net_parse(struct conf_net *net, const struct pl *pl)
 {
 	struct pl addr = *pl, bits = PL_INIT;
 	const char *slash = pl_strchr(pl, '/');
@@ -310,7 +383,7 @@ static int net_item(struct pl *item, void *arg)
 
 	if (peer->netc >= PEER_MAX_NETS)
 		return E2BIG;
-	if (net_parse(&peer->netv[peer->netc], item))
+	if (conf_net_parse(&peer->netv[peer->netc], item))
 		return EINVAL;
 	++peer->netc;
 	return 0;
@@ -538,26 +611,41 @@ static void trim(char **s, char **e)
 		(*e)--;
 }
 
-/* What the parser is in: the global options or a [peer NAME] section. */
+/* What the parser is in: the global options or a [KIND NAME] section. */
 struct parse_state {
 	unsigned *linev;            /* global options: line of each */
-	struct conf_peer *peer;     /* current section, or NULL */
+	const struct section_type *st;
+	struct conf_section *sec;   /* current section, or NULL */
 };
 
-static int peer_begin(struct sbc_conf *conf, struct parse_state *ps,
-		      char *s, char *e, unsigned ln)
+static const struct section_type *section_find(const char *s, size_t len)
 {
-	struct conf_peer *peer;
-	const char *why;
+	for (size_t i = 0; i < ARRAY_SIZE(sectionv); i++)
+		if (strlen(sectionv[i].kind) == len
+		    && !strncmp(sectionv[i].kind, s, len))
+			return &sectionv[i];
+	return NULL;
+}
+
+static int section_begin(struct sbc_conf *conf, struct parse_state *ps,
+			 char *s, char *e, unsigned ln)
+{
+	const struct section_type *st;
+	struct conf_section *sec;
+	struct list *list;
+	const char *why, *k;
 	struct pl name;
 	int err = 0;
 
-	/* s..e is what follows '[': "peer NAME]" */
+	/* s..e is what follows '[': "KIND NAME]" */
 	while (s < e && (*s == ' ' || *s == '\t'))
 		++s;
-	if (e - s < 5 || strncmp(s, "peer", 4) || (s[4] != ' ' && s[4] != '\t'))
+	k = s;
+	while (s < e && *s != ' ' && *s != '\t' && *s != ']')
+		++s;
+	st = section_find(k, s - k);
+	if (!st)
 		goto bad;
-	s += 4;
 	while (s < e && (*s == ' ' || *s == '\t'))
 		++s;
 	name.p = s;
@@ -568,31 +656,33 @@ static int peer_begin(struct sbc_conf *conf, struct parse_state *ps,
 		++s;
 	if (!name.l || s + 1 != e || *s != ']')
 		goto bad;
-	for (struct le *le = conf->peerl.head; le; le = le->next) {
-		const struct conf_peer *p = le->data;
+
+	list = (struct list *)((char *)conf + st->list);
+	for (struct le *le = list->head; le; le = le->next) {
+		const struct conf_section *p = le->data;
 
 		if (!pl_strcmp(&name, p->name)) {
-			re_fprintf(stderr, "%s:%u: peer '%s' already defined "
-				   "on line %u\n", conf->file, ln, p->name,
-				   p->line);
+			re_fprintf(stderr, "%s:%u: %s '%s' already defined "
+				   "on line %u\n", conf->file, ln, st->kind,
+				   p->name, p->line);
 			return EEXIST;
 		}
 	}
-	peer = mem_zalloc(sizeof(*peer), peer_destructor);
-	if (!peer)
+	sec = mem_zalloc(st->size, st->dtor);
+	if (!sec)
 		return ENOMEM;
-	peer->line = ln;
-	list_append(&conf->peerl, &peer->le, peer);
-	err = pl_strdup(&peer->name, &name);
-	for (size_t i = 0; i < ARRAY_SIZE(peer_optv) && !err; i++)
-		err = opt_set(conf, peer, &peer_optv[i], peer_optv[i].def,
-			      &why);
-	ps->peer = peer;
+	sec->line = ln;
+	list_append(list, &sec->le, sec);
+	err = pl_strdup(&sec->name, &name);
+	for (size_t i = 0; i < st->optc && !err; i++)
+		err = opt_set(conf, sec, &st->optv[i], st->optv[i].def, &why);
+	ps->st = st;
+	ps->sec = sec;
 	return err;
 
  bad:
-	re_fprintf(stderr, "%s:%u: expected a section '[peer NAME]'\n",
-		   conf->file, ln);
+	re_fprintf(stderr, "%s:%u: expected a section '[peer NAME]' or "
+		   "'[blacklist NAME]'\n", conf->file, ln);
 	return EINVAL;
 }
 
@@ -609,7 +699,7 @@ static int parse_line(struct sbc_conf *conf, struct parse_state *ps,
 	if (s == e || *s == '#')
 		return 0;
 	if (*s == '[')
-		return peer_begin(conf, ps, s + 1, e, ln);
+		return section_begin(conf, ps, s + 1, e, ln);
 
 	eq = memchr(s, '=', e - s);
 	if (!eq) {
@@ -624,19 +714,20 @@ static int parse_line(struct sbc_conf *conf, struct parse_state *ps,
 	trim(&v, &e);
 	*e = '\0';
 
-	if (ps->peer) {
-		o = opt_findv(peer_optv, ARRAY_SIZE(peer_optv), k, ke - k);
-		line = o ? &ps->peer->linev[o - peer_optv] : NULL;
+	if (ps->sec) {
+		o = opt_findv(ps->st->optv, ps->st->optc, k, ke - k);
+		line = o ? &ps->sec->linev[o - ps->st->optv] : NULL;
 	}
 	else {
 		o = opt_find(k, ke - k);
 		line = o ? &ps->linev[o - optv] : NULL;
 	}
 	if (!o) {
-		re_fprintf(stderr, "%s:%u: unknown option '%b'%s%s\n",
+		re_fprintf(stderr, "%s:%u: unknown option '%b'%s%s%s%s\n",
 			   conf->file, ln, k, (size_t)(ke - k),
-			   ps->peer ? " in peer " : "",
-			   ps->peer ? ps->peer->name : "");
+			   ps->sec ? " in " : "",
+			   ps->sec ? ps->st->kind : "", ps->sec ? " " : "",
+			   ps->sec ? ps->sec->name : "");
 		return ENOENT;
 	}
 	if (*line) {
@@ -646,7 +737,7 @@ static int parse_line(struct sbc_conf *conf, struct parse_state *ps,
 	}
 	*line = ln;
 
-	err = opt_set(conf, ps->peer ? (void *)ps->peer : (void *)conf, o, v,
+	err = opt_set(conf, ps->sec ? (void *)ps->sec : (void *)conf, o, v,
 		      &why);
 	if (err == ERANGE)
 		re_fprintf(stderr, "%s:%u: option '%s': '%s' is out of range "
@@ -781,6 +872,19 @@ static int validate(const struct sbc_conf *conf, const unsigned *linev)
 				  conf->upstream_ca);
 	}
 	err |= check_ports(conf, linev);
+	for (struct le *le = conf->blacklistl.head; le; le = le->next) {
+		const struct conf_blacklist *cb = le->data;
+		struct bl_rule *r = NULL;
+		const char *why = "";
+
+		if (bl_rule_alloc(&r, cb->name, cb->field, cb->match,
+				  cb->value, cb->action, cb->expires, &why)) {
+			re_fprintf(stderr, "%s:%u: blacklist '%s': bad %s\n",
+				   conf->file, cb->line, cb->name, why);
+			err |= EINVAL;
+		}
+		mem_deref(r);
+	}
 	for (struct le *le = conf->peerl.head; le; le = le->next) {
 		const struct conf_peer *peer = le->data;
 

@@ -16,16 +16,34 @@ struct conf_net {
 	uint8_t bits;
 };
 
+/* The head every [KIND NAME] section object starts with. */
+#define CONF_SECTION_HEAD \
+	struct le le; \
+	char *name; \
+	unsigned line;              /* of its [KIND NAME] header */ \
+	unsigned linev[8]           /* where each option was set */
+
+struct conf_section {
+	CONF_SECTION_HEAD;
+};
+
 /* A [peer NAME] section: a customer trunk known by its addresses. */
 struct conf_peer {
-	struct le le;
-	char *name;
-	unsigned line;              /* of its [peer] header */
+	CONF_SECTION_HEAD;
 	struct conf_net netv[PEER_MAX_NETS];
 	uint32_t netc;
 	uint32_t transports;        /* bit (1 << enum sip_transp) */
 	char *profile;
-	unsigned linev[8];          /* where each option was set */
+};
+
+/* A [blacklist NAME] section: one rule of the blacklist. */
+struct conf_blacklist {
+	CONF_SECTION_HEAD;
+	char *field;    /* source, number, from_user, display_name, user_agent */
+	char *match;    /* exact, prefix, substring, regex */
+	char *value;
+	char *action;   /* drop, 403, log */
+	char *expires;  /* "", unix seconds or YYYY-MM-DDTHH:MM:SSZ */
 };
 
 struct sbc_conf {
@@ -75,10 +93,13 @@ struct sbc_conf {
 	char *security_log;
 	uint32_t security_log_rate;
 	bool unknown_reply;         /* 403 to unknown sources, else drop */
+	bool scanner_signatures;    /* the built-in blacklist rules */
 	struct list peerl;          /* struct conf_peer, in file order */
+	struct list blacklistl;     /* struct conf_blacklist */
 };
 
 bool conf_net_match(const struct conf_net *net, const struct sa *sa);
+int  conf_net_parse(struct conf_net *net, const struct pl *pl);
 const struct conf_peer *conf_peer_find(const struct sbc_conf *conf,
 				       const struct sa *src);
 

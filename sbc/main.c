@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include "sbc.h"
+#include "blacklist.h"
 #define DEBUG_MODULE "sbcd"
 #define DEBUG_LEVEL 0
 #include <re_dbg.h>
@@ -111,6 +112,7 @@ static int sbc_start(struct sbc *sbc)
 	int err;
 
 	err = parse_uris(sbc);
+	err = err ? err : bl_load(&sbc->blacklist, sbc->conf);
 	err = err ? err : event_init(sbc);
 	err = err ? err : dns_init(sbc);
 	err = err ? err : listen_init(sbc);
@@ -136,6 +138,7 @@ static void sbc_stop(struct sbc *sbc)
 	forward_close(sbc);
 	listen_close(sbc);
 	event_close(sbc);
+	list_flush(&sbc->blacklist);
 	sbc->dnsc = mem_deref(sbc->dnsc);
 }
 

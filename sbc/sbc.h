@@ -75,6 +75,7 @@ struct sbc {
 	struct list txnl;              /* live proxy transactions */
 	struct overload overload;
 	struct events events;
+	struct list blacklist;         /* struct bl_rule, in match order */
 	bool terminating;
 };
 

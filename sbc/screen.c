@@ -5,7 +5,9 @@
  * transports they are allowed, may send from the access side; the rest
  * of the screening issue's rules join here.
  */
+#include <time.h>
 #include "sbc.h"
+#include "blacklist.h"
 
 /* Unknown sources are dropped silently by default: an answer would tell a
  * scanner that something listens here. */
@@ -21,12 +23,38 @@ static int refuse(struct req_ctx *ctx, const char *rule, const char *why)
 	return EPERM;
 }
 
+/* Blacklist rules in order: log-only rules record an event and let the
+ * next rule have its say; the first drop or 403 decides. */
+static int blacklisted(struct req_ctx *ctx)
+{
+	struct sbc *sbc = ctx->sbc;
+	const uint64_t now = (uint64_t)time(NULL);
+	const struct bl_rule *r = NULL;
+	char rule[80];
+
+	while ((r = bl_match(&sbc->blacklist, ctx->msg, now, r))) {
+		((struct bl_rule *)r)->hits++;
+		(void)re_snprintf(rule, sizeof(rule), "blacklist:%s", r->name);
+		event_emit(sbc, ctx, rule, bl_action_name(r->action));
+		if (r->action == BL_LOG)
+			continue;
+		LOGD(sbc, "access side: %r from %J refused: blacklist %s",
+		     &ctx->msg->met, &ctx->msg->src, r->name);
+		ctx->scode = r->action == BL_403 ? 403 : 0;
+		ctx->reason = "Forbidden";
+		return EPERM;
+	}
+	return 0;
+}
+
 int screen_request(struct req_ctx *ctx)
 {
 	const struct conf_peer *peer = ctx->peer;
 
 	if (ctx->emergency || ctx->in->id != SIDE_ACCESS)
 		return 0;
+	if (blacklisted(ctx))
+		return EPERM;
 	if (!peer)
 		return refuse(ctx, "unknown_source", "unknown source");
 	if (!(peer->transports & (1u << ctx->msg->tp)))
