@@ -16,6 +16,7 @@ void classify_source(struct req_ctx *ctx)
 	const struct pl *num = pl_strcasecmp(&msg->uri.scheme, "tel")
 		? &msg->uri.user : &msg->uri.host;
 
+	ctx->has_totag = pl_isset(&msg->to.tag);
 	if (ctx->in->id == SIDE_ACCESS)
 		ctx->peer = conf_peer_find(ctx->sbc->conf, &msg->src);
 

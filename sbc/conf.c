@@ -142,6 +142,23 @@ static const struct conf_opt optv[] = {
 	 "sip:100@1.1.1.1, ...): dropped; FPBX and Cisco-SIPGateway user "
 	 "agents, which real equipment sends too, are logged only."},
 
+	{"Flood protection",
+	 "flood_requests", CT_UINT, O(flood_requests), "300", 0, 10000000,
+	 "Requests one source address may send in flood_window seconds; "
+	 "past it the source is banned. 0: no limit."},
+	{NULL, "flood_window", CT_UINT, O(flood_window), "2", 1, 3600,
+	 "Seconds of the flood counting window."},
+	{NULL, "flood_ban", CT_UINT, O(flood_ban), "300", 1, 604800,
+	 "Seconds a flooding source stays banned (all it sends dropped)."},
+	{NULL, "flood_kernel_filter", CT_BOOL, O(flood_kernel_filter), "yes",
+	 0, 0, "Drop banned IPv4 sources in the kernel (a BPF filter on the "
+	 "access UDP socket), so a flood far past what sbcd can parse costs "
+	 "nothing. The kernel drops all they send, emergency calls too; no: "
+	 "sbcd drops them itself and lets their emergency INVITEs through."},
+	{NULL, "flood_sources", CT_UINT, O(flood_sources), "200000", 1000,
+	 10000000, "Source addresses tracked at most; past it new sources "
+	 "are not counted (and a warning is logged)."},
+
 	{"Access-side peers (see the [peer NAME] sections at the end)",
 	 "unknown_source_reply", CT_BOOL, O(unknown_reply), "no", 0, 0,
 	 "Answer 403 to requests from a source no peer matches; no: drop "
@@ -174,6 +191,14 @@ static const struct conf_opt peer_optv[] = {
 	 "Transports the peer may use: udp, tcp, tls."},
 	{NULL, "profile", CT_STR, P(profile), "", 0, 0,
 	 "Policy profile of the peer's calls."},
+	{NULL, "cps", CT_UINT, P(cps), "0", 0, 100000,
+	 "New calls a second admitted from the peer (token bucket); over it "
+	 "503. 0: no limit."},
+	{NULL, "cps_burst", CT_UINT, P(cps_burst), "0", 0, 1000000,
+	 "Calls the bucket holds (a burst). 0: as many as cps."},
+	{NULL, "flood_exempt", CT_BOOL, P(flood_exempt), "no", 0, 0,
+	 "Do not apply the per-source flood limit to this peer (a big trunk "
+	 "whose rate cps limits instead)."},
 };
 
 static const char peer_example[] =
@@ -183,6 +208,8 @@ static const char peer_example[] =
 	"#   addr = IPs or CIDR networks, comma-separated (required)\n"
 	"#   transports = udp, tcp, tls (default: all three)\n"
 	"#   profile = the policy profile of its calls\n"
+	"#   cps, cps_burst = call admission: new calls a second (token bucket)\n"
+	"#   flood_exempt = yes: no per-source flood limit for this peer\n"
 	"# A request from a source no peer matches is dropped (or 403, see\n"
 	"# unknown_source_reply); emergency calls are always let through.\n"
 	"# This one lets local test tools call (make run):\n"

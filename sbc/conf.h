@@ -34,6 +34,9 @@ struct conf_peer {
 	uint32_t netc;
 	uint32_t transports;        /* bit (1 << enum sip_transp) */
 	char *profile;
+	uint32_t cps;               /* new calls a second, 0: no limit */
+	uint32_t cps_burst;         /* bucket size, 0: cps */
+	bool flood_exempt;          /* its sources are not rate-limited */
 };
 
 /* A [blacklist NAME] section: one rule of the blacklist. */
@@ -94,6 +97,11 @@ struct sbc_conf {
 	uint32_t security_log_rate;
 	bool unknown_reply;         /* 403 to unknown sources, else drop */
 	bool scanner_signatures;    /* the built-in blacklist rules */
+	uint32_t flood_requests;
+	uint32_t flood_window;
+	uint32_t flood_ban;
+	uint32_t flood_sources;
+	bool flood_kernel_filter;
 	struct list peerl;          /* struct conf_peer, in file order */
 	struct list blacklistl;     /* struct conf_blacklist */
 };

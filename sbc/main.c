@@ -114,6 +114,7 @@ static int sbc_start(struct sbc *sbc)
 	err = parse_uris(sbc);
 	err = err ? err : bl_load(&sbc->blacklist, sbc->conf);
 	err = err ? err : event_init(sbc);
+	err = err ? err : flood_init(sbc);
 	err = err ? err : dns_init(sbc);
 	err = err ? err : listen_init(sbc);
 	if (err)
@@ -137,6 +138,7 @@ static void sbc_stop(struct sbc *sbc)
 	overload_close(sbc);
 	forward_close(sbc);
 	listen_close(sbc);
+	flood_close(sbc);
 	event_close(sbc);
 	list_flush(&sbc->blacklist);
 	sbc->dnsc = mem_deref(sbc->dnsc);

@@ -28,6 +28,12 @@ bool recv_request(const struct sip_msg *msg, void *arg)
 
 	++ctx.sbc->stats.req_rx;
 
+	/* a banned source costs a lookup, not a pipeline; emergency calls
+	 * are let through even then */
+	classify_source(&ctx);
+	if (flood_count(ctx.sbc, &ctx) && !ctx.emergency)
+		return true;
+
 	if (validate_request(&ctx)) {
 		++ctx.sbc->stats.invalid;
 		LOGI(ctx.sbc, "%s side: invalid %r from %J: %u %s",
@@ -37,8 +43,6 @@ bool recv_request(const struct sip_msg *msg, void *arg)
 		reply(&ctx, ctx.scode, ctx.reason);
 		return true;
 	}
-
-	classify_source(&ctx);
 
 	if (overload_refuse(&ctx)) {
 		event_emit(ctx.sbc, &ctx, "overload", "503");

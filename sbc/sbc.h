@@ -43,6 +43,17 @@ struct events {
 	uint64_t suppressed;
 };
 
+struct flood {
+	struct hash *srcs;        /* struct src_rate by source address */
+	struct hash *buckets;     /* struct peer_bucket by peer */
+	uint32_t nsrcs;
+	uint32_t max;
+	bool full_warned;
+	bool expired;             /* a ban ended in this sweep */
+	uint32_t kernel_bans;     /* sources the kernel filter drops */
+	struct tmr tmr;           /* forgets quiet sources */
+};
+
 struct overload {
 	struct tmr tmr;
 	bool active;
@@ -75,6 +86,7 @@ struct sbc {
 	struct list txnl;              /* live proxy transactions */
 	struct overload overload;
 	struct events events;
+	struct flood flood;
 	struct list blacklist;         /* struct bl_rule, in match order */
 	bool terminating;
 };
@@ -116,6 +128,13 @@ void event_emit(struct sbc *sbc, const struct req_ctx *ctx, const char *rule,
 uint64_t event_count(const struct sbc *sbc, const char *rule,
 		     const char *action);
 int  event_json_str(struct re_printf *pf, const struct pl *pl);
+
+/* flood.c */
+int  flood_init(struct sbc *sbc);
+void flood_close(struct sbc *sbc);
+bool flood_count(struct sbc *sbc, const struct req_ctx *ctx);
+bool flood_banned(const struct sbc *sbc, const struct sa *src);
+bool flood_admit(struct sbc *sbc, const struct conf_peer *peer);
 
 /* overload.c */
 void overload_init(struct sbc *sbc);

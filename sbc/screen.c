@@ -60,5 +60,12 @@ int screen_request(struct req_ctx *ctx)
 	if (!(peer->transports & (1u << ctx->msg->tp)))
 		return refuse(ctx, "peer_transport",
 			      "transport not allowed for the peer");
+	if (!ctx->has_totag && !pl_strcmp(&ctx->msg->met, "INVITE")
+	    && !flood_admit(ctx->sbc, peer)) {
+		ctx->scode = 503;
+		ctx->reason = "Call Rate Exceeded";
+		event_emit(ctx->sbc, ctx, "peer_cps", "503");
+		return EBUSY;
+	}
 	return 0;
 }

@@ -6,7 +6,7 @@
 # draining the backlog counts as busy.
 . "$(dirname "$0")/lib.sh"
 
-sbc_conf "overload_cpu = 1" "overload_queue = 5" "overload_interval = 10" \
+sbc_conf "overload_cpu = 1" "overload_queue = 5" "overload_interval = 10" "flood_requests = 0" \
 	"udp_sockbuf = 1048576" "emergency_route = sip:$U:5090"
 sbc_start
 sipp_bg uas -sf "$SCEN/uas.xml" -i "$U" -p 5080

@@ -1,0 +1,267 @@
+/*
+ * flood.c: flood protection.  Every request from the access side counts
+ * against its source address; past flood_requests in flood_window
+ * seconds the source is banned for flood_ban seconds and all it sends is
+ * dropped, at the cost of a hash lookup, so that one flooding source
+ * cannot starve the others.  Each peer may also have a call admission
+ * rate (a token bucket of new calls per second).
+ *
+ * A ban is also pushed into the kernel: a classic BPF filter on the
+ * access side's UDP socket drops the banned IPv4 sources before they are
+ * queued, so a flood far past what sbcd can parse costs it nothing.
+ */
+#include <string.h>
+#include <sys/socket.h>
+#include <linux/filter.h>
+#include "sbc.h"
+
+struct src_rate {
+	struct le he;
+	struct sa addr;
+	uint64_t window;            /* start of the counting window, ms */
+	uint32_t count;
+	uint64_t banned_until;      /* ms, 0: not banned */
+	uint64_t dropped;
+};
+
+struct peer_bucket {
+	struct le he;
+	const struct conf_peer *peer;
+	double tokens;
+	uint64_t last;              /* ms */
+};
+
+static bool src_cmp(struct le *le, void *arg)
+{
+	const struct src_rate *s = le->data;
+
+	return sa_cmp(&s->addr, arg, SA_ADDR);
+}
+
+static void src_destructor(void *arg)
+{
+	struct src_rate *s = arg;
+
+	hash_unlink(&s->he);
+}
+
+static struct src_rate *src_get(struct flood *fl, const struct sa *addr,
+				bool create)
+{
+	const uint32_t h = sa_hash(addr, SA_ADDR);
+	struct src_rate *s;
+
+	s = list_ledata(hash_lookup(fl->srcs, h, src_cmp, (void *)addr));
+	if (s || !create || fl->nsrcs >= fl->max)
+		return s;
+	s = mem_zalloc(sizeof(*s), src_destructor);
+	if (!s)
+		return NULL;
+	s->addr = *addr;
+	hash_append(fl->srcs, h, &s->he, s);
+	++fl->nsrcs;
+	return s;
+}
+
+enum { KERNEL_BANS_MAX = 2000 };   /* 2 instructions each, of 4096 */
+
+struct bpf_build {
+	struct sock_filter *v;
+	size_t n;
+	uint64_t now;
+};
+
+static bool bpf_add(struct le *le, void *arg)
+{
+	const struct src_rate *s = le->data;
+	struct bpf_build *b = arg;
+
+	if (s->banned_until <= b->now || sa_af(&s->addr) != AF_INET)
+		return false;
+	if (b->n >= 1 + 2 * KERNEL_BANS_MAX)
+		return true;
+	/* if (src == ip) drop */
+	b->v[b->n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+						    sa_in(&s->addr), 0, 1);
+	b->v[b->n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0);
+	return false;
+}
+
+/* The kernel's copy of the ban list, rebuilt whenever it changes. */
+static void kernel_filter(struct sbc *sbc)
+{
+	const int fd = sbc->side[SIDE_ACCESS].udp_fd;
+	struct bpf_build b = {.now = tmr_jiffies()};
+	struct sock_fprog prog;
+
+	if (fd < 0 || sa_af(&sbc->side[SIDE_ACCESS].laddr) != AF_INET
+	    || !sbc->conf->flood_kernel_filter)
+		return;
+	b.v = mem_alloc((2 + 2 * KERNEL_BANS_MAX) * sizeof(*b.v), NULL);
+	if (!b.v)
+		return;
+	/* A = IPv4 source address (the filter sees the UDP header) */
+	b.v[b.n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+						  (uint32_t)SKF_NET_OFF + 12);
+	(void)hash_apply(sbc->flood.srcs, bpf_add, &b);
+	b.v[b.n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K,
+						  0xffffffff);
+	prog.len = (unsigned short)b.n;
+	prog.filter = b.v;
+	if (b.n == 2)
+		(void)setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER, NULL, 0);
+	else if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog,
+			    sizeof(prog)) < 0)
+		LOGW(sbc, "flood: kernel filter not set: %m", errno);
+	sbc->flood.kernel_bans = (uint32_t)(b.n - 2) / 2;
+	mem_deref(b.v);
+}
+
+/* Counts a request from src; true if src is banned (now or from now). */
+bool flood_count(struct sbc *sbc, const struct req_ctx *ctx)
+{
+	const struct sbc_conf *conf = sbc->conf;
+	struct flood *fl = &sbc->flood;
+	const uint64_t now = tmr_jiffies();
+	struct src_rate *s;
+
+	if (!conf->flood_requests || ctx->in->id != SIDE_ACCESS
+	    || (ctx->peer && ctx->peer->flood_exempt))
+		return false;
+	s = src_get(fl, &ctx->msg->src, true);
+	if (!s) {
+		if (!fl->full_warned)
+			LOGW(sbc, "flood: %u sources tracked (flood_sources): "
+			     "new ones are not counted", fl->max);
+		fl->full_warned = true;
+		return false;
+	}
+	if (s->banned_until > now) {
+		++s->dropped;
+		return true;
+	}
+	if (now - s->window >= conf->flood_window * 1000ULL) {
+		s->window = now;
+		s->count = 0;
+	}
+	if (++s->count <= conf->flood_requests)
+		return false;
+
+	s->banned_until = now + conf->flood_ban * 1000ULL;
+	LOGW(sbc, "flood: %j sent over %u requests in %u s: banned for %u s",
+	     &ctx->msg->src, conf->flood_requests, conf->flood_window,
+	     conf->flood_ban);
+	event_emit(sbc, ctx, "flood", "ban");
+	kernel_filter(sbc);
+	return true;
+}
+
+bool flood_banned(const struct sbc *sbc, const struct sa *src)
+{
+	struct src_rate *s = src_get((struct flood *)&sbc->flood, src, false);
+
+	return s && s->banned_until > tmr_jiffies();
+}
+
+static bool bucket_cmp(struct le *le, void *arg)
+{
+	const struct peer_bucket *b = le->data;
+
+	return b->peer == arg;
+}
+
+static void bucket_destructor(void *arg)
+{
+	struct peer_bucket *b = arg;
+
+	hash_unlink(&b->he);
+}
+
+/* Call admission of a peer: true if a new call may start now. */
+bool flood_admit(struct sbc *sbc, const struct conf_peer *peer)
+{
+	struct flood *fl = &sbc->flood;
+	const uint32_t h = hash_fast((const char *)&peer, sizeof(peer));
+	const uint64_t now = tmr_jiffies();
+	struct peer_bucket *b;
+	const double burst = peer->cps_burst ? peer->cps_burst : peer->cps;
+
+	if (!peer->cps)
+		return true;
+	b = list_ledata(hash_lookup(fl->buckets, h, bucket_cmp,
+				    (void *)peer));
+	if (!b) {
+		b = mem_zalloc(sizeof(*b), bucket_destructor);
+		if (!b)
+			return true;
+		b->peer = peer;
+		b->tokens = burst;
+		b->last = now;
+		hash_append(fl->buckets, h, &b->he, b);
+	}
+	b->tokens += (double)(now - b->last) * peer->cps / 1000.0;
+	if (b->tokens > burst)
+		b->tokens = burst;
+	b->last = now;
+	if (b->tokens < 1.0)
+		return false;
+	b->tokens -= 1.0;
+	return true;
+}
+
+/* Sources quiet for a whole window and not banned are forgotten. */
+static bool sweep_one(struct le *le, void *arg)
+{
+	struct src_rate *s = le->data;
+	struct sbc *sbc = arg;
+	const uint64_t now = tmr_jiffies();
+
+	if (s->banned_until && s->banned_until <= now) {
+		s->banned_until = 0;
+		sbc->flood.expired = true;
+		LOGI(sbc, "flood: ban of %j over (%llu requests dropped)",
+		     &s->addr, (unsigned long long)s->dropped);
+	}
+	if (s->banned_until <= now
+	    && now - s->window >= sbc->conf->flood_window * 1000ULL) {
+		mem_deref(s);
+		--sbc->flood.nsrcs;
+	}
+	return false;
+}
+
+static void sweep(void *arg)
+{
+	struct sbc *sbc = arg;
+
+	sbc->flood.expired = false;
+	(void)hash_apply(sbc->flood.srcs, sweep_one, sbc);
+	if (sbc->flood.expired)
+		kernel_filter(sbc);
+	tmr_start(&sbc->flood.tmr, 1000, sweep, sbc);
+}
+
+int flood_init(struct sbc *sbc)
+{
+	struct flood *fl = &sbc->flood;
+	int err;
+
+	fl->max = sbc->conf->flood_sources;
+	err = hash_alloc(&fl->srcs, 4096);
+	err = err ? err : hash_alloc(&fl->buckets, 64);
+	if (err)
+		return err;
+	tmr_start(&fl->tmr, 1000, sweep, sbc);
+	return 0;
+}
+
+void flood_close(struct sbc *sbc)
+{
+	struct flood *fl = &sbc->flood;
+
+	tmr_cancel(&fl->tmr);
+	hash_flush(fl->srcs);
+	hash_flush(fl->buckets);
+	fl->srcs = mem_deref(fl->srcs);
+	fl->buckets = mem_deref(fl->buckets);
+}
