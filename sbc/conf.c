@@ -127,6 +127,11 @@ static const struct conf_opt optv[] = {
 	{NULL, "overload_interval", CT_UINT, O(overload_interval), "100", 10,
 	 5000, "Milliseconds between two looks at CPU and receive queues."},
 
+	{"Control",
+	 "control_socket", CT_PATH, O(control_socket), "sbcd.sock", 0, 0,
+	 "Unix socket sbcctl talks to (blacklist rules at run time, bans, "
+	 "counters); e.g. /run/sbc/sbcd.sock. Empty: none."},
+
 	{"Security events",
 	 "security_log", CT_PATH, O(security_log), "", 0, 0,
 	 "File the security events go to, one JSON line each (rule, action, "

@@ -94,6 +94,7 @@ struct sbc_conf {
 	uint32_t overload_interval;
 
 	char *security_log;
+	char *control_socket;
 	uint32_t security_log_rate;
 	bool unknown_reply;         /* 403 to unknown sources, else drop */
 	bool scanner_signatures;    /* the built-in blacklist rules */

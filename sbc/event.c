@@ -208,3 +208,18 @@ void event_close(struct sbc *sbc)
 		(void)close(ev->fd);
 	ev->fd = -1;
 }
+
+static bool count_print(struct le *le, void *arg)
+{
+	const struct event_count *c = le->data;
+
+	return re_hprintf(arg, "%s %llu\n", c->key,
+			  (unsigned long long)c->n) != 0;
+}
+
+/* "rule action count" lines, for the control socket */
+int event_counts_print(struct re_printf *pf, const struct sbc *sbc)
+{
+	(void)hash_apply(sbc->events.counts, count_print, pf);
+	return 0;
+}

@@ -265,3 +265,36 @@ void flood_close(struct sbc *sbc)
 	fl->srcs = mem_deref(fl->srcs);
 	fl->buckets = mem_deref(fl->buckets);
 }
+
+static bool ban_print(struct le *le, void *arg)
+{
+	const struct src_rate *s = le->data;
+	struct re_printf *pf = arg;
+	const uint64_t now = tmr_jiffies();
+
+	if (s->banned_until <= now)
+		return false;
+	return re_hprintf(pf, "%j remaining=%llus dropped=%llu\n", &s->addr,
+			  (unsigned long long)(s->banned_until - now) / 1000,
+			  (unsigned long long)s->dropped) != 0;
+}
+
+/* The banned sources, one a line, for the control socket. */
+int flood_bans_print(struct re_printf *pf, const struct sbc *sbc)
+{
+	(void)hash_apply(sbc->flood.srcs, ban_print, pf);
+	return 0;
+}
+
+/* Lifts a ban (kernel filter included); false if src was not banned. */
+bool flood_unban(struct sbc *sbc, const struct sa *src)
+{
+	struct src_rate *s = src_get(&sbc->flood, src, false);
+
+	if (!s || s->banned_until <= tmr_jiffies())
+		return false;
+	s->banned_until = 0;
+	s->count = 0;
+	kernel_filter(sbc);
+	return true;
+}

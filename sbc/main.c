@@ -115,6 +115,7 @@ static int sbc_start(struct sbc *sbc)
 	err = err ? err : bl_load(&sbc->blacklist, sbc->conf);
 	err = err ? err : event_init(sbc);
 	err = err ? err : flood_init(sbc);
+	err = err ? err : ctrl_init(sbc);
 	err = err ? err : dns_init(sbc);
 	err = err ? err : listen_init(sbc);
 	if (err)
@@ -135,6 +136,7 @@ static int sbc_start(struct sbc *sbc)
 
 static void sbc_stop(struct sbc *sbc)
 {
+	ctrl_close(sbc);
 	overload_close(sbc);
 	forward_close(sbc);
 	listen_close(sbc);

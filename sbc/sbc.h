@@ -54,6 +54,11 @@ struct flood {
 	struct tmr tmr;           /* forgets quiet sources */
 };
 
+struct ctrl {
+	int fd;                   /* the listening control socket */
+	struct list conns;
+};
+
 struct overload {
 	struct tmr tmr;
 	bool active;
@@ -87,6 +92,7 @@ struct sbc {
 	struct overload overload;
 	struct events events;
 	struct flood flood;
+	struct ctrl ctrl;
 	struct list blacklist;         /* struct bl_rule, in match order */
 	bool terminating;
 };
@@ -128,6 +134,7 @@ void event_emit(struct sbc *sbc, const struct req_ctx *ctx, const char *rule,
 uint64_t event_count(const struct sbc *sbc, const char *rule,
 		     const char *action);
 int  event_json_str(struct re_printf *pf, const struct pl *pl);
+int  event_counts_print(struct re_printf *pf, const struct sbc *sbc);
 
 /* flood.c */
 int  flood_init(struct sbc *sbc);
@@ -135,6 +142,12 @@ void flood_close(struct sbc *sbc);
 bool flood_count(struct sbc *sbc, const struct req_ctx *ctx);
 bool flood_banned(const struct sbc *sbc, const struct sa *src);
 bool flood_admit(struct sbc *sbc, const struct conf_peer *peer);
+int  flood_bans_print(struct re_printf *pf, const struct sbc *sbc);
+bool flood_unban(struct sbc *sbc, const struct sa *src);
+
+/* ctrl.c: the control socket */
+int  ctrl_init(struct sbc *sbc);
+void ctrl_close(struct sbc *sbc);
 
 /* overload.c */
 void overload_init(struct sbc *sbc);

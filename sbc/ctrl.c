@@ -1,0 +1,295 @@
+/*
+ * ctrl.c: the control socket (a Unix stream socket) that sbcctl talks to.
+ * One request line per connection, answered with text lines and a last
+ * line "OK" or "ERR reason".  Commands:
+ *   stats                     counters of the request path
+ *   events                    security event counters by rule and action
+ *   bans                      sources banned for flooding
+ *   unban IP                  lift a ban
+ *   blacklist list            the blacklist rules with their hits
+ *   blacklist add NAME FIELD MATCH ACTION SECONDS VALUE...
+ *                             a rule at run time; SECONDS until it
+ *                             expires, 0: never
+ *   blacklist del NAME        remove a rule
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include "sbc.h"
+#include "blacklist.h"
+
+enum { LINE_MAX_LEN = 4096 };
+
+struct ctrl_conn {
+	struct le le;
+	struct sbc *sbc;
+	int fd;
+	struct mbuf *in;
+};
+
+static void conn_destructor(void *arg)
+{
+	struct ctrl_conn *c = arg;
+
+	list_unlink(&c->le);
+	if (c->fd >= 0) {
+		fd_close(c->fd);
+		(void)close(c->fd);
+	}
+	mem_deref(c->in);
+}
+
+static int print_stats(struct re_printf *pf, const struct sbc *sbc)
+{
+	const struct sbc_stats *st = &sbc->stats;
+
+	return re_hprintf(pf,
+		"requests_received %llu\n"
+		"responses_received %llu\n"
+		"invalid %llu\n"
+		"requests_forwarded %llu\n"
+		"acks_forwarded %llu\n"
+		"responses_forwarded %llu\n"
+		"local_replies %llu\n"
+		"upstream_failures %llu\n"
+		"emergency_calls %llu\n"
+		"transactions_active %llu\n"
+		"overload_refused %llu\n"
+		"flood_sources_tracked %u\n"
+		"flood_kernel_bans %u\n",
+		(unsigned long long)st->req_rx,
+		(unsigned long long)st->rsp_rx,
+		(unsigned long long)st->invalid,
+		(unsigned long long)st->fwd_req,
+		(unsigned long long)st->fwd_ack,
+		(unsigned long long)st->fwd_rsp,
+		(unsigned long long)st->local_reply,
+		(unsigned long long)st->upstream_fail,
+		(unsigned long long)st->emergency,
+		(unsigned long long)st->txn_active,
+		(unsigned long long)sbc->overload.refused,
+		sbc->flood.nsrcs, sbc->flood.kernel_bans);
+}
+
+static const char *field_name(enum bl_field f)
+{
+	static const char *v[] = {"source", "number", "from", "from_user",
+				  "display_name", "user_agent"};
+	return v[f];
+}
+
+static const char *match_name(enum bl_match m)
+{
+	static const char *v[] = {"exact", "prefix", "substring", "regex"};
+	return v[m];
+}
+
+static int print_blacklist(struct re_printf *pf, const struct sbc *sbc)
+{
+	int err = 0;
+
+	for (struct le *le = sbc->blacklist.head; le && !err; le = le->next) {
+		const struct bl_rule *r = le->data;
+
+		err = re_hprintf(pf, "%s %s %s %s expires=%llu hits=%llu%s "
+				 "%s\n", r->name, field_name(r->field),
+				 r->field == BL_SOURCE ? "-"
+				 : match_name(r->match),
+				 bl_action_name(r->action),
+				 (unsigned long long)r->expires,
+				 (unsigned long long)r->hits,
+				 r->builtin ? " builtin" : "", r->value);
+	}
+	return err;
+}
+
+static struct bl_rule *rule_find(struct sbc *sbc, const char *name)
+{
+	for (struct le *le = sbc->blacklist.head; le; le = le->next) {
+		struct bl_rule *r = le->data;
+
+		if (!strcmp(r->name, name))
+			return r;
+	}
+	return NULL;
+}
+
+/* "NAME FIELD MATCH ACTION SECONDS VALUE..." */
+static int blacklist_add(struct mbuf *out, struct sbc *sbc, char *args)
+{
+	char *name, *field, *match, *action, *secs, *value, *save = NULL;
+	char expires[24] = "";
+	struct bl_rule *r;
+	const char *why;
+	unsigned long s;
+	int err;
+
+	name = strtok_r(args, " ", &save);
+	field = strtok_r(NULL, " ", &save);
+	match = strtok_r(NULL, " ", &save);
+	action = strtok_r(NULL, " ", &save);
+	secs = strtok_r(NULL, " ", &save);
+	value = save;
+	if (!name || !field || !match || !action || !secs || !value
+	    || !*value)
+		return mbuf_printf(out, "ERR usage: blacklist add NAME FIELD "
+				   "MATCH ACTION SECONDS VALUE\n");
+	if (rule_find(sbc, name))
+		return mbuf_printf(out, "ERR rule %s exists\n", name);
+	s = strtoul(secs, NULL, 10);
+	if (s)
+		(void)re_snprintf(expires, sizeof(expires), "%llu",
+				  (unsigned long long)time(NULL) + s);
+	err = bl_rule_alloc(&r, name, field, match, value, action, expires,
+			    &why);
+	if (err)
+		return mbuf_printf(out, "ERR bad %s\n", why);
+	list_append(&sbc->blacklist, &r->le, r);
+	LOGI(sbc, "control: blacklist rule %s added (%s %s %s, %lu s): %s",
+	     name, field, match, action, s, value);
+	return mbuf_printf(out, "OK\n");
+}
+
+static int run(struct mbuf *out, struct sbc *sbc, char *line)
+{
+	struct sa sa;
+	int err;
+
+	if (!strcmp(line, "stats"))
+		err = mbuf_printf(out, "%H", print_stats, sbc);
+	else if (!strcmp(line, "events"))
+		err = mbuf_printf(out, "%H", event_counts_print, sbc);
+	else if (!strcmp(line, "bans"))
+		err = mbuf_printf(out, "%H", flood_bans_print, sbc);
+	else if (!strncmp(line, "unban ", 6)) {
+		if (sa_set_str(&sa, line + 6, 0))
+			return mbuf_printf(out, "ERR not an address\n");
+		if (!flood_unban(sbc, &sa))
+			return mbuf_printf(out, "ERR not banned\n");
+		LOGI(sbc, "control: ban of %s lifted", line + 6);
+		return mbuf_printf(out, "OK\n");
+	}
+	else if (!strcmp(line, "blacklist list"))
+		err = mbuf_printf(out, "%H", print_blacklist, sbc);
+	else if (!strncmp(line, "blacklist add ", 14))
+		return blacklist_add(out, sbc, line + 14);
+	else if (!strncmp(line, "blacklist del ", 14)) {
+		struct bl_rule *r = rule_find(sbc, line + 14);
+
+		if (!r)
+			return mbuf_printf(out, "ERR no rule %s\n", line + 14);
+		LOGI(sbc, "control: blacklist rule %s removed", r->name);
+		mem_deref(r);
+		return mbuf_printf(out, "OK\n");
+	}
+	else
+		return mbuf_printf(out, "ERR unknown command (stats, events, "
+				   "bans, unban, blacklist list|add|del)\n");
+	return err ? err : mbuf_printf(out, "OK\n");
+}
+
+static void conn_read(int flags, void *arg)
+{
+	struct ctrl_conn *c = arg;
+	struct mbuf *out;
+	uint8_t buf[1024];
+	ssize_t n;
+	char *nl;
+	(void)flags;
+
+	n = read(c->fd, buf, sizeof(buf));
+	if (n <= 0 || mbuf_write_mem(c->in, buf, (size_t)n)
+	    || c->in->end > LINE_MAX_LEN) {
+		mem_deref(c);
+		return;
+	}
+	(void)mbuf_write_u8(c->in, 0);
+	c->in->end--;
+	c->in->pos = c->in->end;
+	nl = strchr((char *)c->in->buf, '\n');
+	if (!nl)
+		return;
+	*nl = '\0';
+	if (nl > (char *)c->in->buf && nl[-1] == '\r')
+		nl[-1] = '\0';
+
+	out = mbuf_alloc(1024);
+	if (out) {
+		(void)run(out, c->sbc, (char *)c->in->buf);
+		/* the answer is small and the socket local: a blocking write
+		 * would only wait on a stuck client, so it is not blocking */
+		(void)!write(c->fd, out->buf, out->end);
+		mem_deref(out);
+	}
+	mem_deref(c);
+}
+
+static void ctrl_accept(int flags, void *arg)
+{
+	struct sbc *sbc = arg;
+	struct ctrl_conn *c;
+	int fd;
+	(void)flags;
+
+	fd = accept4(sbc->ctrl.fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	c = mem_zalloc(sizeof(*c), conn_destructor);
+	if (!c || !(c->in = mbuf_alloc(256))) {
+		(void)close(fd);
+		mem_deref(c);
+		return;
+	}
+	c->sbc = sbc;
+	c->fd = fd;
+	list_append(&sbc->ctrl.conns, &c->le, c);
+	if (fd_listen(fd, FD_READ, conn_read, c))
+		mem_deref(c);
+}
+
+int ctrl_init(struct sbc *sbc)
+{
+	const char *path = sbc->conf->control_socket;
+	struct sockaddr_un un = {.sun_family = AF_UNIX};
+	int fd, err;
+
+	sbc->ctrl.fd = -1;
+	if (!path[0])
+		return 0;
+	if (strlen(path) >= sizeof(un.sun_path)) {
+		LOGE(sbc, "control_socket %s: path too long", path);
+		return ENAMETOOLONG;
+	}
+	strcpy(un.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return errno;
+	(void)unlink(path);
+	if (bind(fd, (struct sockaddr *)&un, sizeof(un)) < 0
+	    || chmod(path, 0660) < 0 || listen(fd, 16) < 0) {
+		err = errno;
+		LOGE(sbc, "control_socket %s: %m", path, err);
+		(void)close(fd);
+		return err;
+	}
+	sbc->ctrl.fd = fd;
+	err = fd_listen(fd, FD_READ, ctrl_accept, sbc);
+	if (!err)
+		LOGI(sbc, "control socket %s", path);
+	return err;
+}
+
+void ctrl_close(struct sbc *sbc)
+{
+	list_flush(&sbc->ctrl.conns);
+	if (sbc->ctrl.fd >= 0) {
+		fd_close(sbc->ctrl.fd);
+		(void)close(sbc->ctrl.fd);
+		(void)unlink(sbc->conf->control_socket);
+	}
+	sbc->ctrl.fd = -1;
+}

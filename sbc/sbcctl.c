@@ -1,0 +1,85 @@
+/*
+ * sbcctl: the command line of sbcd's control socket.  Sends its
+ * arguments as one request line and prints the answer; exits 0 when the
+ * answer ends in OK.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+static int usage(void)
+{
+	fprintf(stderr,
+		"usage: sbcctl [-s SOCKET] COMMAND [ARGS]\n"
+		"  stats | events | bans | unban IP\n"
+		"  blacklist list\n"
+		"  blacklist add NAME FIELD MATCH ACTION SECONDS VALUE\n"
+		"      FIELD: source number from from_user display_name "
+		"user_agent\n"
+		"      MATCH: exact prefix substring regex; ACTION: drop 403 "
+		"log\n"
+		"      SECONDS until the rule expires, 0: never\n"
+		"  blacklist del NAME\n"
+		"SOCKET defaults to /etc/sbc/sbcd.sock (control_socket).\n");
+	return 2;
+}
+
+int main(int argc, char *argv[])
+{
+	struct sockaddr_un un = {.sun_family = AF_UNIX};
+	const char *path = "/etc/sbc/sbcd.sock";
+	char line[4096] = "", buf[4096], last[256] = "";
+	size_t len = 0;
+	ssize_t n;
+	int i = 1, fd;
+
+	if (argc > 2 && !strcmp(argv[1], "-s")) {
+		path = argv[2];
+		i = 3;
+	}
+	if (i >= argc || !strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+		return usage();
+	for (; i < argc; i++) {
+		int w = snprintf(line + len, sizeof(line) - len, "%s%s",
+				 len ? " " : "", argv[i]);
+		if (w < 0 || (size_t)w >= sizeof(line) - len - 1) {
+			fprintf(stderr, "sbcctl: command too long\n");
+			return 2;
+		}
+		len += (size_t)w;
+	}
+	line[len++] = '\n';
+
+	if (strlen(path) >= sizeof(un.sun_path))
+		return usage();
+	strcpy(un.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&un, sizeof(un)) < 0) {
+		perror(path);
+		return 1;
+	}
+	if (write(fd, line, len) != (ssize_t)len) {
+		perror("write");
+		return 1;
+	}
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		fwrite(buf, 1, (size_t)n, stdout);
+		/* keep the tail to find the last line */
+		size_t keep = (size_t)n < sizeof(last) - 1 ? (size_t)n
+							  : sizeof(last) - 1;
+		memcpy(last, buf + n - keep, keep);
+		last[keep] = '\0';
+	}
+	close(fd);
+	len = strlen(last);
+	while (len && last[len - 1] == '\n')
+		last[--len] = '\0';
+	{
+		const char *l = strrchr(last, '\n');
+
+		l = l ? l + 1 : last;
+		return strcmp(l, "OK") ? 1 : 0;
+	}
+}
