@@ -142,7 +142,6 @@ static void choose_transport(struct req_ctx *ctx, size_t size)
 static int relay_response(struct txn *txn, const struct sip_msg *msg)
 {
 	struct mbuf *mb;
-	bool first_via = true;
 	int err;
 
 	if (validate_response(txn->sbc->conf, msg)) {
@@ -157,28 +156,7 @@ static int relay_response(struct txn *txn, const struct sip_msg *msg)
 	/* The Via set comes from the request as we received it, not from
 	 * the downstream's copy: a peer that mangles or drops Vias cannot
 	 * misdirect the response or make it loop. */
-	err = mbuf_printf(mb, "SIP/2.0 %u %r\r\n", msg->scode, &msg->reason);
-	for (struct le *le = txn->msg->hdrl.head; le && !err; le = le->next) {
-		const struct sip_hdr *hdr = le->data;
-
-		if (hdr->id != SIP_HDR_VIA)
-			continue;
-		if (first_via) {
-			first_via = false;
-			err = sipmsg_via_add_received(mb, txn->msg, hdr);
-		}
-		else {
-			err = sipmsg_print_hdr(mb, hdr);
-		}
-	}
-	for (struct le *le = msg->hdrl.head; le && !err; le = le->next) {
-		const struct sip_hdr *hdr = le->data;
-
-		if (hdr->id != SIP_HDR_VIA)
-			err = sipmsg_print_hdr(mb, hdr);
-	}
-	err |= mbuf_write_str(mb, "\r\n");
-	err |= mbuf_write_mem(mb, mbuf_buf(msg->mb), mbuf_get_left(msg->mb));
+	err = sipmsg_response_print(mb, msg, txn->msg);
 	if (!err) {
 		mb->pos = 0;
 		err = sip_strans_reply(&txn->st, txn->in->sip, txn->msg,
@@ -428,17 +406,7 @@ int forward_stray_response(struct sbc *sbc, struct side *in,
 	mb = mbuf_alloc(msg->mb->end);
 	if (!mb)
 		return ENOMEM;
-	err = mbuf_printf(mb, "SIP/2.0 %u %r\r\n", msg->scode, &msg->reason);
-	n = 0;
-	for (struct le *le = msg->hdrl.head; le && !err; le = le->next) {
-		const struct sip_hdr *hdr = le->data;
-
-		if (hdr->id == SIP_HDR_VIA && ++n == 1)
-			continue;
-		err = sipmsg_print_hdr(mb, hdr);
-	}
-	err |= mbuf_write_str(mb, "\r\n");
-	err |= mbuf_write_mem(mb, mbuf_buf(msg->mb), mbuf_get_left(msg->mb));
+	err = sipmsg_response_print(mb, msg, NULL);
 	if (!err) {
 		mb->pos = 0;
 		err = sip_send(out->sip, NULL, via.tp, &dst, mb);

@@ -33,33 +33,32 @@ bool route_is_emergency(const struct sbc_conf *conf, const struct pl *user)
 	return false;
 }
 
-static bool side_is_self(const struct side *side, const struct sa *addr,
-			 uint16_t port)
+/* addr, with port (0: the default of the transport), is one of ours */
+static bool addr_is_self(const struct sbc *sbc, const struct sa *addr,
+			 uint16_t port, bool tls)
 {
-	if (!sa_cmp(&side->laddr, addr, SA_ADDR))
-		return false;
-	return port == side->port || (side->tls_port
-				      && port == side->tls_port);
+	struct sa a = *addr;
+
+	sa_set_port(&a, port ? port : (tls ? 5061 : 5060));
+	for (int i = 0; i < SIDE_COUNT; i++)
+		if (sipmsg_is_side_addr(&sbc->side[i], &a))
+			return true;
+	return false;
 }
 
 bool route_is_self(const struct sbc *sbc, const struct uri *uri)
 {
 	struct sa addr;
 	struct pl tp;
-	uint16_t port = uri->port;
+	bool tls = false;
 
 	if (sa_set(&addr, &uri->host, 0))
 		return false;           /* a name is never us */
-	if (!port) {
-		bool tls = !pl_strcasecmp(&uri->scheme, "sips")
+	if (!uri->port)
+		tls = !pl_strcasecmp(&uri->scheme, "sips")
 			|| (!msg_param_decode(&uri->params, "transport", &tp)
 			    && !pl_strcasecmp(&tp, "tls"));
-		port = tls ? 5061 : 5060;
-	}
-	for (int i = 0; i < SIDE_COUNT; i++)
-		if (side_is_self(&sbc->side[i], &addr, port))
-			return true;
-	return false;
+	return addr_is_self(sbc, &addr, uri->port, tls);
 }
 
 static bool via_is_self(const struct sip_hdr *hdr, const struct sip_msg *msg,
@@ -67,20 +66,14 @@ static bool via_is_self(const struct sip_hdr *hdr, const struct sip_msg *msg,
 {
 	const struct sbc *sbc = arg;
 	struct sip_via via;
-	uint16_t port;
 	(void)msg;
 
 	if (!sipmsg_mentions_self(sbc, &hdr->val))
 		return false;
 	if (sip_via_decode(&via, &hdr->val) || !sa_isset(&via.addr, SA_ADDR))
 		return false;
-	port = sa_port(&via.addr);
-	if (!port)
-		port = via.tp == SIP_TRANSP_TLS ? 5061 : 5060;
-	for (int i = 0; i < SIDE_COUNT; i++)
-		if (side_is_self(&sbc->side[i], &via.addr, port))
-			return true;
-	return false;
+	return addr_is_self(sbc, &via.addr, sa_port(&via.addr),
+			    via.tp == SIP_TRANSP_TLS);
 }
 
 static void reply(struct req_ctx *ctx, uint16_t scode, const char *reason)

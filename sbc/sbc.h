@@ -185,6 +185,8 @@ void forward_close(struct sbc *sbc);
 int  sipmsg_print_hdr(struct mbuf *mb, const struct sip_hdr *hdr);
 int  sipmsg_via_add_received(struct mbuf *mb, const struct sip_msg *msg,
 			     const struct sip_hdr *via);
+int  sipmsg_response_print(struct mbuf *mb, const struct sip_msg *rsp,
+			   const struct sip_msg *req);
 bool sipmsg_is_side_addr(const struct side *side, const struct sa *sa);
 bool sipmsg_mentions_self(const struct sbc *sbc, const struct pl *val);
 

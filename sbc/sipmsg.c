@@ -86,6 +86,39 @@ bool sipmsg_mentions_self(const struct sbc *sbc, const struct pl *val)
 	return false;
 }
 
+/* A response to pass on: its status line, the Via set of the request it
+ * answers when we have it (with received/rport on top) or else its own
+ * minus our top Via, its other headers, and its body. */
+int sipmsg_response_print(struct mbuf *mb, const struct sip_msg *rsp,
+			  const struct sip_msg *req)
+{
+	bool first = true;
+	int err;
+
+	err = mbuf_printf(mb, "SIP/2.0 %u %r\r\n", rsp->scode, &rsp->reason);
+	for (struct le *le = (req ? req : rsp)->hdrl.head; le && !err;
+	     le = le->next) {
+		const struct sip_hdr *hdr = le->data;
+
+		if (hdr->id != SIP_HDR_VIA)
+			continue;
+		if (first && req)
+			err = sipmsg_via_add_received(mb, req, hdr);
+		else if (!first)
+			err = sipmsg_print_hdr(mb, hdr);
+		first = false;
+	}
+	for (struct le *le = rsp->hdrl.head; le && !err; le = le->next) {
+		const struct sip_hdr *hdr = le->data;
+
+		if (hdr->id != SIP_HDR_VIA)
+			err = sipmsg_print_hdr(mb, hdr);
+	}
+	err |= mbuf_write_str(mb, "\r\n");
+	err |= mbuf_write_mem(mb, mbuf_buf(rsp->mb), mbuf_get_left(rsp->mb));
+	return err;
+}
+
 bool sipmsg_is_side_addr(const struct side *side, const struct sa *sa)
 {
 	uint16_t port = sa_port(sa);
