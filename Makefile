@@ -8,7 +8,7 @@ CONF       ?= conf/sbc.conf
 
 DEPS = build-essential cmake pkg-config libre-dev libssl-dev openssl \
        libcmocka-dev sip-tester kamailio kamailio-tls-modules \
-       iproute2 procps util-linux python3 ca-certificates sipvicious
+       iproute2 procps util-linux python3 ca-certificates sipvicious tzdata
 
 .PHONY: all deps build asan run check check-fast bench clean
 
