@@ -26,6 +26,7 @@ enum conf_type {
 	CT_NUMLIST,
 	CT_NETLIST,             /* peer: 192.0.2.0/24, 2001:db8::1 */
 	CT_TRANSPORTS,          /* peer: udp, tcp, tls */
+	CT_OPTUINT,             /* like CT_UINT; empty: CONF_SAME */
 };
 
 struct conf_opt {
@@ -169,6 +170,14 @@ static const struct conf_opt optv[] = {
 	 "Answer 403 to requests from a source no peer matches; no: drop "
 	 "them silently (an answer teaches a scanner something)."},
 
+	{"Calls (dialogs) and fraud profiles (the [profile NAME] sections)",
+	 "max_dialogs", CT_UINT, O(max_dialogs), "200000", 1, 100000000,
+	 "Calls tracked at most; past it new calls get 503."},
+	{NULL, "dialog_max_duration", CT_UINT, O(dialog_max_duration),
+	 "43200", 1, 604800,
+	 "Seconds after which a call is forgotten even without a BYE (its "
+	 "counters freed)."},
+
 	{"System resources",
 	 "max_fds", CT_UINT, O(max_fds), "65536", 1024, 1048576,
 	 "File descriptors (sockets) the daemon may hold."},
@@ -222,6 +231,27 @@ static const char peer_example[] =
 	"[peer loopback]\n"
 	"addr = 127.0.0.0/8, ::1\n"
 	"\n"
+	"# ==== Fraud profiles ====\n"
+	"\n"
+	"# [profile NAME] sections, named by peers (profile = NAME); limits count\n"
+	"# per peer, 0 is no limit, a call over one gets reject_code (403):\n"
+	"#   max_calls, max_calls_offhours = concurrent calls\n"
+	"#   daily_calls, daily_calls_offhours = calls started a day (local),\n"
+	"#     counted apart in working hours and off-hours\n"
+	"#   calls_per_minute = new calls a minute\n"
+	"#   max_per_from = concurrent calls of one From user (default 5)\n"
+	"#   allow, deny = regexes on the dialled number\n"
+	"#   timezone, offhours = when the off-hours limits apply, e.g.\n"
+	"#\n"
+	"# [profile business]\n"
+	"# timezone = Europe/Paris\n"
+	"# offhours = 00:00-07:59,1-5 19:00-23:59,1-5 00:00-23:59,6-7\n"
+	"# max_calls = 30\n"
+	"# max_calls_offhours = 4\n"
+	"# daily_calls = 2000\n"
+	"# daily_calls_offhours = 50\n"
+	"# deny = ^(\\+|00)(8[0-9]{2}|9[0-9]{2})\n"
+	"\n"
 	"# ==== Blacklist rules ====\n"
 	"\n"
 	"# [blacklist NAME] sections, checked after the built-in signatures:\n"
@@ -245,6 +275,54 @@ static void peer_destructor(void *arg)
 	list_unlink(&peer->le);
 	mem_deref(peer->name);
 	mem_deref(peer->profile);
+}
+
+#define F(f) offsetof(struct conf_profile, f)
+
+/* The options of a [profile NAME] section: toll-fraud limits. */
+static const struct conf_opt profile_optv[] = {
+	{NULL, "timezone", CT_STR, F(timezone), "UTC", 0, 0,
+	 "Time zone of the schedule, e.g. Europe/Paris (with its DST)."},
+	{NULL, "offhours", CT_STR, F(offhours), "", 0, 0,
+	 "When the off-hours limits apply: spans HH:MM-HH:MM[,D[-D]] "
+	 "separated by spaces, days 1 (Monday) to 7; empty: never."},
+	{NULL, "max_calls", CT_UINT, F(max_calls), "0", 0, 10000000,
+	 "Concurrent calls of each peer. 0: no limit."},
+	{NULL, "max_calls_offhours", CT_OPTUINT, F(max_calls_offhours), "",
+	 0, 10000000, "Concurrent calls off-hours; empty: as max_calls."},
+	{NULL, "daily_calls", CT_UINT, F(daily_calls), "0", 0, 100000000,
+	 "Calls a day (local) started in working hours. 0: no limit."},
+	{NULL, "daily_calls_offhours", CT_OPTUINT, F(daily_calls_offhours),
+	 "", 0, 100000000,
+	 "Calls a day started off-hours; empty: as daily_calls."},
+	{NULL, "calls_per_minute", CT_UINT, F(calls_per_minute), "0", 0,
+	 10000000, "New calls a minute (sliding). 0: no limit."},
+	{NULL, "allow", CT_STR, F(allow), "", 0, 0,
+	 "Only dialled numbers matching this regex (POSIX extended) may "
+	 "be called; empty: all."},
+	{NULL, "deny", CT_STR, F(deny), "", 0, 0,
+	 "Dialled numbers matching this regex are refused (premium, "
+	 "international...); empty: none."},
+	{NULL, "max_per_from", CT_UINT, F(max_per_from), "5", 0, 1000000,
+	 "Concurrent calls of one From user of the peer. 0: no limit."},
+	{NULL, "reject_code", CT_UINT, F(reject_code), "403", 400, 699,
+	 "The answer to a call over a limit."},
+};
+
+static void profile_destructor(void *arg)
+{
+	struct conf_profile *pr = arg;
+
+	list_unlink(&pr->le);
+	if (pr->allow_ok)
+		regfree(&pr->allow_re);
+	if (pr->deny_ok)
+		regfree(&pr->deny_re);
+	mem_deref(pr->name);
+	mem_deref(pr->timezone);
+	mem_deref(pr->offhours);
+	mem_deref(pr->allow);
+	mem_deref(pr->deny);
 }
 
 #define B(f) offsetof(struct conf_blacklist, f)
@@ -293,6 +371,8 @@ static const struct section_type sectionv[] = {
 	 peer_destructor, O(peerl)},
 	{"blacklist", blacklist_optv, ARRAY_SIZE(blacklist_optv),
 	 sizeof(struct conf_blacklist), blacklist_destructor, O(blacklistl)},
+	{"profile", profile_optv, ARRAY_SIZE(profile_optv),
+	 sizeof(struct conf_profile), profile_destructor, O(profilel)},
 };
 
 static void destructor(void *arg)
@@ -310,6 +390,7 @@ static void destructor(void *arg)
 	}
 	list_flush(&conf->peerl);
 	list_flush(&conf->blacklistl);
+	list_flush(&conf->profilel);
 	mem_deref(conf->file);
 	mem_deref(conf->dir);
 }
@@ -492,6 +573,12 @@ static int opt_set(struct sbc_conf *conf, void *base,
 		*(uint32_t *)p = lvl;
 		return 0;
 
+	case CT_OPTUINT:
+		if (!val[0]) {
+			*(uint32_t *)p = CONF_SAME;
+			return 0;
+		}
+		/*@fallthrough@*/
 	case CT_UINT:
 		*why = "a whole number in range";
 		if (!isdigit((unsigned char)val[0]))
@@ -713,8 +800,8 @@ static int section_begin(struct sbc_conf *conf, struct parse_state *ps,
 	return err;
 
  bad:
-	re_fprintf(stderr, "%s:%u: expected a section '[peer NAME]' or "
-		   "'[blacklist NAME]'\n", conf->file, ln);
+	re_fprintf(stderr, "%s:%u: expected a section '[peer NAME]', "
+		   "'[profile NAME]' or '[blacklist NAME]'\n", conf->file, ln);
 	return EINVAL;
 }
 
@@ -871,6 +958,62 @@ static int check_ports(const struct sbc_conf *conf, const unsigned *linev)
 	return 0;
 }
 
+const struct conf_profile *conf_profile_find(const struct sbc_conf *conf,
+					     const char *name)
+{
+	for (struct le *le = conf->profilel.head; le; le = le->next) {
+		const struct conf_profile *pr = le->data;
+
+		if (!strcmp(pr->name, name))
+			return pr;
+	}
+	return NULL;
+}
+
+static int profile_regex(const struct sbc_conf *conf,
+			 const struct conf_profile *pr, unsigned idx,
+			 const char *val, regex_t *re, bool *ok)
+{
+	if (!val[0])
+		return 0;
+	if (!regcomp(re, val, REG_EXTENDED | REG_NOSUB | REG_ICASE)) {
+		*ok = true;
+		return 0;
+	}
+	re_fprintf(stderr, "%s:%u: profile '%s': option '%s': bad regex "
+		   "'%s'\n", conf->file, pr->linev[idx], pr->name,
+		   profile_optv[idx].name, val);
+	return EINVAL;
+}
+
+/* The schedule, zone and patterns of a profile, compiled once. */
+static int profile_compile(const struct sbc_conf *conf,
+			   struct conf_profile *pr)
+{
+	const char *why = "";
+	int err = 0;
+
+	if (sched_tz_init(&pr->tz, pr->timezone)) {
+		re_fprintf(stderr, "%s:%u: profile '%s': unknown time zone "
+			   "'%s' (a name under /usr/share/zoneinfo, e.g. "
+			   "Europe/Paris)\n", conf->file,
+			   pr->linev[0] ? pr->linev[0] : pr->line, pr->name,
+			   pr->timezone);
+		err |= EINVAL;
+	}
+	if (sched_parse(&pr->sched, pr->offhours, &why)) {
+		re_fprintf(stderr, "%s:%u: profile '%s': option 'offhours': "
+			   "'%s' is not valid (expected %s)\n", conf->file,
+			   pr->linev[1], pr->name, pr->offhours, why);
+		err |= EINVAL;
+	}
+	err |= profile_regex(conf, pr, 7, pr->allow, &pr->allow_re,
+			     &pr->allow_ok);
+	err |= profile_regex(conf, pr, 8, pr->deny, &pr->deny_re,
+			     &pr->deny_ok);
+	return err;
+}
+
 /* Constraints between options, checked once the whole file is read. */
 static int validate(const struct sbc_conf *conf, const unsigned *linev)
 {
@@ -917,13 +1060,26 @@ static int validate(const struct sbc_conf *conf, const unsigned *linev)
 		}
 		mem_deref(r);
 	}
+	for (struct le *le = conf->profilel.head; le; le = le->next)
+		err |= profile_compile(conf, le->data);
 	for (struct le *le = conf->peerl.head; le; le = le->next) {
-		const struct conf_peer *peer = le->data;
+		struct conf_peer *peer = le->data;
 
 		if (!peer->netc) {
 			re_fprintf(stderr, "%s:%u: peer '%s' has no addr\n",
 				   conf->file, peer->line, peer->name);
 			err |= EINVAL;
+		}
+		if (peer->profile[0]) {
+			peer->prof = conf_profile_find(conf, peer->profile);
+			if (!peer->prof) {
+				re_fprintf(stderr, "%s:%u: peer '%s': no "
+					   "profile '%s'\n", conf->file,
+					   peer->linev[2] ? peer->linev[2]
+					   : peer->line, peer->name,
+					   peer->profile);
+				err |= EINVAL;
+			}
 		}
 	}
 	return err ? EINVAL : 0;

@@ -7,6 +7,8 @@
 #define SBC_CONF_H
 
 #include <re.h>
+#include <regex.h>
+#include "schedule.h"
 
 enum { PEER_MAX_NETS = 16 };
 
@@ -21,10 +23,35 @@ struct conf_net {
 	struct le le; \
 	char *name; \
 	unsigned line;              /* of its [KIND NAME] header */ \
-	unsigned linev[8]           /* where each option was set */
+	unsigned linev[16]          /* where each option was set */
 
 struct conf_section {
 	CONF_SECTION_HEAD;
+};
+
+/* "As in working hours": an off-hours limit left unset. */
+#define CONF_SAME UINT32_MAX
+
+/* A [profile NAME] section: the toll-fraud policy of the peers that name
+ * it.  Limits count per peer; 0 means no limit. */
+struct conf_profile {
+	CONF_SECTION_HEAD;
+	char *timezone;
+	char *offhours;
+	uint32_t max_calls;
+	uint32_t max_calls_offhours;
+	uint32_t daily_calls;
+	uint32_t daily_calls_offhours;
+	uint32_t calls_per_minute;
+	char *allow;                /* regex on the dialled number */
+	char *deny;
+	uint32_t max_per_from;
+	uint32_t reject_code;
+	/* compiled when the file is validated */
+	struct sched sched;
+	struct sched_tz tz;         /* a cache too: the zone's offset */
+	regex_t allow_re, deny_re;
+	bool allow_ok, deny_ok;
 };
 
 /* A [peer NAME] section: a customer trunk known by its addresses. */
@@ -34,6 +61,7 @@ struct conf_peer {
 	uint32_t netc;
 	uint32_t transports;        /* bit (1 << enum sip_transp) */
 	char *profile;
+	const struct conf_profile *prof;  /* resolved from profile */
 	uint32_t cps;               /* new calls a second, 0: no limit */
 	uint32_t cps_burst;         /* bucket size, 0: cps */
 	bool flood_exempt;          /* its sources are not rate-limited */
@@ -103,8 +131,11 @@ struct sbc_conf {
 	uint32_t flood_ban;
 	uint32_t flood_sources;
 	bool flood_kernel_filter;
+	uint32_t max_dialogs;
+	uint32_t dialog_max_duration;
 	struct list peerl;          /* struct conf_peer, in file order */
 	struct list blacklistl;     /* struct conf_blacklist */
+	struct list profilel;       /* struct conf_profile */
 };
 
 bool conf_net_match(const struct conf_net *net, const struct sa *sa);
@@ -112,6 +143,8 @@ int  conf_net_parse(struct conf_net *net, const struct pl *pl);
 const struct conf_peer *conf_peer_find(const struct sbc_conf *conf,
 				       const struct sa *src);
 
+const struct conf_profile *conf_profile_find(const struct sbc_conf *conf,
+					     const char *name);
 int  conf_load(struct sbc_conf **confp, const char *file);
 int  conf_defaults(struct sbc_conf **confp);
 int  conf_print_default(struct re_printf *pf, void *unused);

@@ -6,6 +6,9 @@
  *   events                    security event counters by rule and action
  *   bans                      sources banned for flooding
  *   unban IP                  lift a ban
+ *   calls                     calls in progress, counted by peer and by
+ *                             peer and From user
+ *   counters                  the store's counters (calls a minute, a day)
  *   blacklist list            the blacklist rules with their hits
  *   blacklist add NAME FIELD MATCH ACTION SECONDS VALUE...
  *                             a rule at run time; SECONDS until it
@@ -60,7 +63,8 @@ static int print_stats(struct re_printf *pf, const struct sbc *sbc)
 		"transactions_active %llu\n"
 		"overload_refused %llu\n"
 		"flood_sources_tracked %u\n"
-		"flood_kernel_bans %u\n",
+		"flood_kernel_bans %u\n"
+		"dialogs_active %u\n",
 		(unsigned long long)st->req_rx,
 		(unsigned long long)st->rsp_rx,
 		(unsigned long long)st->invalid,
@@ -72,7 +76,7 @@ static int print_stats(struct re_printf *pf, const struct sbc *sbc)
 		(unsigned long long)st->emergency,
 		(unsigned long long)st->txn_active,
 		(unsigned long long)sbc->overload.refused,
-		sbc->flood.nsrcs, sbc->flood.kernel_bans);
+		sbc->flood.nsrcs, sbc->flood.kernel_bans, sbc->dialogs.n);
 }
 
 static const char *field_name(enum bl_field f)
@@ -165,6 +169,10 @@ static int run(struct mbuf *out, struct sbc *sbc, char *line)
 		err = mbuf_printf(out, "%H", event_counts_print, sbc);
 	else if (!strcmp(line, "bans"))
 		err = mbuf_printf(out, "%H", flood_bans_print, sbc);
+	else if (!strcmp(line, "calls"))
+		err = mbuf_printf(out, "%H", dialog_print, sbc);
+	else if (!strcmp(line, "counters"))
+		err = mbuf_printf(out, "%H", store_ctrs_print, &sbc->store);
 	else if (!strncmp(line, "unban ", 6)) {
 		if (sa_set_str(&sa, line + 6, 0))
 			return mbuf_printf(out, "ERR not an address\n");
@@ -188,7 +196,8 @@ static int run(struct mbuf *out, struct sbc *sbc, char *line)
 	}
 	else
 		return mbuf_printf(out, "ERR unknown command (stats, events, "
-				   "bans, unban, blacklist list|add|del)\n");
+				   "bans, unban, calls, counters, blacklist "
+				   "list|add|del)\n");
 	return err ? err : mbuf_printf(out, "OK\n");
 }
 

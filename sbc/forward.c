@@ -24,6 +24,7 @@ struct txn {
 	struct tmr tmr;             /* no-answer timeout, then timer C */
 	struct sa reply_dst;
 	struct uri nexthop;
+	struct dialog *dlg;         /* the call an initial INVITE opens */
 	bool record_route;
 	bool answered;              /* any response from downstream */
 	bool provisional;
@@ -39,6 +40,9 @@ static void txn_destructor(void *arg)
 	txn->req = mem_deref(txn->req);   /* cancels a pending request */
 	txn->st = mem_deref(txn->st);
 	txn->msg = mem_deref(txn->msg);
+	if (txn->dlg && txn->dlg->state == DLG_EARLY)
+		dialog_end(txn->dlg, "no answer");
+	txn->dlg = mem_deref(txn->dlg);
 	--txn->sbc->stats.txn_active;
 }
 
@@ -248,6 +252,10 @@ static void resp_handler(int err, const struct sip_msg *msg, void *arg)
 	}
 
 	txn->req = NULL;
+	if (txn->dlg && msg->scode < 300)
+		dialog_confirm(txn->dlg);
+	else if (txn->dlg)
+		dialog_end(txn->dlg, "failure answer");
 	(void)relay_response(txn, msg);
 	mem_deref(txn);
 }
@@ -292,6 +300,9 @@ int forward_request(struct req_ctx *ctx)
 	txn->msg = mem_ref((struct sip_msg *)msg);
 	txn->record_route = ctx->record_route;
 	sip_reply_addr(&txn->reply_dst, msg, true);
+	if (ctx->open_dialog
+	    && !dialog_open(ctx, ctx->count_call, &txn->dlg))
+		mem_ref(txn->dlg);
 
 	mb = mbuf_alloc(msg->mb->end + 256);
 	if (!mb) {

@@ -115,6 +115,8 @@ static int sbc_start(struct sbc *sbc)
 	err = err ? err : bl_load(&sbc->blacklist, sbc->conf);
 	err = err ? err : event_init(sbc);
 	err = err ? err : flood_init(sbc);
+	err = err ? err : store_init(&sbc->store, 1024);
+	err = err ? err : dialog_init(sbc);
 	err = err ? err : ctrl_init(sbc);
 	err = err ? err : dns_init(sbc);
 	err = err ? err : listen_init(sbc);
@@ -139,6 +141,8 @@ static void sbc_stop(struct sbc *sbc)
 	ctrl_close(sbc);
 	overload_close(sbc);
 	forward_close(sbc);
+	dialog_close(sbc);
+	store_close(&sbc->store);
 	listen_close(sbc);
 	flood_close(sbc);
 	event_close(sbc);

@@ -10,6 +10,8 @@
 #include <re.h>
 #include "conf.h"
 #include "log.h"
+#include "store.h"
+#include "dialog.h"
 
 enum side_id {
 	SIDE_ACCESS = 0,   /* customers' PBXs and the Internet */
@@ -94,6 +96,8 @@ struct sbc {
 	struct flood flood;
 	struct ctrl ctrl;
 	struct list blacklist;         /* struct bl_rule, in match order */
+	struct store store;            /* shared counters */
+	struct dialogs dialogs;        /* the calls */
 	bool terminating;
 };
 
@@ -106,6 +110,10 @@ struct req_ctx {
 	const struct conf_peer *peer;  /* access side: who sent it, or NULL */
 	bool has_totag;
 	bool emergency;
+	/* set by screen */
+	uint32_t calls;                /* caller's (peer's) current calls */
+	bool open_dialog;              /* a new call: track it */
+	bool count_call;               /* ... in the peer's counters */
 	/* set by route */
 	struct side *out;
 	struct uri nexthop;            /* where to send */
@@ -167,6 +175,9 @@ void classify_source(struct req_ctx *ctx);
 
 /* screen.c */
 int  screen_request(struct req_ctx *ctx);
+
+/* policy.c: toll-fraud limits of the peer's profile */
+int  policy_check(struct req_ctx *ctx);
 
 /* route.c */
 int  route_request(struct req_ctx *ctx);

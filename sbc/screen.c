@@ -1,9 +1,9 @@
 /*
  * screen.c: the screening phase.  Emergency calls are never screened.
  * Returns 0 to let the request go on, or an errno with ctx->scode set to
- * the answer (0: drop silently).  Today: only declared peers, over the
- * transports they are allowed, may send from the access side; the rest
- * of the screening issue's rules join here.
+ * the answer (0: drop silently).  In order: blacklists, only declared
+ * peers over the transports they are allowed, the peer's call admission
+ * rate, then for a new call the fraud limits of its profile (policy.c).
  */
 #include <time.h>
 #include "sbc.h"
@@ -47,11 +47,49 @@ static int blacklisted(struct req_ctx *ctx)
 	return 0;
 }
 
+static bool new_call(const struct req_ctx *ctx)
+{
+	return !ctx->has_totag && !pl_strcmp(&ctx->msg->met, "INVITE");
+}
+
+/* A new call is tracked (and counted for its peer) if the table has
+ * room; then the peer's profile has its say. */
+static int admit_call(struct req_ctx *ctx)
+{
+	struct sbc *sbc = ctx->sbc;
+	int err;
+
+	if (sbc->dialogs.n >= sbc->conf->max_dialogs) {
+		ctx->scode = 503;
+		ctx->reason = "Service Unavailable";
+		event_emit(sbc, ctx, "max_dialogs", "503");
+		return ENOSPC;
+	}
+	ctx->calls = dialog_calls(sbc, ctx->peer->name, NULL);
+	if (ctx->peer->prof) {
+		err = policy_check(ctx);
+		if (err) {
+			if (!ctx->scode) {
+				ctx->scode = 503;
+				ctx->reason = "Service Unavailable";
+			}
+			return err;
+		}
+	}
+	ctx->open_dialog = true;
+	ctx->count_call = true;
+	return 0;
+}
+
 int screen_request(struct req_ctx *ctx)
 {
 	const struct conf_peer *peer = ctx->peer;
 
-	if (ctx->emergency || ctx->in->id != SIDE_ACCESS)
+	if (ctx->emergency) {
+		ctx->open_dialog = new_call(ctx);  /* tracked, never counted */
+		return 0;
+	}
+	if (ctx->in->id != SIDE_ACCESS)
 		return 0;
 	if (blacklisted(ctx))
 		return EPERM;
@@ -60,12 +98,13 @@ int screen_request(struct req_ctx *ctx)
 	if (!(peer->transports & (1u << ctx->msg->tp)))
 		return refuse(ctx, "peer_transport",
 			      "transport not allowed for the peer");
-	if (!ctx->has_totag && !pl_strcmp(&ctx->msg->met, "INVITE")
-	    && !flood_admit(ctx->sbc, peer)) {
+	if (!new_call(ctx))
+		return 0;
+	if (!flood_admit(ctx->sbc, peer)) {
 		ctx->scode = 503;
 		ctx->reason = "Call Rate Exceeded";
 		event_emit(ctx->sbc, ctx, "peer_cps", "503");
 		return EBUSY;
 	}
-	return 0;
+	return admit_call(ctx);
 }

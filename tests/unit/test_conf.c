@@ -867,7 +867,8 @@ static void test_peers(void **state)
 		"transports = udp, TLS\n"
 		"profile = retail\n"
 		"[ peer b ]\n"
-		"addr = 198.51.100.7, 192.0.2.9\n"), 0);
+		"addr = 198.51.100.7, 192.0.2.9\n"
+		"[profile retail]\n"), 0);
 	assert_int_equal(list_count(&fx->conf->peerl), 2);
 
 	assert_int_equal(sa_set_str(&sa, "192.0.2.9", 5060), 0);
@@ -875,6 +876,8 @@ static void test_peers(void **state)
 	assert_non_null(p);
 	assert_string_equal(p->name, "a");     /* first match wins */
 	assert_string_equal(p->profile, "retail");
+	assert_non_null(p->prof);
+	assert_string_equal(p->prof->name, "retail");
 	assert_int_equal(p->transports, (1u << SIP_TRANSP_UDP)
 			 | (1u << SIP_TRANSP_TLS));
 
@@ -919,6 +922,59 @@ static void test_peers(void **state)
 	err_has(fx, "%s:1: expected a section '[peer NAME]'", fx->path);
 }
 
+
+/* [profile NAME] sections: defaults, off-hours values that follow the
+ * working-hours ones, and errors naming their line. */
+static void test_profiles(void **state)
+{
+	struct fx *fx = *state;
+	const struct conf_profile *pr;
+
+	assert_int_equal(load(fx,
+		"[profile night]\n"
+		"timezone = America/New_York\n"
+		"offhours = 00:00-08:00,1-5 18:00-23:59,1-5 00:00-23:59,6-7\n"
+		"max_calls = 10\n"
+		"daily_calls_offhours = 20\n"
+		"deny = ^(00|\\+)9\n"
+		"[peer a]\naddr = 192.0.2.1\nprofile = night\n"), 0);
+	pr = conf_profile_find(fx->conf, "night");
+	assert_non_null(pr);
+	assert_int_equal(pr->max_calls, 10);
+	assert_int_equal(pr->max_calls_offhours, CONF_SAME);
+	assert_int_equal(pr->daily_calls, 0);
+	assert_int_equal(pr->daily_calls_offhours, 20);
+	assert_int_equal(pr->max_per_from, 5);
+	assert_int_equal(pr->reject_code, 403);
+	assert_int_equal(pr->sched.n, 3);
+	assert_true(pr->deny_ok);
+	assert_false(pr->allow_ok);
+	assert_int_equal(regexec(&pr->deny_re, "+9001", 0, NULL, 0), 0);
+
+	assert_int_equal(load(fx, "[peer a]\naddr = 192.0.2.1\n"
+			      "profile = nosuch\n"), EINVAL);
+	err_has(fx, "%s:3: peer 'a': no profile 'nosuch'", fx->path);
+
+	assert_int_equal(load(fx, "[profile p]\ntimezone = Mars/Olympus\n"),
+			 EINVAL);
+	err_has(fx, "%s:2: profile 'p': unknown time zone 'Mars/Olympus'",
+		fx->path);
+	assert_int_equal(load(fx, "[profile p]\ntimezone = ../../etc/passwd\n"),
+			 EINVAL);
+
+	assert_int_equal(load(fx, "[profile p]\n\noffhours = 25:00-26:00\n"),
+			 EINVAL);
+	err_has(fx, "%s:3: profile 'p': option 'offhours': '25:00-26:00' is "
+		"not valid", fx->path);
+
+	assert_int_equal(load(fx, "[profile p]\nallow = ^(9\n"), EINVAL);
+	err_has(fx, "%s:2: profile 'p': option 'allow': bad regex", fx->path);
+
+	assert_int_equal(load(fx, "[profile p]\nreject_code = 200\n"),
+			 ERANGE);
+	err_has(fx, "%s:2: option 'reject_code': '200' is out of range",
+		fx->path);
+}
 
 /* CIDR edges: /0, /32, /128, and a prefix that is not a byte boundary. */
 static void test_net_match(void **state)
@@ -1014,6 +1070,8 @@ int main(void)
 		cmocka_unit_test(test_shipped_conf_is_default),
 		cmocka_unit_test_setup_teardown(test_peers, setup, teardown),
 		cmocka_unit_test(test_net_match),
+		cmocka_unit_test_setup_teardown(test_profiles, setup,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,415 @@
+/*
+ * dialog.c: the call table (see dialog.h).  A dialog opens when an
+ * initial INVITE is forwarded, is confirmed by a 2xx, and ends on a
+ * failure answer (CANCEL and timeouts end that way too), a BYE in either
+ * direction, or dialog_max_duration.  Each one counts once for its peer
+ * and once for its peer's From user; the counts are what the fraud
+ * limits read.  Every change goes through dialog_apply(), the function a
+ * standby will feed with the records it receives.
+ *
+ * Record, one line: dlg STATE COUNTED CREATED CALLID FTAG PEER FROM
+ * ("-" for an empty field).
+ */
+#include <string.h>
+#include <time.h>
+#include "sbc.h"
+#include "store.h"
+
+struct dialog_count {
+	struct le he;
+	struct hash *ht;
+	char *key;                  /* "PEER" or "PEER FROMUSER" */
+	uint32_t n;
+};
+
+static void count_destructor(void *arg)
+{
+	struct dialog_count *c = arg;
+
+	hash_unlink(&c->he);
+	mem_deref(c->key);
+}
+
+static bool count_cmp(struct le *le, void *arg)
+{
+	const struct dialog_count *c = le->data;
+
+	return !strcmp(c->key, arg);
+}
+
+static struct dialog_count *count_find(struct hash *ht, const char *key)
+{
+	return list_ledata(hash_lookup(ht, hash_joaat_str(key), count_cmp,
+				       (void *)key));
+}
+
+static struct dialog_count *count_ref(struct hash *ht, const char *key)
+{
+	struct dialog_count *c = count_find(ht, key);
+
+	if (c)
+		return mem_ref(c);
+	c = mem_zalloc(sizeof(*c), count_destructor);
+	if (!c || str_dup(&c->key, key))
+		return mem_deref(c);
+	c->ht = ht;
+	hash_append(ht, hash_joaat_str(key), &c->he, c);
+	return c;
+}
+
+/* The counts are referenced by their dialogs: the last one to go takes
+ * the entry with it. */
+static int count_up(struct dialog *d)
+{
+	struct hash *ht = d->sbc->dialogs.counts;
+	char key[256];
+
+	d->cnt[0] = count_ref(ht, d->peer);
+	(void)re_snprintf(key, sizeof(key), "%s %s", d->peer, d->from);
+	d->cnt[1] = count_ref(ht, key);
+	if (!d->cnt[0] || !d->cnt[1])
+		return ENOMEM;
+	++d->cnt[0]->n;
+	++d->cnt[1]->n;
+	return 0;
+}
+
+static void count_down(struct dialog *d)
+{
+	for (int i = 0; i < 2; i++) {
+		if (d->cnt[i])
+			--d->cnt[i]->n;
+		d->cnt[i] = mem_deref(d->cnt[i]);
+	}
+}
+
+static void dialog_destructor(void *arg)
+{
+	struct dialog *d = arg;
+
+	hash_unlink(&d->he);
+	tmr_cancel(&d->tmr);
+	count_down(d);
+	mem_deref(d->callid);
+	mem_deref(d->ftag);
+	mem_deref(d->peer);
+	mem_deref(d->from);
+}
+
+static bool dialog_cmp(struct le *le, void *arg)
+{
+	const struct dialog *d = le->data;
+	const struct dialog_rec *r = arg;
+
+	return !pl_strcmp(&r->callid, d->callid)
+		&& !pl_strcmp(&r->ftag, d->ftag);
+}
+
+static struct dialog *dialog_find(const struct sbc *sbc,
+				  const struct dialog_rec *r)
+{
+	const uint32_t h = hash_joaat((const uint8_t *)r->callid.p,
+				      r->callid.l);
+
+	return list_ledata(hash_lookup(sbc->dialogs.ht, h, dialog_cmp,
+				       (void *)r));
+}
+
+int dialog_init(struct sbc *sbc)
+{
+	int err = hash_alloc(&sbc->dialogs.ht, sbc->conf->hash_size);
+
+	if (!err)
+		err = hash_alloc(&sbc->dialogs.counts, 1024);
+	return err;
+}
+
+/* Ends every dialog without a word: the daemon is going down (a standby
+ * would keep them). */
+void dialog_close(struct sbc *sbc)
+{
+	hash_flush(sbc->dialogs.ht);
+	sbc->dialogs.ht = mem_deref(sbc->dialogs.ht);
+	hash_flush(sbc->dialogs.counts);
+	sbc->dialogs.counts = mem_deref(sbc->dialogs.counts);
+	sbc->dialogs.n = 0;
+}
+
+static const struct pl dash = PL("-");
+
+static const struct pl *field(const struct pl *pl)
+{
+	return pl_isset(pl) ? pl : &dash;
+}
+
+int dialog_encode(struct mbuf *mb, const struct dialog_rec *r)
+{
+	return mbuf_printf(mb, "dlg %u %u %llu %r %r %r %r\n", r->state,
+			   r->counted, r->created, field(&r->callid),
+			   field(&r->ftag), field(&r->peer), field(&r->from));
+}
+
+static void undash(struct pl *pl)
+{
+	if (!pl_strcmp(pl, "-"))
+		pl->l = 0;
+}
+
+/* The next space-separated field of *txt. */
+static int next_field(struct pl *txt, struct pl *f)
+{
+	while (txt->l && txt->p[0] == ' ')
+		pl_advance(txt, 1);
+	f->p = txt->p;
+	f->l = 0;
+	while (f->l < txt->l && f->p[f->l] != ' ' && f->p[f->l] != '\r'
+	       && f->p[f->l] != '\n')
+		++f->l;
+	pl_advance(txt, f->l);
+	return f->l ? 0 : EBADMSG;
+}
+
+static bool digits(const struct pl *pl, size_t max)
+{
+	if (!pl->l || pl->l > max)
+		return false;
+	for (size_t i = 0; i < pl->l; i++)
+		if (pl->p[i] < '0' || pl->p[i] > '9')
+			return false;
+	return true;
+}
+
+int dialog_decode(struct dialog_rec *r, const struct pl *txt)
+{
+	struct pl t = *txt, tag, st, cnt, created, rest;
+	int err;
+
+	err  = next_field(&t, &tag);
+	err |= next_field(&t, &st);
+	err |= next_field(&t, &cnt);
+	err |= next_field(&t, &created);
+	err |= next_field(&t, &r->callid);
+	err |= next_field(&t, &r->ftag);
+	err |= next_field(&t, &r->peer);
+	err |= next_field(&t, &r->from);
+	if (err || pl_strcmp(&tag, "dlg") || !digits(&st, 1)
+	    || pl_u32(&st) > DLG_ENDED || !digits(&cnt, 1)
+	    || pl_u32(&cnt) > 1 || !digits(&created, 19)
+	    || !next_field(&t, &rest))
+		return EBADMSG;
+	r->state = (enum dialog_state)pl_u32(&st);
+	r->counted = pl_u32(&cnt) == 1;
+	r->created = pl_u64(&created);
+	undash(&r->ftag);
+	undash(&r->peer);
+	undash(&r->from);
+	return 0;
+}
+
+static void rec_of(struct dialog_rec *r, const struct dialog *d)
+{
+	pl_set_str(&r->callid, d->callid);
+	pl_set_str(&r->ftag, d->ftag);
+	pl_set_str(&r->peer, d->peer);
+	pl_set_str(&r->from, d->from);
+	r->state = d->state;
+	r->counted = d->counted;
+	r->created = d->created;
+}
+
+static int encode_h(struct mbuf *mb, const void *rec)
+{
+	return dialog_encode(mb, rec);
+}
+
+static void maxdur_handler(void *arg)
+{
+	struct dialog *d = arg;
+
+	LOGI(d->sbc, "call %s of peer '%s' ended after %u s "
+	     "(dialog_max_duration)", d->callid, d->peer,
+	     d->sbc->conf->dialog_max_duration);
+	dialog_end(d, "max duration");
+}
+
+static int dialog_create(struct sbc *sbc, const struct dialog_rec *r,
+			 struct dialog **dp)
+{
+	const uint64_t now = (uint64_t)time(NULL);
+	const uint64_t end = r->created + sbc->conf->dialog_max_duration;
+	struct dialog *d;
+	int err;
+
+	if (sbc->dialogs.n >= sbc->conf->max_dialogs)
+		return ENOSPC;
+	d = mem_zalloc(sizeof(*d), dialog_destructor);
+	if (!d)
+		return ENOMEM;
+	d->sbc = sbc;
+	d->state = r->state;
+	d->counted = r->counted;
+	d->created = r->created;
+	err = pl_strdup(&d->callid, &r->callid);
+	err |= pl_strdup(&d->ftag, &r->ftag);
+	err |= pl_strdup(&d->peer, &r->peer);
+	err |= pl_strdup(&d->from, &r->from);
+	if (!err && d->counted)
+		err = count_up(d);
+	if (err) {
+		mem_deref(d);
+		return ENOMEM;
+	}
+	hash_append(sbc->dialogs.ht, hash_joaat((const uint8_t *)r->callid.p,
+						r->callid.l), &d->he, d);
+	++sbc->dialogs.n;
+	tmr_start(&d->tmr, end > now ? (end - now) * 1000 : 0,
+		  maxdur_handler, d);
+	*dp = d;
+	return 0;
+}
+
+/* The one place a dialog changes, for local changes and received ones.
+ * The table holds one reference; whoever else keeps a dialog (a
+ * transaction) holds its own and sees DLG_ENDED once it is gone. */
+int dialog_apply(struct sbc *sbc, const struct dialog_rec *r,
+		 struct dialog **dp)
+{
+	struct dialog *d = dialog_find(sbc, r);
+
+	if (dp)
+		*dp = NULL;
+	if (r->state == DLG_ENDED) {
+		if (!d)
+			return ENOENT;
+		d->state = DLG_ENDED;
+		hash_unlink(&d->he);
+		tmr_cancel(&d->tmr);
+		count_down(d);
+		--sbc->dialogs.n;
+		mem_deref(d);
+		return 0;
+	}
+	if (d) {
+		d->state = r->state;
+	}
+	else {
+		int err = dialog_create(sbc, r, &d);
+
+		if (err)
+			return err;
+	}
+	if (dp)
+		*dp = d;
+	return 0;
+}
+
+static int local_change(struct sbc *sbc, const struct dialog_rec *r,
+			struct dialog **dp)
+{
+	int err = dialog_apply(sbc, r, dp);
+
+	if (!err)
+		store_publish(&sbc->store, encode_h, r);
+	return err;
+}
+
+int dialog_open(struct req_ctx *ctx, bool counted, struct dialog **dp)
+{
+	const struct sip_msg *msg = ctx->msg;
+	struct dialog_rec r = {
+		.callid = msg->callid,
+		.ftag = msg->from.tag,
+		.from = msg->from.uri.user,
+		.state = DLG_EARLY,
+		.counted = counted && ctx->peer,
+		.created = (uint64_t)time(NULL),
+	};
+
+	if (ctx->peer)
+		pl_set_str(&r.peer, ctx->peer->name);
+	if (dialog_find(ctx->sbc, &r))
+		return EALREADY;    /* a retransmission on a new branch */
+	return local_change(ctx->sbc, &r, dp);
+}
+
+void dialog_confirm(struct dialog *d)
+{
+	struct dialog_rec r;
+
+	if (d->state != DLG_EARLY)
+		return;
+	rec_of(&r, d);
+	r.state = DLG_CONFIRMED;
+	(void)local_change(d->sbc, &r, NULL);
+}
+
+void dialog_end(struct dialog *d, const char *why)
+{
+	struct dialog_rec r;
+
+	if (d->state == DLG_ENDED)
+		return;
+	LOGD(d->sbc, "call %s of peer '%s' ended: %s", d->callid, d->peer,
+	     why);
+	rec_of(&r, d);
+	r.state = DLG_ENDED;
+	(void)local_change(d->sbc, &r, NULL);
+}
+
+/* A BYE from either end: the caller's tag is its From tag one way and
+ * its To tag the other. */
+void dialog_bye(struct req_ctx *ctx)
+{
+	const struct sip_msg *msg = ctx->msg;
+	struct dialog_rec r = {.callid = msg->callid, .ftag = msg->from.tag};
+	struct dialog *d = dialog_find(ctx->sbc, &r);
+
+	if (!d) {
+		r.ftag = msg->to.tag;
+		d = dialog_find(ctx->sbc, &r);
+	}
+	if (d)
+		dialog_end(d, "BYE");
+}
+
+uint32_t dialog_calls(const struct sbc *sbc, const char *peer,
+		      const struct pl *from)
+{
+	const struct dialog_count *c;
+	char key[256];
+
+	if (!from)
+		c = count_find(sbc->dialogs.counts, peer);
+	else if (re_snprintf(key, sizeof(key), "%s %r", peer, from) > 0)
+		c = count_find(sbc->dialogs.counts, key);
+	else
+		c = NULL;
+	return c ? c->n : 0;
+}
+
+static bool print_dialog(struct le *le, void *arg)
+{
+	const struct dialog *d = le->data;
+	static const char *statev[] = {"early", "confirmed", "ended"};
+
+	return re_hprintf(arg, "call %s tag %s peer %s from %s state %s "
+			  "since %llu\n", d->callid, d->ftag,
+			  d->peer[0] ? d->peer : "-", d->from[0] ? d->from
+			  : "-", statev[d->state], d->created) != 0;
+}
+
+static bool print_count(struct le *le, void *arg)
+{
+	const struct dialog_count *c = le->data;
+
+	return re_hprintf(arg, "calls %s %u\n", c->key, c->n) != 0;
+}
+
+int dialog_print(struct re_printf *pf, const struct sbc *sbc)
+{
+	int err = re_hprintf(pf, "dialogs %u\n", sbc->dialogs.n);
+
+	(void)hash_apply(sbc->dialogs.counts, print_count, pf);
+	(void)hash_apply(sbc->dialogs.ht, print_dialog, pf);
+	return err;
+}

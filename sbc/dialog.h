@@ -1,0 +1,65 @@
+/*
+ * dialog.h: the call (dialog) table.  A call is known by Call-ID and the
+ * caller's tag from its first INVITE until a failure answer, CANCEL, BYE
+ * or timeout ends it; the screening counters (concurrent calls per peer
+ * and per From user) follow it.  Shared state: one record, one encoder,
+ * one apply function (see store.h).
+ */
+#ifndef SBC_DIALOG_H
+#define SBC_DIALOG_H
+
+#include <re.h>
+
+struct sbc;
+struct req_ctx;
+
+enum dialog_state { DLG_EARLY = 0, DLG_CONFIRMED, DLG_ENDED };
+
+struct dialog {
+	struct le he;               /* in the table, by Call-ID */
+	struct sbc *sbc;
+	char *callid;
+	char *ftag;                 /* the caller's tag */
+	char *peer;                 /* "" if none (an emergency caller) */
+	char *from;                 /* the caller's From user */
+	enum dialog_state state;
+	bool counted;               /* in the peer's counters */
+	uint64_t created;           /* unix seconds */
+	struct tmr tmr;             /* the longest a call may last */
+	struct dialog_count *cnt[2];   /* peer, peer + From user */
+};
+
+/* A dialog as it travels: plain values. */
+struct dialog_rec {
+	struct pl callid;
+	struct pl ftag;
+	struct pl peer;
+	struct pl from;
+	enum dialog_state state;
+	bool counted;
+	uint64_t created;
+};
+
+struct dialogs {
+	struct hash *ht;            /* struct dialog by Call-ID */
+	struct hash *counts;        /* struct dialog_count by key */
+	uint32_t n;
+};
+
+int  dialog_init(struct sbc *sbc);
+void dialog_close(struct sbc *sbc);
+
+int  dialog_encode(struct mbuf *mb, const struct dialog_rec *r);
+int  dialog_decode(struct dialog_rec *r, const struct pl *txt);
+int  dialog_apply(struct sbc *sbc, const struct dialog_rec *r,
+		  struct dialog **dp);
+
+int  dialog_open(struct req_ctx *ctx, bool counted, struct dialog **dp);
+void dialog_confirm(struct dialog *d);
+void dialog_end(struct dialog *d, const char *why);
+void dialog_bye(struct req_ctx *ctx);
+uint32_t dialog_calls(const struct sbc *sbc, const char *peer,
+		      const struct pl *from);
+int  dialog_print(struct re_printf *pf, const struct sbc *sbc);
+
+#endif

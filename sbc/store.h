@@ -1,0 +1,48 @@
+/*
+ * store.h: the shared-state store.  Every piece of state that nodes
+ * share (counters here; dialogs in dialog.c) changes only through one
+ * apply function, fed with a record: a local change builds the record
+ * and applies it, a standby will apply what it receives.  Each record
+ * has one text encoder and one decoder.  Standalone, the store is this
+ * process's memory; the cluster issue hooks `publish` to Corosync and
+ * Redis.
+ */
+#ifndef SBC_STORE_H
+#define SBC_STORE_H
+
+#include <re.h>
+
+/* Called with each local change, encoded, for the other nodes. */
+typedef void (store_publish_h)(const struct mbuf *rec, void *arg);
+
+struct store {
+	struct hash *ctrs;          /* struct store_ctr by key */
+	uint32_t nctrs;
+	struct tmr tmr;             /* forgets expired counters */
+	store_publish_h *publishh;
+	void *arg;
+};
+
+/* A change to a counter: add delta, keep it until expires. */
+struct store_ctr_rec {
+	struct pl key;
+	int64_t delta;
+	uint64_t expires;           /* unix seconds */
+};
+
+int  store_init(struct store *st, uint32_t hash_size);
+void store_close(struct store *st);
+void store_publish(struct store *st, int (*encode)(struct mbuf *mb,
+						  const void *rec),
+		   const void *rec);
+
+int  store_ctr_encode(struct mbuf *mb, const struct store_ctr_rec *r);
+int  store_ctr_decode(struct store_ctr_rec *r, const struct pl *txt);
+int  store_ctr_apply(struct store *st, const struct store_ctr_rec *r,
+		     int64_t *val);
+int  store_ctr_add(struct store *st, const char *key, int64_t delta,
+		   uint64_t expires, int64_t *val);
+int64_t store_ctr_get(const struct store *st, const char *key);
+int  store_ctrs_print(struct re_printf *pf, const struct store *st);
+
+#endif

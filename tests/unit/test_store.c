@@ -1,0 +1,240 @@
+/*
+ * test_store.c: shared state as records.  Counter and dialog records
+ * survive encode and decode unchanged, malformed ones are refused, and
+ * applying records (what a standby will do) keeps the counts a local
+ * node would have: up on a new call, down however it ends.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <string.h>
+#include <cmocka.h>
+#include "unit_util.h"
+
+static int setup(void **state)
+{
+	struct ufx *fx;
+
+	if (libre_init() || ufx_setup(state))
+		return -1;
+	fx = *state;
+	if (store_init(&fx->sbc.store, 64) || dialog_init(&fx->sbc))
+		return -1;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct ufx *fx = *state;
+
+	dialog_close(&fx->sbc);
+	store_close(&fx->sbc.store);
+	ufx_teardown(state);
+	libre_close();
+	return 0;
+}
+
+static int decode_str(struct store_ctr_rec *r, const char *s)
+{
+	struct pl pl;
+
+	pl_set_str(&pl, s);
+	return store_ctr_decode(r, &pl);
+}
+
+static void test_counter_records(void **state)
+{
+	struct ufx *fx = *state;
+	struct store *st = &fx->sbc.store;
+	struct store_ctr_rec r = {.delta = -3, .expires = 1795000000};
+	struct store_ctr_rec d;
+	struct mbuf *mb = mbuf_alloc(128);
+	struct pl pl;
+	int64_t v;
+
+	assert_non_null(mb);
+	pl_set_str(&r.key, "day:trunk:20261121:work");
+	assert_int_equal(store_ctr_encode(mb, &r), 0);
+	pl_set_mbuf(&pl, (mb->pos = 0, mb));
+	assert_true(upl_eq(&pl, "ctr 1795000000 -3 day:trunk:20261121:work\n"));
+	assert_int_equal(store_ctr_decode(&d, &pl), 0);
+	assert_int_equal(d.delta, -3);
+	assert_int_equal(d.expires, 1795000000);
+	assert_true(upl_eq(&d.key, "day:trunk:20261121:work"));
+
+	/* applied twice, locally and as received */
+	assert_int_equal(store_ctr_add(st, "k", 5, 1795000000, &v), 0);
+	assert_int_equal(v, 5);
+	assert_int_equal(decode_str(&d, "ctr 1795000001 -2 k"), 0);
+	assert_int_equal(store_ctr_apply(st, &d, &v), 0);
+	assert_int_equal(v, 3);
+	assert_int_equal(store_ctr_get(st, "k"), 3);
+	assert_int_equal(store_ctr_get(st, "other"), 0);
+
+	assert_int_equal(decode_str(&d, "ctr x 1 k"), EBADMSG);
+	assert_int_equal(decode_str(&d, "ctr 1 1x k"), EBADMSG);
+	assert_int_equal(decode_str(&d, "ctr 1 - k"), EBADMSG);
+	assert_int_equal(decode_str(&d, "ctr 1 1"), EBADMSG);
+	assert_int_equal(decode_str(&d, "ctr 1 9999999999999999999 k"),
+			 EBADMSG);
+	assert_int_equal(decode_str(&d, "dlg 1 1 k"), EBADMSG);
+	mem_deref(mb);
+}
+
+static struct sip_msg *invite(const char *callid, const char *from,
+			      const char *ftag, const char *ttag)
+{
+	char head[512];
+
+	(void)re_snprintf(head, sizeof(head),
+		"INVITE sip:0123@127.0.0.1 SIP/2.0\n"
+		"Via: SIP/2.0/UDP 192.0.2.10:5060;branch=z9hG4bK1\n"
+		"From: <sip:%s@192.0.2.10>;tag=%s\n"
+		"To: <sip:0123@127.0.0.1>%s%s\n"
+		"Call-ID: %s\n"
+		"CSeq: 1 INVITE\n"
+		"Max-Forwards: 70\n"
+		"Content-Length: 0\n", from, ftag, ttag ? ";tag=" : "",
+		ttag ? ttag : "", callid);
+	return umsg_decode(head, NULL);
+}
+
+static void test_dialog_records(void **state)
+{
+	struct ufx *fx = *state;
+	struct dialog_rec r = {.state = DLG_CONFIRMED, .counted = true,
+			       .created = 1795000000};
+	struct dialog_rec d;
+	struct mbuf *mb = mbuf_alloc(256);
+	struct pl pl;
+
+	pl_set_str(&r.callid, "a84b4c76e66710@pc33.example.com");
+	pl_set_str(&r.ftag, "1928301774");
+	pl_set_str(&r.peer, "trunk");
+	assert_int_equal(dialog_encode(mb, &r), 0);
+	pl_set_mbuf(&pl, (mb->pos = 0, mb));
+	assert_true(upl_eq(&pl, "dlg 1 1 1795000000 "
+			   "a84b4c76e66710@pc33.example.com 1928301774 "
+			   "trunk -\n"));
+	assert_int_equal(dialog_decode(&d, &pl), 0);
+	assert_int_equal(d.state, DLG_CONFIRMED);
+	assert_true(d.counted);
+	assert_int_equal(d.created, 1795000000);
+	assert_true(upl_eq(&d.callid, "a84b4c76e66710@pc33.example.com"));
+	assert_true(upl_eq(&d.ftag, "1928301774"));
+	assert_true(upl_eq(&d.peer, "trunk"));
+	assert_false(pl_isset(&d.from));
+
+	pl_set_str(&pl, "dlg 3 1 1 c t p f");
+	assert_int_equal(dialog_decode(&d, &pl), EBADMSG);
+	pl_set_str(&pl, "dlg 1 1 1 c t p");
+	assert_int_equal(dialog_decode(&d, &pl), EBADMSG);
+	(void)fx;
+	mem_deref(mb);
+}
+
+/* Local changes: two calls of one From user, one of another; the counts
+ * follow a BYE from either side and an end before the answer. */
+static void test_dialog_counts(void **state)
+{
+	struct ufx *fx = *state;
+	struct sbc *sbc = &fx->sbc;
+	struct conf_peer peer = {.name = "trunk"};
+	struct dialog *d1, *d2, *d3;
+	struct sip_msg *m;
+	struct pl alice = PL("alice"), bob = PL("bob");
+
+	fx->ctx.sbc = sbc;
+	fx->ctx.peer = &peer;
+
+	m = invite("c1", "alice", "t1", NULL);
+	fx->ctx.msg = m;
+	assert_int_equal(dialog_open(&fx->ctx, true, &d1), 0);
+	assert_int_equal(dialog_open(&fx->ctx, true, &d3), EALREADY);
+	mem_deref(m);
+	m = invite("c2", "alice", "t2", NULL);
+	fx->ctx.msg = m;
+	assert_int_equal(dialog_open(&fx->ctx, true, &d2), 0);
+	mem_deref(m);
+	m = invite("c3", "bob", "t3", NULL);
+	fx->ctx.msg = m;
+	assert_int_equal(dialog_open(&fx->ctx, true, &d3), 0);
+	mem_deref(m);
+
+	assert_int_equal(sbc->dialogs.n, 3);
+	assert_int_equal(dialog_calls(sbc, "trunk", NULL), 3);
+	assert_int_equal(dialog_calls(sbc, "trunk", &alice), 2);
+	assert_int_equal(dialog_calls(sbc, "trunk", &bob), 1);
+
+	dialog_confirm(d1);
+	assert_int_equal(d1->state, DLG_CONFIRMED);
+
+	/* the callee hangs up: the caller's tag is in To */
+	m = invite("c1", "0123", "callee", "t1");
+	fx->ctx.msg = m;
+	dialog_bye(&fx->ctx);
+	mem_deref(m);
+	assert_int_equal(dialog_calls(sbc, "trunk", &alice), 1);
+
+	/* a holder sees the end; ending twice changes nothing */
+	mem_ref(d2);
+	dialog_end(d2, "failure answer");
+	assert_int_equal(d2->state, DLG_ENDED);
+	dialog_end(d2, "again");
+	mem_deref(d2);
+	assert_int_equal(dialog_calls(sbc, "trunk", &alice), 0);
+	assert_int_equal(dialog_calls(sbc, "trunk", NULL), 1);
+
+	/* the caller hangs up */
+	m = invite("c3", "bob", "t3", "callee");
+	fx->ctx.msg = m;
+	dialog_bye(&fx->ctx);
+	mem_deref(m);
+	assert_int_equal(dialog_calls(sbc, "trunk", NULL), 0);
+	assert_int_equal(sbc->dialogs.n, 0);
+}
+
+/* Records applied as a standby would: the same counts. */
+static void test_dialog_apply(void **state)
+{
+	struct ufx *fx = *state;
+	struct sbc *sbc = &fx->sbc;
+	struct dialog_rec r;
+	struct dialog *d;
+	struct pl pl;
+
+	pl_set_str(&pl, "dlg 0 1 1795000000 cid tag trunk carol");
+	assert_int_equal(dialog_decode(&r, &pl), 0);
+	r.created = (uint64_t)time(NULL);
+	assert_int_equal(dialog_apply(sbc, &r, &d), 0);
+	assert_non_null(d);
+	r.state = DLG_CONFIRMED;
+	assert_int_equal(dialog_apply(sbc, &r, &d), 0);
+	assert_int_equal(d->state, DLG_CONFIRMED);
+	assert_int_equal(sbc->dialogs.n, 1);
+	assert_int_equal(dialog_calls(sbc, "trunk", &r.from), 1);
+	r.state = DLG_ENDED;
+	assert_int_equal(dialog_apply(sbc, &r, NULL), 0);
+	assert_int_equal(dialog_apply(sbc, &r, NULL), ENOENT);
+	assert_int_equal(dialog_calls(sbc, "trunk", NULL), 0);
+
+	/* the table is bounded */
+	sbc->conf->max_dialogs = 1;
+	r.state = DLG_EARLY;
+	assert_int_equal(dialog_apply(sbc, &r, NULL), 0);
+	pl_set_str(&r.callid, "other");
+	assert_int_equal(dialog_apply(sbc, &r, NULL), ENOSPC);
+}
+
+int main(void)
+{
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+	const struct CMUnitTest tests[] = {
+		T(test_counter_records),
+		T(test_dialog_records),
+		T(test_dialog_counts),
+		T(test_dialog_apply),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
