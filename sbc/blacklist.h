@@ -27,6 +27,7 @@ struct bl_rule {
 	uint64_t expires;           /* unix seconds, 0: never */
 	uint64_t hits;
 	bool builtin;
+	bool runtime;               /* added through the control socket */
 };
 
 struct sip_msg;

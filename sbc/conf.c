@@ -37,161 +37,189 @@ struct conf_opt {
 	const char *def;
 	uint32_t min, max;
 	const char *doc;
+	unsigned flags;
 };
+
+/* Options bound to sockets, files opened or memory sized at start-up:
+ * a reload keeps their running value (and says so). */
+#define CF_RESTART 1u
 
 #define O(f) offsetof(struct sbc_conf, f)
 
 static const struct conf_opt optv[] = {
 	{"Logging", "log_level", CT_LOGLEVEL, O(log_level), "info", 0, 0,
-	 "Log level: error, warn, info or debug."},
+	 "Log level: error, warn, info or debug.", 0},
 
 	{"Access side (customers' PBXs, the Internet)",
 	 "access_addr", CT_ADDR, O(access_addr), "127.0.0.1", 0, 0,
-	 "IP address the access-side listeners bind to (IPv4 or IPv6)."},
+	 "IP address the access-side listeners bind to (IPv4 or IPv6).",
+	 CF_RESTART},
 	{NULL, "access_port", CT_UINT, O(access_port), "5060", 1, 65535,
-	 "UDP and TCP port on the access side."},
+	 "UDP and TCP port on the access side.",
+	 CF_RESTART},
 	{NULL, "access_tls_port", CT_UINT, O(access_tls_port), "5061", 0, 65535,
-	 "TLS port on the access side; 0 disables the TLS listener."},
+	 "TLS port on the access side; 0 disables the TLS listener.",
+	 CF_RESTART},
 	{NULL, "access_tls_cert", CT_PATH, O(access_tls_cert), "tls/sbc.crt",
-	 0, 0, "PEM certificate (chain) of the access-side TLS listener."},
+	 0, 0, "PEM certificate (chain) of the access-side TLS listener.",
+	 CF_RESTART},
 	{NULL, "access_tls_key", CT_PATH, O(access_tls_key), "tls/sbc.key",
-	 0, 0, "PEM private key of the access-side TLS listener."},
+	 0, 0, "PEM private key of the access-side TLS listener.",
+	 CF_RESTART},
 	{NULL, "access_tls_verify_client", CT_BOOL,
 	 O(access_tls_verify_client), "no", 0, 0,
 	 "Require a client certificate signed by access_tls_ca from customers "
-	 "connecting over TLS; a bad or missing certificate is refused."},
+	 "connecting over TLS; a bad or missing certificate is refused.",
+	 CF_RESTART},
 	{NULL, "access_tls_ca", CT_PATH, O(access_tls_ca), "", 0, 0,
-	 "PEM CA bundle that verifies customers' client certificates."},
+	 "PEM CA bundle that verifies customers' client certificates.",
+	 CF_RESTART},
 
 	{"Core side (the provider's switch, the screening upstream)",
 	 "core_addr", CT_ADDR, O(core_addr), "127.0.0.2", 0, 0,
 	 "IP address the core-side listeners bind to; may differ from "
-	 "access_addr (two interfaces) or be the same with other ports."},
+	 "access_addr (two interfaces) or be the same with other ports.",
+	 CF_RESTART},
 	{NULL, "core_port", CT_UINT, O(core_port), "5060", 1, 65535,
-	 "UDP and TCP port on the core side."},
+	 "UDP and TCP port on the core side.",
+	 CF_RESTART},
 	{NULL, "core_tls_port", CT_UINT, O(core_tls_port), "5061", 0, 65535,
 	 "TLS port on the core side (the upstream's in-dialog requests come "
-	 "here); 0 picks an ephemeral port when the upstream needs TLS."},
+	 "here); 0 picks an ephemeral port when the upstream needs TLS.",
+	 CF_RESTART},
 	{NULL, "core_tls_cert", CT_PATH, O(core_tls_cert), "tls/sbc.crt", 0, 0,
 	 "PEM certificate of the core side: served on core_tls_port and "
-	 "presented to the upstream as client certificate. Empty: none."},
+	 "presented to the upstream as client certificate. Empty: none.",
+	 CF_RESTART},
 	{NULL, "core_tls_key", CT_PATH, O(core_tls_key), "tls/sbc.key", 0, 0,
-	 "PEM private key for core_tls_cert."},
+	 "PEM private key for core_tls_cert.",
+	 CF_RESTART},
 
 	{"Screening upstream",
 	 "upstream", CT_URI, O(upstream),
 	 "sip:127.0.0.3:5061;transport=tls", 0, 0,
 	 "Where out-of-dialog requests from the access side go, e.g. "
 	 "sip:screen.example.net:5061;transport=tls (transport=tcp or udp "
-	 "allowed, e.g. to read traces)."},
+	 "allowed, e.g. to read traces).", 0},
 	{NULL, "upstream_tls_name", CT_STR, O(upstream_tls_name), "", 0, 0,
 	 "Name the upstream's certificate must carry (also sent as SNI). "
-	 "Empty: the host part of upstream."},
+	 "Empty: the host part of upstream.", 0},
 	{NULL, "upstream_ca", CT_PATH, O(upstream_ca),
 	 "/etc/ssl/certs/ca-certificates.crt", 0, 0,
-	 "PEM CA bundle that verifies the upstream's certificate."},
+	 "PEM CA bundle that verifies the upstream's certificate.",
+	 CF_RESTART},
 	{NULL, "upstream_timeout", CT_UINT, O(upstream_timeout), "800",
 	 100, 60000,
 	 "Milliseconds to wait for any answer (even 100 Trying) from the "
-	 "upstream before the caller gets 503 and route-advances."},
+	 "upstream before the caller gets 503 and route-advances.", 0},
 
 	{"Emergency calls (never screened, never sent to the upstream)",
 	 "emergency_numbers", CT_NUMLIST, O(emergency_numbers),
 	 "911,933,112,999", 0, 0,
-	 "Comma-separated Request-URI users that are emergency calls."},
+	 "Comma-separated Request-URI users that are emergency calls.", 0},
 	{NULL, "emergency_route", CT_URI, O(emergency_route), "", 0, 0,
 	 "Where emergency calls go (e.g. the provider's switch). Empty: they "
-	 "get 503 so the sender route-advances, and a warning at start-up."},
+	 "get 503 so the sender route-advances, and a warning at start-up.", 0},
 
 	{"Message validation and limits",
 	 "max_message_size", CT_UINT, O(max_message_size), "6048", 512,
-	 65535, "Largest SIP message accepted, in bytes (larger: 513)."},
+	 65535, "Largest SIP message accepted, in bytes (larger: 513).", 0},
 	{NULL, "max_body_size", CT_UINT, O(max_body_size), "4000", 0, 65535,
-	 "Largest message body (SDP) accepted, in bytes (larger: 400)."},
+	 "Largest message body (SDP) accepted, in bytes (larger: 400).", 0},
 	{NULL, "max_header_size", CT_UINT, O(max_header_size), "1024", 64,
-	 65535, "Largest value of any one header, in bytes (larger: 400)."},
+	 65535, "Largest value of any one header, in bytes (larger: 400).", 0},
 	{NULL, "udp_mtu", CT_UINT, O(udp_mtu), "1300", 512, 65000,
 	 "A request larger than this is sent over TCP instead of UDP "
-	 "(RFC 3261 18.1.1)."},
+	 "(RFC 3261 18.1.1).", 0},
 	{NULL, "invite_timeout", CT_UINT, O(invite_timeout), "180", 10, 3600,
 	 "Seconds an INVITE may ring after a provisional answer before it "
-	 "is cancelled (timer C, RFC 3261 16.6)."},
+	 "is cancelled (timer C, RFC 3261 16.6).", 0},
 	{NULL, "loop_detect", CT_BOOL, O(loop_detect), "yes", 0, 0,
-	 "Answer 482 to a request that already passed through this node."},
+	 "Answer 482 to a request that already passed through this node.", 0},
 
 	{NULL, "overload_cpu", CT_UINT, O(overload_cpu), "90", 1, 100,
-	 "Overload control: percent of a core sbcd must be using..."},
+	 "Overload control: percent of a core sbcd must be using...", 0},
 	{NULL, "overload_queue", CT_UINT, O(overload_queue), "10", 0, 100,
 	 "...while a UDP receive buffer is at least this percent full, for "
 	 "new calls to get 503 with Retry-After (calls in progress and "
-	 "emergency calls are still served); 0 disables overload control."},
+	 "emergency calls are still served); 0 disables overload control.", 0},
 	{NULL, "overload_interval", CT_UINT, O(overload_interval), "100", 10,
-	 5000, "Milliseconds between two looks at CPU and receive queues."},
+	 5000, "Milliseconds between two looks at CPU and receive queues.",
+	 CF_RESTART},
 
 	{"Control",
 	 "control_socket", CT_PATH, O(control_socket), "sbcd.sock", 0, 0,
 	 "Unix socket sbcctl talks to (blacklist rules at run time, bans, "
-	 "counters); e.g. /run/sbc/sbcd.sock. Empty: none."},
+	 "counters); e.g. /run/sbc/sbcd.sock. Empty: none.",
+	 CF_RESTART},
 
 	{"Security events",
 	 "security_log", CT_PATH, O(security_log), "", 0, 0,
 	 "File the security events go to, one JSON line each (rule, action, "
-	 "source, From, To, User-Agent, Call-ID). Empty: standard error."},
+	 "source, From, To, User-Agent, Call-ID). Empty: standard error.",
+	 CF_RESTART},
 	{NULL, "security_log_rate", CT_UINT, O(security_log_rate), "200", 1,
 	 1000000, "Most security log lines a second; the rest are counted "
-	 "and summarised, so that a flood does not flood the log."},
+	 "and summarised, so that a flood does not flood the log.", 0},
 
 	{"Blacklists (and the [blacklist NAME] sections at the end)",
 	 "scanner_signatures", CT_BOOL, O(scanner_signatures), "yes", 0, 0,
 	 "Built-in rules against SIP scanners (friendly-scanner, sipvicious, "
 	 "sipcli, VaxSIPUserAgent, SimpleSIP, From probes like "
 	 "sip:100@1.1.1.1, ...): dropped; FPBX and Cisco-SIPGateway user "
-	 "agents, which real equipment sends too, are logged only."},
+	 "agents, which real equipment sends too, are logged only.", 0},
 
 	{"Flood protection",
 	 "flood_requests", CT_UINT, O(flood_requests), "300", 0, 10000000,
 	 "Requests one source address may send in flood_window seconds; "
-	 "past it the source is banned. 0: no limit."},
+	 "past it the source is banned. 0: no limit.", 0},
 	{NULL, "flood_window", CT_UINT, O(flood_window), "2", 1, 3600,
-	 "Seconds of the flood counting window."},
+	 "Seconds of the flood counting window.", 0},
 	{NULL, "flood_ban", CT_UINT, O(flood_ban), "300", 1, 604800,
-	 "Seconds a flooding source stays banned (all it sends dropped)."},
+	 "Seconds a flooding source stays banned (all it sends dropped).", 0},
 	{NULL, "flood_kernel_filter", CT_BOOL, O(flood_kernel_filter), "yes",
 	 0, 0, "Drop banned IPv4 sources in the kernel (a BPF filter on the "
 	 "access UDP socket), so a flood far past what sbcd can parse costs "
 	 "nothing. The kernel drops all they send, emergency calls too; no: "
-	 "sbcd drops them itself and lets their emergency INVITEs through."},
+	 "sbcd drops them itself and lets their emergency INVITEs through.",
+	 CF_RESTART},
 	{NULL, "flood_sources", CT_UINT, O(flood_sources), "200000", 1000,
 	 10000000, "Source addresses tracked at most; past it new sources "
-	 "are not counted (and a warning is logged)."},
+	 "are not counted (and a warning is logged).",
+	 CF_RESTART},
 
 	{"Access-side peers (see the [peer NAME] sections at the end)",
 	 "unknown_source_reply", CT_BOOL, O(unknown_reply), "no", 0, 0,
 	 "Answer 403 to requests from a source no peer matches; no: drop "
-	 "them silently (an answer teaches a scanner something)."},
+	 "them silently (an answer teaches a scanner something).", 0},
 
 	{"Calls (dialogs) and fraud profiles (the [profile NAME] sections)",
 	 "max_dialogs", CT_UINT, O(max_dialogs), "200000", 1, 100000000,
-	 "Calls tracked at most; past it new calls get 503."},
+	 "Calls tracked at most; past it new calls get 503.", 0},
 	{NULL, "dialog_max_duration", CT_UINT, O(dialog_max_duration),
 	 "43200", 1, 604800,
 	 "Seconds after which a call is forgotten even without a BYE (its "
-	 "counters freed)."},
+	 "counters freed).", 0},
 
 	{"System resources",
 	 "max_fds", CT_UINT, O(max_fds), "65536", 1024, 1048576,
-	 "File descriptors (sockets) the daemon may hold."},
+	 "File descriptors (sockets) the daemon may hold.",
+	 CF_RESTART},
 	{NULL, "tcp_backlog", CT_UINT, O(tcp_backlog), "4096", 16, 65535,
-	 "Listen backlog of TCP and TLS listeners."},
+	 "Listen backlog of TCP and TLS listeners.",
+	 CF_RESTART},
 	{NULL, "udp_sockbuf", CT_UINT, O(udp_sockbuf), "4194304", 65536,
-	 268435456, "UDP socket receive and send buffer, in bytes."},
+	 268435456, "UDP socket receive and send buffer, in bytes.",
+	 CF_RESTART},
 	{NULL, "hash_size", CT_UINT, O(hash_size), "16384", 16, 1048576,
-	 "Buckets of the transaction tables (rounded to a power of 2)."},
+	 "Buckets of the transaction tables (rounded to a power of 2).",
+	 CF_RESTART},
 	{NULL, "prefault_mb", CT_UINT, O(prefault_mb), "128", 0, 65536,
 	 "Megabytes of heap touched at start-up and kept, so that calls do "
 	 "not pay page faults while the transaction tables grow; the heap "
 	 "is then never given back (a fixed pool). 0: none, glibc's "
-	 "defaults."},
+	 "defaults.",
+	 CF_RESTART},
 };
 
 #define P(f) offsetof(struct conf_peer, f)
@@ -200,19 +228,19 @@ static const struct conf_opt optv[] = {
 static const struct conf_opt peer_optv[] = {
 	{NULL, "addr", CT_NETLIST, P(netv), "", 0, 0,
 	 "Source addresses of the peer: IPs or networks (CIDR), comma-"
-	 "separated; required."},
+	 "separated; required.", 0},
 	{NULL, "transports", CT_TRANSPORTS, P(transports), "udp,tcp,tls", 0, 0,
-	 "Transports the peer may use: udp, tcp, tls."},
+	 "Transports the peer may use: udp, tcp, tls.", 0},
 	{NULL, "profile", CT_STR, P(profile), "", 0, 0,
-	 "Policy profile of the peer's calls."},
+	 "Policy profile of the peer's calls.", 0},
 	{NULL, "cps", CT_UINT, P(cps), "0", 0, 100000,
 	 "New calls a second admitted from the peer (token bucket); over it "
-	 "503. 0: no limit."},
+	 "503. 0: no limit.", 0},
 	{NULL, "cps_burst", CT_UINT, P(cps_burst), "0", 0, 1000000,
-	 "Calls the bucket holds (a burst). 0: as many as cps."},
+	 "Calls the bucket holds (a burst). 0: as many as cps.", 0},
 	{NULL, "flood_exempt", CT_BOOL, P(flood_exempt), "no", 0, 0,
 	 "Do not apply the per-source flood limit to this peer (a big trunk "
-	 "whose rate cps limits instead)."},
+	 "whose rate cps limits instead).", 0},
 };
 
 static const char peer_example[] =
@@ -282,31 +310,31 @@ static void peer_destructor(void *arg)
 /* The options of a [profile NAME] section: toll-fraud limits. */
 static const struct conf_opt profile_optv[] = {
 	{NULL, "timezone", CT_STR, F(timezone), "UTC", 0, 0,
-	 "Time zone of the schedule, e.g. Europe/Paris (with its DST)."},
+	 "Time zone of the schedule, e.g. Europe/Paris (with its DST).", 0},
 	{NULL, "offhours", CT_STR, F(offhours), "", 0, 0,
 	 "When the off-hours limits apply: spans HH:MM-HH:MM[,D[-D]] "
-	 "separated by spaces, days 1 (Monday) to 7; empty: never."},
+	 "separated by spaces, days 1 (Monday) to 7; empty: never.", 0},
 	{NULL, "max_calls", CT_UINT, F(max_calls), "0", 0, 10000000,
-	 "Concurrent calls of each peer. 0: no limit."},
+	 "Concurrent calls of each peer. 0: no limit.", 0},
 	{NULL, "max_calls_offhours", CT_OPTUINT, F(max_calls_offhours), "",
-	 0, 10000000, "Concurrent calls off-hours; empty: as max_calls."},
+	 0, 10000000, "Concurrent calls off-hours; empty: as max_calls.", 0},
 	{NULL, "daily_calls", CT_UINT, F(daily_calls), "0", 0, 100000000,
-	 "Calls a day (local) started in working hours. 0: no limit."},
+	 "Calls a day (local) started in working hours. 0: no limit.", 0},
 	{NULL, "daily_calls_offhours", CT_OPTUINT, F(daily_calls_offhours),
 	 "", 0, 100000000,
-	 "Calls a day started off-hours; empty: as daily_calls."},
+	 "Calls a day started off-hours; empty: as daily_calls.", 0},
 	{NULL, "calls_per_minute", CT_UINT, F(calls_per_minute), "0", 0,
-	 10000000, "New calls a minute (sliding). 0: no limit."},
+	 10000000, "New calls a minute (sliding). 0: no limit.", 0},
 	{NULL, "allow", CT_STR, F(allow), "", 0, 0,
 	 "Only dialled numbers matching this regex (POSIX extended) may "
-	 "be called; empty: all."},
+	 "be called; empty: all.", 0},
 	{NULL, "deny", CT_STR, F(deny), "", 0, 0,
 	 "Dialled numbers matching this regex are refused (premium, "
-	 "international...); empty: none."},
+	 "international...); empty: none.", 0},
 	{NULL, "max_per_from", CT_UINT, F(max_per_from), "5", 0, 1000000,
-	 "Concurrent calls of one From user of the peer. 0: no limit."},
+	 "Concurrent calls of one From user of the peer. 0: no limit.", 0},
 	{NULL, "reject_code", CT_UINT, F(reject_code), "403", 400, 699,
-	 "The answer to a call over a limit."},
+	 "The answer to a call over a limit.", 0},
 };
 
 static void profile_destructor(void *arg)
@@ -331,16 +359,16 @@ static void profile_destructor(void *arg)
 static const struct conf_opt blacklist_optv[] = {
 	{NULL, "field", CT_STR, B(field), "", 0, 0,
 	 "What is matched: source (IP/CIDR), number (dialled, the Request-"
-	 "URI user), from_user, display_name or user_agent."},
+	 "URI user), from_user, display_name or user_agent.", 0},
 	{NULL, "match", CT_STR, B(match), "substring", 0, 0,
 	 "exact, prefix, substring (case-insensitive) or regex (POSIX "
-	 "extended); not for source."},
-	{NULL, "value", CT_STR, B(value), "", 0, 0, "What to match."},
+	 "extended); not for source.", 0},
+	{NULL, "value", CT_STR, B(value), "", 0, 0, "What to match.", 0},
 	{NULL, "action", CT_STR, B(action), "drop", 0, 0,
-	 "drop (silently), 403, or log (an event only)."},
+	 "drop (silently), 403, or log (an event only).", 0},
 	{NULL, "expires", CT_STR, B(expires), "", 0, 0,
 	 "When the rule stops: unix seconds or YYYY-MM-DDTHH:MM:SSZ; "
-	 "empty: never."},
+	 "empty: never.", 0},
 };
 
 static void blacklist_destructor(void *arg)
@@ -1174,9 +1202,36 @@ int conf_print_default(struct re_printf *pf, void *unused)
 		err |= print_doc(pf, o->doc);
 		if (o->type == CT_UINT)
 			err |= re_hprintf(pf, "# (%u..%u)\n", o->min, o->max);
+		if (o->flags & CF_RESTART)
+			err |= re_hprintf(pf, "# (a reload keeps the running "
+					  "value: restart to change it)\n");
 		err |= re_hprintf(pf, "%s = %s\n", o->name, o->def);
 	}
 	return err ? err : re_hprintf(pf, "%s", peer_example);
+}
+
+/* One option's value, for %H. */
+struct opt_val {
+	const struct sbc_conf *conf;
+	const struct conf_opt *o;
+};
+
+static int opt_print(struct re_printf *pf, const struct opt_val *v)
+{
+	const struct conf_opt *o = v->o;
+	const void *p = (const char *)v->conf + o->off;
+
+	switch (o->type) {
+	case CT_LOGLEVEL:
+	case CT_UINT:
+		return re_hprintf(pf, "%u", *(const uint32_t *)p);
+	case CT_BOOL:
+		return re_hprintf(pf, "%s", *(const bool *)p ? "yes" : "no");
+	case CT_ADDR:
+		return re_hprintf(pf, "%j", p);
+	default:
+		return re_hprintf(pf, "%s", *(char *const *)p);
+	}
 }
 
 /* The effective configuration, as `sbcd -t -v` shows it. */
@@ -1185,27 +1240,59 @@ int conf_print(struct re_printf *pf, const struct sbc_conf *conf)
 	int err = 0;
 
 	for (size_t i = 0; i < ARRAY_SIZE(optv) && !err; i++) {
-		const struct conf_opt *o = &optv[i];
-		const void *p = (const char *)conf + o->off;
+		const struct opt_val v = {conf, &optv[i]};
 
-		switch (o->type) {
-		case CT_LOGLEVEL:
-		case CT_UINT:
-			err = re_hprintf(pf, "%s = %u\n", o->name,
-					 *(const uint32_t *)p);
-			break;
-		case CT_BOOL:
-			err = re_hprintf(pf, "%s = %s\n", o->name,
-					 *(const bool *)p ? "yes" : "no");
-			break;
-		case CT_ADDR:
-			err = re_hprintf(pf, "%s = %j\n", o->name, p);
-			break;
-		default:
-			err = re_hprintf(pf, "%s = %s\n", o->name,
-					 *(char *const *)p);
-			break;
-		}
+		err = re_hprintf(pf, "%s = %H\n", optv[i].name, opt_print, &v);
+	}
+	return err;
+}
+
+static int opt_copy(struct sbc_conf *dst, const struct sbc_conf *src,
+		    const struct conf_opt *o)
+{
+	void *d = (char *)dst + o->off;
+	const void *s = (const char *)src + o->off;
+
+	switch (o->type) {
+	case CT_LOGLEVEL:
+	case CT_UINT:
+		*(uint32_t *)d = *(const uint32_t *)s;
+		return 0;
+	case CT_BOOL:
+		*(bool *)d = *(const bool *)s;
+		return 0;
+	case CT_ADDR:
+		*(struct sa *)d = *(const struct sa *)s;
+		return 0;
+	default:
+		mem_deref(*(char **)d);
+		*(char **)d = NULL;
+		return str_dup((char **)d, *(char *const *)s);
+	}
+}
+
+/* A reloaded configuration keeps the running values of the options a
+ * running daemon cannot change (CF_RESTART); each one the file changed
+ * is reported by name. */
+int conf_keep_running(struct sbc_conf *nconf, const struct sbc_conf *run,
+		      void (*changed)(const char *name, void *arg), void *arg)
+{
+	char a[512], b[512];
+	int err = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(optv) && !err; i++) {
+		const struct conf_opt *o = &optv[i];
+		const struct opt_val va = {nconf, o}, vb = {run, o};
+
+		if (!(o->flags & CF_RESTART))
+			continue;
+		if (re_snprintf(a, sizeof(a), "%H", opt_print, &va) < 0
+		    || re_snprintf(b, sizeof(b), "%H", opt_print, &vb) < 0)
+			return ENOMEM;
+		if (!strcmp(a, b))
+			continue;
+		changed(o->name, arg);
+		err = opt_copy(nconf, run, o);
 	}
 	return err;
 }

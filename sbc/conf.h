@@ -149,5 +149,8 @@ int  conf_load(struct sbc_conf **confp, const char *file);
 int  conf_defaults(struct sbc_conf **confp);
 int  conf_print_default(struct re_printf *pf, void *unused);
 int  conf_print(struct re_printf *pf, const struct sbc_conf *conf);
+int  conf_keep_running(struct sbc_conf *nconf, const struct sbc_conf *run,
+		       void (*changed)(const char *name, void *arg),
+		       void *arg);
 
 #endif

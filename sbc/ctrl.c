@@ -9,6 +9,7 @@
  *   calls                     calls in progress, counted by peer and by
  *                             peer and From user
  *   counters                  the store's counters (calls a minute, a day)
+ *   reload                    read the configuration file again
  *   blacklist list            the blacklist rules with their hits
  *   blacklist add NAME FIELD MATCH ACTION SECONDS VALUE...
  *                             a rule at run time; SECONDS until it
@@ -152,6 +153,7 @@ static int blacklist_add(struct mbuf *out, struct sbc *sbc, char *args)
 			    &why);
 	if (err)
 		return mbuf_printf(out, "ERR bad %s\n", why);
+	r->runtime = true;
 	list_append(&sbc->blacklist, &r->le, r);
 	LOGI(sbc, "control: blacklist rule %s added (%s %s %s, %lu s): %s",
 	     name, field, match, action, s, value);
@@ -169,6 +171,13 @@ static int run(struct mbuf *out, struct sbc *sbc, char *line)
 		err = mbuf_printf(out, "%H", event_counts_print, sbc);
 	else if (!strcmp(line, "bans"))
 		err = mbuf_printf(out, "%H", flood_bans_print, sbc);
+	else if (!strcmp(line, "reload")) {
+		if (reload_conf(sbc))
+			return mbuf_printf(out, "ERR configuration not valid, "
+					   "nothing changed (see sbcd's "
+					   "log)\n");
+		return mbuf_printf(out, "OK\n");
+	}
 	else if (!strcmp(line, "calls"))
 		err = mbuf_printf(out, "%H", dialog_print, sbc);
 	else if (!strcmp(line, "counters"))
@@ -196,8 +205,8 @@ static int run(struct mbuf *out, struct sbc *sbc, char *line)
 	}
 	else
 		return mbuf_printf(out, "ERR unknown command (stats, events, "
-				   "bans, unban, calls, counters, blacklist "
-				   "list|add|del)\n");
+				   "bans, unban, calls, counters, reload, "
+				   "blacklist list|add|del)\n");
 	return err ? err : mbuf_printf(out, "OK\n");
 }
 

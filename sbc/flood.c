@@ -177,6 +177,13 @@ static void bucket_destructor(void *arg)
 	hash_unlink(&b->he);
 }
 
+/* The buckets are keyed by the peers of one configuration: a reload
+ * starts them full again. */
+void flood_reload(struct sbc *sbc)
+{
+	hash_flush(sbc->flood.buckets);
+}
+
 /* Call admission of a peer: true if a new call may start now. */
 bool flood_admit(struct sbc *sbc, const struct conf_peer *peer)
 {

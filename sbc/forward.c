@@ -16,6 +16,7 @@
 struct txn {
 	struct le le;               /* in sbc->txnl */
 	struct sbc *sbc;
+	struct sbc_conf *conf;      /* its next hop points into it (reload) */
 	struct side *in;
 	struct side *out;
 	struct sip_strans *st;      /* ours until the final response */
@@ -43,6 +44,7 @@ static void txn_destructor(void *arg)
 	if (txn->dlg && txn->dlg->state == DLG_EARLY)
 		dialog_end(txn->dlg, "no answer");
 	txn->dlg = mem_deref(txn->dlg);
+	txn->conf = mem_deref(txn->conf);
 	--txn->sbc->stats.txn_active;
 }
 
@@ -295,6 +297,7 @@ int forward_request(struct req_ctx *ctx)
 	++ctx->sbc->stats.txn_active;
 	list_append(&ctx->sbc->txnl, &txn->le, txn);
 	txn->sbc = ctx->sbc;
+	txn->conf = mem_ref(ctx->sbc->conf);
 	txn->in = ctx->in;
 	txn->out = ctx->out;
 	txn->msg = mem_ref((struct sip_msg *)msg);

@@ -195,6 +195,22 @@ static int side_listen(struct side *side, enum sip_transp tp, uint16_t port)
 	return 0;
 }
 
+/* The name the upstream's certificate must carry (upstream_tls_name, or
+ * the upstream's host), or NULL if the upstream is not reached over TLS. */
+int listen_tls_name(char **namep, const struct sbc_conf *conf,
+		    const struct uri *upstream)
+{
+	struct pl tp;
+
+	*namep = NULL;
+	if (msg_param_decode(&upstream->params, "transport", &tp)
+	    || pl_strcasecmp(&tp, "tls"))
+		return 0;
+	if (conf->upstream_tls_name[0])
+		return str_dup(namep, conf->upstream_tls_name);
+	return pl_strdup(namep, &upstream->host);
+}
+
 static int side_init(struct sbc *sbc, struct side *side, enum side_id id)
 {
 	const struct sbc_conf *conf = sbc->conf;
@@ -217,20 +233,11 @@ static int side_init(struct sbc *sbc, struct side *side, enum side_id id)
 
 	tls = side->tls_port != 0;
 	if (id == SIDE_CORE) {
-		struct pl tp;
-
-		if (!msg_param_decode(&sbc->upstream.params, "transport", &tp)
-		    && !pl_strcasecmp(&tp, "tls")) {
-			tls = true;
-			if (conf->upstream_tls_name[0])
-				err = str_dup(&side->tls_name,
-					      conf->upstream_tls_name);
-			else
-				err = pl_strdup(&side->tls_name,
-						&sbc->upstream.host);
-			if (err)
-				return err;
-		}
+		err = listen_tls_name(&side->tls_name, conf,
+				      &sbc->upstream);
+		if (err)
+			return err;
+		tls = tls || side->tls_name;
 	}
 
 	err = sip_alloc(&side->sip, sbc->dnsc, conf->hash_size,

@@ -92,32 +92,18 @@ static int dns_init(struct sbc *sbc)
 	return dnsc_alloc(&sbc->dnsc, NULL, srvv, n);
 }
 
-static int parse_uris(struct sbc *sbc)
-{
-	const struct sbc_conf *conf = sbc->conf;
-	struct pl pl;
-	int err;
-
-	pl_set_str(&pl, conf->upstream);
-	err = uri_decode(&sbc->upstream, &pl);
-	if (!err && conf->emergency_route[0]) {
-		pl_set_str(&pl, conf->emergency_route);
-		err = uri_decode(&sbc->emergency_route, &pl);
-	}
-	return err;
-}
-
 static int sbc_start(struct sbc *sbc)
 {
 	int err;
 
-	err = parse_uris(sbc);
+	err = reload_uris(sbc->conf, &sbc->upstream, &sbc->emergency_route);
 	err = err ? err : bl_load(&sbc->blacklist, sbc->conf);
 	err = err ? err : event_init(sbc);
 	err = err ? err : flood_init(sbc);
 	err = err ? err : store_init(&sbc->store, 1024);
 	err = err ? err : dialog_init(sbc);
 	err = err ? err : ctrl_init(sbc);
+	err = err ? err : reload_init(sbc);
 	err = err ? err : dns_init(sbc);
 	err = err ? err : listen_init(sbc);
 	if (err)
@@ -138,6 +124,7 @@ static int sbc_start(struct sbc *sbc)
 
 static void sbc_stop(struct sbc *sbc)
 {
+	reload_close(sbc);
 	ctrl_close(sbc);
 	overload_close(sbc);
 	forward_close(sbc);

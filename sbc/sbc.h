@@ -95,6 +95,7 @@ struct sbc {
 	struct events events;
 	struct flood flood;
 	struct ctrl ctrl;
+	int reload_fd;                 /* signalfd: SIGHUP */
 	struct list blacklist;         /* struct bl_rule, in match order */
 	struct store store;            /* shared counters */
 	struct dialogs dialogs;        /* the calls */
@@ -133,6 +134,8 @@ struct req_ctx {
 /* listen.c: the listeners of both sides */
 int  listen_init(struct sbc *sbc);
 void listen_close(struct sbc *sbc);
+int  listen_tls_name(char **namep, const struct sbc_conf *conf,
+		     const struct uri *upstream);
 
 /* event.c: security events */
 int  event_init(struct sbc *sbc);
@@ -152,6 +155,14 @@ bool flood_banned(const struct sbc *sbc, const struct sa *src);
 bool flood_admit(struct sbc *sbc, const struct conf_peer *peer);
 int  flood_bans_print(struct re_printf *pf, const struct sbc *sbc);
 bool flood_unban(struct sbc *sbc, const struct sa *src);
+void flood_reload(struct sbc *sbc);
+
+/* reload.c: a new configuration without dropping calls */
+int  reload_init(struct sbc *sbc);
+void reload_close(struct sbc *sbc);
+int  reload_conf(struct sbc *sbc);
+int  reload_uris(const struct sbc_conf *conf, struct uri *upstream,
+		 struct uri *emergency_route);
 
 /* ctrl.c: the control socket */
 int  ctrl_init(struct sbc *sbc);

@@ -85,13 +85,18 @@ sbc_set() {
 PEERS="[peer test]
 addr = 127.0.$T_N.0/24, ::1"
 
+# The file sbcd reads: the options, then the sections.
+sbc_write_conf() {
+	{ cat "$W/sbc.conf"; printf '%s\n' "$PEERS"; } > "$W/sbcd.conf"
+}
+
 SBC_RUNS=0
 sbc_start() {
 	# keep earlier runs' logs for a post-mortem
 	[ -s "$W/sbcd.log" ] && mv "$W/sbcd.log" "$W/sbcd.$SBC_RUNS.log"
 	SBC_RUNS=$((SBC_RUNS + 1))
 	: > "$W/sbcd.log"
-	{ cat "$W/sbc.conf"; printf '%s\n' "$PEERS"; } > "$W/sbcd.conf"
+	sbc_write_conf
 	"$SBCD" -f "$W/sbcd.conf" 2>>"$W/sbcd.log" &
 	SBC_PID=$!
 	T_PIDS="$T_PIDS $SBC_PID"
