@@ -4,7 +4,8 @@
  * is an emergency call, which every later phase must let through.
  * On the access side the source is looked up among the configured peers
  * (first match in file order); registered remote users join with the
- * registrations issue.
+ * registrations issue.  An in-dialog request finds its call, if sbcd
+ * tracks it.
  */
 #include "sbc.h"
 
@@ -23,4 +24,10 @@ void classify_source(struct req_ctx *ctx)
 	ctx->emergency = ctx->in->id == SIDE_ACCESS && !ctx->has_totag
 		&& pl_strcmp(&msg->met, "ACK") && pl_strcmp(&msg->met, "CANCEL")
 		&& route_is_emergency(ctx->sbc->conf, num);
+
+	/* what follows in an emergency call is as exempt as its INVITE */
+	if (ctx->has_totag) {
+		ctx->dialog = dialog_of(ctx->sbc, msg);
+		ctx->emergency = ctx->dialog && ctx->dialog->emergency;
+	}
 }

@@ -196,6 +196,12 @@ static const struct conf_opt optv[] = {
 	{"Calls (dialogs) and fraud profiles (the [profile NAME] sections)",
 	 "max_dialogs", CT_UINT, O(max_dialogs), "200000", 1, 100000000,
 	 "Calls tracked at most; past it new calls get 503.", 0},
+	{NULL, "dialog_check", CT_BOOL, O(dialog_check), "yes", 0, 0,
+	 "Answer 481 to requests from the access side inside an INVITE "
+	 "dialog (BYE, re-INVITE, ACK, UPDATE, INFO, PRACK, REFER) that "
+	 "belong to no call sbcd let through: a forged dialog cannot skip "
+	 "screening. Calls up before a restart of a standalone node are "
+	 "then unknown (a cluster keeps them).", 0},
 	{NULL, "dialog_max_duration", CT_UINT, O(dialog_max_duration),
 	 "43200", 1, 604800,
 	 "Seconds after which a call is forgotten even without a BYE (its "

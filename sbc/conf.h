@@ -132,6 +132,7 @@ struct sbc_conf {
 	uint32_t flood_sources;
 	bool flood_kernel_filter;
 	uint32_t max_dialogs;
+	bool dialog_check;
 	uint32_t dialog_max_duration;
 	struct list peerl;          /* struct conf_peer, in file order */
 	struct list blacklistl;     /* struct conf_blacklist */

@@ -7,8 +7,8 @@
  * limits read.  Every change goes through dialog_apply(), the function a
  * standby will feed with the records it receives.
  *
- * Record, one line: dlg STATE COUNTED CREATED CALLID FTAG PEER FROM
- * ("-" for an empty field).
+ * Record, one line: dlg STATE FLAGS CREATED CALLID FTAG PEER FROM
+ * (FLAGS: 1 counted, 2 emergency; "-" for an empty field).
  */
 #include <string.h>
 #include <time.h>
@@ -145,7 +145,8 @@ static const struct pl *field(const struct pl *pl)
 int dialog_encode(struct mbuf *mb, const struct dialog_rec *r)
 {
 	return mbuf_printf(mb, "dlg %u %u %llu %r %r %r %r\n", r->state,
-			   r->counted, r->created, field(&r->callid),
+			   (r->counted ? 1u : 0u) | (r->emergency ? 2u : 0u),
+			   r->created, field(&r->callid),
 			   field(&r->ftag), field(&r->peer), field(&r->from));
 }
 
@@ -194,11 +195,12 @@ int dialog_decode(struct dialog_rec *r, const struct pl *txt)
 	err |= next_field(&t, &r->from);
 	if (err || pl_strcmp(&tag, "dlg") || !digits(&st, 1)
 	    || pl_u32(&st) > DLG_ENDED || !digits(&cnt, 1)
-	    || pl_u32(&cnt) > 1 || !digits(&created, 19)
+	    || pl_u32(&cnt) > 3 || !digits(&created, 19)
 	    || !next_field(&t, &rest))
 		return EBADMSG;
 	r->state = (enum dialog_state)pl_u32(&st);
-	r->counted = pl_u32(&cnt) == 1;
+	r->counted = pl_u32(&cnt) & 1;
+	r->emergency = (pl_u32(&cnt) & 2) != 0;
 	r->created = pl_u64(&created);
 	undash(&r->ftag);
 	undash(&r->peer);
@@ -214,6 +216,7 @@ static void rec_of(struct dialog_rec *r, const struct dialog *d)
 	pl_set_str(&r->from, d->from);
 	r->state = d->state;
 	r->counted = d->counted;
+	r->emergency = d->emergency;
 	r->created = d->created;
 }
 
@@ -248,6 +251,7 @@ static int dialog_create(struct sbc *sbc, const struct dialog_rec *r,
 	d->sbc = sbc;
 	d->state = r->state;
 	d->counted = r->counted;
+	d->emergency = r->emergency;
 	d->created = r->created;
 	err = pl_strdup(&d->callid, &r->callid);
 	err |= pl_strdup(&d->ftag, &r->ftag);
@@ -322,6 +326,7 @@ int dialog_open(struct req_ctx *ctx, bool counted, struct dialog **dp)
 		.from = msg->from.uri.user,
 		.state = DLG_EARLY,
 		.counted = counted && ctx->peer,
+		.emergency = ctx->emergency,
 		.created = (uint64_t)time(NULL),
 	};
 
@@ -356,20 +361,30 @@ void dialog_end(struct dialog *d, const char *why)
 	(void)local_change(d->sbc, &r, NULL);
 }
 
-/* A BYE from either end: the caller's tag is its From tag one way and
- * its To tag the other. */
-void dialog_bye(struct req_ctx *ctx)
+/* The dialog of an in-dialog request from either end: the caller's tag
+ * is its From tag one way and its To tag the other. */
+struct dialog *dialog_of(const struct sbc *sbc, const struct sip_msg *msg)
 {
-	const struct sip_msg *msg = ctx->msg;
 	struct dialog_rec r = {.callid = msg->callid, .ftag = msg->from.tag};
-	struct dialog *d = dialog_find(ctx->sbc, &r);
+	struct dialog *d = dialog_find(sbc, &r);
 
-	if (!d) {
+	if (!d && pl_isset(&msg->to.tag)) {
 		r.ftag = msg->to.tag;
-		d = dialog_find(ctx->sbc, &r);
+		d = dialog_find(sbc, &r);
 	}
-	if (d)
-		dialog_end(d, "BYE");
+	return d;
+}
+
+/* Requests that live inside an INVITE dialog, the only ones tracked. */
+bool dialog_method(const struct pl *met)
+{
+	static const char *v[] = {"INVITE", "ACK", "BYE", "UPDATE", "INFO",
+				  "PRACK", "REFER"};
+
+	for (size_t i = 0; i < ARRAY_SIZE(v); i++)
+		if (!pl_strcmp(met, v[i]))
+			return true;
+	return false;
 }
 
 uint32_t dialog_calls(const struct sbc *sbc, const char *peer,

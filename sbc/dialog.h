@@ -24,6 +24,7 @@ struct dialog {
 	char *from;                 /* the caller's From user */
 	enum dialog_state state;
 	bool counted;               /* in the peer's counters */
+	bool emergency;             /* never refused, even from a ban */
 	uint64_t created;           /* unix seconds */
 	struct tmr tmr;             /* the longest a call may last */
 	struct dialog_count *cnt[2];   /* peer, peer + From user */
@@ -37,6 +38,7 @@ struct dialog_rec {
 	struct pl from;
 	enum dialog_state state;
 	bool counted;
+	bool emergency;
 	uint64_t created;
 };
 
@@ -57,7 +59,8 @@ int  dialog_apply(struct sbc *sbc, const struct dialog_rec *r,
 int  dialog_open(struct req_ctx *ctx, bool counted, struct dialog **dp);
 void dialog_confirm(struct dialog *d);
 void dialog_end(struct dialog *d, const char *why);
-void dialog_bye(struct req_ctx *ctx);
+struct dialog *dialog_of(const struct sbc *sbc, const struct sip_msg *msg);
+bool dialog_method(const struct pl *met);
 uint32_t dialog_calls(const struct sbc *sbc, const char *peer,
 		      const struct pl *from);
 int  dialog_print(struct re_printf *pf, const struct sbc *sbc);

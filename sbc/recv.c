@@ -68,8 +68,8 @@ bool recv_request(const struct sip_msg *msg, void *arg)
 	     side->name, &msg->met, &msg->ruri, &msg->src,
 	     sip_transp_name(msg->tp), ctx.out->name, uri_encode,
 	     &ctx.nexthop);
-	if (ctx.has_totag && !pl_strcmp(&msg->met, "BYE"))
-		dialog_bye(&ctx);
+	if (ctx.dialog && !pl_strcmp(&msg->met, "BYE"))
+		dialog_end(ctx.dialog, "BYE");
 	if (!pl_strcmp(&msg->met, "ACK"))
 		err = forward_ack(&ctx);
 	else

@@ -110,7 +110,9 @@ struct req_ctx {
 	uint32_t maxfwd;               /* after validation; UINT32_MAX if absent */
 	const struct conf_peer *peer;  /* access side: who sent it, or NULL */
 	bool has_totag;
-	bool emergency;
+	bool emergency;                /* a call to, or inside a call to, an
+					* emergency number */
+	struct dialog *dialog;         /* in-dialog: the call it belongs to */
 	/* set by screen */
 	uint32_t calls;                /* caller's (peer's) current calls */
 	bool open_dialog;              /* a new call: track it */

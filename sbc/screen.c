@@ -81,6 +81,22 @@ static int admit_call(struct req_ctx *ctx)
 	return 0;
 }
 
+/* A request inside a call must belong to a call sbcd let through: a
+ * made-up dialog (its Route set pointing past sbcd into the core) would
+ * otherwise skip every check of a new call. */
+static int in_dialog(struct req_ctx *ctx)
+{
+	if (ctx->dialog || !ctx->sbc->conf->dialog_check
+	    || !dialog_method(&ctx->msg->met))
+		return 0;
+	LOGI(ctx->sbc, "access side: %r from %J refused: no such call (%r)",
+	     &ctx->msg->met, &ctx->msg->src, &ctx->msg->callid);
+	ctx->scode = 481;
+	ctx->reason = "Call/Transaction Does Not Exist";
+	event_emit(ctx->sbc, ctx, "unknown_dialog", "481");
+	return ENOENT;
+}
+
 int screen_request(struct req_ctx *ctx)
 {
 	const struct conf_peer *peer = ctx->peer;
@@ -98,6 +114,8 @@ int screen_request(struct req_ctx *ctx)
 	if (!(peer->transports & (1u << ctx->msg->tp)))
 		return refuse(ctx, "peer_transport",
 			      "transport not allowed for the peer");
+	if (ctx->has_totag)
+		return in_dialog(ctx);
 	if (!new_call(ctx))
 		return 0;
 	if (!flood_admit(ctx->sbc, peer)) {

@@ -29,6 +29,34 @@ case $r in "SIP/2.0 180"*|"SIP/2.0 200"*) ;; *) fail "911;phone-context got '$r'
 ok "911;phone-context=+1 recognised"
 sbc_stop
 
+# the rest of an emergency call gets through even once its source is
+# banned (sbcd drops the ban's traffic itself here, not the kernel)
+sbc_set "flood_requests = 20"
+sbc_set "flood_kernel_filter = no"
+sbc_start
+sipp_bg sos -sf "$SCEN/uac.xml" -s 911 -i "$P" -p 5070 "$A:5060" \
+	-m 1 -d 2500 -timeout 30 -timeout_error
+sleep 0.5
+python3 - "$P" "$A" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 5076))
+for i in range(60):
+    m = ("OPTIONS sip:%s SIP/2.0\r\nVia: SIP/2.0/UDP %s:5076;branch=z9hG4bKf%d\r\n"
+         "From: <sip:f@%s>;tag=f\r\nTo: <sip:%s>\r\nCall-ID: f%d\r\nCSeq: 1 OPTIONS\r\n"
+         "Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n") % (sys.argv[2], sys.argv[1], i,
+                                                        sys.argv[1], sys.argv[2], i)
+    s.sendto(m.encode(), (sys.argv[2], 5060))
+PY
+grep -q "flood: $P sent over 20 requests" "$W/sbcd.log" || fail "the caller was not banned"
+mkinvite "$W/inv.txt" 5551234
+r=$(raw_udp "$P:5077" "$A" 5060 "$W/inv.txt" 1)
+[ "$r" = TIMEOUT ] || fail "a banned source's new call got '$r'"
+wait_pid "$PID_sos" 20 || fail "the emergency call did not end well after the ban"
+grep -q '^BYE ' "$W/switch.msg" || fail "the emergency call's BYE did not reach the emergency route"
+ok "banned mid-call: the emergency call's ACK and BYE still go through, other calls dropped"
+sbc_stop
+
 # no emergency route: 503 and a warning at start-up
 sbc_conf
 sbc_start

@@ -156,6 +156,24 @@ grep -qE '^day:ny:[0-9]{8}:off 1 ' "$W/counters.txt" || { cat "$W/counters.txt";
 grep -qE '^day:tokyo:[0-9]{8}:work 2 ' "$W/counters.txt" || { cat "$W/counters.txt"; fail "no working-hours count for tokyo"; }
 ok "schedule $NYWIN: off-hours in New York (1 call a day), working hours in Tokyo"
 
+# a request inside a call sbcd never let through: 481
+{
+	echo "BYE sip:callee@$U:5080 SIP/2.0"
+	echo "Via: SIP/2.0/UDP $P:5075;branch=z9hG4bK$RANDOM$RANDOM;rport"
+	echo "Route: <sip:$A;lr>, <sip:$C;lr>"
+	echo "From: <sip:caller@$P>;tag=forged"
+	echo "To: <sip:5551234@$A>;tag=made-up"
+	echo "Call-ID: forged-$RANDOM@$P"
+	echo "CSeq: 2 BYE"
+	echo "Max-Forwards: 70"
+	echo "Content-Length: 0"
+	echo ""
+} | crlf "$W/bye.txt"
+r=$(raw_udp "$P:5075" "$A" 5060 "$W/bye.txt" 2)
+[ "${r%% [A-Z]*}" = "SIP/2.0 481" ] || fail "BYE of an unknown call got '$r'"
+event unknown_dialog 481
+ok "in-dialog request of no known call: 481 and an event"
+
 expect_zero "end of the test"
 sbc_alive
 sbc_stop

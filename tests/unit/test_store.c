@@ -103,7 +103,7 @@ static void test_dialog_records(void **state)
 {
 	struct ufx *fx = *state;
 	struct dialog_rec r = {.state = DLG_CONFIRMED, .counted = true,
-			       .created = 1795000000};
+			       .emergency = true, .created = 1795000000};
 	struct dialog_rec d;
 	struct mbuf *mb = mbuf_alloc(256);
 	struct pl pl;
@@ -113,18 +113,23 @@ static void test_dialog_records(void **state)
 	pl_set_str(&r.peer, "trunk");
 	assert_int_equal(dialog_encode(mb, &r), 0);
 	pl_set_mbuf(&pl, (mb->pos = 0, mb));
-	assert_true(upl_eq(&pl, "dlg 1 1 1795000000 "
+	assert_true(upl_eq(&pl, "dlg 1 3 1795000000 "
 			   "a84b4c76e66710@pc33.example.com 1928301774 "
 			   "trunk -\n"));
 	assert_int_equal(dialog_decode(&d, &pl), 0);
 	assert_int_equal(d.state, DLG_CONFIRMED);
 	assert_true(d.counted);
+	assert_true(d.emergency);
 	assert_int_equal(d.created, 1795000000);
 	assert_true(upl_eq(&d.callid, "a84b4c76e66710@pc33.example.com"));
 	assert_true(upl_eq(&d.ftag, "1928301774"));
 	assert_true(upl_eq(&d.peer, "trunk"));
 	assert_false(pl_isset(&d.from));
 
+	pl_set_str(&pl, "dlg 1 4 1 c t p f");
+	assert_int_equal(dialog_decode(&d, &pl), EBADMSG);
+	pl_set_str(&pl, "dlg 1 1 1 c t p f extra");
+	assert_int_equal(dialog_decode(&d, &pl), EBADMSG);
 	pl_set_str(&pl, "dlg 3 1 1 c t p f");
 	assert_int_equal(dialog_decode(&d, &pl), EBADMSG);
 	pl_set_str(&pl, "dlg 1 1 1 c t p");
@@ -172,7 +177,7 @@ static void test_dialog_counts(void **state)
 	/* the callee hangs up: the caller's tag is in To */
 	m = invite("c1", "0123", "callee", "t1");
 	fx->ctx.msg = m;
-	dialog_bye(&fx->ctx);
+	dialog_end(dialog_of(sbc, m), "BYE");
 	mem_deref(m);
 	assert_int_equal(dialog_calls(sbc, "trunk", &alice), 1);
 
@@ -188,7 +193,7 @@ static void test_dialog_counts(void **state)
 	/* the caller hangs up */
 	m = invite("c3", "bob", "t3", "callee");
 	fx->ctx.msg = m;
-	dialog_bye(&fx->ctx);
+	dialog_end(dialog_of(sbc, m), "BYE");
 	mem_deref(m);
 	assert_int_equal(dialog_calls(sbc, "trunk", NULL), 0);
 	assert_int_equal(sbc->dialogs.n, 0);
