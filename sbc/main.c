@@ -104,6 +104,10 @@ static int parse_uris(struct sbc *sbc)
 		pl_set_str(&pl, conf->emergency_route);
 		err = uri_decode(&sbc->emergency_route, &pl);
 	}
+	if (!err && conf->screening_mode == SCREENING_REDIRECT) {
+		pl_set_str(&pl, conf->switch_uri);
+		err = uri_decode(&sbc->switch_uri, &pl);
+	}
 	return err;
 }
 
@@ -125,6 +129,12 @@ static int sbc_start(struct sbc *sbc)
 	if (!sbc->conf->emergency_route[0])
 		LOGW(sbc, "no emergency_route: emergency calls (%s) will get "
 		     "503", sbc->conf->emergency_numbers);
+	if (sbc->conf->screening_mode == SCREENING_REDIRECT)
+		LOGI(sbc, "redirect screening: verdicts from the upstream, "
+		     "approved calls to %s, fail-%s after %u ms",
+		     sbc->conf->switch_uri, sbc->conf->verdict_fail
+		     == VERDICT_FAIL_OPEN ? "open" : "closed",
+		     sbc->conf->verdict_timeout);
 	LOGI(sbc, "upstream %s%s%s", sbc->conf->upstream,
 	     sbc->side[SIDE_CORE].tls_name ? ", verified as " : "",
 	     sbc->side[SIDE_CORE].tls_name ? sbc->side[SIDE_CORE].tls_name

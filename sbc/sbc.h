@@ -79,6 +79,10 @@ struct sbc_stats {
 	uint64_t upstream_fail;
 	uint64_t emergency;
 	uint64_t txn_active;
+	uint64_t verdict_asked;        /* redirect mode (verdict.c) */
+	uint64_t verdict_approved;
+	uint64_t verdict_rejected;     /* 403 or 603 */
+	uint64_t verdict_failed;       /* timeout, error, 5xx */
 };
 
 struct sbc {
@@ -87,6 +91,7 @@ struct sbc {
 	struct side side[SIDE_COUNT];
 	struct uri upstream;           /* parsed from conf->upstream */
 	struct uri emergency_route;    /* valid when conf->emergency_route */
+	struct uri switch_uri;         /* valid in redirect mode */
 	struct sbc_stats stats;
 	struct list txnl;              /* live proxy transactions */
 	struct overload overload;
@@ -106,6 +111,8 @@ struct req_ctx {
 	const struct conf_peer *peer;  /* access side: who sent it, or NULL */
 	bool has_totag;
 	bool emergency;
+	uint32_t calls;                /* caller's current call count,
+					  filled by the screening phase */
 	/* set by route */
 	struct side *out;
 	struct uri nexthop;            /* where to send */
@@ -113,6 +120,8 @@ struct req_ctx {
 	const struct sip_hdr *skip_route[2]; /* our own Route entries, popped */
 	bool record_route;
 	bool strip_routes;             /* drop every Route entry */
+	bool verdict;                  /* redirect mode: ask the screening
+					  server before going to nexthop */
 	uint32_t timeout_ms;           /* no-response timeout, 0: libre's */
 	enum {
 		ROUTE_FORWARD = 0,
@@ -179,7 +188,17 @@ int  forward_ack(struct req_ctx *ctx);
 int  forward_stray_response(struct sbc *sbc, struct side *in,
 			    const struct sip_msg *msg);
 int  forward_reply(struct req_ctx *ctx, uint16_t scode, const char *reason);
+int  forward_build(struct mbuf *mb, struct req_ctx *ctx);
 void forward_close(struct sbc *sbc);
+
+/* verdict.c: redirect-mode screening.  The handler gets scode 0 when
+ * the call may go on (to ctx->nexthop, the switch), else the answer. */
+struct verdict;
+typedef void (verdict_h)(struct req_ctx *ctx, uint16_t scode,
+			 const char *reason, void *arg);
+int  verdict_ask(struct verdict **vp, const struct req_ctx *ctx,
+		 verdict_h *h, void *arg);
+bool verdict_hdr_reserved(const struct sip_hdr *hdr);
 
 /* sipmsg.c: helpers to rebuild messages, libre has no header editing */
 int  sipmsg_print_hdr(struct mbuf *mb, const struct sip_hdr *hdr);
