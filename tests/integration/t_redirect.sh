@@ -4,7 +4,8 @@
 # switch (S) with its original Request-URI and without the P- headers;
 # 603 is relayed, any other verdict is 403; a timeout, a 5xx or a
 # transport failure is fail-open or fail-closed; a CANCEL during the
-# verdict ends it there; emergency calls are never screened.  Every
+# verdict ends it there; emergency calls are never screened; over
+# verified TLS a rogue screening server is a transport failure.  Every
 # verdict is a security event.
 . "$(dirname "$0")/lib.sh"
 SBCCTL=${SBCCTL:?SBCCTL must point to sbcctl}
@@ -164,7 +165,7 @@ grep -q '^verdicts_asked 10$' "$W/stats.out" && grep -q '^verdicts_approved 1$' 
 ok "stats: $(grep verdict "$W/stats.out" | tr '\n' ' ')"
 sbc_alive
 sbc_stop
-kill "$PID_switch" 2>/dev/null
+kill "$PID_switch"; wait "$PID_switch" 2>/dev/null
 
 # fail-closed: 5xx, timeout and transport failure give 503, quickly
 redirect_conf "verdict_fail = closed" "verdict_timeout = 800"
@@ -201,7 +202,33 @@ sbc_start
 sipp_bg switch -sf "$SCEN/uas.xml" -i "$S" -p 5060
 sipp_call unsent uac.xml 1 -s 5551234 -d 50 || fail "unsendable question, fail-open: call failed"
 [ "$(events error-open)" = 2 ] || fail "no error-open event for the unsendable question"
+kill "$PID_switch"; wait "$PID_switch" 2>/dev/null
 ok "question that cannot be sent, fail-open: call completed at the switch"
+sbc_alive
+sbc_stop
+
+# as in production: the screening server over verified TLS; one whose
+# certificate does not verify is a transport failure (here fail-open)
+certs
+redirect_conf "upstream = sip:$U:5081;transport=tls" "upstream_ca = $CERTDIR/ca.crt" \
+	"upstream_tls_name = upstream.test" "core_tls_port = 5061" \
+	"core_tls_cert = $CERTDIR/sbc.crt" "core_tls_key = $CERTDIR/sbc.key"
+sbc_start
+sipp_bg switch -sf "$SCEN/uas.xml" -i "$S" -p 5060
+SW_N=0
+uas_bg screen -l "$U:5081" -t tls -c "$CERTDIR/upstream.pem" -a 302
+sipp_call tls uac.xml 2 -s 5551234 -d 50 || fail "calls approved over TLS failed"
+grep -q '^sni=upstream.test' "$W/screen.events" || fail "TLS: no SNI"
+grep -q "^hdr P-Received: $P:5070;transport=udp" "$W/screen.events" || fail "TLS: no P-Received"
+grep -q "^hdr Record-Route" "$W/screen.events" && fail "TLS: Record-Route on the question"
+[ "$(grep -c '^INVITE ' "$W/switch.msg")" = $((SW_N + 2)) ] || fail "TLS: approved calls did not reach the switch"
+kill "$PID_screen"; wait "$PID_screen" 2>/dev/null
+uas_bg rogue -l "$U:5081" -t tls -c "$CERTDIR/rogue.pem" -a 302
+sipp_call tlsrogue uac.xml 1 -s 5551234 -d 50 || fail "rogue screening server, fail-open: call failed"
+grep -q '^invite' "$W/rogue.events" && fail "the rogue screening server got the question"
+[ "$(events error-open)" = 3 ] || fail "no error-open event for the rogue screening server"
+ok "over verified TLS: 2 calls approved (SNI, P-Received); a rogue server is an error (fail-open)"
+kill "$PID_rogue"; wait "$PID_rogue" 2>/dev/null
 sbc_alive
 sbc_stop
 ok "done"
