@@ -27,6 +27,15 @@ enum conf_type {
 	CT_NETLIST,             /* peer: 192.0.2.0/24, 2001:db8::1 */
 	CT_TRANSPORTS,          /* peer: udp, tcp, tls */
 	CT_OPTUINT,             /* like CT_UINT; empty: CONF_SAME */
+	CT_MODE,                /* screening_mode: relay, redirect */
+	CT_FAIL,                /* verdict_fail: open, closed */
+};
+
+/* The words of the one-word types, in the order of their enums (conf.h);
+ * a value is stored as its index. */
+static const char *const choicev[] = {
+	[CT_MODE] = "relay,redirect",
+	[CT_FAIL] = "open,closed",
 };
 
 struct conf_opt {
@@ -112,6 +121,30 @@ static const struct conf_opt optv[] = {
 	 100, 60000,
 	 "Milliseconds to wait for any answer (even 100 Trying) from the "
 	 "upstream before the caller gets 503 and route-advances.", 0},
+	{NULL, "screening_mode", CT_MODE, O(screening_mode), "relay", 0, 0,
+	 "relay: the upstream's answer to an INVITE goes back to the caller. "
+	 "redirect: the upstream is asked for a verdict (the INVITE with "
+	 "P-Received, P-UA, P-Calls); a 302 whose Contact user starts with "
+	 "verdict_approve_prefix lets the call go on to switch, a 603 is "
+	 "relayed, any other answer gets 403.", 0},
+	{NULL, "switch", CT_URI, O(switch_uri), "", 0, 0,
+	 "Redirect mode: where approved calls go with their original "
+	 "Request-URI (the provider's switch, core side), e.g. "
+	 "sip:switch.example.net;transport=tcp; required in redirect mode.",
+	 0},
+	{NULL, "verdict_timeout", CT_UINT, O(verdict_timeout), "1500", 50,
+	 30000, "Redirect mode: milliseconds to wait for a final verdict "
+	 "(provisional answers do not count) before verdict_fail applies.",
+	 0},
+	{NULL, "verdict_fail", CT_FAIL, O(verdict_fail), "open", 0, 0,
+	 "Redirect mode: what a verdict timeout, a transport failure or a 5xx "
+	 "verdict means. open: the call goes on to switch (a screening outage "
+	 "does not stop the customers' traffic); closed: 503 to the caller, "
+	 "which route-advances.", 0},
+	{NULL, "verdict_approve_prefix", CT_STR, O(verdict_approve_prefix),
+	 "A00", 0, 0, "Redirect mode: a 302 verdict approves the call when "
+	 "the user of its (first) Contact starts with this (case-sensitive).",
+	 0},
 
 	{"Emergency calls (never screened, never sent to the upstream)",
 	 "emergency_numbers", CT_NUMLIST, O(emergency_numbers),
@@ -587,6 +620,39 @@ static bool numlist_valid(const char *s)
 	return true;
 }
 
+/* The index of val among the comma-separated words of choices. */
+static int choice_index(const char *choices, const char *val, uint32_t *ix)
+{
+	size_t n = strlen(val);
+	uint32_t i = 0;
+
+	for (const char *c = choices; *c; ++i) {
+		size_t l = strcspn(c, ",");
+
+		if (l == n && n && !strncasecmp(c, val, n)) {
+			*ix = i;
+			return 0;
+		}
+		c += l + (c[l] == ',');
+	}
+	return EINVAL;
+}
+
+/* The word at index ix of choices, for printing. */
+static struct pl choice_name(const char *choices, uint32_t ix)
+{
+	struct pl pl = PL_INIT;
+	const char *c = choices;
+
+	while (ix-- && (c = strchr(c, ',')))
+		++c;
+	if (c) {
+		pl.p = c;
+		pl.l = strcspn(c, ",");
+	}
+	return pl;
+}
+
 /* Returns 0 or an errno, with *why saying what a value should be. */
 static int opt_set(struct sbc_conf *conf, void *base,
 		   const struct conf_opt *o, const char *val, const char **why)
@@ -679,6 +745,11 @@ static int opt_set(struct sbc_conf *conf, void *base,
 		       "most 16";
 		((struct conf_peer *)base)->netc = 0;
 		return for_items(val, net_item, base);
+
+	case CT_MODE:
+	case CT_FAIL:
+		*why = choicev[o->type];
+		return choice_index(choicev[o->type], val, (uint32_t *)p);
 
 	case CT_TRANSPORTS:
 		*why = "udp, tcp and/or tls, comma-separated";
@@ -1048,6 +1119,36 @@ static int profile_compile(const struct sbc_conf *conf,
 	return err;
 }
 
+/* Redirect mode needs somewhere to send approved calls and a prefix
+ * that not every 302 has. */
+static int check_redirect(const struct sbc_conf *conf, const unsigned *linev)
+{
+	int err = 0;
+
+	if (conf->screening_mode != SCREENING_REDIRECT)
+		return 0;
+	if (!conf->switch_uri[0]) {
+		re_fprintf(stderr, "%s:%u: screening_mode = redirect needs the "
+			   "option 'switch'\n", conf->file,
+			   line_of(linev, "screening_mode"));
+		err = EINVAL;
+	}
+	else if (strstr(conf->switch_uri, "transport=tls")
+		 && !strstr(conf->upstream, "transport=tls")) {
+		re_fprintf(stderr, "%s:%u: option 'switch': TLS to the switch "
+			   "needs a TLS upstream (one core-side TLS context)\n",
+			   conf->file, line_of(linev, "switch"));
+		err = EINVAL;
+	}
+	if (!conf->verdict_approve_prefix[0]) {
+		re_fprintf(stderr, "%s:%u: option 'verdict_approve_prefix' "
+			   "must not be empty in redirect mode\n", conf->file,
+			   line_of(linev, "verdict_approve_prefix"));
+		err = EINVAL;
+	}
+	return err;
+}
+
 /* Constraints between options, checked once the whole file is read. */
 static int validate(const struct sbc_conf *conf, const unsigned *linev)
 {
@@ -1080,6 +1181,7 @@ static int validate(const struct sbc_conf *conf, const unsigned *linev)
 		err |= check_file(conf, linev, "upstream_ca",
 				  conf->upstream_ca);
 	}
+	err |= check_redirect(conf, linev);
 	err |= check_ports(conf, linev);
 	for (struct le *le = conf->blacklistl.head; le; le = le->next) {
 		const struct conf_blacklist *cb = le->data;
@@ -1211,6 +1313,8 @@ int conf_print_default(struct re_printf *pf, void *unused)
 		if (o->flags & CF_RESTART)
 			err |= re_hprintf(pf, "# (a reload keeps the running "
 					  "value: restart to change it)\n");
+		if (o->type == CT_MODE || o->type == CT_FAIL)
+			err |= re_hprintf(pf, "# (%s)\n", choicev[o->type]);
 		err |= re_hprintf(pf, "%s = %s\n", o->name, o->def);
 	}
 	return err ? err : re_hprintf(pf, "%s", peer_example);
@@ -1235,6 +1339,13 @@ static int opt_print(struct re_printf *pf, const struct opt_val *v)
 		return re_hprintf(pf, "%s", *(const bool *)p ? "yes" : "no");
 	case CT_ADDR:
 		return re_hprintf(pf, "%j", p);
+	case CT_MODE:
+	case CT_FAIL: {
+		struct pl c = choice_name(choicev[o->type],
+					  *(const uint32_t *)p);
+
+		return re_hprintf(pf, "%r", &c);
+	}
 	default:
 		return re_hprintf(pf, "%s", *(char *const *)p);
 	}
@@ -1262,6 +1373,9 @@ static int opt_copy(struct sbc_conf *dst, const struct sbc_conf *src,
 	switch (o->type) {
 	case CT_LOGLEVEL:
 	case CT_UINT:
+	case CT_OPTUINT:
+	case CT_MODE:
+	case CT_FAIL:
 		*(uint32_t *)d = *(const uint32_t *)s;
 		return 0;
 	case CT_BOOL:

@@ -12,6 +12,18 @@
 
 enum { PEER_MAX_NETS = 16 };
 
+/* screening_mode: what the screening upstream's answer to an INVITE is */
+enum screening_mode {
+	SCREENING_RELAY = 0,        /* the answer, relayed to the caller */
+	SCREENING_REDIRECT,         /* a verdict: 302 approves (verdict.c) */
+};
+
+/* verdict_fail: a verdict that does not come (timeout, error, 5xx) */
+enum verdict_fail {
+	VERDICT_FAIL_OPEN = 0,      /* the call goes on */
+	VERDICT_FAIL_CLOSED,        /* 503 */
+};
+
 /* An IPv4 or IPv6 network: address and prefix length. */
 struct conf_net {
 	struct sa addr;
@@ -101,6 +113,11 @@ struct sbc_conf {
 	char *upstream_tls_name;
 	char *upstream_ca;
 	uint32_t upstream_timeout;
+	uint32_t screening_mode;    /* enum screening_mode */
+	char *switch_uri;           /* redirect mode: approved calls go here */
+	uint32_t verdict_timeout;   /* ms */
+	uint32_t verdict_fail;      /* enum verdict_fail */
+	char *verdict_approve_prefix;
 
 	char *emergency_numbers;
 	char *emergency_route;

@@ -65,7 +65,11 @@ static int print_stats(struct re_printf *pf, const struct sbc *sbc)
 		"overload_refused %llu\n"
 		"flood_sources_tracked %u\n"
 		"flood_kernel_bans %u\n"
-		"dialogs_active %u\n",
+		"dialogs_active %u\n"
+		"verdicts_asked %llu\n"
+		"verdicts_approved %llu\n"
+		"verdicts_rejected %llu\n"
+		"verdicts_failed %llu\n",
 		(unsigned long long)st->req_rx,
 		(unsigned long long)st->rsp_rx,
 		(unsigned long long)st->invalid,
@@ -77,7 +81,11 @@ static int print_stats(struct re_printf *pf, const struct sbc *sbc)
 		(unsigned long long)st->emergency,
 		(unsigned long long)st->txn_active,
 		(unsigned long long)sbc->overload.refused,
-		sbc->flood.nsrcs, sbc->flood.kernel_bans, sbc->dialogs.n);
+		sbc->flood.nsrcs, sbc->flood.kernel_bans, sbc->dialogs.n,
+		(unsigned long long)st->verdict_asked,
+		(unsigned long long)st->verdict_approved,
+		(unsigned long long)st->verdict_rejected,
+		(unsigned long long)st->verdict_failed);
 }
 
 static const char *field_name(enum bl_field f)

@@ -21,6 +21,7 @@ struct txn {
 	struct side *out;
 	struct sip_strans *st;      /* ours until the final response */
 	struct sip_request *req;    /* pending client request */
+	struct verdict *verdict;    /* redirect mode: nothing sent yet */
 	struct sip_msg *msg;        /* the request as received */
 	struct tmr tmr;             /* no-answer timeout, then timer C */
 	struct sa reply_dst;
@@ -38,6 +39,7 @@ static void txn_destructor(void *arg)
 
 	list_unlink(&txn->le);
 	tmr_cancel(&txn->tmr);
+	txn->verdict = mem_deref(txn->verdict);
 	txn->req = mem_deref(txn->req);   /* cancels a pending request */
 	txn->st = mem_deref(txn->st);
 	txn->msg = mem_deref(txn->msg);
@@ -118,6 +120,10 @@ static int build_headers(struct mbuf *mb, const struct req_ctx *ctx)
 			continue;
 
 		default:
+			/* only sbc tells the screening server these */
+			if (ctx->in->id == SIDE_ACCESS
+			    && verdict_hdr_reserved(hdr))
+				continue;
 			break;
 		}
 		err = sipmsg_print_hdr(mb, hdr);
@@ -142,6 +148,19 @@ static void choose_transport(struct req_ctx *ctx, size_t size)
 	    && pl_strcasecmp(&tp, "udp"))
 		return;
 	ctx->nexthop.params = tcp;
+}
+
+/* The request as received, rebuilt for sip_request to ctx->nexthop
+ * (verdict.c asks the screening server with it). */
+int forward_build(struct mbuf *mb, struct req_ctx *ctx)
+{
+	int err = build_headers(mb, ctx);
+
+	if (err)
+		return err;
+	choose_transport(ctx, mb->end + ctx->msg->ruri.l);
+	mb->pos = 0;
+	return 0;
 }
 
 /* A response from downstream, relayed upstream without our Via. */
@@ -267,6 +286,13 @@ static void cancel_handler(void *arg)
 	struct txn *txn = arg;
 
 	txn->cancelled = true;
+	if (txn->verdict) {
+		/* still asking the screening server: the switch never saw
+		 * the call (the verdict request is cancelled with txn) */
+		txn_reply(txn, 487, "Request Terminated");
+		mem_deref(txn);
+		return;
+	}
 	if (txn->req)
 		sip_request_cancel(txn->req);
 }
@@ -283,11 +309,65 @@ int forward_reply(struct req_ctx *ctx, uint16_t scode, const char *reason)
 	return sip_reply(ctx->in->sip, ctx->msg, scode, reason);
 }
 
+/* The client request: to ctx->nexthop, at once or after the verdict. */
+static int txn_send(struct txn *txn, struct req_ctx *ctx)
+{
+	const struct sip_msg *msg = ctx->msg;
+	struct mbuf *mb;
+	int err;
+
+	mb = mbuf_alloc(msg->mb->end + 256);
+	if (!mb)
+		return ENOMEM;
+	err = build_headers(mb, ctx);
+	if (err)
+		goto out;
+	choose_transport(ctx, mb->end + msg->ruri.l);
+	txn->nexthop = ctx->nexthop;
+	mb->pos = 0;
+
+	err = sip_request(&txn->req, ctx->out->sip, true, msg->met.p,
+			  (int)msg->met.l, ctx->ruri.p, (int)ctx->ruri.l,
+			  &ctx->nexthop, mb, (size_t)msg->callid.l ^ msg->tag,
+			  send_handler, resp_handler, txn);
+	if (err) {
+		fail_reply(txn, err);
+		goto out;
+	}
+	++ctx->sbc->stats.fwd_req;
+	if (ctx->timeout_ms)
+		tmr_start(&txn->tmr, ctx->timeout_ms, noanswer_handler, txn);
+ out:
+	mem_deref(mb);
+	return err;
+}
+
+/* Redirect mode: the screening server has spoken (verdict.c). */
+static void verdict_handler(struct req_ctx *ctx, uint16_t scode,
+			    const char *reason, void *arg)
+{
+	struct txn *txn = arg;
+	int err;
+
+	if (scode) {
+		txn_reply(txn, scode, reason);
+		mem_deref(txn);
+		return;
+	}
+	err = txn_send(txn, ctx);
+	txn->verdict = mem_deref(txn->verdict);   /* ctx goes with it */
+	if (err) {
+		LOGW(txn->sbc, "INVITE %r: cannot forward to the switch: %m",
+		     &txn->msg->callid, err);
+		txn_reply(txn, 500, "Server Internal Error");
+		mem_deref(txn);
+	}
+}
+
 int forward_request(struct req_ctx *ctx)
 {
 	const struct sip_msg *msg = ctx->msg;
 	struct txn *txn;
-	struct mbuf *mb;
 	bool invite = !pl_strcmp(&msg->met, "INVITE");
 	int err;
 
@@ -307,11 +387,6 @@ int forward_request(struct req_ctx *ctx)
 	    && !dialog_open(ctx, ctx->count_call, &txn->dlg))
 		mem_ref(txn->dlg);
 
-	mb = mbuf_alloc(msg->mb->end + 256);
-	if (!mb) {
-		err = ENOMEM;
-		goto out;
-	}
 	err = sip_strans_alloc(&txn->st, ctx->in->sip, msg, cancel_handler,
 			       txn);
 	if (err)
@@ -319,29 +394,15 @@ int forward_request(struct req_ctx *ctx)
 	if (invite)
 		(void)sip_treply(&txn->st, ctx->in->sip, msg, 100, "Trying");
 
-	err = build_headers(mb, ctx);
+	if (ctx->verdict)
+		err = verdict_ask(&txn->verdict, ctx, verdict_handler, txn);
+	else
+		err = txn_send(txn, ctx);
 	if (err)
 		goto out;
-	choose_transport(ctx, mb->end + msg->ruri.l);
-	txn->nexthop = ctx->nexthop;
-	mb->pos = 0;
-
-	err = sip_request(&txn->req, ctx->out->sip, true, msg->met.p,
-			  (int)msg->met.l, ctx->ruri.p, (int)ctx->ruri.l,
-			  &ctx->nexthop, mb, (size_t)msg->callid.l ^ msg->tag,
-			  send_handler, resp_handler, txn);
-	if (err) {
-		fail_reply(txn, err);
-		goto out;
-	}
-	++ctx->sbc->stats.fwd_req;
-	if (ctx->timeout_ms)
-		tmr_start(&txn->tmr, ctx->timeout_ms, noanswer_handler, txn);
-	mem_deref(mb);
 	return 0;
 
  out:
-	mem_deref(mb);
 	mem_deref(txn);
 	return err;
 }

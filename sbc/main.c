@@ -96,7 +96,8 @@ static int sbc_start(struct sbc *sbc)
 {
 	int err;
 
-	err = reload_uris(sbc->conf, &sbc->upstream, &sbc->emergency_route);
+	err = reload_uris(sbc->conf, &sbc->upstream, &sbc->emergency_route,
+			  &sbc->switch_uri);
 	err = err ? err : bl_load(&sbc->blacklist, sbc->conf);
 	err = err ? err : event_init(sbc);
 	err = err ? err : flood_init(sbc);
@@ -113,6 +114,12 @@ static int sbc_start(struct sbc *sbc)
 	if (!sbc->conf->emergency_route[0])
 		LOGW(sbc, "no emergency_route: emergency calls (%s) will get "
 		     "503", sbc->conf->emergency_numbers);
+	if (sbc->conf->screening_mode == SCREENING_REDIRECT)
+		LOGI(sbc, "redirect screening: verdicts from the upstream, "
+		     "approved calls to %s, fail-%s after %u ms",
+		     sbc->conf->switch_uri, sbc->conf->verdict_fail
+		     == VERDICT_FAIL_OPEN ? "open" : "closed",
+		     sbc->conf->verdict_timeout);
 	LOGI(sbc, "upstream %s%s%s", sbc->conf->upstream,
 	     sbc->side[SIDE_CORE].tls_name ? ", verified as " : "",
 	     sbc->side[SIDE_CORE].tls_name ? sbc->side[SIDE_CORE].tls_name

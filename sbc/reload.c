@@ -19,18 +19,25 @@
 #include "sbc.h"
 #include "blacklist.h"
 
+/* The URIs of the configuration's next hops; they point into its
+ * strings. */
 int reload_uris(const struct sbc_conf *conf, struct uri *upstream,
-		struct uri *emergency_route)
+		struct uri *emergency_route, struct uri *switch_uri)
 {
 	struct pl pl;
 	int err;
 
 	memset(emergency_route, 0, sizeof(*emergency_route));
+	memset(switch_uri, 0, sizeof(*switch_uri));
 	pl_set_str(&pl, conf->upstream);
 	err = uri_decode(upstream, &pl);
 	if (!err && conf->emergency_route[0]) {
 		pl_set_str(&pl, conf->emergency_route);
 		err = uri_decode(emergency_route, &pl);
+	}
+	if (!err && conf->screening_mode == SCREENING_REDIRECT) {
+		pl_set_str(&pl, conf->switch_uri);
+		err = uri_decode(switch_uri, &pl);
 	}
 	return err;
 }
@@ -70,7 +77,7 @@ static int reload_blacklist(struct sbc *sbc, const struct sbc_conf *nconf)
 int reload_conf(struct sbc *sbc)
 {
 	struct sbc_conf *nconf = NULL, *old = sbc->conf;
-	struct uri up, er;
+	struct uri up, er, sw;
 	char *tls_name = NULL;
 	int err;
 
@@ -83,7 +90,7 @@ int reload_conf(struct sbc *sbc)
 	}
 	err = conf_keep_running(nconf, old, kept, sbc);
 	if (!err)
-		err = reload_uris(nconf, &up, &er);
+		err = reload_uris(nconf, &up, &er, &sw);
 	if (!err)
 		err = listen_tls_name(&tls_name, nconf, &up);
 	if (!err && tls_name && !sbc->side[SIDE_CORE].tls) {
@@ -104,6 +111,7 @@ int reload_conf(struct sbc *sbc)
 	sbc->side[SIDE_CORE].tls_name = tls_name;
 	sbc->upstream = up;
 	sbc->emergency_route = er;
+	sbc->switch_uri = sw;
 	sbc->conf = nconf;
 	mem_deref(old);             /* transactions keep it while they run */
 	LOGI(sbc, "reload: configuration of %s in force (%u peers, %u "

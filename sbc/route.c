@@ -2,8 +2,10 @@
  * route.c: where a request goes.  Our own Route entries are popped (loose
  * routing, RFC 3261 16.4; two of them after a double Record-Route, RFC
  * 5658); in-dialog requests follow the remaining route set; initial
- * requests from the access side go to the screening upstream, emergency
- * calls to the emergency route; OPTIONS to the SBC itself are answered.
+ * requests from the access side go to the screening upstream (in redirect
+ * mode, INVITEs go to the switch once the upstream approved them),
+ * emergency calls to the emergency route; OPTIONS to the SBC itself are
+ * answered.
  */
 #include <string.h>
 #include "sbc.h"
@@ -114,6 +116,18 @@ static void to_upstream(struct req_ctx *ctx)
 	ctx->timeout_ms = sbc->conf->upstream_timeout;
 }
 
+/* Redirect mode: the call goes to the switch once the screening server
+ * approved it (forward.c asks, through verdict.c). */
+static void to_switch(struct req_ctx *ctx)
+{
+	struct sbc *sbc = ctx->sbc;
+
+	ctx->out = &sbc->side[SIDE_CORE];
+	ctx->nexthop = sbc->switch_uri;
+	ctx->timeout_ms = sbc->conf->upstream_timeout;
+	ctx->verdict = true;
+}
+
 static void to_emergency(struct req_ctx *ctx)
 {
 	struct sbc *sbc = ctx->sbc;
@@ -149,6 +163,9 @@ static void route_initial(struct req_ctx *ctx, const struct sip_hdr *rt)
 			reply(ctx, 403, "No Registrar Configured");
 		else if (ctx->emergency)
 			to_emergency(ctx);
+		else if (ctx->sbc->conf->screening_mode == SCREENING_REDIRECT
+			 && !pl_strcmp(&msg->met, "INVITE"))
+			to_switch(ctx);
 		else
 			to_upstream(ctx);
 	}

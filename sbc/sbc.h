@@ -81,6 +81,10 @@ struct sbc_stats {
 	uint64_t upstream_fail;
 	uint64_t emergency;
 	uint64_t txn_active;
+	uint64_t verdict_asked;        /* redirect mode (verdict.c) */
+	uint64_t verdict_approved;
+	uint64_t verdict_rejected;     /* 403 or 603 */
+	uint64_t verdict_failed;       /* timeout, error, 5xx */
 };
 
 struct sbc {
@@ -89,6 +93,7 @@ struct sbc {
 	struct side side[SIDE_COUNT];
 	struct uri upstream;           /* parsed from conf->upstream */
 	struct uri emergency_route;    /* valid when conf->emergency_route */
+	struct uri switch_uri;         /* valid in redirect mode */
 	struct sbc_stats stats;
 	struct list txnl;              /* live proxy transactions */
 	struct overload overload;
@@ -124,6 +129,8 @@ struct req_ctx {
 	const struct sip_hdr *skip_route[2]; /* our own Route entries, popped */
 	bool record_route;
 	bool strip_routes;             /* drop every Route entry */
+	bool verdict;                  /* redirect mode: ask the screening
+					  server before going to nexthop */
 	uint32_t timeout_ms;           /* no-response timeout, 0: libre's */
 	enum {
 		ROUTE_FORWARD = 0,
@@ -164,7 +171,7 @@ int  reload_init(struct sbc *sbc);
 void reload_close(struct sbc *sbc);
 int  reload_conf(struct sbc *sbc);
 int  reload_uris(const struct sbc_conf *conf, struct uri *upstream,
-		 struct uri *emergency_route);
+		 struct uri *emergency_route, struct uri *switch_uri);
 
 /* ctrl.c: the control socket */
 int  ctrl_init(struct sbc *sbc);
@@ -203,7 +210,17 @@ int  forward_ack(struct req_ctx *ctx);
 int  forward_stray_response(struct sbc *sbc, struct side *in,
 			    const struct sip_msg *msg);
 int  forward_reply(struct req_ctx *ctx, uint16_t scode, const char *reason);
+int  forward_build(struct mbuf *mb, struct req_ctx *ctx);
 void forward_close(struct sbc *sbc);
+
+/* verdict.c: redirect-mode screening.  The handler gets scode 0 when
+ * the call may go on (to ctx->nexthop, the switch), else the answer. */
+struct verdict;
+typedef void (verdict_h)(struct req_ctx *ctx, uint16_t scode,
+			 const char *reason, void *arg);
+int  verdict_ask(struct verdict **vp, const struct req_ctx *ctx,
+		 verdict_h *h, void *arg);
+bool verdict_hdr_reserved(const struct sip_hdr *hdr);
 
 /* sipmsg.c: helpers to rebuild messages, libre has no header editing */
 int  sipmsg_print_hdr(struct mbuf *mb, const struct sip_hdr *hdr);

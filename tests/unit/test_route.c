@@ -4,7 +4,8 @@
  * for TLS and sips, names never us), route_is_emergency, and the
  * decisions of route_request after validate and classify (OPTIONS to us,
  * Max-Forwards 0, loops, CANCEL, initial requests from either side,
- * emergency calls, REGISTER, in-dialog requests along our Record-Route).
+ * emergency calls, REGISTER, in-dialog requests along our Record-Route,
+ * redirect mode's verdicts for initial INVITEs only).
  * Also sipmsg_via_add_received, the top-Via rewrite of sbc/sipmsg.c.
  */
 #include <errno.h>
@@ -388,6 +389,57 @@ static void test_initial_from_access(void **state)
 }
 
 
+/* Redirect mode: initial INVITEs from the access side go to the switch,
+ * after a verdict; nothing else changes. */
+static void test_redirect_mode(void **state)
+{
+	static const char sw[] = "sip:10.2.2.2:5080;transport=tcp";
+	struct ufx *fx = *state;
+	struct pl pl;
+
+	fx->sbc.conf->screening_mode = SCREENING_REDIRECT;
+	pl_set_str(&pl, sw);
+	assert_int_equal(uri_decode(&fx->sbc.switch_uri, &pl), 0);
+
+	route(fx, SIDE_ACCESS, REQ("INVITE", "sip:bob@example.com", TO,
+				   "Route: <sip:198.51.100.7;lr>\n"));
+	is_forward(fx, SIDE_CORE, "10.2.2.2", 5080);
+	assert_true(upl_eq(&fx->ctx.nexthop.params, ";transport=tcp"));
+	assert_true(fx->ctx.verdict);
+	assert_true(fx->ctx.record_route);
+	assert_true(fx->ctx.strip_routes);
+	assert_int_equal(fx->ctx.timeout_ms, 800);
+
+	/* other out-of-dialog requests: to the upstream, relayed */
+	route(fx, SIDE_ACCESS, REQ("MESSAGE", "sip:bob@example.com", TO, ""));
+	is_forward(fx, SIDE_CORE, "127.0.0.3", 5061);
+	assert_false(fx->ctx.verdict);
+
+	/* emergency calls are never screened */
+	assert_int_equal(usbc_set_emergency_route(&fx->sbc,
+			 "sip:10.1.1.1:5070;transport=udp"), 0);
+	route(fx, SIDE_ACCESS, REQ("INVITE", "sip:911@example.com", TO, ""));
+	is_forward(fx, SIDE_CORE, "10.1.1.1", 5070);
+	assert_false(fx->ctx.verdict);
+
+	/* in dialog (re-INVITE): along the route set */
+	route(fx, SIDE_ACCESS, REQ("INVITE", "sip:bob@example.com", TO_TAG,
+				   "Route: <sip:127.0.0.1;lr>\n"));
+	is_forward(fx, SIDE_CORE, "example.com", 0);
+	assert_false(fx->ctx.verdict);
+
+	/* from the core side: no verdict either */
+	route(fx, SIDE_CORE, REQ("INVITE", "sip:bob@192.0.2.10", TO,
+				 "Route: <sip:192.0.2.10;lr>\n"));
+	assert_false(fx->ctx.verdict);
+
+	fx->sbc.conf->screening_mode = SCREENING_RELAY;
+	route(fx, SIDE_ACCESS, REQ("INVITE", "sip:bob@example.com", TO, ""));
+	is_forward(fx, SIDE_CORE, "127.0.0.3", 5061);
+	assert_false(fx->ctx.verdict);
+}
+
+
 static void test_emergency(void **state)
 {
 	struct ufx *fx = *state;
@@ -701,6 +753,7 @@ int main(void)
 		T(test_cancel),
 		T(test_initial_from_access),
 		T(test_emergency),
+		T(test_redirect_mode),
 		T(test_regr_tel_emergency),
 		T(test_register),
 		T(test_initial_from_core),
