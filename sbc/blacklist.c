@@ -265,3 +265,79 @@ int bl_load(struct list *rules, const struct sbc_conf *conf)
 	}
 	return 0;
 }
+
+struct bl_rule *bl_find(const struct list *rules, const struct pl *name)
+{
+	for (struct le *le = rules->head; le; le = le->next) {
+		struct bl_rule *r = le->data;
+
+		if (!pl_strcmp(name, r->name))
+			return r;
+	}
+	return NULL;
+}
+
+int bl_rec_encode(struct mbuf *mb, const struct bl_rec *r)
+{
+	if (!r->add)
+		return mbuf_printf(mb, "bl del %r\n", &r->name);
+	return mbuf_printf(mb, "bl add %r %r %r %r %llu %r\n", &r->name,
+			   &r->field, &r->match, &r->action, r->expires,
+			   &r->value);
+}
+
+int bl_rec_decode(struct bl_rec *r, const struct pl *txt)
+{
+	struct pl op, exp;
+
+	memset(r, 0, sizeof(*r));
+	if (re_regex(txt->p, txt->l, "bl [a-z]+ [^ \r\n]+", &op, &r->name))
+		return EBADMSG;
+	if (!pl_strcmp(&op, "del"))
+		return 0;
+	if (pl_strcmp(&op, "add")
+	    || re_regex(txt->p, txt->l, "bl add [^ ]+ [^ ]+ [^ ]+ [^ ]+ "
+			"[0-9]+ [^\r\n]+", NULL, &r->field, &r->match,
+			&r->action, &exp, &r->value)
+	    || exp.l > 19)
+		return EBADMSG;
+	r->add = true;
+	r->expires = pl_u64(&exp);
+	return 0;
+}
+
+/* The one place rules change at run time: rules added here are marked
+ * run-time, so a reload of the file keeps them. */
+int bl_apply(struct list *rules, const struct bl_rec *r, const char **why)
+{
+	char name[64], field[16], match[16], action[8], exp[24], value[1024];
+	struct bl_rule *rule = bl_find(rules, &r->name);
+	int err;
+
+	*why = "";
+	if (!r->add) {
+		if (!rule)
+			return ENOENT;      /* a file's rule is back on reload */
+		mem_deref(rule);
+		return 0;
+	}
+	if (rule) {
+		*why = "name: a rule of that name exists";
+		return EEXIST;
+	}
+	*why = "record: a field is too long";
+	if (pl_strcpy(&r->name, name, sizeof(name))
+	    || pl_strcpy(&r->field, field, sizeof(field))
+	    || pl_strcpy(&r->match, match, sizeof(match))
+	    || pl_strcpy(&r->action, action, sizeof(action))
+	    || pl_strcpy(&r->value, value, sizeof(value)))
+		return EINVAL;
+	(void)re_snprintf(exp, sizeof(exp), "%llu", r->expires);
+	err = bl_rule_alloc(&rule, name, field, match, value, action,
+			    r->expires ? exp : NULL, why);
+	if (err)
+		return err;
+	rule->runtime = true;
+	list_append(rules, &rule->le, rule);
+	return 0;
+}

@@ -32,6 +32,25 @@ struct bl_rule {
 
 struct sip_msg;
 
+/* A change to the rules added at run time, as it travels between nodes:
+ *   bl add NAME FIELD MATCH ACTION EXPIRES VALUE...
+ *   bl del NAME
+ * EXPIRES in unix seconds, 0: never. */
+struct bl_rec {
+	bool add;
+	struct pl name;
+	struct pl field;
+	struct pl match;
+	struct pl action;
+	uint64_t expires;
+	struct pl value;
+};
+
+int  bl_rec_encode(struct mbuf *mb, const struct bl_rec *r);
+int  bl_rec_decode(struct bl_rec *r, const struct pl *txt);
+int  bl_apply(struct list *rules, const struct bl_rec *r, const char **why);
+struct bl_rule *bl_find(const struct list *rules, const struct pl *name);
+
 int  bl_rule_alloc(struct bl_rule **rp, const char *name, const char *field,
 		   const char *match, const char *value, const char *action,
 		   const char *expires, const char **why);

@@ -120,26 +120,40 @@ static int print_blacklist(struct re_printf *pf, const struct sbc *sbc)
 	return err;
 }
 
-static struct bl_rule *rule_find(struct sbc *sbc, const char *name)
+static int bl_encode_h(struct mbuf *mb, const void *rec)
 {
-	for (struct le *le = sbc->blacklist.head; le; le = le->next) {
-		struct bl_rule *r = le->data;
+	return bl_rec_encode(mb, rec);
+}
 
-		if (!strcmp(r->name, name))
-			return r;
-	}
-	return NULL;
+/* A run-time rule change goes through the blacklist's apply function,
+ * then to the other nodes. */
+static int blacklist_change(struct mbuf *out, struct sbc *sbc,
+			    const struct bl_rec *rec)
+{
+	const char *why;
+	int err = bl_apply(&sbc->blacklist, rec, &why);
+
+	if (err == ENOENT)
+		return mbuf_printf(out, "ERR no rule %r\n",
+				   &rec->name);
+	if (err)
+		return mbuf_printf(out, "ERR bad %s\n", why);
+	store_publish(&sbc->store, bl_encode_h, rec);
+	if (rec->add)
+		LOGI(sbc, "control: blacklist rule %r added (%r %r %r, "
+		     "expires %llu): %r", &rec->name, &rec->field,
+		     &rec->match, &rec->action, rec->expires, &rec->value);
+	else
+		LOGI(sbc, "control: blacklist rule %r removed", &rec->name);
+	return mbuf_printf(out, "OK\n");
 }
 
 /* "NAME FIELD MATCH ACTION SECONDS VALUE..." */
 static int blacklist_add(struct mbuf *out, struct sbc *sbc, char *args)
 {
 	char *name, *field, *match, *action, *secs, *value, *save = NULL;
-	char expires[24] = "";
-	struct bl_rule *r;
-	const char *why;
+	struct bl_rec rec = {.add = true};
 	unsigned long s;
-	int err;
 
 	name = strtok_r(args, " ", &save);
 	field = strtok_r(NULL, " ", &save);
@@ -151,21 +165,14 @@ static int blacklist_add(struct mbuf *out, struct sbc *sbc, char *args)
 	    || !*value)
 		return mbuf_printf(out, "ERR usage: blacklist add NAME FIELD "
 				   "MATCH ACTION SECONDS VALUE\n");
-	if (rule_find(sbc, name))
-		return mbuf_printf(out, "ERR rule %s exists\n", name);
 	s = strtoul(secs, NULL, 10);
-	if (s)
-		(void)re_snprintf(expires, sizeof(expires), "%llu",
-				  (unsigned long long)time(NULL) + s);
-	err = bl_rule_alloc(&r, name, field, match, value, action, expires,
-			    &why);
-	if (err)
-		return mbuf_printf(out, "ERR bad %s\n", why);
-	r->runtime = true;
-	list_append(&sbc->blacklist, &r->le, r);
-	LOGI(sbc, "control: blacklist rule %s added (%s %s %s, %lu s): %s",
-	     name, field, match, action, s, value);
-	return mbuf_printf(out, "OK\n");
+	pl_set_str(&rec.name, name);
+	pl_set_str(&rec.field, field);
+	pl_set_str(&rec.match, match);
+	pl_set_str(&rec.action, action);
+	pl_set_str(&rec.value, value);
+	rec.expires = s ? (uint64_t)time(NULL) + s : 0;
+	return blacklist_change(out, sbc, &rec);
 }
 
 static int run(struct mbuf *out, struct sbc *sbc, char *line)
@@ -203,13 +210,10 @@ static int run(struct mbuf *out, struct sbc *sbc, char *line)
 	else if (!strncmp(line, "blacklist add ", 14))
 		return blacklist_add(out, sbc, line + 14);
 	else if (!strncmp(line, "blacklist del ", 14)) {
-		struct bl_rule *r = rule_find(sbc, line + 14);
+		struct bl_rec rec = {.add = false};
 
-		if (!r)
-			return mbuf_printf(out, "ERR no rule %s\n", line + 14);
-		LOGI(sbc, "control: blacklist rule %s removed", r->name);
-		mem_deref(r);
-		return mbuf_printf(out, "OK\n");
+		pl_set_str(&rec.name, line + 14);
+		return blacklist_change(out, sbc, &rec);
 	}
 	else
 		return mbuf_printf(out, "ERR unknown command (stats, events, "

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include "unit_util.h"
+#include "blacklist.h"
 
 static int setup(void **state)
 {
@@ -231,6 +232,54 @@ static void test_dialog_apply(void **state)
 	assert_int_equal(dialog_apply(sbc, &r, NULL), ENOSPC);
 }
 
+/* Run-time blacklist rules: the record of an add carries a value with
+ * spaces; applying it twice is refused; del removes it. */
+static void test_blacklist_records(void **state)
+{
+	struct list rules = LIST_INIT;
+	struct bl_rec r = {.add = true, .expires = 1795000000}, d;
+	struct mbuf *mb = mbuf_alloc(256);
+	const char *why;
+	struct pl pl;
+	(void)state;
+
+	pl_set_str(&r.name, "ua1");
+	pl_set_str(&r.field, "user_agent");
+	pl_set_str(&r.match, "substring");
+	pl_set_str(&r.action, "403");
+	pl_set_str(&r.value, "Evil Dialer 2.0");
+	assert_int_equal(bl_rec_encode(mb, &r), 0);
+	pl_set_mbuf(&pl, (mb->pos = 0, mb));
+	assert_true(upl_eq(&pl, "bl add ua1 user_agent substring 403 "
+			   "1795000000 Evil Dialer 2.0\n"));
+	assert_int_equal(bl_rec_decode(&d, &pl), 0);
+	assert_true(d.add);
+	assert_true(upl_eq(&d.value, "Evil Dialer 2.0"));
+	assert_int_equal(d.expires, 1795000000);
+
+	assert_int_equal(bl_apply(&rules, &d, &why), 0);
+	assert_int_equal(list_count(&rules), 1);
+	assert_true(((struct bl_rule *)rules.head->data)->runtime);
+	assert_int_equal(bl_apply(&rules, &d, &why), EEXIST);
+
+	pl_set_str(&pl, "bl del ua1");
+	assert_int_equal(bl_rec_decode(&d, &pl), 0);
+	assert_false(d.add);
+	assert_int_equal(bl_apply(&rules, &d, &why), 0);
+	assert_int_equal(list_count(&rules), 0);
+	assert_int_equal(bl_apply(&rules, &d, &why), ENOENT);
+
+	pl_set_str(&pl, "bl add x source exact drop 0 not-an-ip");
+	assert_int_equal(bl_rec_decode(&d, &pl), 0);
+	assert_int_equal(bl_apply(&rules, &d, &why), EINVAL);
+	pl_set_str(&pl, "bl add x source exact drop");
+	assert_int_equal(bl_rec_decode(&d, &pl), EBADMSG);
+	pl_set_str(&pl, "bl frob x");
+	assert_int_equal(bl_rec_decode(&d, &pl), EBADMSG);
+	list_flush(&rules);
+	mem_deref(mb);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -239,6 +288,7 @@ int main(void)
 		T(test_dialog_records),
 		T(test_dialog_counts),
 		T(test_dialog_apply),
+		T(test_blacklist_records),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
