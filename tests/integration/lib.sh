@@ -216,6 +216,20 @@ mkinvite() {
 	} | crlf "$f"
 }
 
+# A fresh INVITE (a reused branch would be a retransmission) from SRC to
+# NUMBER must get EXPECTED: a status code, or TIMEOUT for no answer.
+# reply_is WHAT EXPECTED SRC NUMBER [FROM_USER]
+reply_is() {
+	local r
+	mkinvite "$W/inv.txt" "$4"
+	sed -i "s/sip:caller@/sip:${5:-caller}@/" "$W/inv.txt"
+	r=$(raw_udp "$3" "$A" 5060 "$W/inv.txt" 3)
+	case $2 in
+	TIMEOUT) [ "$r" = TIMEOUT ] ;;
+	*) [ "${r%% [A-Z]*}" = "SIP/2.0 $2" ] ;;
+	esac || fail "$1: got '$r' instead of $2"
+}
+
 # Instantiate a scenario template: scen_gen NAME TEMPLATE KEY=VALUE...
 # (sipp checks status codes when it loads a scenario, before keywords)
 scen_gen() {

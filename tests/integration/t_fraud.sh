@@ -81,15 +81,6 @@ expect_zero() {
 event() {
 	grep -q "\"rule\":\"$1\",\"action\":\"$2\"" "$W/security.log" || fail "no event $1 $2"
 }
-# a fresh INVITE each time (a reused branch would be a retransmission)
-reply_is() {    # reply_is WHAT EXPECTED_CODE SRC NUMBER [FROM_USER]
-	local r
-	mkinvite "$W/inv.txt" "$4"
-	sed -i "s/sip:caller@/sip:${5:-caller}@/" "$W/inv.txt"
-	r=$(raw_udp "$3" "$A" 5060 "$W/inv.txt" 3)
-	[ "${r%% [A-Z]*}" = "SIP/2.0 $2" ] || fail "$1: got '$r' instead of $2"
-}
-
 # --- concurrent calls: two held, the third refused -----------------------
 sipp_bg uas -sf "$SCEN/uas.xml" -i "$U" -p 5080
 sipp_bg held -sf "$SCEN/uac.xml" -s 5551234 -i "$P" -p 5070 "$A:5060" \

@@ -16,15 +16,6 @@ profile = p
 [profile p]
 max_calls = 1"
 
-reply_is() {    # reply_is WHAT EXPECTED SRC NUMBER
-	local r
-	mkinvite "$W/inv.txt" "$4"
-	r=$(raw_udp "$3" "$A" 5060 "$W/inv.txt" 2)
-	case $2 in
-	TIMEOUT) [ "$r" = TIMEOUT ] ;;
-	*) [ "${r%% [A-Z]*}" = "SIP/2.0 $2" ] ;;
-	esac || fail "$1: got '$r' instead of $2"
-}
 dialogs() { ctl calls | awk '$1 == "dialogs" {print $2}'; }
 
 sbc_conf "security_log = $W/security.log"
