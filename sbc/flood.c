@@ -108,8 +108,13 @@ static void kernel_filter(struct sbc *sbc)
 						  0xffffffff);
 	prog.len = (unsigned short)b.n;
 	prog.filter = b.v;
-	if (b.n == 2)
-		(void)setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER, NULL, 0);
+	if (b.n == 2) {
+		/* the kernel wants an int here, even if it ignores it */
+		int none = 0;
+
+		(void)setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER, &none,
+				 sizeof(none));
+	}
 	else if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog,
 			    sizeof(prog)) < 0)
 		LOGW(sbc, "flood: kernel filter not set: %m", errno);
