@@ -74,6 +74,12 @@ struct sbc_conf {
 	char *upstream_ca;
 	uint32_t upstream_timeout;
 
+	char *registrar;
+	uint32_t auth_fail_limit;
+	uint32_t auth_fail_window;
+	uint32_t auth_fail_ban;
+	uint32_t auth_fail_tracked;
+
 	char *emergency_numbers;
 	char *emergency_route;
 

@@ -4,7 +4,8 @@
  * line "OK" or "ERR reason".  Commands:
  *   stats                     counters of the request path
  *   events                    security event counters by rule and action
- *   bans                      sources banned for flooding
+ *   bans                      sources banned for flooding or password
+ *                             guessing
  *   unban IP                  lift a ban
  *   blacklist list            the blacklist rules with their hits
  *   blacklist add NAME FIELD MATCH ACTION SECONDS VALUE...
@@ -21,6 +22,7 @@
 #include <sys/un.h>
 #include "sbc.h"
 #include "blacklist.h"
+#include "authguard.h"
 
 enum { LINE_MAX_LEN = 4096 };
 
@@ -60,7 +62,9 @@ static int print_stats(struct re_printf *pf, const struct sbc *sbc)
 		"transactions_active %llu\n"
 		"overload_refused %llu\n"
 		"flood_sources_tracked %u\n"
-		"flood_kernel_bans %u\n",
+		"flood_kernel_bans %u\n"
+		"auth_fail_users_tracked %u\n"
+		"auth_fail_sources_tracked %u\n",
 		(unsigned long long)st->req_rx,
 		(unsigned long long)st->rsp_rx,
 		(unsigned long long)st->invalid,
@@ -72,7 +76,9 @@ static int print_stats(struct re_printf *pf, const struct sbc *sbc)
 		(unsigned long long)st->emergency,
 		(unsigned long long)st->txn_active,
 		(unsigned long long)sbc->overload.refused,
-		sbc->flood.nsrcs, sbc->flood.kernel_bans);
+		sbc->flood.nsrcs, sbc->flood.kernel_bans,
+		authguard_users(sbc->authguard),
+		authguard_srcs(sbc->authguard));
 }
 
 static const char *field_name(enum bl_field f)

@@ -12,6 +12,8 @@
 #include <sys/resource.h>
 #include "sbc.h"
 #include "blacklist.h"
+#include "flow.h"
+#include "authguard.h"
 #define DEBUG_MODULE "sbcd"
 #define DEBUG_LEVEL 0
 #include <re_dbg.h>
@@ -104,6 +106,10 @@ static int parse_uris(struct sbc *sbc)
 		pl_set_str(&pl, conf->emergency_route);
 		err = uri_decode(&sbc->emergency_route, &pl);
 	}
+	if (!err && conf->registrar[0]) {
+		pl_set_str(&pl, conf->registrar);
+		err = uri_decode(&sbc->registrar, &pl);
+	}
 	return err;
 }
 
@@ -115,6 +121,8 @@ static int sbc_start(struct sbc *sbc)
 	err = err ? err : bl_load(&sbc->blacklist, sbc->conf);
 	err = err ? err : event_init(sbc);
 	err = err ? err : flood_init(sbc);
+	err = err ? err : flow_key_init(sbc->flow_key);
+	err = err ? err : authguard_init(sbc);
 	err = err ? err : ctrl_init(sbc);
 	err = err ? err : dns_init(sbc);
 	err = err ? err : listen_init(sbc);
@@ -125,6 +133,8 @@ static int sbc_start(struct sbc *sbc)
 	if (!sbc->conf->emergency_route[0])
 		LOGW(sbc, "no emergency_route: emergency calls (%s) will get "
 		     "503", sbc->conf->emergency_numbers);
+	if (sbc->conf->registrar[0])
+		LOGI(sbc, "registrar %s", sbc->conf->registrar);
 	LOGI(sbc, "upstream %s%s%s", sbc->conf->upstream,
 	     sbc->side[SIDE_CORE].tls_name ? ", verified as " : "",
 	     sbc->side[SIDE_CORE].tls_name ? sbc->side[SIDE_CORE].tls_name
@@ -140,6 +150,7 @@ static void sbc_stop(struct sbc *sbc)
 	overload_close(sbc);
 	forward_close(sbc);
 	listen_close(sbc);
+	authguard_close(sbc);
 	flood_close(sbc);
 	event_close(sbc);
 	list_flush(&sbc->blacklist);

@@ -146,7 +146,7 @@ static void route_initial(struct req_ctx *ctx, const struct sip_hdr *rt)
 		/* a preloaded route must not bypass screening */
 		ctx->strip_routes = true;
 		if (!pl_strcmp(&msg->met, "REGISTER"))
-			reply(ctx, 403, "No Registrar Configured");
+			reg_route(ctx);
 		else if (ctx->emergency)
 			to_emergency(ctx);
 		else

@@ -87,6 +87,10 @@ struct sbc {
 	struct side side[SIDE_COUNT];
 	struct uri upstream;           /* parsed from conf->upstream */
 	struct uri emergency_route;    /* valid when conf->emergency_route */
+	struct uri registrar;          /* valid when conf->registrar */
+	uint8_t flow_key[32];          /* of Path flow tokens (flow.c) */
+	struct authguard *authguard;   /* password guessing (authguard.c) */
+	uint64_t reg_path_warned;      /* last "no Path support" warning */
 	struct sbc_stats stats;
 	struct list txnl;              /* live proxy transactions */
 	struct overload overload;
@@ -113,6 +117,7 @@ struct req_ctx {
 	const struct sip_hdr *skip_route[2]; /* our own Route entries, popped */
 	bool record_route;
 	bool strip_routes;             /* drop every Route entry */
+	bool to_registrar;             /* REGISTER: Path added (register.c) */
 	uint32_t timeout_ms;           /* no-response timeout, 0: libre's */
 	enum {
 		ROUTE_FORWARD = 0,
@@ -144,6 +149,16 @@ bool flood_banned(const struct sbc *sbc, const struct sa *src);
 bool flood_admit(struct sbc *sbc, const struct conf_peer *peer);
 int  flood_bans_print(struct re_printf *pf, const struct sbc *sbc);
 bool flood_unban(struct sbc *sbc, const struct sa *src);
+int  flood_ban(struct sbc *sbc, const struct sa *src, uint32_t seconds,
+	       const char *reason);
+
+/* register.c: REGISTER forwarding to the registrar, with Path */
+void reg_route(struct req_ctx *ctx);
+int  reg_path_print(struct mbuf *mb, struct sbc *sbc,
+		    const struct sip_msg *req, enum sip_transp tp,
+		    const struct sa *src);
+void reg_final(struct sbc *sbc, const struct sip_msg *req,
+	       const struct sip_msg *rsp);
 
 /* ctrl.c: the control socket */
 int  ctrl_init(struct sbc *sbc);

@@ -8,6 +8,7 @@
 #include <time.h>
 #include "sbc.h"
 #include "blacklist.h"
+#include "authguard.h"
 
 /* Unknown sources are dropped silently by default: an answer would tell a
  * scanner that something listens here. */
@@ -60,6 +61,10 @@ int screen_request(struct req_ctx *ctx)
 	if (!(peer->transports & (1u << ctx->msg->tp)))
 		return refuse(ctx, "peer_transport",
 			      "transport not allowed for the peer");
+	if (authguard_screen(ctx)) {
+		ctx->scode = 0;
+		return EPERM;
+	}
 	if (!ctx->has_totag && !pl_strcmp(&ctx->msg->met, "INVITE")
 	    && !flood_admit(ctx->sbc, peer)) {
 		ctx->scode = 503;
