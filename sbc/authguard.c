@@ -46,6 +46,17 @@ static void destructor(void *arg)
 	mem_deref(ag->srcs);
 }
 
+/* About 8 entries a bucket when full, 64 to 16384 buckets (a power of
+ * 2, as libre's hash wants). */
+static uint32_t buckets(uint32_t max)
+{
+	uint32_t n = 64;
+
+	while (n < 16384 && n * 8 < max)
+		n <<= 1;
+	return n;
+}
+
 int authguard_alloc(struct authguard **agp, uint32_t limit,
 		    uint32_t window_s, uint32_t max)
 {
@@ -61,8 +72,8 @@ int authguard_alloc(struct authguard **agp, uint32_t limit,
 	ag->window_ms = window_s * 1000ULL;
 	ag->max = max;
 	tmr_init(&ag->tmr);
-	err = hash_alloc(&ag->users, 1024);
-	err = err ? err : hash_alloc(&ag->srcs, 1024);
+	err = hash_alloc(&ag->users, buckets(max));
+	err = err ? err : hash_alloc(&ag->srcs, buckets(max));
 	if (err) {
 		mem_deref(ag);
 		return err;
