@@ -3,7 +3,8 @@
  * routing, RFC 3261 16.4; two of them after a double Record-Route, RFC
  * 5658); in-dialog requests follow the remaining route set; initial
  * requests from the access side go to the screening upstream, emergency
- * calls to the emergency route; OPTIONS to the SBC itself are answered.
+ * calls to the emergency route, REGISTERs to the registrar (register.c);
+ * OPTIONS to the SBC itself are answered.
  */
 #include <string.h>
 #include "sbc.h"
