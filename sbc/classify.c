@@ -21,8 +21,10 @@ void classify_source(struct req_ctx *ctx)
 	if (ctx->in->id == SIDE_ACCESS)
 		ctx->peer = conf_peer_find(ctx->sbc->conf, &msg->src);
 
+	/* not REGISTER: a banned password guesser would get through */
 	ctx->emergency = ctx->in->id == SIDE_ACCESS && !ctx->has_totag
 		&& pl_strcmp(&msg->met, "ACK") && pl_strcmp(&msg->met, "CANCEL")
+		&& pl_strcmp(&msg->met, "REGISTER")
 		&& route_is_emergency(ctx->sbc->conf, num);
 
 	/* what follows in an emergency call is as exempt as its INVITE */

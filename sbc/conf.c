@@ -154,6 +154,12 @@ static const struct conf_opt optv[] = {
 	 "Where emergency calls go (e.g. the provider's switch). Empty: they "
 	 "get 503 so the sender route-advances, and a warning at start-up.", 0},
 
+	{"Registrations",
+	 "registrar", CT_URI, O(registrar), "", 0, 0,
+	 "Where REGISTERs from the access side go (core side), with a Path "
+	 "header through sbcd (RFC 3327), e.g. sip:reg.example.net:5060;"
+	 "transport=tcp. Empty: REGISTERs get 403.", 0},
+
 	{"Message validation and limits",
 	 "max_message_size", CT_UINT, O(max_message_size), "6048", 512,
 	 65535, "Largest SIP message accepted, in bytes (larger: 513).", 0},
@@ -220,6 +226,23 @@ static const struct conf_opt optv[] = {
 	 10000000, "Source addresses tracked at most; past it new sources "
 	 "are not counted (and a warning is logged).",
 	 CF_RESTART},
+
+	{"Password guessing (registration hijack)",
+	 "auth_fail_limit", CT_UINT, O(auth_fail_limit), "5", 0, 1000000,
+	 "Failed REGISTERs (401, 407 or 403 to one that carried credentials) "
+	 "per user and per source address within auth_fail_window; at the "
+	 "limit the source is banned for auth_fail_ban seconds and the user's "
+	 "REGISTERs are dropped until the window passes. 0: no limit.", 0},
+	{NULL, "auth_fail_window", CT_UINT, O(auth_fail_window), "60", 1,
+	 86400, "Seconds of the failed-REGISTER counting window (and of a "
+	 "user's lock).", 0},
+	{NULL, "auth_fail_ban", CT_UINT, O(auth_fail_ban), "3600", 1, 604800,
+	 "Seconds a password-guessing source stays banned (listed by sbcctl "
+	 "bans, like flood bans).", 0},
+	{NULL, "auth_fail_tracked", CT_UINT, O(auth_fail_tracked), "100000",
+	 100, 10000000, "Users, and source addresses, whose failures are "
+	 "counted at most; past it new ones are not counted (a warning and a "
+	 "security event).", 0},
 
 	{"Access-side peers (see the [peer NAME] sections at the end)",
 	 "unknown_source_reply", CT_BOOL, O(unknown_reply), "no", 0, 0,

@@ -119,6 +119,12 @@ struct sbc_conf {
 	uint32_t verdict_fail;      /* enum verdict_fail */
 	char *verdict_approve_prefix;
 
+	char *registrar;
+	uint32_t auth_fail_limit;
+	uint32_t auth_fail_window;
+	uint32_t auth_fail_ban;
+	uint32_t auth_fail_tracked;
+
 	char *emergency_numbers;
 	char *emergency_route;
 

@@ -4,7 +4,8 @@
  * line "OK" or "ERR reason".  Commands:
  *   stats                     counters of the request path
  *   events                    security event counters by rule and action
- *   bans                      sources banned for flooding
+ *   bans                      sources banned for flooding or password
+ *                             guessing
  *   unban IP                  lift a ban
  *   calls                     calls in progress, counted by peer and by
  *                             peer and From user
@@ -25,6 +26,7 @@
 #include <sys/un.h>
 #include "sbc.h"
 #include "blacklist.h"
+#include "authguard.h"
 
 enum { LINE_MAX_LEN = 4096 };
 
@@ -69,7 +71,9 @@ static int print_stats(struct re_printf *pf, const struct sbc *sbc)
 		"verdicts_asked %llu\n"
 		"verdicts_approved %llu\n"
 		"verdicts_rejected %llu\n"
-		"verdicts_failed %llu\n",
+		"verdicts_failed %llu\n"
+		"auth_fail_users_tracked %u\n"
+		"auth_fail_sources_tracked %u\n",
 		(unsigned long long)st->req_rx,
 		(unsigned long long)st->rsp_rx,
 		(unsigned long long)st->invalid,
@@ -85,7 +89,9 @@ static int print_stats(struct re_printf *pf, const struct sbc *sbc)
 		(unsigned long long)st->verdict_asked,
 		(unsigned long long)st->verdict_approved,
 		(unsigned long long)st->verdict_rejected,
-		(unsigned long long)st->verdict_failed);
+		(unsigned long long)st->verdict_failed,
+		authguard_users(sbc->authguard),
+		authguard_srcs(sbc->authguard));
 }
 
 static const char *field_name(enum bl_field f)

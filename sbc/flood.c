@@ -22,6 +22,7 @@ struct src_rate {
 	uint32_t count;
 	uint64_t banned_until;      /* ms, 0: not banned */
 	uint64_t dropped;
+	const char *reason;         /* of the ban: "flood", "auth_guess" */
 };
 
 struct peer_bucket {
@@ -108,8 +109,13 @@ static void kernel_filter(struct sbc *sbc)
 						  0xffffffff);
 	prog.len = (unsigned short)b.n;
 	prog.filter = b.v;
-	if (b.n == 2)
-		(void)setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER, NULL, 0);
+	if (b.n == 2) {
+		/* the kernel wants an int here, even if it ignores it */
+		int none = 0;
+
+		(void)setsockopt(fd, SOL_SOCKET, SO_DETACH_FILTER, &none,
+				 sizeof(none));
+	}
 	else if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog,
 			    sizeof(prog)) < 0)
 		LOGW(sbc, "flood: kernel filter not set: %m", errno);
@@ -125,9 +131,16 @@ bool flood_count(struct sbc *sbc, const struct req_ctx *ctx)
 	const uint64_t now = tmr_jiffies();
 	struct src_rate *s;
 
-	if (!conf->flood_requests || ctx->in->id != SIDE_ACCESS
-	    || (ctx->peer && ctx->peer->flood_exempt))
+	if (ctx->in->id != SIDE_ACCESS)
 		return false;
+	if (!conf->flood_requests || (ctx->peer && ctx->peer->flood_exempt)) {
+		/* not counted, but banned for another reason (flood_ban) */
+		s = src_get(fl, &ctx->msg->src, false);
+		if (!s || s->banned_until <= now)
+			return false;
+		++s->dropped;
+		return true;
+	}
 	s = src_get(fl, &ctx->msg->src, true);
 	if (!s) {
 		if (!fl->full_warned)
@@ -148,12 +161,32 @@ bool flood_count(struct sbc *sbc, const struct req_ctx *ctx)
 		return false;
 
 	s->banned_until = now + conf->flood_ban * 1000ULL;
+	s->reason = "flood";
 	LOGW(sbc, "flood: %j sent over %u requests in %u s: banned for %u s",
 	     &ctx->msg->src, conf->flood_requests, conf->flood_window,
 	     conf->flood_ban);
 	event_emit(sbc, ctx, "flood", "ban");
 	kernel_filter(sbc);
 	return true;
+}
+
+/* A ban for another reason than flooding (password guessing): listed,
+ * lifted and pushed to the kernel like a flood ban.  ENOSPC if the table
+ * of sources is full. */
+int flood_ban(struct sbc *sbc, const struct sa *src, uint32_t seconds,
+	      const char *reason)
+{
+	const uint64_t until = tmr_jiffies() + seconds * 1000ULL;
+	struct src_rate *s = src_get(&sbc->flood, src, true);
+
+	if (!s)
+		return ENOSPC;
+	if (s->banned_until < until) {
+		s->banned_until = until;
+		s->reason = reason;
+	}
+	kernel_filter(sbc);
+	return 0;
 }
 
 bool flood_banned(const struct sbc *sbc, const struct sa *src)
@@ -226,8 +259,9 @@ static bool sweep_one(struct le *le, void *arg)
 	if (s->banned_until && s->banned_until <= now) {
 		s->banned_until = 0;
 		sbc->flood.expired = true;
-		LOGI(sbc, "flood: ban of %j over (%llu requests dropped)",
-		     &s->addr, (unsigned long long)s->dropped);
+		LOGI(sbc, "%s: ban of %j over (%llu requests dropped)",
+		     s->reason ? s->reason : "flood", &s->addr,
+		     (unsigned long long)s->dropped);
 	}
 	if (s->banned_until <= now
 	    && now - s->window >= sbc->conf->flood_window * 1000ULL) {
@@ -281,9 +315,11 @@ static bool ban_print(struct le *le, void *arg)
 
 	if (s->banned_until <= now)
 		return false;
-	return re_hprintf(pf, "%j remaining=%llus dropped=%llu\n", &s->addr,
+	return re_hprintf(pf, "%j remaining=%llus dropped=%llu reason=%s\n",
+			  &s->addr,
 			  (unsigned long long)(s->banned_until - now) / 1000,
-			  (unsigned long long)s->dropped) != 0;
+			  (unsigned long long)s->dropped,
+			  s->reason ? s->reason : "flood") != 0;
 }
 
 /* The banned sources, one a line, for the control socket. */

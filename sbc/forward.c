@@ -28,6 +28,7 @@ struct txn {
 	struct uri nexthop;
 	struct dialog *dlg;         /* the call an initial INVITE opens */
 	bool record_route;
+	bool to_registrar;          /* REGISTER: Path, result to register.c */
 	bool answered;              /* any response from downstream */
 	bool provisional;
 	bool cancelled;
@@ -76,6 +77,8 @@ static int send_handler(enum sip_transp tp, const struct sa *src,
 	enum sip_transp itp = txn->msg->tp;
 	(void)dst;
 
+	if (txn->to_registrar)
+		return reg_path_print(mb, txn->sbc, txn->msg, tp, src);
 	if (!txn->record_route)
 		return 0;
 	sa_set_port(&in, itp == SIP_TRANSP_TLS ? txn->in->tls_port
@@ -278,6 +281,8 @@ static void resp_handler(int err, const struct sip_msg *msg, void *arg)
 	else if (txn->dlg)
 		dialog_end(txn->dlg, "failure answer");
 	(void)relay_response(txn, msg);
+	if (txn->to_registrar)
+		reg_final(txn->sbc, txn->msg, msg);
 	mem_deref(txn);
 }
 
@@ -382,6 +387,7 @@ int forward_request(struct req_ctx *ctx)
 	txn->out = ctx->out;
 	txn->msg = mem_ref((struct sip_msg *)msg);
 	txn->record_route = ctx->record_route;
+	txn->to_registrar = ctx->to_registrar;
 	sip_reply_addr(&txn->reply_dst, msg, true);
 	if (ctx->open_dialog
 	    && !dialog_open(ctx, ctx->count_call, &txn->dlg))

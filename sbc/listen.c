@@ -234,7 +234,7 @@ static int side_init(struct sbc *sbc, struct side *side, enum side_id id)
 	tls = side->tls_port != 0;
 	if (id == SIDE_CORE) {
 		err = listen_tls_name(&side->tls_name, conf,
-				      &sbc->upstream);
+				      &sbc->hop.upstream);
 		if (err)
 			return err;
 		tls = tls || side->tls_name;

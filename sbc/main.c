@@ -12,6 +12,8 @@
 #include <sys/resource.h>
 #include "sbc.h"
 #include "blacklist.h"
+#include "flow.h"
+#include "authguard.h"
 #define DEBUG_MODULE "sbcd"
 #define DEBUG_LEVEL 0
 #include <re_dbg.h>
@@ -96,13 +98,14 @@ static int sbc_start(struct sbc *sbc)
 {
 	int err;
 
-	err = reload_uris(sbc->conf, &sbc->upstream, &sbc->emergency_route,
-			  &sbc->switch_uri);
+	err = reload_hops(sbc->conf, &sbc->hop);
 	err = err ? err : bl_load(&sbc->blacklist, sbc->conf);
 	err = err ? err : event_init(sbc);
 	err = err ? err : flood_init(sbc);
 	err = err ? err : store_init(&sbc->store, 1024);
 	err = err ? err : dialog_init(sbc);
+	err = err ? err : flow_key_init(sbc->flow_key);
+	err = err ? err : authguard_init(sbc);
 	err = err ? err : ctrl_init(sbc);
 	err = err ? err : reload_init(sbc);
 	err = err ? err : dns_init(sbc);
@@ -120,6 +123,8 @@ static int sbc_start(struct sbc *sbc)
 		     sbc->conf->switch_uri, sbc->conf->verdict_fail
 		     == VERDICT_FAIL_OPEN ? "open" : "closed",
 		     sbc->conf->verdict_timeout);
+	if (sbc->conf->registrar[0])
+		LOGI(sbc, "registrar %s", sbc->conf->registrar);
 	LOGI(sbc, "upstream %s%s%s", sbc->conf->upstream,
 	     sbc->side[SIDE_CORE].tls_name ? ", verified as " : "",
 	     sbc->side[SIDE_CORE].tls_name ? sbc->side[SIDE_CORE].tls_name
@@ -138,6 +143,7 @@ static void sbc_stop(struct sbc *sbc)
 	dialog_close(sbc);
 	store_close(&sbc->store);
 	listen_close(sbc);
+	authguard_close(sbc);
 	flood_close(sbc);
 	event_close(sbc);
 	list_flush(&sbc->blacklist);

@@ -2,9 +2,9 @@
  * reload.c: a new configuration without a restart, on SIGHUP or
  * `sbcctl reload`.  The file is read and validated whole first, so a bad
  * file changes nothing.  Then what was derived from the running
- * configuration is derived again (the upstream and emergency URIs, the
- * upstream's TLS name, the blacklist rules of the file, the call
- * admission buckets) and the two are swapped.
+ * configuration is derived again (the next hops, the upstream's TLS
+ * name, the blacklist rules of the file, the call admission buckets) and
+ * the two are swapped.
  *
  * Calls in progress are not touched: each transaction holds a reference
  * to the configuration it started under (its next hop points into its
@@ -19,27 +19,29 @@
 #include "sbc.h"
 #include "blacklist.h"
 
-/* The URIs of the configuration's next hops; they point into its
- * strings. */
-int reload_uris(const struct sbc_conf *conf, struct uri *upstream,
-		struct uri *emergency_route, struct uri *switch_uri)
+static int hop_decode(struct uri *uri, const char *str)
 {
 	struct pl pl;
+
+	memset(uri, 0, sizeof(*uri));
+	if (!str[0])
+		return 0;
+	pl_set_str(&pl, str);
+	return uri_decode(uri, &pl);
+}
+
+/* The next hops of a configuration; they point into its strings. */
+int reload_hops(const struct sbc_conf *conf, struct hops *hop)
+{
 	int err;
 
-	memset(emergency_route, 0, sizeof(*emergency_route));
-	memset(switch_uri, 0, sizeof(*switch_uri));
-	pl_set_str(&pl, conf->upstream);
-	err = uri_decode(upstream, &pl);
-	if (!err && conf->emergency_route[0]) {
-		pl_set_str(&pl, conf->emergency_route);
-		err = uri_decode(emergency_route, &pl);
-	}
-	if (!err && conf->screening_mode == SCREENING_REDIRECT) {
-		pl_set_str(&pl, conf->switch_uri);
-		err = uri_decode(switch_uri, &pl);
-	}
-	return err;
+	err  = hop_decode(&hop->upstream, conf->upstream);
+	err |= hop_decode(&hop->emergency_route, conf->emergency_route);
+	err |= hop_decode(&hop->switch_uri,
+			  conf->screening_mode == SCREENING_REDIRECT
+			  ? conf->switch_uri : "");
+	err |= hop_decode(&hop->registrar, conf->registrar);
+	return err ? EINVAL : 0;
 }
 
 static void kept(const char *name, void *arg)
@@ -77,7 +79,7 @@ static int reload_blacklist(struct sbc *sbc, const struct sbc_conf *nconf)
 int reload_conf(struct sbc *sbc)
 {
 	struct sbc_conf *nconf = NULL, *old = sbc->conf;
-	struct uri up, er, sw;
+	struct hops hop;
 	char *tls_name = NULL;
 	int err;
 
@@ -90,9 +92,9 @@ int reload_conf(struct sbc *sbc)
 	}
 	err = conf_keep_running(nconf, old, kept, sbc);
 	if (!err)
-		err = reload_uris(nconf, &up, &er, &sw);
+		err = reload_hops(nconf, &hop);
 	if (!err)
-		err = listen_tls_name(&tls_name, nconf, &up);
+		err = listen_tls_name(&tls_name, nconf, &hop.upstream);
 	if (!err && tls_name && !sbc->side[SIDE_CORE].tls) {
 		LOGW(sbc, "reload: upstream %s needs TLS, which the core side "
 		     "was not started with: restart instead", nconf->upstream);
@@ -109,9 +111,7 @@ int reload_conf(struct sbc *sbc)
 	flood_reload(sbc);
 	mem_deref(sbc->side[SIDE_CORE].tls_name);
 	sbc->side[SIDE_CORE].tls_name = tls_name;
-	sbc->upstream = up;
-	sbc->emergency_route = er;
-	sbc->switch_uri = sw;
+	sbc->hop = hop;
 	sbc->conf = nconf;
 	mem_deref(old);             /* transactions keep it while they run */
 	LOGI(sbc, "reload: configuration of %s in force (%u peers, %u "

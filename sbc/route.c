@@ -4,8 +4,8 @@
  * 5658); in-dialog requests follow the remaining route set; initial
  * requests from the access side go to the screening upstream (in redirect
  * mode, INVITEs go to the switch once the upstream approved them),
- * emergency calls to the emergency route; OPTIONS to the SBC itself are
- * answered.
+ * emergency calls to the emergency route, REGISTERs to the registrar
+ * (register.c); OPTIONS to the SBC itself are answered.
  */
 #include <string.h>
 #include "sbc.h"
@@ -112,7 +112,7 @@ static void to_upstream(struct req_ctx *ctx)
 	struct sbc *sbc = ctx->sbc;
 
 	ctx->out = &sbc->side[SIDE_CORE];
-	ctx->nexthop = sbc->upstream;
+	ctx->nexthop = sbc->hop.upstream;
 	ctx->timeout_ms = sbc->conf->upstream_timeout;
 }
 
@@ -123,7 +123,7 @@ static void to_switch(struct req_ctx *ctx)
 	struct sbc *sbc = ctx->sbc;
 
 	ctx->out = &sbc->side[SIDE_CORE];
-	ctx->nexthop = sbc->switch_uri;
+	ctx->nexthop = sbc->hop.switch_uri;
 	ctx->timeout_ms = sbc->conf->upstream_timeout;
 	ctx->verdict = true;
 }
@@ -142,7 +142,7 @@ static void to_emergency(struct req_ctx *ctx)
 	LOGI(sbc, "emergency call to %r from %J: to %s", &ctx->msg->uri.user,
 	     &ctx->msg->src, sbc->conf->emergency_route);
 	ctx->out = &sbc->side[SIDE_CORE];
-	ctx->nexthop = sbc->emergency_route;
+	ctx->nexthop = sbc->hop.emergency_route;
 }
 
 static bool dialog_forming(const struct pl *met)
@@ -160,7 +160,7 @@ static void route_initial(struct req_ctx *ctx, const struct sip_hdr *rt)
 		/* a preloaded route must not bypass screening */
 		ctx->strip_routes = true;
 		if (!pl_strcmp(&msg->met, "REGISTER"))
-			reply(ctx, 403, "No Registrar Configured");
+			reg_route(ctx);
 		else if (ctx->emergency)
 			to_emergency(ctx);
 		else if (ctx->sbc->conf->screening_mode == SCREENING_REDIRECT

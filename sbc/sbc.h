@@ -87,13 +87,23 @@ struct sbc_stats {
 	uint64_t verdict_failed;       /* timeout, error, 5xx */
 };
 
+/* The next hops of a configuration, parsed from its strings (they point
+ * into them, so they live as long as that configuration). */
+struct hops {
+	struct uri upstream;
+	struct uri emergency_route;    /* valid when conf->emergency_route */
+	struct uri switch_uri;         /* valid in redirect mode */
+	struct uri registrar;          /* valid when conf->registrar */
+};
+
 struct sbc {
 	struct sbc_conf *conf;
 	struct dnsc *dnsc;
 	struct side side[SIDE_COUNT];
-	struct uri upstream;           /* parsed from conf->upstream */
-	struct uri emergency_route;    /* valid when conf->emergency_route */
-	struct uri switch_uri;         /* valid in redirect mode */
+	struct hops hop;               /* of conf */
+	uint8_t flow_key[32];          /* of Path flow tokens (flow.c) */
+	struct authguard *authguard;   /* password guessing (authguard.c) */
+	uint64_t reg_path_warned;      /* last "no Path support" warning */
 	struct sbc_stats stats;
 	struct list txnl;              /* live proxy transactions */
 	struct overload overload;
@@ -131,6 +141,7 @@ struct req_ctx {
 	bool strip_routes;             /* drop every Route entry */
 	bool verdict;                  /* redirect mode: ask the screening
 					  server before going to nexthop */
+	bool to_registrar;             /* REGISTER: Path added (register.c) */
 	uint32_t timeout_ms;           /* no-response timeout, 0: libre's */
 	enum {
 		ROUTE_FORWARD = 0,
@@ -170,8 +181,17 @@ void flood_reload(struct sbc *sbc);
 int  reload_init(struct sbc *sbc);
 void reload_close(struct sbc *sbc);
 int  reload_conf(struct sbc *sbc);
-int  reload_uris(const struct sbc_conf *conf, struct uri *upstream,
-		 struct uri *emergency_route, struct uri *switch_uri);
+int  reload_hops(const struct sbc_conf *conf, struct hops *hop);
+int  flood_ban(struct sbc *sbc, const struct sa *src, uint32_t seconds,
+	       const char *reason);
+
+/* register.c: REGISTER forwarding to the registrar, with Path */
+void reg_route(struct req_ctx *ctx);
+int  reg_path_print(struct mbuf *mb, struct sbc *sbc,
+		    const struct sip_msg *req, enum sip_transp tp,
+		    const struct sa *src);
+void reg_final(struct sbc *sbc, const struct sip_msg *req,
+	       const struct sip_msg *rsp);
 
 /* ctrl.c: the control socket */
 int  ctrl_init(struct sbc *sbc);

@@ -8,6 +8,7 @@
 #include <time.h>
 #include "sbc.h"
 #include "blacklist.h"
+#include "authguard.h"
 
 /* Unknown sources are dropped silently by default: an answer would tell a
  * scanner that something listens here. */
@@ -114,6 +115,10 @@ int screen_request(struct req_ctx *ctx)
 	if (!(peer->transports & (1u << ctx->msg->tp)))
 		return refuse(ctx, "peer_transport",
 			      "transport not allowed for the peer");
+	if (authguard_screen(ctx)) {
+		ctx->scode = 0;
+		return EPERM;
+	}
 	if (ctx->has_totag)
 		return in_dialog(ctx);
 	if (!new_call(ctx))

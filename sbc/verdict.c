@@ -109,7 +109,7 @@ static void ack_2xx(struct verdict *v, const struct sip_msg *msg)
 	mb->pos = 0;
 	if (!err)
 		err = sip_request(NULL, v->ctx.out->sip, false, "ACK", 3,
-				  req->ruri.p, (int)req->ruri.l, &sbc->upstream,
+				  req->ruri.p, (int)req->ruri.l, &sbc->hop.upstream,
 				  mb, 0, NULL, NULL, NULL);
 	if (err)
 		LOGW(sbc, "verdict on %r: cannot ACK the %u: %m",
@@ -216,7 +216,7 @@ int verdict_ask(struct verdict **vp, const struct req_ctx *ctx,
 	v->arg = arg;
 
 	/* the question: no Record-Route, the caller's own Request-URI */
-	q.nexthop = sbc->upstream;
+	q.nexthop = sbc->hop.upstream;
 	q.record_route = false;
 	err = forward_build(mb, &q);
 	if (err)

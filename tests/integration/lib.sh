@@ -276,3 +276,40 @@ fast_503() {
 	[ "$ms" -lt 1000 ] || fail "$what: 503 after $ms ms"
 	ok "$what: 503 after $ms ms"
 }
+
+# Kamailio as the registrar behind sbcd (tests/integration/kamailio/
+# registrar.cfg) on $U:5080, every user with password $1; more -A defines
+# may follow (e.g. NO_PATH).  Its log is $W/kamailio.log; it answers
+# (405) to an OPTIONS before this returns.  kam_start PASSWORD [DEFINE...]
+KAM_PID=""
+kam_start() {
+	local pw=$1 d
+	shift
+	command -v kamailio >/dev/null || fail "kamailio not installed"
+	local -a args=(-f "$HERE/kamailio/registrar.cfg" -DD -E -m 16 -M 4
+		-n 1 -w "$W" -P "$W/kamailio.pid" -Y "$W"
+		-A "LISTEN=udp:$U:5080" -A "PASSWORD=\"$pw\""
+		-A "CTL=\"unix:$W/kamailio.ctl\"")
+	for d in "$@"; do
+		args+=(-A "$d")
+	done
+	kamailio "${args[@]}" </dev/null >>"$W/kamailio.log" 2>&1 &
+	KAM_PID=$!
+	T_PIDS="$T_PIDS $KAM_PID"
+	printf 'OPTIONS sip:%s:5080 SIP/2.0\r\nVia: SIP/2.0/UDP %s:5099;branch=z9hG4bKkam%s\r\nFrom: <sip:t@%s>;tag=1\r\nTo: <sip:%s>\r\nCall-ID: kam%s\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n' \
+		"$U" "$P" "$RANDOM" "$P" "$U" "$RANDOM" > "$W/kam-options.txt"
+	for _ in $(seq 1 50); do
+		kill -0 "$KAM_PID" 2>/dev/null || fail "kamailio exited: $(tail -5 "$W/kamailio.log")"
+		case $(raw_udp "$P:5099" "$U" 5080 "$W/kam-options.txt" 0.2) in
+		SIP/2.0*) return 0 ;;
+		esac
+	done
+	fail "kamailio not answering within 10 s"
+}
+
+kam_stop() {
+	[ -n "$KAM_PID" ] || return 0
+	kill "$KAM_PID" 2>/dev/null
+	wait_pid "$KAM_PID" 10 >/dev/null
+	KAM_PID=""
+}

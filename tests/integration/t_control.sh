@@ -51,7 +51,12 @@ sleep 0.3
 ctl bans | grep -q "^127.0.$T_N.30 remaining=" || fail "bans: $(ctl bans)"
 ctl unban 127.0.$T_N.30 > /dev/null || fail "unban"
 ctl bans | grep -q "^127.0.$T_N.30 " && fail "still banned after unban"
-ok "flooding source listed in bans, unban lifts it"
+# ... in the kernel filter too (it was once left attached)
+printf 'OPTIONS sip:%s SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.%s.30:5091;branch=z9hG4bKub1\r\nFrom: <sip:f@x>;tag=1\r\nTo: <sip:%s>\r\nCall-ID: ub1\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n' \
+	"$A" "$T_N" "$A" > "$W/opt.txt"
+r=$(raw_udp "127.0.$T_N.30:5091" "$A" 5060 "$W/opt.txt" 1)
+[ "$r" = "SIP/2.0 200 OK" ] || fail "unbanned source not answered: $r"
+ok "flooding source listed in bans, unban lifts it (kernel filter included)"
 
 ctl events | grep -q '^blacklist:evil 403 1$' || fail "events: $(ctl events)"
 ctl events | grep -q '^flood ban 1$' || fail "no flood ban count"

@@ -8,6 +8,11 @@ for t in svmap svwar svcrack; do
 	command -v $t >/dev/null || { t_log "sipvicious not installed: skipped"; exit 0; }
 done
 LP=$((16000 + T_N * 10))    # our own source ports: no clash with others
+# svwar and svcrack 0.3.3 ignore -b and send from 127.0.0.1 (the address
+# the kernel picks for 127.0.N.1): that source is a peer too, so that what
+# stops them is the scanner signatures, not the unknown source
+PEERS="[peer test]
+addr = 127.0.$T_N.0/24, 127.0.0.1"
 
 sbc_conf "security_log = $W/security.log"
 sbc_start
@@ -30,6 +35,10 @@ ok "svcrack 1000-1200: nothing cracked"
 grep -q '^INVITE\|^REGISTER\|^OPTIONS' "$W/uas.msg" 2>/dev/null && fail "a scanner's request reached the upstream"
 n=$(grep -c '"rule":"blacklist:ua-friendly-scanner","action":"drop"' "$W/security.log")
 [ "$n" -ge 3 ] || fail "only $n scanner events"
-ok "no probe reached the upstream; $n scanner events logged"
+for src in "$P:$LP" "127.0.0.1:$((LP + 1))" "127.0.0.1:$((LP + 2))"; do
+	grep -q '"rule":"blacklist:ua-friendly-scanner","action":"drop","source":"'"$src"'"' "$W/security.log" \
+		|| fail "no scanner event from $src"
+done
+ok "no probe reached the upstream; $n scanner events logged (svmap, svwar, svcrack)"
 sbc_alive
 sbc_stop

@@ -399,7 +399,7 @@ static void test_redirect_mode(void **state)
 
 	fx->sbc.conf->screening_mode = SCREENING_REDIRECT;
 	pl_set_str(&pl, sw);
-	assert_int_equal(uri_decode(&fx->sbc.switch_uri, &pl), 0);
+	assert_int_equal(uri_decode(&fx->sbc.hop.switch_uri, &pl), 0);
 
 	route(fx, SIDE_ACCESS, REQ("INVITE", "sip:bob@example.com", TO,
 				   "Route: <sip:198.51.100.7;lr>\n"));
@@ -520,6 +520,67 @@ static void test_register(void **state)
 	route(fx, SIDE_ACCESS, REQ("REGISTER", "sip:911@example.com", TO,
 				   ""));
 	is_reply(fx, 403, "No Registrar Configured");
+	assert_false(fx->ctx.emergency);
+}
+
+
+/* The text of a mbuf, as a C string (to be mem_deref'd). */
+static char *mb_str(const struct mbuf *mb)
+{
+	char *s = mem_zalloc(mb->end + 1, NULL);
+
+	assert_non_null(s);
+	memcpy(s, mb->buf, mb->end);
+	return s;
+}
+
+
+/* With a registrar: REGISTER goes there (core side), preloaded Routes
+ * stripped, no Record-Route, and a Path entry with a flow token and
+ * Supported: path unless the client listed it already. */
+static void test_register_registrar(void **state)
+{
+	struct ufx *fx = *state;
+	struct sbc_conf *conf = fx->sbc.conf;
+	struct mbuf *mb = mbuf_alloc(512);
+	struct sa src;
+	char *out;
+
+	assert_non_null(mb);
+	conf->registrar = mem_deref(conf->registrar);
+	assert_int_equal(str_dup(&conf->registrar,
+				 "sip:192.0.2.60:5080;transport=tcp"), 0);
+	assert_int_equal(uuri(&fx->sbc.hop.registrar, conf->registrar), 0);
+
+	route(fx, SIDE_ACCESS, REQ("REGISTER", "sip:example.com", TO,
+				   "Route: <sip:192.0.2.99;lr>\n"
+				   "Contact: <sip:alice@192.0.2.10>\n"));
+	is_forward(fx, SIDE_CORE, "192.0.2.60", 5080);
+	assert_true(fx->ctx.to_registrar);
+	assert_true(fx->ctx.strip_routes);
+	assert_false(fx->ctx.record_route);
+
+	/* our Path entry, at the address towards the registrar */
+	assert_int_equal(sa_set_str(&src, "127.0.0.2", 5060), 0);
+	assert_int_equal(reg_path_print(mb, &fx->sbc, fx->msg, SIP_TRANSP_TCP,
+					&src), 0);
+	out = mb_str(mb);
+	assert_int_equal(strncmp(out, "Path: <sip:", 11), 0);
+	assert_non_null(strstr(out, "@127.0.0.2:5060;transport=tcp;lr;ob>\r\n"
+			       "Supported: path\r\n"));
+	out = mem_deref(out);
+
+	/* Supported: path already there (among others): not added again */
+	route(fx, SIDE_ACCESS, REQ("REGISTER", "sip:example.com", TO,
+				   "Supported: timer, path\n"));
+	mbuf_reset(mb);
+	assert_int_equal(reg_path_print(mb, &fx->sbc, fx->msg, SIP_TRANSP_UDP,
+					&src), 0);
+	out = mb_str(mb);
+	assert_non_null(strstr(out, ";transport=udp;lr;ob>\r\n"));
+	assert_null(strstr(out, "Supported"));
+	mem_deref(out);
+	mem_deref(mb);
 }
 
 
@@ -756,6 +817,7 @@ int main(void)
 		T(test_redirect_mode),
 		T(test_regr_tel_emergency),
 		T(test_register),
+		T(test_register_registrar),
 		T(test_initial_from_core),
 		T(test_in_dialog_double_rr),
 		T(test_in_dialog_own_route_only),

@@ -84,7 +84,7 @@ int usbc_init(struct sbc *sbc)
 		usbc_side_addr(side);
 	}
 
-	return parse_uri(&sbc->upstream, sbc->conf->upstream);
+	return parse_uri(&sbc->hop.upstream, sbc->conf->upstream);
 }
 
 
@@ -100,13 +100,13 @@ int usbc_set_emergency_route(struct sbc *sbc, const char *uri)
 	int err;
 
 	conf->emergency_route = mem_deref(conf->emergency_route);
-	memset(&sbc->emergency_route, 0, sizeof(sbc->emergency_route));
+	memset(&sbc->hop.emergency_route, 0, sizeof(sbc->hop.emergency_route));
 
 	err = str_dup(&conf->emergency_route, uri);
 	if (err || !uri[0])
 		return err;
 
-	return parse_uri(&sbc->emergency_route, conf->emergency_route);
+	return parse_uri(&sbc->hop.emergency_route, conf->emergency_route);
 }
 
 
