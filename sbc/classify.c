@@ -3,11 +3,28 @@
  * known from the socket it arrived on; here the request learns whether it
  * is an emergency call, which every later phase must let through.
  * On the access side the source is looked up among the configured peers
- * (first match in file order); registered remote users join with the
- * registrations issue.  An in-dialog request finds its call, if sbcd
+ * (first match in file order), then, with remote_users, among the
+ * registrations made through sbcd (a remote user is known by the flow it
+ * registered from).  An in-dialog request finds its call, if sbcd
  * tracks it.
  */
 #include "sbc.h"
+
+/* A source no peer matches may be a registered remote user: only from
+ * the flow it registered from, with the remote users' profile. */
+static void remote_user(struct req_ctx *ctx)
+{
+	const struct sbc_conf *conf = ctx->sbc->conf;
+	struct binding *b = binding_of(ctx->sbc, ctx->msg->tp,
+				       &ctx->msg->src);
+
+	if (!b)
+		return;
+	b->peer.prof = conf->remote_user_profile[0]
+		? conf_profile_find(conf, conf->remote_user_profile) : NULL;
+	ctx->binding = b;
+	ctx->peer = &b->peer;
+}
 
 void classify_source(struct req_ctx *ctx)
 {
@@ -20,6 +37,9 @@ void classify_source(struct req_ctx *ctx)
 	ctx->has_totag = pl_isset(&msg->to.tag);
 	if (ctx->in->id == SIDE_ACCESS)
 		ctx->peer = conf_peer_find(ctx->sbc->conf, &msg->src);
+	if (ctx->in->id == SIDE_ACCESS && !ctx->peer
+	    && ctx->sbc->conf->remote_users)
+		remote_user(ctx);
 
 	/* not REGISTER: a banned password guesser would get through */
 	ctx->emergency = ctx->in->id == SIDE_ACCESS && !ctx->has_totag

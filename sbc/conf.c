@@ -159,6 +159,16 @@ static const struct conf_opt optv[] = {
 	 "Where REGISTERs from the access side go (core side), with a Path "
 	 "header through sbcd (RFC 3327), e.g. sip:reg.example.net:5060;"
 	 "transport=tcp. Empty: REGISTERs get 403.", 0},
+	{NULL, "remote_users", CT_BOOL, O(remote_users), "no", 0, 0,
+	 "Phones and PBXs that are no declared peer may REGISTER (to "
+	 "registrar, guarded against password guessing) and, while they "
+	 "hold a binding, call from the address they registered from.", 0},
+	{NULL, "remote_user_profile", CT_STR, O(remote_user_profile), "", 0, 0,
+	 "The [profile NAME] of remote users' calls, counted per AOR; empty: "
+	 "none.", 0},
+	{NULL, "max_bindings", CT_UINT, O(max_bindings), "200000", 1,
+	 100000000, "Registrations recorded at most; past it a newly "
+	 "registered user cannot call (and a warning is logged).", 0},
 
 	{"Message validation and limits",
 	 "max_message_size", CT_UINT, O(max_message_size), "6048", 512,
@@ -1221,6 +1231,20 @@ static int validate(const struct sbc_conf *conf, const unsigned *linev)
 	}
 	for (struct le *le = conf->profilel.head; le; le = le->next)
 		err |= profile_compile(conf, le->data);
+	if (conf->remote_user_profile[0]
+	    && !conf_profile_find(conf, conf->remote_user_profile)) {
+		re_fprintf(stderr, "%s:%u: option 'remote_user_profile': no "
+			   "profile '%s'\n", conf->file,
+			   line_of(linev, "remote_user_profile"),
+			   conf->remote_user_profile);
+		err |= EINVAL;
+	}
+	if (conf->remote_users && !conf->registrar[0]) {
+		re_fprintf(stderr, "%s:%u: remote_users = yes needs the option "
+			   "'registrar'\n", conf->file,
+			   line_of(linev, "remote_users"));
+		err |= EINVAL;
+	}
 	for (struct le *le = conf->peerl.head; le; le = le->next) {
 		struct conf_peer *peer = le->data;
 

@@ -155,6 +155,9 @@ struct sbc_conf {
 	uint32_t flood_sources;
 	bool flood_kernel_filter;
 	uint32_t max_dialogs;
+	bool remote_users;
+	char *remote_user_profile;
+	uint32_t max_bindings;
 	bool dialog_check;
 	uint32_t dialog_max_duration;
 	struct list peerl;          /* struct conf_peer, in file order */

@@ -9,6 +9,7 @@
  *   unban IP                  lift a ban
  *   calls                     calls in progress, counted by peer and by
  *                             peer and From user
+ *   bindings                  registrations made through sbcd
  *   counters                  the store's counters (calls a minute, a day)
  *   reload                    read the configuration file again
  *   blacklist list            the blacklist rules with their hits
@@ -199,6 +200,8 @@ static int run(struct mbuf *out, struct sbc *sbc, char *line)
 					   "log)\n");
 		return mbuf_printf(out, "OK\n");
 	}
+	else if (!strcmp(line, "bindings"))
+		err = mbuf_printf(out, "%H", binding_print, sbc);
 	else if (!strcmp(line, "calls"))
 		err = mbuf_printf(out, "%H", dialog_print, sbc);
 	else if (!strcmp(line, "counters"))
@@ -223,7 +226,8 @@ static int run(struct mbuf *out, struct sbc *sbc, char *line)
 	}
 	else
 		return mbuf_printf(out, "ERR unknown command (stats, events, "
-				   "bans, unban, calls, counters, reload, "
+				   "bans, unban, calls, bindings, counters, "
+				   "reload, "
 				   "blacklist list|add|del)\n");
 	return err ? err : mbuf_printf(out, "OK\n");
 }

@@ -104,6 +104,7 @@ static int sbc_start(struct sbc *sbc)
 	err = err ? err : flood_init(sbc);
 	err = err ? err : store_init(&sbc->store, 1024);
 	err = err ? err : dialog_init(sbc);
+	err = err ? err : binding_init(sbc);
 	err = err ? err : flow_key_init(sbc->flow_key);
 	err = err ? err : authguard_init(sbc);
 	err = err ? err : ctrl_init(sbc);
@@ -141,6 +142,7 @@ static void sbc_stop(struct sbc *sbc)
 	overload_close(sbc);
 	forward_close(sbc);
 	dialog_close(sbc);
+	binding_close(sbc);
 	store_close(&sbc->store);
 	listen_close(sbc);
 	authguard_close(sbc);

@@ -6,7 +6,8 @@
  * where TOKEN (flow.c) says how the client is reached again: the
  * transport, address and port its REGISTER came from, with a MAC so the
  * core side cannot forge one.  Supported: path is added when the client
- * did not list it.  Bindings and calls back to users come later; a
+ * did not list it.  Each 2xx records the client's bindings
+ * (binding.c); a
  * registrar that does not support Path (420 with Unsupported: path, or a
  * 2xx without Path) is logged, since its users cannot be reached through
  * sbcd, and its answer is relayed as it is.  The final answer also feeds
@@ -80,6 +81,8 @@ void reg_final(struct sbc *sbc, const struct sip_msg *req,
 	const uint64_t now = tmr_jiffies();
 
 	authguard_result(sbc, req, rsp);
+	if (rsp->scode >= 200 && rsp->scode < 300)
+		binding_registered(sbc, req, rsp);
 	if (!path_refused(req, rsp))
 		return;
 	if (sbc->reg_path_warned && now - sbc->reg_path_warned < PATH_WARN_MS)

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "store.h"
 #include "dialog.h"
+#include "binding.h"
 
 enum side_id {
 	SIDE_ACCESS = 0,   /* customers' PBXs and the Internet */
@@ -114,6 +115,7 @@ struct sbc {
 	struct list blacklist;         /* struct bl_rule, in match order */
 	struct store store;            /* shared counters */
 	struct dialogs dialogs;        /* the calls */
+	struct bindings bindings;      /* registrations made through us */
 	bool terminating;
 };
 
@@ -123,7 +125,9 @@ struct req_ctx {
 	struct side *in;               /* side the request arrived on */
 	const struct sip_msg *msg;
 	uint32_t maxfwd;               /* after validation; UINT32_MAX if absent */
-	const struct conf_peer *peer;  /* access side: who sent it, or NULL */
+	const struct conf_peer *peer;  /* access side: who sent it, or NULL;
+					* a remote user's is its binding's */
+	struct binding *binding;       /* a registered remote user */
 	bool has_totag;
 	bool emergency;                /* a call to, or inside a call to, an
 					* emergency number */

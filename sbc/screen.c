@@ -110,6 +110,9 @@ int screen_request(struct req_ctx *ctx)
 		return 0;
 	if (blacklisted(ctx))
 		return EPERM;
+	if (!peer && ctx->sbc->conf->remote_users
+	    && !pl_strcmp(&ctx->msg->met, "REGISTER"))
+		return 0;       /* anyone may try: authguard and flood watch */
 	if (!peer)
 		return refuse(ctx, "unknown_source", "unknown source");
 	if (!(peer->transports & (1u << ctx->msg->tp)))

@@ -19,7 +19,9 @@ static int setup(void **state)
 	if (libre_init() || ufx_setup(state))
 		return -1;
 	fx = *state;
-	if (store_init(&fx->sbc.store, 64) || dialog_init(&fx->sbc))
+	fx->sbc.conf->max_bindings = 2;
+	if (store_init(&fx->sbc.store, 64) || dialog_init(&fx->sbc)
+	    || binding_init(&fx->sbc))
 		return -1;
 	return 0;
 }
@@ -29,6 +31,7 @@ static int teardown(void **state)
 	struct ufx *fx = *state;
 
 	dialog_close(&fx->sbc);
+	binding_close(&fx->sbc);
 	store_close(&fx->sbc.store);
 	ufx_teardown(state);
 	libre_close();
@@ -280,6 +283,60 @@ static void test_blacklist_records(void **state)
 	mem_deref(mb);
 }
 
+/* Bindings: a record round trip (IPv6 source), the lookup by flow, the
+ * bound on their number, removal by a record with a past expiry. */
+static void test_binding_records(void **state)
+{
+	struct ufx *fx = *state;
+	struct sbc *sbc = &fx->sbc;
+	struct binding_rec r = {.tp = SIP_TRANSP_TCP}, d;
+	struct mbuf *mb = mbuf_alloc(256);
+	struct sa other;
+	struct pl pl;
+	const uint64_t later = (uint64_t)time(NULL) + 600;
+
+	assert_int_equal(sa_set_str(&r.src, "2001:db8::7", 40000), 0);
+	r.expires = 1795000000;
+	pl_set_str(&r.aor, "alice@example.net");
+	pl_set_str(&r.contact, "sip:alice@192.168.1.20:5060;ob");
+	assert_int_equal(binding_encode(mb, &r), 0);
+	pl_set_mbuf(&pl, (mb->pos = 0, mb));
+	assert_true(upl_eq(&pl, "bind 1795000000 tcp [2001:db8::7]:40000 "
+			   "alice@example.net sip:alice@192.168.1.20:5060;ob\n"));
+	assert_int_equal(binding_decode(&d, &pl), 0);
+	assert_int_equal(d.tp, SIP_TRANSP_TCP);
+	assert_true(sa_cmp(&d.src, &r.src, SA_ALL));
+	assert_true(upl_eq(&d.contact, "sip:alice@192.168.1.20:5060;ob"));
+
+	d.expires = later;
+	assert_int_equal(binding_apply(sbc, &d), 0);
+	assert_non_null(binding_of(sbc, SIP_TRANSP_TCP, &r.src));
+	assert_null(binding_of(sbc, SIP_TRANSP_UDP, &r.src));
+	assert_int_equal(sa_set_str(&other, "2001:db8::7", 40001), 0);
+	assert_null(binding_of(sbc, SIP_TRANSP_TCP, &other));
+	assert_string_equal(binding_of(sbc, SIP_TRANSP_TCP, &r.src)->peer.name,
+			    "user:alice@example.net");
+
+	/* at most max_bindings (2 here) */
+	pl_set_str(&d.contact, "sip:alice@192.168.1.20:5062");
+	assert_int_equal(binding_apply(sbc, &d), 0);
+	pl_set_str(&d.contact, "sip:alice@192.168.1.20:5064");
+	assert_int_equal(binding_apply(sbc, &d), ENOSPC);
+	assert_int_equal(sbc->bindings.n, 2);
+
+	d.expires = 1;              /* in the past: removed */
+	assert_int_equal(binding_apply(sbc, &d), ENOENT);
+	pl_set_str(&d.contact, "sip:alice@192.168.1.20:5062");
+	assert_int_equal(binding_apply(sbc, &d), 0);
+	assert_int_equal(sbc->bindings.n, 1);
+
+	pl_set_str(&pl, "bind 1 sctp 192.0.2.1:5060 a b");
+	assert_int_equal(binding_decode(&d, &pl), EBADMSG);
+	pl_set_str(&pl, "bind 1 udp 192.0.2.1 a b");
+	assert_int_equal(binding_decode(&d, &pl), EBADMSG);
+	mem_deref(mb);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -289,6 +346,7 @@ int main(void)
 		T(test_dialog_counts),
 		T(test_dialog_apply),
 		T(test_blacklist_records),
+		T(test_binding_records),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

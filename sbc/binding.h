@@ -1,0 +1,52 @@
+/*
+ * binding.h: registrations made through sbcd.  From each 2xx of the
+ * registrar, sbcd records which client (transport, address, port) holds
+ * which contact of which AOR until when; a remote user may send calls
+ * only from the address it registered from, and only while it holds a
+ * binding.  Shared state: one record, one encoder, one apply function.
+ */
+#ifndef SBC_BINDING_H
+#define SBC_BINDING_H
+
+#include <re.h>
+#include "conf.h"
+
+struct sbc;
+
+struct binding {
+	struct le he;               /* by flow: transport and source */
+	struct sbc *sbc;
+	char *aor;                  /* user@host of the To URI */
+	char *contact;              /* the Contact URI */
+	enum sip_transp tp;
+	struct sa src;              /* where the REGISTER came from */
+	uint64_t expires;           /* unix seconds */
+	struct tmr tmr;
+	struct conf_peer peer;      /* what screening sees: "user:AOR" */
+};
+
+struct binding_rec {
+	uint64_t expires;           /* 0: the binding is removed */
+	enum sip_transp tp;
+	struct sa src;
+	struct pl aor;
+	struct pl contact;
+};
+
+struct bindings {
+	struct hash *ht;
+	uint32_t n;
+};
+
+int  binding_init(struct sbc *sbc);
+void binding_close(struct sbc *sbc);
+int  binding_encode(struct mbuf *mb, const struct binding_rec *r);
+int  binding_decode(struct binding_rec *r, const struct pl *txt);
+int  binding_apply(struct sbc *sbc, const struct binding_rec *r);
+void binding_registered(struct sbc *sbc, const struct sip_msg *req,
+			const struct sip_msg *rsp);
+struct binding *binding_of(const struct sbc *sbc, enum sip_transp tp,
+			   const struct sa *src);
+int  binding_print(struct re_printf *pf, const struct sbc *sbc);
+
+#endif

@@ -1,0 +1,47 @@
+#!/bin/bash
+# Remote users (remote_users = yes): a phone that is no declared peer
+# registers through sbcd to a real registrar (Kamailio); sbcd records its
+# binding from the 200 and then lets it call, from the address and port
+# it registered from only, under remote_user_profile; other sources and
+# other ports of the same address are dropped.
+. "$(dirname "$0")/lib.sh"
+
+command -v kamailio >/dev/null || { t_log "kamailio not installed: skipped"; exit 0; }
+ctl() { "${SBCCTL:?}" -s "$W/sbcd.sock" "$@"; }
+PEERS="[profile remote]
+deny = ^0900"
+
+kam_start 1234
+sbc_conf "registrar = sip:$U:5080;transport=udp" \
+	"upstream = sip:$U:5090;transport=udp" \
+	"remote_users = yes" "remote_user_profile = remote" \
+	"security_log = $W/security.log"
+sbc_start
+sipp_bg uas -sf "$SCEN/uas.xml" -i "$U" -p 5090
+
+# before registering, the phone is nobody
+reply_is "call before registering" TIMEOUT "$P:5070" 5551234
+
+sipp_run reg -sf "$SCEN/uac_register.xml" -i "$P" -p 5070 "$A:5060" -s alice \
+	-ap 1234 -m 1 -timeout 5 -timeout_error || fail "alice did not register"
+ctl bindings > "$W/bindings.txt"
+grep -q "^binding alice@$A sip:alice@$P:5070 udp $P:5070 expires [0-9]" "$W/bindings.txt" \
+	|| { cat "$W/bindings.txt"; fail "no binding for alice"; }
+ok "a phone that is no peer registered through sbcd: binding recorded from the 200"
+
+sipp_call call uac.xml 1 -s 5551234 || fail "the registered phone's call failed"
+ok "the registered phone calls from the address and port it registered from"
+
+reply_is "same address, another port" TIMEOUT "$P:5071" 5551234
+reply_is "another address" TIMEOUT "127.0.$T_N.11:5070" 5551234
+ok "another port or address of no binding: dropped"
+
+reply_is "premium number under remote_user_profile" 403 "$P:5070" 0900123
+grep -q "\"rule\":\"fraud:denied_destination\".*\"peer\":\"user:alice@$A\"" "$W/security.log" \
+	|| grep -q "\"peer\":\"user:alice@$A\".*\"rule\":\"fraud:denied_destination\"" "$W/security.log" \
+	|| { tail -3 "$W/security.log"; fail "no fraud event for the remote user"; }
+ok "remote_user_profile applies to the remote user (counted as user:AOR)"
+
+sbc_alive
+sbc_stop
+kam_stop
