@@ -28,6 +28,7 @@ static void binding_destructor(void *arg)
 	mem_deref(b->aor);
 	mem_deref(b->contact);
 	mem_deref(b->peer.name);
+	mem_deref(b->conn);
 }
 
 int binding_init(struct sbc *sbc)
@@ -145,6 +146,15 @@ static int create(struct sbc *sbc, const struct binding_rec *r,
 	return 0;
 }
 
+/* libre drops the TCP connection of a closed flow but keeps the object
+ * while we hold it; a message on it tells which (sip_msg_tcpconn()). */
+bool binding_conn_alive(const struct binding *b)
+{
+	struct sip_msg m = {.tp = b->tp, .sock = b->conn};
+
+	return b->conn && sip_msg_tcpconn(&m) != NULL;
+}
+
 /* The one place bindings change, for local changes and received ones. */
 int binding_apply(struct sbc *sbc, const struct binding_rec *r)
 {
@@ -173,10 +183,19 @@ static int encode_h(struct mbuf *mb, const void *rec)
 	return binding_encode(mb, rec);
 }
 
-static void local_change(struct sbc *sbc, const struct binding_rec *r)
+/* conn: the connection a TCP/TLS client registered on, a node's own
+ * (calls to the client must use it: it is the only way through a NAT);
+ * a standby learns the binding without it. */
+static void local_change(struct sbc *sbc, const struct binding_rec *r,
+			 void *conn)
 {
 	int err = binding_apply(sbc, r);
+	struct binding *b;
 
+	if (!err && conn && (b = find(sbc, r)) && b->conn != conn) {
+		mem_deref(b->conn);
+		b->conn = mem_ref(conn);
+	}
 	if (!err)
 		store_publish(&sbc->store, encode_h, r);
 	else if (err == ENOSPC)
@@ -231,14 +250,14 @@ static void unbind_all(struct sbc *sbc, const struct binding_rec *r)
 			continue;
 		pl_set_str(&d.contact, b->contact);
 		d.expires = 0;
-		local_change(sbc, &d);
+		local_change(sbc, &d, NULL);
 	}
 }
 
 /* The registrar accepted a REGISTER we relayed: each contact it lists
  * for the client is bound to the client's flow, the others unbound. */
 void binding_registered(struct sbc *sbc, const struct sip_msg *req,
-			const struct sip_msg *rsp)
+			const struct sip_msg *rsp, void *conn)
 {
 	const uint64_t now = (uint64_t)time(NULL);
 	struct binding_rec r = {.tp = req->tp, .src = req->src};
@@ -266,7 +285,7 @@ void binding_registered(struct sbc *sbc, const struct sip_msg *req,
 		r.expires = secs ? now + secs : 0;
 		LOGD(sbc, "binding %s -> %r (%s %J): %u s", aor, &r.contact,
 		     tp_word(r.tp), &r.src, secs);
-		local_change(sbc, &r);
+		local_change(sbc, &r, conn);
 	}
 }
 
@@ -289,9 +308,10 @@ static bool print_one(struct le *le, void *arg)
 {
 	const struct binding *b = le->data;
 
-	return re_hprintf(arg, "binding %s %s %s %J expires %llu\n", b->aor,
-			  b->contact, tp_word(b->tp), &b->src,
-			  b->expires) != 0;
+	return re_hprintf(arg, "binding %s %s %s %J expires %llu%s\n", b->aor,
+			  b->contact, tp_word(b->tp), &b->src, b->expires,
+			  b->tp != SIP_TRANSP_UDP && !binding_conn_alive(b)
+			  ? " connection-closed" : "") != 0;
 }
 
 int binding_print(struct re_printf *pf, const struct sbc *sbc)

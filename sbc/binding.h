@@ -23,6 +23,7 @@ struct binding {
 	uint64_t expires;           /* unix seconds */
 	struct tmr tmr;
 	struct conf_peer peer;      /* what screening sees: "user:AOR" */
+	void *conn;                 /* TCP/TLS: libre's connection it came on */
 };
 
 struct binding_rec {
@@ -43,8 +44,9 @@ void binding_close(struct sbc *sbc);
 int  binding_encode(struct mbuf *mb, const struct binding_rec *r);
 int  binding_decode(struct binding_rec *r, const struct pl *txt);
 int  binding_apply(struct sbc *sbc, const struct binding_rec *r);
+bool binding_conn_alive(const struct binding *b);
 void binding_registered(struct sbc *sbc, const struct sip_msg *req,
-			const struct sip_msg *rsp);
+			const struct sip_msg *rsp, void *conn);
 struct binding *binding_of(const struct sbc *sbc, enum sip_transp tp,
 			   const struct sa *src);
 int  binding_print(struct re_printf *pf, const struct sbc *sbc);

@@ -27,6 +27,7 @@ struct txn {
 	struct sa reply_dst;
 	struct uri nexthop;
 	struct dialog *dlg;         /* the call an initial INVITE opens */
+	void *hop_owner;            /* what nexthop points into, if not conf */
 	bool record_route;
 	bool to_registrar;          /* REGISTER: Path, result to register.c */
 	bool answered;              /* any response from downstream */
@@ -48,6 +49,7 @@ static void txn_destructor(void *arg)
 		dialog_end(txn->dlg, "no answer");
 	txn->dlg = mem_deref(txn->dlg);
 	txn->conf = mem_deref(txn->conf);
+	txn->hop_owner = mem_deref(txn->hop_owner);
 	--txn->sbc->stats.txn_active;
 }
 
@@ -383,6 +385,7 @@ int forward_request(struct req_ctx *ctx)
 	list_append(&ctx->sbc->txnl, &txn->le, txn);
 	txn->sbc = ctx->sbc;
 	txn->conf = mem_ref(ctx->sbc->conf);
+	txn->hop_owner = mem_ref(ctx->hop_owner);
 	txn->in = ctx->in;
 	txn->out = ctx->out;
 	txn->msg = mem_ref((struct sip_msg *)msg);

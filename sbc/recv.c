@@ -61,6 +61,7 @@ bool recv_request(const struct sip_msg *msg, void *arg)
 	if (ctx.action == ROUTE_REPLY) {
 		if (ctx.scode)
 			reply(&ctx, ctx.scode, ctx.reason);
+		mem_deref(ctx.hop_owner);
 		return true;
 	}
 
@@ -77,6 +78,7 @@ bool recv_request(const struct sip_msg *msg, void *arg)
 	if (err)
 		LOGW(ctx.sbc, "%s side: cannot forward %r from %J: %m",
 		     side->name, &msg->met, &msg->src, err);
+	mem_deref(ctx.hop_owner);
 	return true;
 }
 

@@ -34,6 +34,62 @@ void reg_route(struct req_ctx *ctx)
 	ctx->to_registrar = true;
 }
 
+static const char *tp_name(enum sip_transp tp);
+
+static void flow_reply(struct req_ctx *ctx, uint16_t scode,
+		       const char *reason)
+{
+	ctx->action = ROUTE_REPLY;
+	ctx->scode = scode;
+	ctx->reason = reason;
+}
+
+/* A request from the core side whose Route named our Path entry goes
+ * back on the flow its token names: over UDP to the address and port
+ * the client registered from, over TCP/TLS on the very connection it
+ * opened (a new one could not cross its NAT): gone, 430 Flow Failed
+ * (RFC 5626).  A token we did not make is refused. */
+void reg_route_flow(struct req_ctx *ctx)
+{
+	struct sbc *sbc = ctx->sbc;
+	struct binding *b;
+	enum sip_transp tp;
+	struct sa addr;
+	struct pl pl;
+	char *uri;
+	int err;
+
+	err = flow_decode(&tp, &addr, sbc->flow_key, &ctx->flow);
+	if (err) {
+		LOGW(sbc, "core side: %r from %J with a %s flow token",
+		     &ctx->msg->met, &ctx->msg->src,
+		     err == EPERM ? "forged" : "malformed");
+		event_emit(sbc, ctx, "bad_flow_token", "403");
+		flow_reply(ctx, 403, "Forbidden");
+		return;
+	}
+	b = binding_of(sbc, tp, &addr);
+	if (tp != SIP_TRANSP_UDP && (!b || !binding_conn_alive(b))) {
+		LOGI(sbc, "core side: %r to %r: the client's %s connection "
+		     "from %J is gone: 430", &ctx->msg->met,
+		     &ctx->msg->ruri, tp_name(tp), &addr);
+		flow_reply(ctx, 430, "Flow Failed");
+		return;
+	}
+	if (re_sdprintf(&uri, "sip:%J;transport=%s", &addr, tp_name(tp))) {
+		flow_reply(ctx, 500, "Server Internal Error");
+		return;
+	}
+	pl_set_str(&pl, uri);
+	if (uri_decode(&ctx->nexthop, &pl)) {
+		mem_deref(uri);
+		flow_reply(ctx, 500, "Server Internal Error");
+		return;
+	}
+	ctx->hop_owner = uri;
+	ctx->out = &sbc->side[SIDE_ACCESS];
+}
+
 static const char *tp_name(enum sip_transp tp)
 {
 	switch (tp) {
@@ -82,7 +138,8 @@ void reg_final(struct sbc *sbc, const struct sip_msg *req,
 
 	authguard_result(sbc, req, rsp);
 	if (rsp->scode >= 200 && rsp->scode < 300)
-		binding_registered(sbc, req, rsp);
+		binding_registered(sbc, req, rsp, req->tp == SIP_TRANSP_UDP
+				   ? NULL : req->sock);
 	if (!path_refused(req, rsp))
 		return;
 	if (sbc->reg_path_warned && now - sbc->reg_path_warned < PATH_WARN_MS)

@@ -103,6 +103,9 @@ static const struct sip_hdr *pop_routes(struct req_ctx *ctx)
 		    || !route_is_self(ctx->sbc, &addr.uri))
 			return hdr;
 		ctx->skip_route[n++] = hdr;
+		/* our Path entry: the user part names the client's flow */
+		if (pl_isset(&addr.uri.user) && ctx->in->id == SIDE_CORE)
+			ctx->flow = addr.uri.user;
 	}
 	return NULL;
 }
@@ -168,6 +171,9 @@ static void route_initial(struct req_ctx *ctx, const struct sip_hdr *rt)
 			to_switch(ctx);
 		else
 			to_upstream(ctx);
+	}
+	else if (pl_isset(&ctx->flow)) {
+		reg_route_flow(ctx);
 	}
 	else if (rt && !sip_addr_decode(&addr, &rt->val)) {
 		ctx->out = &ctx->sbc->side[SIDE_ACCESS];

@@ -141,6 +141,8 @@ struct req_ctx {
 	struct uri nexthop;            /* where to send */
 	struct pl ruri;                /* Request-URI to send */
 	const struct sip_hdr *skip_route[2]; /* our own Route entries, popped */
+	struct pl flow;                /* flow token of our popped Path entry */
+	void *hop_owner;               /* a mem object nexthop points into */
 	bool record_route;
 	bool strip_routes;             /* drop every Route entry */
 	bool verdict;                  /* redirect mode: ask the screening
@@ -191,6 +193,7 @@ int  flood_ban(struct sbc *sbc, const struct sa *src, uint32_t seconds,
 
 /* register.c: REGISTER forwarding to the registrar, with Path */
 void reg_route(struct req_ctx *ctx);
+void reg_route_flow(struct req_ctx *ctx);
 int  reg_path_print(struct mbuf *mb, struct sbc *sbc,
 		    const struct sip_msg *req, enum sip_transp tp,
 		    const struct sa *src);

@@ -106,8 +106,12 @@ int screen_request(struct req_ctx *ctx)
 		ctx->open_dialog = new_call(ctx);  /* tracked, never counted */
 		return 0;
 	}
-	if (ctx->in->id != SIDE_ACCESS)
+	if (ctx->in->id != SIDE_ACCESS) {
+		/* calls to registered users: tracked for their in-dialog
+		 * requests, counted for nobody */
+		ctx->open_dialog = new_call(ctx);
 		return 0;
+	}
 	if (blacklisted(ctx))
 		return EPERM;
 	if (!peer && ctx->sbc->conf->remote_users

@@ -42,6 +42,47 @@ grep -q "\"rule\":\"fraud:denied_destination\".*\"peer\":\"user:alice@$A\"" "$W/
 	|| { tail -3 "$W/security.log"; fail "no fraud event for the remote user"; }
 ok "remote_user_profile applies to the remote user (counted as user:AOR)"
 
+# --- calls to registered users: core caller -> registrar -> sbcd -> phone
+C2=127.0.$T_N.4
+wait_binding() {
+	for _ in $(seq 1 50); do
+		ctl bindings | grep -q "^binding $1@" && return 0
+		sleep 0.1
+	done
+	fail "no binding for $1: $(ctl bindings)"
+}
+core_call() {   # core_call NAME USER [SCENARIO]
+	sipp_run "$1" -sf "${3:-$SCEN/uac.xml}" -s "$2" -i "$C2" -p 5070 "$U:5080" \
+		-m 1 -timeout 15 -timeout_error
+}
+
+sipp_bg phone -sf "$SCEN/uac_register_wait.xml" -oocsf "$SCEN/uas.xml" \
+	-i "$P" -p 5072 "$A:5060" -s bob -ap 1234 -m 1 -timeout 20 -timeout_error
+wait_binding bob
+core_call call_bob bob || fail "call to bob (UDP) failed: $(tail -3 "$W/call_bob.out")"
+wait_pid "$PID_phone" 10 || fail "bob's phone did not take the call"
+grep -q "^INVITE sip:bob@$P:5072" "$W/phone.msg" || fail "bob got no INVITE to his contact"
+ok "call to a UDP user: registrar -> Path -> sbcd -> the address bob registered from"
+
+sipp_bg phonet -sf "$SCEN/uac_register_wait.xml" -oocsf "$SCEN/uas.xml" \
+	-i "$P" -p 5073 -t t1 "$A:5060" -s carol -ap 1234 -m 1 -timeout 20 -timeout_error
+wait_binding carol
+ctl bindings | grep -q "^binding carol@$A .* tcp $P:5073 expires [0-9]*$" \
+	|| fail "carol's TCP binding: $(ctl bindings)"
+core_call call_carol carol || fail "call to carol (TCP) failed: $(tail -3 "$W/call_carol.out")"
+wait_pid "$PID_phonet" 10 || fail "carol's phone did not take the call"
+ok "call to a TCP user: on the connection carol opened"
+
+# carol's phone has gone (its connection closed): 430 Flow Failed
+for _ in $(seq 1 20); do
+	ctl bindings | grep -q "^binding carol@.*connection-closed" && break
+	sleep 0.1
+done
+uac430=$(scen_gen uac430 uac_err.xml.in CODE=430 HDR=CSeq RE=INVITE)
+core_call gone carol "$uac430" || fail "call to carol after her connection closed: $(tail -3 "$W/gone.out")"
+grep -q "connection from $P:5073 is gone: 430" "$W/sbcd.log" || fail "no log line for the gone flow"
+ok "a TCP user whose connection is gone: 430 Flow Failed, no new connection to it"
+
 sbc_alive
 sbc_stop
 kam_stop
