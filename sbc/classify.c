@@ -49,7 +49,8 @@ void classify_source(struct req_ctx *ctx)
 
 	/* what follows in an emergency call is as exempt as its INVITE */
 	if (ctx->has_totag) {
-		ctx->dialog = dialog_of(ctx->sbc, msg);
+		/* held: a BYE ends the call before it is forwarded */
+		ctx->dialog = mem_ref(dialog_of(ctx->sbc, msg));
 		ctx->emergency = ctx->dialog && ctx->dialog->emergency;
 	}
 }

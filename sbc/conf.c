@@ -159,6 +159,10 @@ static const struct conf_opt optv[] = {
 	 "Where REGISTERs from the access side go (core side), with a Path "
 	 "header through sbcd (RFC 3327), e.g. sip:reg.example.net:5060;"
 	 "transport=tcp. Empty: REGISTERs get 403.", 0},
+	{NULL, "topology_hiding", CT_BOOL, O(topology_hiding), "yes", 0, 0,
+	 "Hide core-side addresses (Via, Record-Route, Contact, Path, "
+	 "Service-Route) from remote users and from access-side "
+	 "destinations no peer declares; peers have their own option.", 0},
 	{NULL, "remote_users", CT_BOOL, O(remote_users), "no", 0, 0,
 	 "Phones and PBXs that are no declared peer may REGISTER (to "
 	 "registrar, guarded against password guessing) and, while they "
@@ -313,6 +317,9 @@ static const struct conf_opt peer_optv[] = {
 	{NULL, "flood_exempt", CT_BOOL, P(flood_exempt), "no", 0, 0,
 	 "Do not apply the per-source flood limit to this peer (a big trunk "
 	 "whose rate cps limits instead).", 0},
+	{NULL, "topology_hiding", CT_BOOL, P(topology_hiding), "yes", 0, 0,
+	 "Hide core-side addresses from this peer (Via, Record-Route, "
+	 "Contact, Path).", 0},
 };
 
 static const char peer_example[] =

@@ -77,6 +77,7 @@ struct conf_peer {
 	uint32_t cps;               /* new calls a second, 0: no limit */
 	uint32_t cps_burst;         /* bucket size, 0: cps */
 	bool flood_exempt;          /* its sources are not rate-limited */
+	bool topology_hiding;       /* no core address reaches it */
 };
 
 /* A [blacklist NAME] section: one rule of the blacklist. */
@@ -156,6 +157,7 @@ struct sbc_conf {
 	bool flood_kernel_filter;
 	uint32_t max_dialogs;
 	bool remote_users;
+	bool topology_hiding;
 	char *remote_user_profile;
 	uint32_t max_bindings;
 	bool dialog_check;

@@ -7,8 +7,10 @@
  * limits read.  Every change goes through dialog_apply(), the function a
  * standby will feed with the records it receives.
  *
- * Record, one line: dlg STATE FLAGS CREATED CALLID FTAG PEER FROM
- * (FLAGS: 1 counted, 2 emergency; "-" for an empty field).
+ * Record, one line:
+ *   dlg STATE FLAGS CREATED CALLID FTAG PEER FROM TARGET ROUTES VIAS
+ * (FLAGS: 1 counted, 2 emergency, 4 hidden; "-" for an empty field; in
+ * the last three, which hold spaces, '%' and ' ' are written %25, %20).
  */
 #include <string.h>
 #include <time.h>
@@ -94,6 +96,9 @@ static void dialog_destructor(void *arg)
 	mem_deref(d->ftag);
 	mem_deref(d->peer);
 	mem_deref(d->from);
+	mem_deref(d->target);
+	mem_deref(d->routes);
+	mem_deref(d->vias);
 }
 
 static bool dialog_cmp(struct le *le, void *arg)
@@ -142,12 +147,61 @@ static const struct pl *field(const struct pl *pl)
 	return pl_isset(pl) ? pl : &dash;
 }
 
+/* A field that may hold spaces, escaped (or "-" if empty). */
+static int escaped(struct re_printf *pf, const struct pl *pl)
+{
+	int err = 0;
+
+	if (!pl_isset(pl))
+		return re_hprintf(pf, "-");
+	for (size_t i = 0; i < pl->l && !err; i++) {
+		if (pl->p[i] == ' ')
+			err = re_hprintf(pf, "%%20");
+		else if (pl->p[i] == '%')
+			err = re_hprintf(pf, "%%25");
+		else
+			err = pf->vph(&pl->p[i], 1, pf->arg);
+	}
+	return err;
+}
+
+static int unescape(char **dst, const struct pl *pl)
+{
+	char *s = mem_alloc(pl->l + 1, NULL);
+	size_t n = 0;
+
+	if (!s)
+		return ENOMEM;
+	for (size_t i = 0; i < pl->l; i++) {
+		bool esc = pl->p[i] == '%' && i + 2 < pl->l;
+
+		if (esc && !strncmp(&pl->p[i], "%20", 3)) {
+			s[n++] = ' ';
+			i += 2;
+		}
+		else if (esc && !strncmp(&pl->p[i], "%25", 3)) {
+			s[n++] = '%';
+			i += 2;
+		}
+		else {
+			s[n++] = pl->p[i];
+		}
+	}
+	s[n] = '\0';
+	*dst = s;
+	return 0;
+}
+
 int dialog_encode(struct mbuf *mb, const struct dialog_rec *r)
 {
-	return mbuf_printf(mb, "dlg %u %u %llu %r %r %r %r\n", r->state,
-			   (r->counted ? 1u : 0u) | (r->emergency ? 2u : 0u),
+	return mbuf_printf(mb, "dlg %u %u %llu %r %r %r %r %H %H %H\n",
+			   r->state,
+			   (r->counted ? 1u : 0u) | (r->emergency ? 2u : 0u)
+			   | (r->hidden ? 4u : 0u),
 			   r->created, field(&r->callid),
-			   field(&r->ftag), field(&r->peer), field(&r->from));
+			   field(&r->ftag), field(&r->peer), field(&r->from),
+			   escaped, &r->target, escaped, &r->routes,
+			   escaped, &r->vias);
 }
 
 static void undash(struct pl *pl)
@@ -193,18 +247,26 @@ int dialog_decode(struct dialog_rec *r, const struct pl *txt)
 	err |= next_field(&t, &r->ftag);
 	err |= next_field(&t, &r->peer);
 	err |= next_field(&t, &r->from);
+	err |= next_field(&t, &r->target);
+	err |= next_field(&t, &r->routes);
+	err |= next_field(&t, &r->vias);
 	if (err || pl_strcmp(&tag, "dlg") || !digits(&st, 1)
 	    || pl_u32(&st) > DLG_ENDED || !digits(&cnt, 1)
-	    || pl_u32(&cnt) > 3 || !digits(&created, 19)
+	    || pl_u32(&cnt) > 7 || !digits(&created, 19)
 	    || !next_field(&t, &rest))
 		return EBADMSG;
 	r->state = (enum dialog_state)pl_u32(&st);
 	r->counted = pl_u32(&cnt) & 1;
 	r->emergency = (pl_u32(&cnt) & 2) != 0;
+	r->hidden = (pl_u32(&cnt) & 4) != 0;
+	r->escaped = true;
 	r->created = pl_u64(&created);
 	undash(&r->ftag);
 	undash(&r->peer);
 	undash(&r->from);
+	undash(&r->target);
+	undash(&r->routes);
+	undash(&r->vias);
 	return 0;
 }
 
@@ -217,7 +279,11 @@ static void rec_of(struct dialog_rec *r, const struct dialog *d)
 	r->state = d->state;
 	r->counted = d->counted;
 	r->emergency = d->emergency;
+	r->hidden = d->hidden;
 	r->created = d->created;
+	pl_set_str(&r->target, d->target ? d->target : "");
+	pl_set_str(&r->routes, d->routes ? d->routes : "");
+	pl_set_str(&r->vias, d->vias ? d->vias : "");
 }
 
 static int encode_h(struct mbuf *mb, const void *rec)
@@ -233,6 +299,12 @@ static void maxdur_handler(void *arg)
 	     "(dialog_max_duration)", d->callid, d->peer,
 	     d->sbc->conf->dialog_max_duration);
 	dialog_end(d, "max duration");
+}
+
+/* An empty field (no peer, no From user) is an empty string. */
+static int text_dup(char **dst, const struct pl *pl)
+{
+	return pl_isset(pl) ? pl_strdup(dst, pl) : str_dup(dst, "");
 }
 
 static int dialog_create(struct sbc *sbc, const struct dialog_rec *r,
@@ -253,10 +325,10 @@ static int dialog_create(struct sbc *sbc, const struct dialog_rec *r,
 	d->counted = r->counted;
 	d->emergency = r->emergency;
 	d->created = r->created;
-	err = pl_strdup(&d->callid, &r->callid);
-	err |= pl_strdup(&d->ftag, &r->ftag);
-	err |= pl_strdup(&d->peer, &r->peer);
-	err |= pl_strdup(&d->from, &r->from);
+	err = text_dup(&d->callid, &r->callid);
+	err |= text_dup(&d->ftag, &r->ftag);
+	err |= text_dup(&d->peer, &r->peer);
+	err |= text_dup(&d->from, &r->from);
 	if (!err && d->counted)
 		err = count_up(d);
 	if (err) {
@@ -270,6 +342,33 @@ static int dialog_create(struct sbc *sbc, const struct dialog_rec *r,
 		  maxdur_handler, d);
 	*dp = d;
 	return 0;
+}
+
+static int text_set(char **dst, const struct pl *pl, bool esc)
+{
+	char *s = NULL;
+	int err;
+
+	if (pl_isset(pl) && *dst && !esc && !pl_strcmp(pl, *dst))
+		return 0;               /* unchanged */
+	if (pl_isset(pl)) {
+		err = esc ? unescape(&s, pl) : pl_strdup(&s, pl);
+		if (err)
+			return err;
+	}
+	mem_deref(*dst);
+	*dst = s;
+	return 0;
+}
+
+static int core_party_set(struct dialog *d, const struct dialog_rec *r)
+{
+	int err;
+
+	err  = text_set(&d->target, &r->target, r->escaped);
+	err |= text_set(&d->routes, &r->routes, r->escaped);
+	err |= text_set(&d->vias, &r->vias, r->escaped);
+	return err;
 }
 
 /* The one place a dialog changes, for local changes and received ones.
@@ -302,6 +401,11 @@ int dialog_apply(struct sbc *sbc, const struct dialog_rec *r,
 		if (err)
 			return err;
 	}
+	d->hidden = r->hidden;
+	if (core_party_set(d, r)) {
+		dialog_end(d, "out of memory");
+		return ENOMEM;
+	}
 	if (dp)
 		*dp = d;
 	return 0;
@@ -327,6 +431,7 @@ int dialog_open(struct req_ctx *ctx, bool counted, struct dialog **dp)
 		.state = DLG_EARLY,
 		.counted = counted && ctx->peer,
 		.emergency = ctx->emergency,
+		.hidden = ctx->hide,
 		.created = (uint64_t)time(NULL),
 	};
 
@@ -345,6 +450,26 @@ void dialog_confirm(struct dialog *d)
 		return;
 	rec_of(&r, d);
 	r.state = DLG_CONFIRMED;
+	(void)local_change(d->sbc, &r, NULL);
+}
+
+/* What topology hiding keeps of the core party (topo.c): its target,
+ * its route set and, for a call it placed, its Vias. */
+void dialog_core_party(struct dialog *d, const struct pl *target,
+		       const struct pl *routes, const struct pl *vias)
+{
+	struct dialog_rec r;
+
+	if (d->state == DLG_ENDED)
+		return;
+	rec_of(&r, d);
+	r.hidden = true;
+	if (target)
+		r.target = *target;
+	if (routes)
+		r.routes = *routes;
+	if (vias)
+		r.vias = *vias;
 	(void)local_change(d->sbc, &r, NULL);
 }
 

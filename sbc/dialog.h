@@ -25,7 +25,12 @@ struct dialog {
 	enum dialog_state state;
 	bool counted;               /* in the peer's counters */
 	bool emergency;             /* never refused, even from a ban */
+	bool hidden;                /* topology hidden from the access side */
 	uint64_t created;           /* unix seconds */
+	/* what topology hiding keeps from the access side (topo.c) */
+	char *target;               /* the core party's Contact URI */
+	char *routes;               /* its route set, Route values in order */
+	char *vias;                 /* core-originated: the INVITE's Vias */
 	struct tmr tmr;             /* the longest a call may last */
 	struct dialog_count *cnt[2];   /* peer, peer + From user */
 };
@@ -39,7 +44,12 @@ struct dialog_rec {
 	enum dialog_state state;
 	bool counted;
 	bool emergency;
+	bool hidden;
 	uint64_t created;
+	struct pl target;
+	struct pl routes;
+	struct pl vias;
+	bool escaped;               /* decoded: spaces of the above as %20 */
 };
 
 struct dialogs {
@@ -58,6 +68,8 @@ int  dialog_apply(struct sbc *sbc, const struct dialog_rec *r,
 
 int  dialog_open(struct req_ctx *ctx, bool counted, struct dialog **dp);
 void dialog_confirm(struct dialog *d);
+void dialog_core_party(struct dialog *d, const struct pl *target,
+		       const struct pl *routes, const struct pl *vias);
 void dialog_end(struct dialog *d, const char *why);
 struct dialog *dialog_of(const struct sbc *sbc, const struct sip_msg *msg);
 bool dialog_method(const struct pl *met);

@@ -6,6 +6,7 @@
  * Via.  ACK for 2xx and retransmitted 2xx are forwarded statelessly.
  */
 #include <string.h>
+#include <strings.h>
 #include "sbc.h"
 
 /* One proxied transaction.  Besides libre's transaction handles, which
@@ -28,6 +29,8 @@ struct txn {
 	struct uri nexthop;
 	struct dialog *dlg;         /* the call an initial INVITE opens */
 	void *hop_owner;            /* what nexthop points into, if not conf */
+	struct dialog *hdlg;        /* the call, if hidden from the access side */
+	bool hide;                  /* responses to the access side hidden */
 	bool record_route;
 	bool to_registrar;          /* REGISTER: Path, result to register.c */
 	bool answered;              /* any response from downstream */
@@ -50,6 +53,7 @@ static void txn_destructor(void *arg)
 	txn->dlg = mem_deref(txn->dlg);
 	txn->conf = mem_deref(txn->conf);
 	txn->hop_owner = mem_deref(txn->hop_owner);
+	txn->hdlg = mem_deref(txn->hdlg);
 	--txn->sbc->stats.txn_active;
 }
 
@@ -83,11 +87,34 @@ static int send_handler(enum sip_transp tp, const struct sa *src,
 		return reg_path_print(mb, txn->sbc, txn->msg, tp, src);
 	if (!txn->record_route)
 		return 0;
+	/* hidden from the access side: our core-facing entry (and the
+	 * core's) join the route set only on the core's side (topo.c) */
+	if (txn->hide && txn->out->id == SIDE_ACCESS)
+		return mbuf_printf(mb, "Record-Route: <sip:%J%s;lr>\r\n",
+				   src, tp_param(tp));
 	sa_set_port(&in, itp == SIP_TRANSP_TLS ? txn->in->tls_port
 					       : txn->in->port);
 	return mbuf_printf(mb, "Record-Route: <sip:%J%s;lr>\r\n"
 			   "Record-Route: <sip:%J%s;lr>\r\n",
 			   src, tp_param(tp), &in, tp_param(itp));
+}
+
+/* The rest of a hidden call's route set, for the core side: our
+ * core-facing entry, then the core's own entries. */
+static int core_rr_print(struct re_printf *pf, const struct txn *txn)
+{
+	struct sa in = txn->in->laddr;
+	enum sip_transp itp = txn->msg->tp;
+	int err;
+
+	sa_set_port(&in, itp == SIP_TRANSP_TLS ? txn->in->tls_port
+					       : txn->in->port);
+	err = re_hprintf(pf, "Record-Route: <sip:%J%s;lr>\r\n", &in,
+			 tp_param(itp));
+	if (!err && txn->hdlg && txn->hdlg->routes && txn->hdlg->routes[0])
+		err = re_hprintf(pf, "Record-Route: %s\r\n",
+				 txn->hdlg->routes);
+	return err;
 }
 
 static int build_headers(struct mbuf *mb, const struct req_ctx *ctx)
@@ -96,9 +123,15 @@ static int build_headers(struct mbuf *mb, const struct req_ctx *ctx)
 	bool first_via = true, mf = false;
 	int err = 0;
 
+	const bool hide = ctx->hide && ctx->out->id == SIDE_ACCESS;
+
+	if (pl_isset(&ctx->routes))
+		err = mbuf_printf(mb, "Route: %r\r\n", &ctx->routes);
 	for (struct le *le = msg->hdrl.head; le && !err; le = le->next) {
 		const struct sip_hdr *hdr = le->data;
 
+		if (hide && topo_req_hdr(mb, ctx, hdr, &err))
+			continue;
 		switch (hdr->id) {
 
 		case SIP_HDR_VIA:
@@ -110,7 +143,14 @@ static int build_headers(struct mbuf *mb, const struct req_ctx *ctx)
 			break;
 
 		case SIP_HDR_ROUTE:
-			if (ctx->strip_routes || hdr == ctx->skip_route[0]
+			if (ctx->strip_routes)
+				continue;
+			if (hdr == ctx->route_partial) {
+				err = mbuf_printf(mb, "Route: %r\r\n",
+						  &ctx->route_rest);
+				continue;
+			}
+			if (hdr == ctx->skip_route[0]
 			    || hdr == ctx->skip_route[1])
 				continue;
 			break;
@@ -168,6 +208,37 @@ int forward_build(struct mbuf *mb, struct req_ctx *ctx)
 	return 0;
 }
 
+/* After the last Record-Route of a printed response, the core's part of
+ * a hidden call's route set (the access party echoed only its own). */
+static int rr_insert(struct mbuf *mb, const struct txn *txn)
+{
+	struct mbuf *tail;
+	size_t pos = 0;
+	const char *p, *end = (const char *)mb->buf + mb->end;
+	int err;
+
+	for (p = (const char *)mb->buf; p < end;) {
+		const char *nl = memchr(p, '\n', end - p);
+
+		if (!nl || nl == p + 1)
+			break;          /* end of the headers */
+		if (!strncasecmp(p, "Record-Route:", 13))
+			pos = nl + 1 - (const char *)mb->buf;
+		p = nl + 1;
+	}
+	if (!pos)
+		return 0;
+	tail = mbuf_alloc(mb->end - pos);
+	if (!tail)
+		return ENOMEM;
+	err = mbuf_write_mem(tail, mb->buf + pos, mb->end - pos);
+	mb->end = mb->pos = pos;
+	err |= mbuf_printf(mb, "%H", core_rr_print, txn);
+	err |= mbuf_write_mem(mb, tail->buf, tail->end);
+	mem_deref(tail);
+	return err;
+}
+
 /* A response from downstream, relayed upstream without our Via. */
 static int relay_response(struct txn *txn, const struct sip_msg *msg)
 {
@@ -186,7 +257,14 @@ static int relay_response(struct txn *txn, const struct sip_msg *msg)
 	/* The Via set comes from the request as we received it, not from
 	 * the downstream's copy: a peer that mangles or drops Vias cannot
 	 * misdirect the response or make it loop. */
-	err = sipmsg_response_print(mb, msg, txn->msg);
+	if (txn->hdlg && txn->in->id == SIDE_ACCESS)
+		topo_learn_response(txn->hdlg, msg, txn->sbc);
+	err = sipmsg_response_print(mb, msg, txn->msg, txn->hide
+				    && txn->in->id == SIDE_ACCESS
+				    ? txn->sbc : NULL, txn->msg->tp);
+	if (!err && txn->hide && txn->in->id == SIDE_CORE
+	    && txn->record_route && sip_msg_hdr(msg, SIP_HDR_RECORD_ROUTE))
+		err = rr_insert(mb, txn);
 	if (!err) {
 		mb->pos = 0;
 		err = sip_strans_reply(&txn->st, txn->in->sip, txn->msg,
@@ -371,6 +449,16 @@ static void verdict_handler(struct req_ctx *ctx, uint16_t scode,
 	}
 }
 
+/* A new call or REGISTER is hidden as its peer says; what follows in a
+ * call, as the call was. */
+static void hide_decide(struct req_ctx *ctx)
+{
+	if (!ctx->has_totag)
+		ctx->hide = topo_decide(ctx);
+	else
+		ctx->hide = ctx->dialog && ctx->dialog->hidden;
+}
+
 int forward_request(struct req_ctx *ctx)
 {
 	const struct sip_msg *msg = ctx->msg;
@@ -392,9 +480,15 @@ int forward_request(struct req_ctx *ctx)
 	txn->record_route = ctx->record_route;
 	txn->to_registrar = ctx->to_registrar;
 	sip_reply_addr(&txn->reply_dst, msg, true);
+	hide_decide(ctx);
 	if (ctx->open_dialog
 	    && !dialog_open(ctx, ctx->count_call, &txn->dlg))
 		mem_ref(txn->dlg);
+	txn->hide = ctx->hide;
+	if (ctx->hide)
+		txn->hdlg = mem_ref(txn->dlg ? txn->dlg : ctx->dialog);
+	if (txn->hdlg && ctx->in->id == SIDE_CORE)
+		topo_learn_request(txn->hdlg, msg);
 
 	err = sip_strans_alloc(&txn->st, ctx->in->sip, msg, cancel_handler,
 			       txn);
@@ -425,6 +519,7 @@ int forward_ack(struct req_ctx *ctx)
 	mb = mbuf_alloc(msg->mb->end + 128);
 	if (!mb)
 		return ENOMEM;
+	hide_decide(ctx);
 	err = build_headers(mb, ctx);
 	if (!err) {
 		choose_transport(ctx, mb->end + msg->ruri.l);
@@ -465,6 +560,7 @@ int forward_stray_response(struct sbc *sbc, struct side *in,
 	struct side *out = &sbc->side[in->id == SIDE_ACCESS ? SIDE_CORE
 							     : SIDE_ACCESS];
 	const struct sip_hdr *via2 = NULL;
+	const struct dialog *d;
 	struct sip_via via;
 	struct mbuf *mb;
 	struct sa dst;
@@ -484,19 +580,30 @@ int forward_stray_response(struct sbc *sbc, struct side *in,
 			break;
 		}
 	}
-	if (!via2 || sip_via_decode(&via, &via2->val) || via_dst(&dst, &via))
-		return EBADMSG;
-
-	mb = mbuf_alloc(msg->mb->end);
+	mb = mbuf_alloc(msg->mb->end + 256);
 	if (!mb)
 		return ENOMEM;
-	err = sipmsg_response_print(mb, msg, NULL);
+	if (!via2 && in->id == SIDE_ACCESS) {
+		/* a hidden call the core placed: its Vias are in the call */
+		err = topo_stray(sbc, msg, mb, &via);
+		if (err || via_dst(&dst, &via))
+			goto out;
+	}
+	else if (!via2 || sip_via_decode(&via, &via2->val)
+		 || via_dst(&dst, &via)) {
+		err = EBADMSG;
+		goto out;
+	}
+	d = in->id == SIDE_CORE ? dialog_of(sbc, msg) : NULL;
+	err = sipmsg_response_print(mb, msg, NULL, d && d->hidden ? sbc : NULL,
+				    via.tp);
 	if (!err) {
 		mb->pos = 0;
 		err = sip_send(out->sip, NULL, via.tp, &dst, mb);
 	}
 	if (!err)
 		++sbc->stats.fwd_rsp;
+ out:
 	mem_deref(mb);
 	return err;
 }

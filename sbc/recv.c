@@ -15,6 +15,68 @@ static void reply(struct req_ctx *ctx, uint16_t scode, const char *reason)
 	(void)forward_reply(ctx, scode, reason);
 }
 
+/* The phases in order; whatever ctx comes to hold is released by the
+ * caller. */
+static void pipeline(struct req_ctx *ctx)
+{
+	char action[8];
+	int err;
+
+	++ctx->sbc->stats.req_rx;
+
+	/* a banned source costs a lookup, not a pipeline; emergency calls
+	 * are let through even then */
+	classify_source(ctx);
+	if (flood_count(ctx->sbc, ctx) && !ctx->emergency)
+		return;
+
+	if (validate_request(ctx)) {
+		++ctx->sbc->stats.invalid;
+		LOGI(ctx->sbc, "%s side: invalid %r from %J: %u %s",
+		     ctx->in->name, &ctx->msg->met, &ctx->msg->src,
+		     ctx->scode, ctx->reason);
+		(void)re_snprintf(action, sizeof(action), "%u", ctx->scode);
+		event_emit(ctx->sbc, ctx, "invalid", action);
+		reply(ctx, ctx->scode, ctx->reason);
+		return;
+	}
+
+	if (overload_refuse(ctx)) {
+		event_emit(ctx->sbc, ctx, "overload", "503");
+		(void)sip_replyf(ctx->in->sip, ctx->msg, 503,
+				 "Service Unavailable", "Retry-After: 5\r\n"
+				 "Content-Length: 0\r\n\r\n");
+		return;
+	}
+
+	if (screen_request(ctx)) {
+		if (ctx->scode)
+			reply(ctx, ctx->scode, ctx->reason);
+		return;
+	}
+
+	route_request(ctx);
+	if (ctx->action == ROUTE_REPLY) {
+		if (ctx->scode)
+			reply(ctx, ctx->scode, ctx->reason);
+		return;
+	}
+
+	LOGD(ctx->sbc, "%s side: %r %r from %J (%s) -> %s side, next hop %H",
+	     ctx->in->name, &ctx->msg->met, &ctx->msg->ruri, &ctx->msg->src,
+	     sip_transp_name(ctx->msg->tp), ctx->out->name, uri_encode,
+	     &ctx->nexthop);
+	if (ctx->dialog && !pl_strcmp(&ctx->msg->met, "BYE"))
+		dialog_end(ctx->dialog, "BYE");
+	if (!pl_strcmp(&ctx->msg->met, "ACK"))
+		err = forward_ack(ctx);
+	else
+		err = forward_request(ctx);
+	if (err)
+		LOGW(ctx->sbc, "%s side: cannot forward %r from %J: %m",
+		     ctx->in->name, &ctx->msg->met, &ctx->msg->src, err);
+}
+
 bool recv_request(const struct sip_msg *msg, void *arg)
 {
 	struct side *side = arg;
@@ -23,61 +85,9 @@ bool recv_request(const struct sip_msg *msg, void *arg)
 		.in = side,
 		.msg = msg,
 	};
-	char action[8];
-	int err;
 
-	++ctx.sbc->stats.req_rx;
-
-	/* a banned source costs a lookup, not a pipeline; emergency calls
-	 * are let through even then */
-	classify_source(&ctx);
-	if (flood_count(ctx.sbc, &ctx) && !ctx.emergency)
-		return true;
-
-	if (validate_request(&ctx)) {
-		++ctx.sbc->stats.invalid;
-		LOGI(ctx.sbc, "%s side: invalid %r from %J: %u %s",
-		     side->name, &msg->met, &msg->src, ctx.scode, ctx.reason);
-		(void)re_snprintf(action, sizeof(action), "%u", ctx.scode);
-		event_emit(ctx.sbc, &ctx, "invalid", action);
-		reply(&ctx, ctx.scode, ctx.reason);
-		return true;
-	}
-
-	if (overload_refuse(&ctx)) {
-		event_emit(ctx.sbc, &ctx, "overload", "503");
-		(void)sip_replyf(side->sip, msg, 503, "Service Unavailable",
-				 "Retry-After: 5\r\nContent-Length: 0\r\n\r\n");
-		return true;
-	}
-
-	if (screen_request(&ctx)) {
-		if (ctx.scode)
-			reply(&ctx, ctx.scode, ctx.reason);
-		return true;
-	}
-
-	route_request(&ctx);
-	if (ctx.action == ROUTE_REPLY) {
-		if (ctx.scode)
-			reply(&ctx, ctx.scode, ctx.reason);
-		mem_deref(ctx.hop_owner);
-		return true;
-	}
-
-	LOGD(ctx.sbc, "%s side: %r %r from %J (%s) -> %s side, next hop %H",
-	     side->name, &msg->met, &msg->ruri, &msg->src,
-	     sip_transp_name(msg->tp), ctx.out->name, uri_encode,
-	     &ctx.nexthop);
-	if (ctx.dialog && !pl_strcmp(&msg->met, "BYE"))
-		dialog_end(ctx.dialog, "BYE");
-	if (!pl_strcmp(&msg->met, "ACK"))
-		err = forward_ack(&ctx);
-	else
-		err = forward_request(&ctx);
-	if (err)
-		LOGW(ctx.sbc, "%s side: cannot forward %r from %J: %m",
-		     side->name, &msg->met, &msg->src, err);
+	pipeline(&ctx);
+	mem_deref(ctx.dialog);
 	mem_deref(ctx.hop_owner);
 	return true;
 }

@@ -85,29 +85,45 @@ static void reply(struct req_ctx *ctx, uint16_t scode, const char *reason)
 	ctx->reason = reason;
 }
 
-/* Pop our own Route entries from the top of the route set. */
-static const struct sip_hdr *pop_routes(struct req_ctx *ctx)
+/* Pop our own Route entries from the top of the route set (two at most,
+ * after a double Record-Route); a header whose list holds ours and more
+ * keeps the rest (ctx->route_rest).  *rt: the first entry not ours. */
+static bool pop_routes(struct req_ctx *ctx, struct pl *rt)
 {
-	struct le *le;
 	unsigned n = 0;
 
-	for (le = ctx->msg->hdrl.head; le; le = le->next) {
+	for (struct le *le = ctx->msg->hdrl.head; le; le = le->next) {
 		const struct sip_hdr *hdr = le->data;
-		struct sip_addr addr;
+		struct pl list, e;
 
 		if (hdr->id != SIP_HDR_ROUTE)
 			continue;
-		if (n >= ARRAY_SIZE(ctx->skip_route)
-		    || !sipmsg_mentions_self(ctx->sbc, &hdr->val)
-		    || sip_addr_decode(&addr, &hdr->val)
-		    || !route_is_self(ctx->sbc, &addr.uri))
-			return hdr;
-		ctx->skip_route[n++] = hdr;
-		/* our Path entry: the user part names the client's flow */
-		if (pl_isset(&addr.uri.user) && ctx->in->id == SIDE_CORE)
-			ctx->flow = addr.uri.user;
+		list = hdr->val;
+		while (sipmsg_list_next(&list, &e)) {
+			struct sip_addr addr;
+
+			if (n >= ARRAY_SIZE(ctx->skip_route)
+			    || !sipmsg_mentions_self(ctx->sbc, &e)
+			    || sip_addr_decode(&addr, &e)
+			    || !route_is_self(ctx->sbc, &addr.uri)) {
+				*rt = e;
+				if (e.p != hdr->val.p) {   /* partly ours */
+					ctx->route_partial = hdr;
+					ctx->route_rest.p = e.p;
+					ctx->route_rest.l = hdr->val.p
+						+ hdr->val.l - e.p;
+				}
+				return true;
+			}
+			ctx->skip_route[n++] = hdr;
+			/* our Path entry: the user part names the client's
+			 * flow */
+			if (pl_isset(&addr.uri.user)
+			    && ctx->in->id == SIDE_CORE)
+				ctx->flow = addr.uri.user;
+		}
 	}
-	return NULL;
+	return false;
 }
 
 static void to_upstream(struct req_ctx *ctx)
@@ -154,7 +170,7 @@ static bool dialog_forming(const struct pl *met)
 		|| !pl_strcmp(met, "REFER") || !pl_strcmp(met, "NOTIFY");
 }
 
-static void route_initial(struct req_ctx *ctx, const struct sip_hdr *rt)
+static void route_initial(struct req_ctx *ctx, const struct pl *rt)
 {
 	const struct sip_msg *msg = ctx->msg;
 	struct sip_addr addr;
@@ -175,7 +191,7 @@ static void route_initial(struct req_ctx *ctx, const struct sip_hdr *rt)
 	else if (pl_isset(&ctx->flow)) {
 		reg_route_flow(ctx);
 	}
-	else if (rt && !sip_addr_decode(&addr, &rt->val)) {
+	else if (rt && !sip_addr_decode(&addr, rt)) {
 		ctx->out = &ctx->sbc->side[SIDE_ACCESS];
 		ctx->nexthop = addr.uri;
 	}
@@ -190,13 +206,14 @@ int route_request(struct req_ctx *ctx)
 {
 	struct sbc *sbc = ctx->sbc;
 	const struct sip_msg *msg = ctx->msg;
-	const struct sip_hdr *rt;
+	struct pl rtv;
+	const struct pl *rt;
 	struct sip_addr addr;
 	bool ack = !pl_strcmp(&msg->met, "ACK");
 
 	ctx->action = ROUTE_FORWARD;
 	ctx->ruri = msg->ruri;
-	rt = pop_routes(ctx);
+	rt = pop_routes(ctx, &rtv) ? &rtv : NULL;
 
 	if (!rt && !pl_strcmp(&msg->met, "OPTIONS") && !pl_isset(&msg->uri.user)
 	    && route_is_self(sbc, &msg->uri)) {
@@ -233,12 +250,16 @@ int route_request(struct req_ctx *ctx)
 			      "Call/Transaction Does Not Exist");
 		return 0;
 	}
-	if (rt && sip_addr_decode(&addr, &rt->val)) {
+	if (rt && sip_addr_decode(&addr, rt)) {
 		reply(ctx, ack ? 0 : 400, "Bad Route");
 		return 0;
 	}
 	ctx->out = &sbc->side[ctx->in->id == SIDE_ACCESS ? SIDE_CORE
 							 : SIDE_ACCESS];
 	ctx->nexthop = rt ? addr.uri : msg->uri;
+	/* the core's part of a hidden call's route set is ours to restore */
+	if (ctx->in->id == SIDE_ACCESS && ctx->dialog && ctx->dialog->hidden
+	    && ctx->dialog->target && topo_route(ctx))
+		reply(ctx, ack ? 0 : 500, "Server Internal Error");
 	return 0;
 }

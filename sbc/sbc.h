@@ -141,7 +141,11 @@ struct req_ctx {
 	struct uri nexthop;            /* where to send */
 	struct pl ruri;                /* Request-URI to send */
 	const struct sip_hdr *skip_route[2]; /* our own Route entries, popped */
+	const struct sip_hdr *route_partial; /* ... and one that lists more */
+	struct pl route_rest;          /* what it has besides ours */
 	struct pl flow;                /* flow token of our popped Path entry */
+	struct pl routes;              /* Route values to add (topo.c) */
+	bool hide;                     /* topology hidden from the access side */
 	void *hop_owner;               /* a mem object nexthop points into */
 	bool record_route;
 	bool strip_routes;             /* drop every Route entry */
@@ -254,8 +258,24 @@ int  sipmsg_print_hdr(struct mbuf *mb, const struct sip_hdr *hdr);
 int  sipmsg_via_add_received(struct mbuf *mb, const struct sip_msg *msg,
 			     const struct sip_hdr *via);
 int  sipmsg_response_print(struct mbuf *mb, const struct sip_msg *rsp,
-			   const struct sip_msg *req);
+			   const struct sip_msg *req, const struct sbc *hide,
+			   enum sip_transp tp);
+
+/* topo.c: topology hiding towards the access side */
+bool topo_decide(const struct req_ctx *ctx);
+bool topo_req_hdr(struct mbuf *mb, const struct req_ctx *ctx,
+		  const struct sip_hdr *hdr, int *err);
+bool topo_rsp_hdr(struct mbuf *mb, const struct sbc *sbc,
+		  enum sip_transp tp, const struct sip_hdr *hdr,
+		  bool *below_self, int *err);
+void topo_learn_request(struct dialog *d, const struct sip_msg *msg);
+void topo_learn_response(struct dialog *d, const struct sip_msg *rsp,
+			 const struct sbc *sbc);
+int  topo_route(struct req_ctx *ctx);
+int  topo_stray(struct sbc *sbc, const struct sip_msg *msg,
+		struct mbuf *mb, struct sip_via *via);
 bool sipmsg_is_side_addr(const struct side *side, const struct sa *sa);
+bool sipmsg_list_next(struct pl *list, struct pl *entry);
 bool sipmsg_mentions_self(const struct sbc *sbc, const struct pl *val);
 
 #endif

@@ -114,18 +114,20 @@ int screen_request(struct req_ctx *ctx)
 	}
 	if (blacklisted(ctx))
 		return EPERM;
-	if (!peer && ctx->sbc->conf->remote_users
-	    && !pl_strcmp(&ctx->msg->met, "REGISTER"))
-		return 0;       /* anyone may try: authguard and flood watch */
-	if (!peer)
+	/* with remote_users anyone may try to register: password guessing
+	 * and flood protection watch them */
+	if (!peer && !(ctx->sbc->conf->remote_users
+		       && !pl_strcmp(&ctx->msg->met, "REGISTER")))
 		return refuse(ctx, "unknown_source", "unknown source");
-	if (!(peer->transports & (1u << ctx->msg->tp)))
+	if (peer && !(peer->transports & (1u << ctx->msg->tp)))
 		return refuse(ctx, "peer_transport",
 			      "transport not allowed for the peer");
 	if (authguard_screen(ctx)) {
 		ctx->scode = 0;
 		return EPERM;
 	}
+	if (!peer)
+		return 0;       /* a REGISTER, see above */
 	if (ctx->has_totag)
 		return in_dialog(ctx);
 	if (!new_call(ctx))

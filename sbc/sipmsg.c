@@ -88,11 +88,13 @@ bool sipmsg_mentions_self(const struct sbc *sbc, const struct pl *val)
 
 /* A response to pass on: its status line, the Via set of the request it
  * answers when we have it (with received/rport on top) or else its own
- * minus our top Via, its other headers, and its body. */
+ * minus our top Via, its other headers, and its body.  hide: going to
+ * the access side of a hidden call (topo.c), over transport tp. */
 int sipmsg_response_print(struct mbuf *mb, const struct sip_msg *rsp,
-			  const struct sip_msg *req)
+			  const struct sip_msg *req, const struct sbc *hide,
+			  enum sip_transp tp)
 {
-	bool first = true;
+	bool first = true, below_self = false;
 	int err;
 
 	err = mbuf_printf(mb, "SIP/2.0 %u %r\r\n", rsp->scode, &rsp->reason);
@@ -111,8 +113,12 @@ int sipmsg_response_print(struct mbuf *mb, const struct sip_msg *rsp,
 	for (struct le *le = rsp->hdrl.head; le && !err; le = le->next) {
 		const struct sip_hdr *hdr = le->data;
 
-		if (hdr->id != SIP_HDR_VIA)
-			err = sipmsg_print_hdr(mb, hdr);
+		if (hdr->id == SIP_HDR_VIA)
+			continue;
+		if (hide && topo_rsp_hdr(mb, hide, tp, hdr, &below_self,
+					 &err))
+			continue;
+		err = sipmsg_print_hdr(mb, hdr);
 	}
 	err |= mbuf_write_str(mb, "\r\n");
 	err |= mbuf_write_mem(mb, mbuf_buf(rsp->mb), mbuf_get_left(rsp->mb));
@@ -126,4 +132,37 @@ bool sipmsg_is_side_addr(const struct side *side, const struct sa *sa)
 	if (!sa_cmp(&side->laddr, sa, SA_ADDR))
 		return false;
 	return port == side->port || (side->tls_port && port == side->tls_port);
+}
+
+/* The next entry of a comma-separated list of name-addrs (Route,
+ * Record-Route, Path, Contact): commas inside <...> or quotes do not
+ * count.  Returns false at the end. */
+bool sipmsg_list_next(struct pl *list, struct pl *entry)
+{
+	const char *p = list->p, *end = list->p + list->l;
+	bool quoted = false, angle = false;
+
+	while (p < end && (*p == ' ' || *p == '\t' || *p == ','
+			   || *p == '\r' || *p == '\n'))
+		++p;
+	if (p == end)
+		return false;
+	entry->p = p;
+	for (; p < end; p++) {
+		if (*p == '"' && !angle && (p == entry->p || p[-1] != '\\'))
+			quoted = !quoted;
+		else if (*p == '<' && !quoted)
+			angle = true;
+		else if (*p == '>' && !quoted)
+			angle = false;
+		else if (*p == ',' && !quoted && !angle)
+			break;
+	}
+	entry->l = p - entry->p;
+	while (entry->l && (entry->p[entry->l - 1] == ' '
+			    || entry->p[entry->l - 1] == '\t'))
+		--entry->l;
+	list->l = end - p;
+	list->p = p;
+	return true;
 }

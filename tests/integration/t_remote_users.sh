@@ -83,6 +83,34 @@ core_call gone carol "$uac430" || fail "call to carol after her connection close
 grep -q "connection from $P:5073 is gone: 430" "$W/sbcd.log" || fail "no log line for the gone flow"
 ok "a TCP user whose connection is gone: 430 Flow Failed, no new connection to it"
 
+# topology hiding, on the wire: in every message the access side got,
+# no Via, Record-Route, Route, Contact, Path or Service-Route names a
+# core-side address (sbcd's core side, the registrar, the core caller)
+python3 - "$C" "$U" "$C2" "$W"/reg.msg "$W"/call.msg "$W"/phone.msg "$W"/phonet.msg <<'PY' \
+	|| fail "a core address reached the access side"
+import re, sys
+core = sys.argv[1:4]
+hdrs = ("via", "v", "record-route", "route", "contact", "m", "path", "service-route")
+bad = 0
+seen = 0
+for f in sys.argv[4:]:
+    for block in re.split(r"^-{10,}.*$", open(f, errors="replace").read(),
+                          flags=re.M):
+        if "message received" not in block:
+            continue
+        for line in block.splitlines():
+            name = line.split(":", 1)[0].strip().lower()
+            if name in hdrs:
+                seen += 1
+                for a in core:
+                    if re.search(re.escape(a) + r"(?![0-9])", line):
+                        print("%s: %s" % (f, line))
+                        bad += 1
+print("%d headers checked" % seen)
+sys.exit(1 if bad or not seen else 0)
+PY
+ok "topology hidden: no core address in any Via, Record-Route, Route, Contact or Path the access side received"
+
 sbc_alive
 sbc_stop
 kam_stop

@@ -115,11 +115,13 @@ static void test_dialog_records(void **state)
 	pl_set_str(&r.callid, "a84b4c76e66710@pc33.example.com");
 	pl_set_str(&r.ftag, "1928301774");
 	pl_set_str(&r.peer, "trunk");
+	pl_set_str(&r.vias, "SIP/2.0/UDP 10.0.0.5;branch=z9hG4bKa%b");
 	assert_int_equal(dialog_encode(mb, &r), 0);
 	pl_set_mbuf(&pl, (mb->pos = 0, mb));
 	assert_true(upl_eq(&pl, "dlg 1 3 1795000000 "
 			   "a84b4c76e66710@pc33.example.com 1928301774 "
-			   "trunk -\n"));
+			   "trunk - - - "
+			   "SIP/2.0/UDP%2010.0.0.5;branch=z9hG4bKa%25b\n"));
 	assert_int_equal(dialog_decode(&d, &pl), 0);
 	assert_int_equal(d.state, DLG_CONFIRMED);
 	assert_true(d.counted);
@@ -130,11 +132,16 @@ static void test_dialog_records(void **state)
 	assert_true(upl_eq(&d.peer, "trunk"));
 	assert_false(pl_isset(&d.from));
 
-	pl_set_str(&pl, "dlg 1 4 1 c t p f");
+	assert_true(d.escaped);
+	assert_true(upl_eq(&d.vias, "SIP/2.0/UDP%2010.0.0.5;branch=z9hG4bKa%25b"));
+
+	pl_set_str(&pl, "dlg 1 8 1 c t p f - - -");
 	assert_int_equal(dialog_decode(&d, &pl), EBADMSG);
-	pl_set_str(&pl, "dlg 1 1 1 c t p f extra");
+	pl_set_str(&pl, "dlg 1 1 1 c t p f - - - extra");
 	assert_int_equal(dialog_decode(&d, &pl), EBADMSG);
-	pl_set_str(&pl, "dlg 3 1 1 c t p f");
+	pl_set_str(&pl, "dlg 1 1 1 c t p f");
+	assert_int_equal(dialog_decode(&d, &pl), EBADMSG);
+	pl_set_str(&pl, "dlg 3 1 1 c t p f - - -");
 	assert_int_equal(dialog_decode(&d, &pl), EBADMSG);
 	pl_set_str(&pl, "dlg 1 1 1 c t p");
 	assert_int_equal(dialog_decode(&d, &pl), EBADMSG);
@@ -212,11 +219,16 @@ static void test_dialog_apply(void **state)
 	struct dialog *d;
 	struct pl pl;
 
-	pl_set_str(&pl, "dlg 0 1 1795000000 cid tag trunk carol");
+	pl_set_str(&pl, "dlg 0 5 1795000000 cid tag trunk carol "
+		   "<sip:c@10.0.0.9> - SIP/2.0/UDP%2010.0.0.5:5060%25x");
 	assert_int_equal(dialog_decode(&r, &pl), 0);
 	r.created = (uint64_t)time(NULL);
 	assert_int_equal(dialog_apply(sbc, &r, &d), 0);
 	assert_non_null(d);
+	assert_true(d->hidden);
+	assert_string_equal(d->target, "<sip:c@10.0.0.9>");
+	assert_null(d->routes);
+	assert_string_equal(d->vias, "SIP/2.0/UDP 10.0.0.5:5060%x");
 	r.state = DLG_CONFIRMED;
 	assert_int_equal(dialog_apply(sbc, &r, &d), 0);
 	assert_int_equal(d->state, DLG_CONFIRMED);
