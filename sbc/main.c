@@ -103,6 +103,7 @@ static int sbc_start(struct sbc *sbc)
 	err = err ? err : flood_init(sbc);
 	err = err ? err : store_init(&sbc->store, 1024);
 	err = err ? err : dialog_init(sbc);
+	err = err ? err : media_init(sbc);
 	err = err ? err : ctrl_init(sbc);
 	err = err ? err : reload_init(sbc);
 	err = err ? err : dns_init(sbc);
@@ -136,6 +137,7 @@ static void sbc_stop(struct sbc *sbc)
 	overload_close(sbc);
 	forward_close(sbc);
 	dialog_close(sbc);
+	media_close(sbc);
 	store_close(&sbc->store);
 	listen_close(sbc);
 	flood_close(sbc);

@@ -104,6 +104,7 @@ struct sbc {
 	struct list blacklist;         /* struct bl_rule, in match order */
 	struct store store;            /* shared counters */
 	struct dialogs dialogs;        /* the calls */
+	struct media *media;           /* the media relay (media/) */
 	bool terminating;
 };
 
@@ -172,6 +173,10 @@ void reload_close(struct sbc *sbc);
 int  reload_conf(struct sbc *sbc);
 int  reload_uris(const struct sbc_conf *conf, struct uri *upstream,
 		 struct uri *emergency_route, struct uri *switch_uri);
+
+/* media/media.c: the media relay's start and stop */
+int  media_init(struct sbc *sbc);
+void media_close(struct sbc *sbc);
 
 /* ctrl.c: the control socket */
 int  ctrl_init(struct sbc *sbc);
