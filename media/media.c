@@ -30,6 +30,11 @@ int media_init(struct sbc *sbc)
 	};
 	int err;
 
+	err = msrtp_init();
+	if (err) {
+		LOGE(sbc, "media relay: libsrtp2: %m", err);
+		return err;
+	}
 	mc.addr[MEDIA_ACCESS] = sa_af(&conf->media_addr_access) != AF_UNSPEC
 		? conf->media_addr_access : conf->access_addr;
 	mc.addr[MEDIA_CORE] = sa_af(&conf->media_addr_core) != AF_UNSPEC
@@ -37,6 +42,7 @@ int media_init(struct sbc *sbc)
 	err = media_alloc(&sbc->media, &mc);
 	if (err) {
 		LOGE(sbc, "media relay: %m", err);
+		msrtp_close();
 		return err;
 	}
 	media_set_publish(sbc->media, publish_h, sbc);
@@ -48,5 +54,8 @@ int media_init(struct sbc *sbc)
 
 void media_close(struct sbc *sbc)
 {
+	if (!sbc->media)
+		return;
 	sbc->media = mem_deref(sbc->media);
+	msrtp_close();
 }

@@ -6,9 +6,10 @@
  * then hit a closed port, not the next call).
  *
  * Record, one line:
- *   med ID ENDED N {PORT RTP RTCP SRC LATCHED_RTP LATCHED_RTCP}...
+ *   med ID ENDED N {PORT RTP RTCP SRC LATCHED_RTP LATCHED_RTCP RX TX}...
  * one group per stream and side (access, then core); "-" for an address
- * that is not set.
+ * or key that is not set; a key is SUITE:TAG:BASE64 (the record carries
+ * SRTP master keys: whatever transports records must be private).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -22,6 +23,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include "relay.h"
+#include "srtp.h"
 
 enum { NONE = UINT32_MAX, BIND_TRIES = 8, READ_ROUNDS = 4 };
 
@@ -58,10 +60,12 @@ struct media_leg {
 	bool src_ok;
 	bool send_ok;
 	bool latched[2];
+	struct msrtp *rx, *tx;      /* SRTP with this side's peer */
+	struct msrtp_key key[2];    /* SIP thread's copy: rx, tx */
 	/* latched addresses for other threads, under a seqlock */
 	atomic_uint seq;
 	struct sa pub[2];
-	atomic_uint_fast64_t pkts, bytes, dropped, errors, last;
+	atomic_uint_fast64_t pkts, bytes, dropped, errors, srtp_fail, last;
 };
 
 struct media_stream {
@@ -82,7 +86,7 @@ struct media_session {
 				     * fails for want of memory */
 };
 
-enum cmd_type { CMD_ADD, CMD_REMOTE, CMD_LATCH, CMD_DEL };
+enum cmd_type { CMD_ADD, CMD_REMOTE, CMD_LATCH, CMD_SRTP, CMD_DEL };
 
 struct media_cmd {
 	struct le le;
@@ -92,6 +96,7 @@ struct media_cmd {
 	struct media_leg *leg;
 	struct media_remote r;
 	struct sa latched[2];
+	struct msrtp *rx, *tx;      /* CMD_SRTP: the new contexts */
 };
 
 struct media_worker {
@@ -265,6 +270,8 @@ static void leg_close(struct media_leg *l)
 	if (l->has_pair)
 		pool_put(&m->pool, l->pair);
 	l->has_pair = false;
+	l->rx = mem_deref(l->rx);
+	l->tx = mem_deref(l->tx);
 }
 
 /* want: a port the leg must have (a record), 0 for any. */
@@ -392,30 +399,37 @@ static void leg_set_latched(struct media_leg *l, const struct sa lat[2])
 
 /* ---- the packet path (worker threads, no locks) ---- */
 
-static bool leg_accept(struct media_leg *l, int k, const struct sa *src)
+static bool leg_allowed(const struct media_leg *l, int k,
+			const struct sa *src)
 {
 	if (l->latched[k])
 		return sa_cmp(src, &l->dst[k], SA_ALL);
-	if (!l->src_ok || !sa_cmp(src, &l->src, SA_ADDR))
-		return false;
+	return l->src_ok && sa_cmp(src, &l->src, SA_ADDR);
+}
+
+/* Only a packet that passed every check latches (with SRTP: one that
+ * authenticated, so a forged packet from the right IP cannot). */
+static void leg_latch_to(struct media_leg *l, int k, const struct sa *src)
+{
+	if (l->latched[k])
+		return;
 	l->dst[k] = *src;
 	l->dst_ok[k] = true;
 	l->latched[k] = true;
 	leg_publish(l);
-	return true;
 }
 
 static int sock_batch(struct media_worker *wk, struct msock *sk)
 {
 	struct media_leg *l = sk->leg, *o;
 	const int k = sk->kind;
-	uint64_t pkts = 0, bytes = 0, dropped = 0, errors = 0;
+	uint64_t pkts = 0, bytes = 0, dropped = 0, errors = 0, sfail = 0;
 	unsigned out = 0;
 	int n;
 
 	for (int i = 0; i < MEDIA_BATCH; i++) {
 		wk->iov[i].iov_base = wk->buf[i];
-		wk->iov[i].iov_len = MEDIA_MTU;
+		wk->iov[i].iov_len = MEDIA_MTU - MSRTP_TRAILER;
 		memset(&wk->in[i].msg_hdr, 0, sizeof(wk->in[i].msg_hdr));
 		wk->in[i].msg_hdr.msg_iov = &wk->iov[i];
 		wk->in[i].msg_hdr.msg_iovlen = 1;
@@ -429,20 +443,32 @@ static int sock_batch(struct media_worker *wk, struct msock *sk)
 	for (int i = 0; i < n; i++) {
 		struct msghdr *h = &wk->in[i].msg_hdr;
 		struct msghdr *oh = &wk->out[out].msg_hdr;
+		size_t len = wk->in[i].msg_len;
+		const bool rtcp = k || msrtp_is_rtcp(wk->buf[i], len);
 
 		wk->srcv[i].len = h->msg_namelen;
 		if ((h->msg_flags & MSG_TRUNC)
-		    || !leg_accept(l, k, &wk->srcv[i])) {
+		    || !leg_allowed(l, k, &wk->srcv[i])) {
 			++dropped;
 			continue;
 		}
+		if (l->rx && msrtp_unprotect(l->rx, wk->buf[i], &len, rtcp)) {
+			++sfail;
+			continue;
+		}
+		leg_latch_to(l, k, &wk->srcv[i]);
 		++pkts;
 		bytes += wk->in[i].msg_len;
 		if (!o->send_ok || !o->dst_ok[k]) {
 			++errors;
 			continue;
 		}
-		wk->iov[i].iov_len = wk->in[i].msg_len;
+		if (o->tx && msrtp_protect(o->tx, wk->buf[i], &len, MEDIA_MTU,
+					   rtcp)) {
+			++sfail;
+			continue;
+		}
+		wk->iov[i].iov_len = len;
 		memset(oh, 0, sizeof(*oh));
 		oh->msg_iov = &wk->iov[i];
 		oh->msg_iovlen = 1;
@@ -468,6 +494,9 @@ static int sock_batch(struct media_worker *wk, struct msock *sk)
 	if (errors)
 		atomic_fetch_add_explicit(&l->errors, errors,
 					  memory_order_relaxed);
+	if (sfail)
+		atomic_fetch_add_explicit(&l->srtp_fail, sfail,
+					  memory_order_relaxed);
 	return n;
 }
 
@@ -479,6 +508,8 @@ static void cmd_destructor(void *arg)
 
 	if (c->type == CMD_DEL)
 		mem_deref(c->s);
+	mem_deref(c->rx);
+	mem_deref(c->tx);
 }
 
 /* Once queued, a command runs: a lost wake-up (a full eventfd) only
@@ -534,6 +565,16 @@ static void cmd_run(struct media_worker *wk, struct media_cmd *c)
 	case CMD_LATCH:
 		leg_set_latched(c->leg, c->latched);
 		break;
+	case CMD_SRTP: {
+		/* swapped: the command takes the old contexts away */
+		struct msrtp *rx = c->leg->rx, *tx = c->leg->tx;
+
+		c->leg->rx = c->rx;
+		c->leg->tx = c->tx;
+		c->rx = rx;
+		c->tx = tx;
+		break;
+	}
 	case CMD_DEL:
 		break;              /* the destructor frees the session */
 	}
@@ -985,6 +1026,58 @@ int media_remote(struct media_session *s, uint32_t idx,
 	return err;
 }
 
+static bool key_eq(const struct msrtp_key *a, const struct msrtp_key *b)
+{
+	return a->suite == b->suite && a->tag == b->tag && a->len == b->len
+		&& !memcmp(a->key, b->key, a->len);
+}
+
+static int leg_srtp(struct media_leg *l, const struct msrtp_key *rx,
+		    const struct msrtp_key *tx)
+{
+	const struct msrtp_key none = {.suite = MSRTP_NONE};
+	struct media_cmd *c;
+	int err;
+
+	rx = rx && rx->suite != MSRTP_NONE ? rx : &none;
+	tx = tx && tx->suite != MSRTP_NONE ? tx : &none;
+	if (key_eq(rx, &l->key[0]) && key_eq(tx, &l->key[1]))
+		return 0;
+	err = cmd_new(&c, CMD_SRTP, l->st->s);
+	if (err)
+		return err;
+	if (rx->suite != MSRTP_NONE)
+		err = msrtp_alloc(&c->rx, rx, false);
+	if (!err && tx->suite != MSRTP_NONE)
+		err = msrtp_alloc(&c->tx, tx, true);
+	if (err) {
+		mem_deref(c);
+		return err;
+	}
+	c->leg = l;
+	l->key[0] = *rx;
+	l->key[1] = *tx;
+	return cmd_send(l->st->s->wk, c);
+}
+
+/* SRTP with the given side's peer: rx is the key of its a=crypto (what
+ * it sends with), tx the key sbc put in the SDP it sent that peer.  Both
+ * NULL (or MSRTP_NONE): plain RTP, or SRTP passed through untouched when
+ * the other side has no keys either. */
+int media_srtp(struct media_session *s, uint32_t idx, enum media_side side,
+	       const struct msrtp_key *rx, const struct msrtp_key *tx)
+{
+	struct media_leg *l = (struct media_leg *)leg_of(s, idx, side);
+	int err;
+
+	if (!l)
+		return ENOENT;
+	err = leg_srtp(l, rx, tx);
+	if (!err)
+		publish(s, false);
+	return err;
+}
+
 int media_counters(const struct media_session *s, uint32_t idx,
 		   enum media_side side, struct media_counters *c)
 {
@@ -996,6 +1089,8 @@ int media_counters(const struct media_session *s, uint32_t idx,
 	c->bytes = atomic_load_explicit(&l->bytes, memory_order_relaxed);
 	c->dropped = atomic_load_explicit(&l->dropped, memory_order_relaxed);
 	c->errors = atomic_load_explicit(&l->errors, memory_order_relaxed);
+	c->srtp_fail = atomic_load_explicit(&l->srtp_fail,
+					    memory_order_relaxed);
 	c->last_ms = atomic_load_explicit(&l->last, memory_order_relaxed);
 	return 0;
 }
@@ -1103,6 +1198,8 @@ int media_rec_of(struct media_rec *r, const struct media_session *s)
 			rl->rtp = l->cfg.rtp;
 			rl->rtcp = l->cfg.rtcp;
 			rl->src = l->cfg.src;
+			rl->key[0] = l->key[0];
+			rl->key[1] = l->key[1];
 			leg_read_pub(l, rl->latched);
 		}
 	}
@@ -1114,6 +1211,19 @@ static int sa_field(struct re_printf *pf, const struct sa *sa)
 	if (sa_af(sa) == AF_UNSPEC)
 		return re_hprintf(pf, "-");
 	return re_hprintf(pf, "%J", sa);
+}
+
+static int key_field(struct re_printf *pf, const struct msrtp_key *k)
+{
+	char b64[64];
+	size_t n = sizeof(b64);
+
+	if (k->suite == MSRTP_NONE)
+		return re_hprintf(pf, "-");
+	if (k->len > MSRTP_KEY_MAX || base64_encode(k->key, k->len, b64, &n))
+		return EINVAL;
+	return re_hprintf(pf, "%s:%u:%b", msrtp_suite_name(k->suite), k->tag,
+			  b64, n);
 }
 
 int media_encode(struct mbuf *mb, const struct media_rec *r)
@@ -1128,11 +1238,13 @@ int media_encode(struct mbuf *mb, const struct media_rec *r)
 		for (int side = 0; side < 2 && !err; side++) {
 			const struct media_rec_leg *l = &r->legv[i][side];
 
-			err = mbuf_printf(mb, " %u %H %H %H %H %H", l->port,
-					  sa_field, &l->rtp, sa_field,
+			err = mbuf_printf(mb, " %u %H %H %H %H %H %H %H",
+					  l->port, sa_field, &l->rtp, sa_field,
 					  &l->rtcp, sa_field, &l->src,
 					  sa_field, &l->latched[0],
-					  sa_field, &l->latched[1]);
+					  sa_field, &l->latched[1],
+					  key_field, &l->key[0],
+					  key_field, &l->key[1]);
 		}
 	}
 	return err ? err : mbuf_write_str(mb, "\n");
@@ -1178,6 +1290,25 @@ static int sa_decode_field(struct pl *txt, struct sa *sa)
 	return sa_decode(sa, f.p, f.l) ? EBADMSG : 0;
 }
 
+/* SUITE:TAG:BASE64, checked as an a=crypto line would be. */
+static int key_decode_field(struct pl *txt, struct msrtp_key *k)
+{
+	struct pl f, suite, tag, key;
+	char line[128];
+
+	memset(k, 0, sizeof(*k));
+	if (field(txt, &f))
+		return EBADMSG;
+	if (!pl_strcmp(&f, "-"))
+		return 0;
+	if (re_regex(f.p, f.l, "[A-Z0-9_]+:[0-9]+:[^:]+", &suite, &tag, &key)
+	    || re_snprintf(line, sizeof(line), "%r %r inline:%r", &tag,
+			   &suite, &key) < 0)
+		return EBADMSG;
+	pl_set_str(&f, line);
+	return msrtp_crypto_decode(k, &f) ? EBADMSG : 0;
+}
+
 int media_decode(struct media_rec *r, const struct pl *txt)
 {
 	struct pl t, tag, rest;
@@ -1204,7 +1335,9 @@ int media_decode(struct media_rec *r, const struct pl *txt)
 			    || sa_decode_field(&t, &l->rtcp)
 			    || sa_decode_field(&t, &l->src)
 			    || sa_decode_field(&t, &l->latched[0])
-			    || sa_decode_field(&t, &l->latched[1]))
+			    || sa_decode_field(&t, &l->latched[1])
+			    || key_decode_field(&t, &l->key[0])
+			    || key_decode_field(&t, &l->key[1]))
 				return EBADMSG;
 			l->port = (uint16_t)port;
 		}
@@ -1237,6 +1370,8 @@ static int apply_streams(struct media_session *s, const struct media_rec *r)
 			struct media_leg *l = &s->stv[i]->leg[side];
 
 			err = leg_remote(l, &rem);
+			err = err ? err : leg_srtp(l, &rl->key[0],
+						   &rl->key[1]);
 			err = err ? err : leg_latch(l, rl->latched);
 		}
 	}
@@ -1302,16 +1437,20 @@ static bool print_session(struct le *le, void *arg)
 			(void)media_counters(s, i, side, &c);
 			(void)media_latched(s, i, side, &lat[0], &lat[1]);
 			err = re_hprintf(pf, "  stream %u %s port %u remote "
-					 "%H latched %H pkts %llu bytes %llu "
-					 "dropped %llu errors %llu\n", i,
+					 "%H latched %H%s pkts %llu bytes %llu "
+					 "dropped %llu errors %llu srtp_fail "
+					 "%llu\n", i,
 					 side ? "core" : "access",
 					 leg_port(&s->stv[i]->leg[side]),
 					 sa_field, &s->stv[i]->leg[side].cfg.rtp,
 					 sa_field, &lat[0],
+					 s->stv[i]->leg[side].key[0].suite
+					 ? " srtp" : "",
 					 (unsigned long long)c.pkts,
 					 (unsigned long long)c.bytes,
 					 (unsigned long long)c.dropped,
-					 (unsigned long long)c.errors);
+					 (unsigned long long)c.errors,
+					 (unsigned long long)c.srtp_fail);
 		}
 	}
 	return err != 0;

@@ -32,13 +32,15 @@
 
 #include <re.h>
 #include "sdp.h"
+#include "srtp.h"
 
 enum media_side { MEDIA_ACCESS = 0, MEDIA_CORE = 1 };
 
 enum {
 	MEDIA_MAX_STREAMS = SDP_MAX_MEDIA,
 	MEDIA_BATCH = 32,           /* datagrams per recvmmsg/sendmmsg */
-	MEDIA_MTU = 2048,           /* larger datagrams are dropped */
+	MEDIA_MTU = 2048,           /* a datagram over MEDIA_MTU less
+				     * MSRTP_TRAILER is dropped */
 };
 
 struct media_conf {
@@ -63,6 +65,7 @@ struct media_counters {
 	uint64_t bytes;
 	uint64_t dropped;           /* wrong source (hijack), too large */
 	uint64_t errors;            /* no destination yet, send failed */
+	uint64_t srtp_fail;         /* failed to authenticate or protect */
 	uint64_t last_ms;           /* media_now_ms() of the last packet */
 };
 
@@ -71,6 +74,7 @@ struct media_rec_leg {
 	uint16_t port;              /* local RTP port */
 	struct sa rtp, rtcp, src;   /* the remote (unset: none) */
 	struct sa latched[2];       /* RTP, RTCP; unset: not latched */
+	struct msrtp_key key[2];    /* SRTP rx, tx; MSRTP_NONE: none */
 };
 
 struct media_rec {
@@ -102,6 +106,9 @@ int  media_local(const struct media_session *s, uint32_t idx,
 		 enum media_side side, struct sa *rtp);
 int  media_remote(struct media_session *s, uint32_t idx,
 		  enum media_side side, const struct media_remote *r);
+int  media_srtp(struct media_session *s, uint32_t idx,
+		enum media_side side, const struct msrtp_key *rx,
+		const struct msrtp_key *tx);
 int  media_counters(const struct media_session *s, uint32_t idx,
 		    enum media_side side, struct media_counters *c);
 int  media_latched(const struct media_session *s, uint32_t idx,

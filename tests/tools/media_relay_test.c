@@ -291,8 +291,8 @@ static void test_apply(struct media *m)
 	const uint16_t pa = 40050, pc = 40052;
 
 	(void)re_snprintf(line, sizeof(line),
-			  "med call-2@test 0 1 %u %J %s:%u %s:0 %J - "
-			  "%u %J - - - -\n", pa, &phone, P, sa_port(&phone) + 1,
+			  "med call-2@test 0 1 %u %J %s:%u %s:0 %J - - - "
+			  "%u %J - - - - - -\n", pa, &phone, P, sa_port(&phone) + 1,
 			  P, &phone, pc, &far);
 	pl_set_str(&txt, line);
 	CHECK(media_decode(&r, &txt) == 0);
@@ -318,11 +318,11 @@ static void test_apply(struct media *m)
 	/* bad records */
 	static const char *bad[] = {
 		"", "med", "med x 0 0", "med x 2 1", "dlg x 0 1",
-		"med x 0 1 40000 - - - - - 40002 - - - -",       /* short */
-		"med x 0 1 40000 - - - - - 40002 - - - - - extra",
-		"med x 0 1 70000 - - - - - 40002 - - - - -",
-		"med x 0 1 40000 nonsense - - - - 40002 - - - - -",
-		"med x 0 9 40000 - - - - - 40002 - - - - -",
+		"med x 0 1 40000 - - - - - - - 40002 - - - - - -",  /* short */
+		"med x 0 1 40000 - - - - - - - 40002 - - - - - - - extra",
+		"med x 0 1 70000 - - - - - - - 40002 - - - - - - -",
+		"med x 0 1 40000 nonsense - - - - - - 40002 - - - - - - -",
+		"med x 0 9 40000 - - - - - - - 40002 - - - - - - -",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		pl_set_str(&txt, bad[i]);
@@ -333,6 +333,111 @@ static void test_apply(struct media *m)
 	}
 	close(fd_phone);
 	close(fd_far);
+}
+
+/* SRTP terminated on the access side, RTP on the core side: the phone
+ * protects with its key, the far end gets plain RTP; the far end's RTP
+ * reaches the phone protected with sbc's key.  A forged or tampered
+ * packet is dropped and counted, and does not latch. */
+static void srtp_suite(struct media *m, enum msrtp_suite suite, int n)
+{
+	struct media_session *s = NULL;
+	struct msrtp_key kp, ks;
+	struct msrtp *ptx = NULL, *prx = NULL;
+	struct media_remote ra, rc;
+	struct media_counters ca;
+	struct sa la, lc, ph, fe, lat;
+	char id[16];
+	struct pl pl;
+	uint8_t buf[2048], orig[200], in[2048];
+	int fph = udp_open(P, 0, &ph), ffe = udp_open(U, 0, &fe), ok = 0;
+
+	(void)re_snprintf(id, sizeof(id), "srtp-%d", n);
+	pl_set_str(&pl, id);
+	CHECK(msrtp_key_gen(&kp, suite, 1) == 0);   /* the phone's */
+	CHECK(msrtp_key_gen(&ks, suite, 1) == 0);   /* sbc's, towards it */
+	CHECK(msrtp_alloc(&ptx, &kp, true) == 0);
+	CHECK(msrtp_alloc(&prx, &ks, false) == 0);
+	CHECK(media_session_alloc(&s, m, &pl, 1) == 0);
+	ra = remote(&ph);
+	rc = remote(&fe);
+	CHECK(media_remote(s, 0, MEDIA_ACCESS, &ra) == 0);
+	CHECK(media_remote(s, 0, MEDIA_CORE, &rc) == 0);
+	CHECK(media_srtp(s, 0, MEDIA_ACCESS, &kp, &ks) == 0);
+	(void)media_flush(m);
+	(void)media_local(s, 0, MEDIA_ACCESS, &la);
+	(void)media_local(s, 0, MEDIA_CORE, &lc);
+
+	/* forged first: right IP, wrong key: dropped, no latch */
+	{
+		size_t len = rtp(buf, 999, 1);
+
+		send_to(fph, &la, buf, len);
+		CHECK(quiet(ffe, 100));
+		CHECK(media_latched(s, 0, MEDIA_ACCESS, &lat, NULL) == 0);
+		CHECK(sa_af(&lat) == AF_UNSPEC);
+	}
+	for (uint16_t seq = 1; seq <= 5; seq++) {
+		size_t len = rtp(buf, seq, 30), olen = len;
+		ssize_t r;
+
+		memcpy(orig, buf, len);
+		CHECK(msrtp_protect(ptx, buf, &len, sizeof(buf), false) == 0);
+		send_to(fph, &la, buf, len);
+		r = recv_from(ffe, in, sizeof(in), NULL, 500);
+		if (r == (ssize_t)olen && !memcmp(in, orig, olen))
+			++ok;
+	}
+	CHECK(ok == 5);
+	ok = 0;
+	for (uint16_t seq = 1; seq <= 5; seq++) {
+		size_t len = rtp(buf, seq, 31), olen = len;
+		ssize_t r;
+
+		memcpy(orig, buf, len);
+		send_to(ffe, &lc, buf, len);
+		r = recv_from(fph, in, sizeof(in), NULL, 500);
+		if (r > (ssize_t)olen) {
+			size_t l = (size_t)r;
+
+			if (!msrtp_unprotect(prx, in, &l, false) && l == olen
+			    && !memcmp(in, orig, olen))
+				++ok;
+		}
+	}
+	CHECK(ok == 5);
+	/* tampered after latching: dropped */
+	{
+		size_t len = rtp(buf, 6, 32);
+
+		CHECK(msrtp_protect(ptx, buf, &len, sizeof(buf), false) == 0);
+		buf[30] ^= 0x10;
+		send_to(fph, &la, buf, len);
+		CHECK(quiet(ffe, 100));
+	}
+	CHECK(media_counters(s, 0, MEDIA_ACCESS, &ca) == 0);
+	CHECK(ca.pkts == 5 && ca.srtp_fail == 2 && ca.dropped == 0);
+	/* the record carries the keys */
+	{
+		struct media_rec r;
+
+		CHECK(media_rec_of(&r, s) == 0);
+		CHECK(r.legv[0][0].key[0].suite == suite);
+		CHECK(!memcmp(r.legv[0][0].key[1].key, ks.key, ks.len));
+		CHECK(r.legv[0][1].key[0].suite == MSRTP_NONE);
+	}
+	media_session_release(s);
+	mem_deref(ptx);
+	mem_deref(prx);
+	close(fph);
+	close(ffe);
+}
+
+static void test_srtp(struct media *m)
+{
+	srtp_suite(m, MSRTP_AES_CM_128_HMAC_SHA1_80, 1);
+	srtp_suite(m, MSRTP_AES_CM_128_HMAC_SHA1_32, 2);
+	srtp_suite(m, MSRTP_AEAD_AES_128_GCM, 3);
 }
 
 /* Sessions by the thousand: ports and fds come back; an exhausted pool
@@ -482,7 +587,7 @@ int main(int argc, char *argv[])
 	(void)snprintf(U, sizeof(U), "127.0.%d.3", n);
 	(void)snprintf(P, sizeof(P), "127.0.%d.10", n);
 	(void)snprintf(X, sizeof(X), "127.0.%d.66", n);
-	if (libre_init())
+	if (libre_init() || msrtp_init())
 		return 2;
 
 	CHECK(engine(&m, A, C, 40000, 40099, 2, 20) == 0);
@@ -490,11 +595,13 @@ int main(int argc, char *argv[])
 		test_relay(m);
 		test_apply(m);
 		test_sdp_glue(m);
+		test_srtp(m);
 		test_churn(m);
 		mem_deref(m);
 	}
 	test_max_sessions();
 	test_ipv6();
+	msrtp_close();
 	libre_close();
 	if (failures)
 		fprintf(stderr, "media-relay-test: %d failure(s)\n", failures);

@@ -48,14 +48,26 @@ static void test_roundtrip(void **state)
 			 0);
 	r.legv[1][0].port = 30004;
 	r.legv[1][1].port = 30006;
+	/* SRTP towards the access side's phone */
+	r.legv[0][0].key[0].suite = MSRTP_AES_CM_128_HMAC_SHA1_80;
+	r.legv[0][0].key[0].tag = 1;
+	r.legv[0][0].key[0].len = 30;
+	for (int i = 0; i < 30; i++)
+		r.legv[0][0].key[0].key[i] = (uint8_t)i;
+	r.legv[0][0].key[1].suite = MSRTP_AEAD_AES_128_GCM;
+	r.legv[0][0].key[1].tag = 2;
+	r.legv[0][0].key[1].len = 28;
+	memset(r.legv[0][0].key[1].key, 0xab, 28);
 
 	s = encode(&r);
 	assert_string_equal(s,
 		"med a84b4c76e66710@pc33.example.com 0 2 "
 		"30000 192.0.2.10:49170 192.0.2.10:49171 198.51.100.9:0 "
 		"198.51.100.9:1024 - "
-		"30002 [2001:db8::5]:6000 - - - - "
-		"30004 - - - - - 30006 - - - - -\n");
+		"AES_CM_128_HMAC_SHA1_80:1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd "
+		"AEAD_AES_128_GCM:2:q6urq6urq6urq6urq6urq6urq6urq6urq6urqw== "
+		"30002 [2001:db8::5]:6000 - - - - - - "
+		"30004 - - - - - - - 30006 - - - - - - -\n");
 	pl_set_str(&pl, s);
 	assert_int_equal(media_decode(&d, &pl), 0);
 	assert_true(pl_strcmp(&d.id, "a84b4c76e66710@pc33.example.com") == 0);
@@ -66,6 +78,11 @@ static void test_roundtrip(void **state)
 			   SA_ALL));
 	assert_true(sa_cmp(&d.legv[0][1].rtp, &r.legv[0][1].rtp, SA_ALL));
 	assert_int_equal(sa_af(&d.legv[0][1].rtcp), AF_UNSPEC);
+	assert_int_equal(d.legv[0][0].key[1].suite, MSRTP_AEAD_AES_128_GCM);
+	assert_int_equal(d.legv[0][0].key[1].len, 28);
+	assert_memory_equal(d.legv[0][0].key[0].key, r.legv[0][0].key[0].key,
+			    30);
+	assert_int_equal(d.legv[0][1].key[0].suite, MSRTP_NONE);
 	s2 = encode(&d);
 	assert_string_equal(s, s2);
 	mem_deref(s2);
@@ -82,15 +99,18 @@ static void test_bad(void **state)
 {
 	static const char *bad[] = {
 		"", "med", "med x", "med x 0", "med x 0 0", "med x 2 1",
-		"dlg x 0 1 1 - - - - - 2 - - - - -",
-		"med x 0 1 1 - - - - - 2 - - - -",
-		"med x 0 1 1 - - - - - 2 - - - - - extra",
-		"med x 0 1 99999 - - - - - 2 - - - - -",
-		"med x 0 1 123456 - - - - - 2 - - - - -",
-		"med x 0 1 1 nonsense - - - - 2 - - - - -",
-		"med x 0 1 1 1.2.3.4 - - - - 2 - - - - -",   /* no port */
-		"med x 0 9 1 - - - - - 2 - - - - -",
-		"med x 0 x 1 - - - - - 2 - - - - -",
+		"dlg x 0 1 1 - - - - - - - 2 - - - - - - -",
+		"med x 0 1 1 - - - - - - - 2 - - - - - -",
+		"med x 0 1 1 - - - - - BOGUS:1:AAAA - 2 - - - - - - -",
+		"med x 0 1 1 - - - - - AES_CM_128_HMAC_SHA1_80:1:AAAA - "
+		"2 - - - - - - -",                       /* short key */
+		"med x 0 1 1 - - - - - - - 2 - - - - - - - extra",
+		"med x 0 1 99999 - - - - - - - 2 - - - - - - -",
+		"med x 0 1 123456 - - - - - - - 2 - - - - - - -",
+		"med x 0 1 1 nonsense - - - - - - 2 - - - - - - -",
+		"med x 0 1 1 1.2.3.4 - - - - - - 2 - - - - - - -",  /* no port */
+		"med x 0 9 1 - - - - - - - 2 - - - - - - -",
+		"med x 0 x 1 - - - - - - - 2 - - - - - - -",
 	};
 	struct media_rec r;
 	(void)state;
@@ -106,7 +126,7 @@ static void test_bad(void **state)
 	{
 		struct pl pl;
 
-		pl_set_str(&pl, "med x 0 1 1 - - - - - 2 - - - - -\r\n");
+		pl_set_str(&pl, "med x 0 1 1 - - - - - - - 2 - - - - - - -\r\n");
 		assert_int_equal(media_decode(&r, &pl), 0);
 	}
 	memset(&r, 0, sizeof(r));
