@@ -10,8 +10,9 @@
  *   a=rtcp  to sbc's RTCP port (its RTP port when the input said mux)
  * and ICE lines are dropped: sbc is the endpoint each side sees, so
  * candidates of the far end would only leak its addresses and make the
- * peers try to bypass the relay.  Every other byte is copied as is,
- * line ends included.
+ * peers try to bypass the relay.  Where sbc terminates SRTP, the m=
+ * proto and the a=crypto lines change too (enum sdp_srtp).  Every other
+ * byte is copied as is, line ends included.
  */
 #include <string.h>
 #include "sdp.h"
@@ -28,6 +29,8 @@ struct walk {
 	uint16_t rtcp_port[SDP_MAX_MEDIA];
 	bool rtcp_addr[SDP_MAX_MEDIA];
 	bool media_c[SDP_MAX_MEDIA];
+	int crypto_due;             /* m= line owed sbc's a=crypto, or -1 */
+	struct pl m_eol;            /* its line end */
 };
 
 /* The next line of *rest: its text and its end ("\r\n", "\n" or ""). */
@@ -123,6 +126,55 @@ static int write_line(struct walk *w, const struct pl *line,
 	return err ? err : mbuf_write_pl(w->mb, eol);
 }
 
+/* sbc's a=crypto, at the end of the media section it belongs to. */
+static int crypto_flush(struct walk *w)
+{
+	static const struct pl crlf = PL("\r\n");
+	const struct pl *eol = w->m_eol.l ? &w->m_eol : &crlf;
+	const int i = w->crypto_due;
+	int err = 0;
+
+	if (!w->loc || i < 0)
+		return 0;
+	w->crypto_due = -1;
+	/* the body's last line may have had no line end */
+	if (w->mb->end && w->mb->buf[w->mb->end - 1] != '\n')
+		err = mbuf_write_pl(w->mb, eol);
+	return err ? err : mbuf_printf(w->mb, "a=crypto:%r%r",
+				       &w->loc->cryptov[i], eol);
+}
+
+static enum sdp_srtp srtp_of(const struct walk *w, int i)
+{
+	if (!w->loc || i < 0 || !w->info->mv[i].port)
+		return SDP_SRTP_KEEP;
+	return w->loc->srtpv[i];
+}
+
+/* The proto an m= line gets when sbc changes SRTP on it. */
+static int proto_map(const struct pl *proto, enum sdp_srtp mode,
+		     struct pl *out)
+{
+	static const char *const v[][2] = {
+		{"RTP/AVP", "RTP/SAVP"}, {"RTP/AVPF", "RTP/SAVPF"},
+	};
+
+	*out = *proto;
+	if (mode == SDP_SRTP_KEEP)
+		return 0;
+	for (size_t i = 0; i < ARRAY_SIZE(v); i++) {
+		const int from = mode == SDP_SRTP_SET ? 0 : 1;
+
+		if (!pl_strcmp(proto, v[i][from])) {
+			pl_set_str(out, v[i][!from]);
+			return 0;
+		}
+		if (!pl_strcmp(proto, v[i][!from]))
+			return 0;   /* already what it must be */
+	}
+	return ENOTSUP;             /* DTLS-SRTP and the like */
+}
+
 static const char *ip_type(const struct sa *sa)
 {
 	return sa_af(sa) == AF_INET6 ? "IP6" : "IP4";
@@ -195,6 +247,7 @@ static int line_c(struct walk *w, const struct pl *line, const struct pl *eol)
 static int line_m(struct walk *w, const struct pl *line, const struct pl *eol)
 {
 	struct pl s = {line->p + 2, line->l - 2}, type, port, proto, fmt;
+	struct pl t, nproto;
 	struct sdp_stream *m;
 	const uint32_t i = w->info->mc;
 	uint16_t p;
@@ -202,6 +255,9 @@ static int line_m(struct walk *w, const struct pl *line, const struct pl *eol)
 
 	if (i >= SDP_MAX_MEDIA)
 		return E2BIG;
+	err = crypto_flush(w);
+	if (err)
+		return err;
 	err  = token(&s, &type);
 	err |= token(&s, &port);
 	if (err)
@@ -211,14 +267,17 @@ static int line_m(struct walk *w, const struct pl *line, const struct pl *eol)
 	err = port_parse(&port, &p);
 	if (err)
 		return err;
+	t = s;
+	err  = token(&t, &proto);
+	t.p = proto.p + proto.l;
+	t.l = (size_t)(line->p + line->l - t.p);
 	{
-		struct pl t = s;
+		struct pl f = t;
 
-		err  = token(&t, &proto);
-		err |= token(&t, &fmt);
-		if (err)
-			return EBADMSG;
+		err |= token(&f, &fmt);
 	}
+	if (err)
+		return EBADMSG;
 	m = &w->info->mv[i];
 	memset(m, 0, sizeof(*m));
 	m->type = type;
@@ -233,8 +292,16 @@ static int line_m(struct walk *w, const struct pl *line, const struct pl *eol)
 		return 0;
 	if (w->loc->portc <= i)
 		return EINVAL;
-	return mbuf_printf(w->mb, "m=%r %u%r%r", &type,
-			   p ? w->loc->portv[i] : 0u, &s, eol);
+	err = proto_map(&proto, srtp_of(w, (int)i), &nproto);
+	if (err)
+		return err;
+	if (srtp_of(w, (int)i) == SDP_SRTP_SET) {
+		w->crypto_due = (int)i;
+		w->m_eol = *eol;
+	}
+	return mbuf_printf(w->mb, "m=%r %u%b%r%r%r", &type,
+			   p ? w->loc->portv[i] : 0u, s.p,
+			   (size_t)(proto.p - s.p), &nproto, &t, eol);
 }
 
 static bool is_ice(const struct pl *name)
@@ -319,6 +386,8 @@ static int line_a(struct walk *w, const struct pl *line, const struct pl *eol)
 
 		if (m->cryptoc < SDP_MAX_CRYPTO)
 			m->cryptov[m->cryptoc++] = val;
+		if (srtp_of(w, cur) != SDP_SRTP_KEEP)
+			return 0;   /* sbc's key replaces the peer's */
 	}
 	else if (cur >= 0 && !pl_strcmp(&name, "rtcp") && colon) {
 		int err = attr_rtcp(w, cur, &val, eol);
@@ -358,6 +427,7 @@ static int walk(struct walk *w, const struct pl *body)
 
 	memset(w->info, 0, sizeof(*w->info));
 	w->sess_dir = SDP_SENDRECV;
+	w->crypto_due = -1;
 	while (!err && next_line(&rest, &line, &eol)) {
 		if (first) {
 			if (pl_strcmp(&line, "v=0"))
@@ -384,6 +454,7 @@ static int walk(struct walk *w, const struct pl *body)
 	}
 	if (first)
 		return EBADMSG;
+	err = err ? err : crypto_flush(w);
 	return err ? err : finish(w);
 }
 

@@ -39,12 +39,25 @@ struct sdp_info {
 	uint32_t ice_dropped;       /* lines removed by a rewrite */
 };
 
+/* SRTP on the side the rewritten body goes to. */
+enum sdp_srtp {
+	SDP_SRTP_KEEP = 0,          /* proto and a=crypto as they are: RTP,
+				     * or SRTP passed through end to end */
+	SDP_SRTP_STRIP,             /* sbc terminates SRTP: plain RTP here
+				     * (RTP/SAVP -> RTP/AVP, no a=crypto) */
+	SDP_SRTP_SET,               /* sbc speaks SRTP here with its own key
+				     * (RTP/AVP -> RTP/SAVP, its a=crypto) */
+};
+
 /* What sbc wants the receiver of the rewritten body to see. */
 struct sdp_local {
 	struct sa addr;             /* sbc's media IP on that side */
 	uint16_t portv[SDP_MAX_MEDIA];  /* RTP port of each m= line */
 	uint32_t portc;             /* at least the body's m= lines */
 	uint64_t version;           /* o= version to write */
+	enum sdp_srtp srtpv[SDP_MAX_MEDIA];
+	struct pl cryptov[SDP_MAX_MEDIA];   /* SDP_SRTP_SET: the value of
+					     * sbc's a=crypto line */
 };
 
 int  sdp_parse(struct sdp_info *info, const struct pl *body);

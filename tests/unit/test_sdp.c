@@ -288,6 +288,81 @@ static void test_ice_rtcp_crypto(void **state)
 	assert_sa(&info.mv[0].rtcp, "192.0.2.1", 7003);
 }
 
+#define K1 "inline:PS1uQCVeeCFCanVmcjkpPywjNWhcYD0mXXtxaVBR"
+#define K2 "inline:NzB4d1BINUAvLEw6UzF3WSJ+PSdFcGdUJShpX1Zj"
+
+/* sbc terminating SRTP: the SRTP side's offer goes on as plain RTP, the
+ * RTP side's answer comes back with sbc's own key. */
+static void test_srtp_modes(void **state)
+{
+	struct sdp_local l = loc4(30000, 30002, 2);
+	struct sdp_info info;
+	(void)state;
+
+	l.srtpv[0] = l.srtpv[1] = SDP_SRTP_STRIP;
+	rewrite("v=0\r\n"
+		"o=- 1 1 IN IP4 192.0.2.1\r\n"
+		"c=IN IP4 192.0.2.1\r\n"
+		"t=0 0\r\n"
+		"m=audio 7000 RTP/SAVP 0 8\r\n"
+		"a=crypto:1 AES_CM_128_HMAC_SHA1_80 " K1 "\r\n"
+		"a=crypto:2 AES_CM_128_HMAC_SHA1_32 " K2 "\r\n"
+		"a=sendrecv\r\n"
+		"m=video 7002 RTP/SAVPF 96\r\n"
+		"a=crypto:1 AEAD_AES_128_GCM " K1 "\r\n", &l,
+		"v=0\r\n"
+		"o=- 1 2 IN IP4 192.0.2.1\r\n"
+		"c=IN IP4 203.0.113.5\r\n"
+		"t=0 0\r\n"
+		"m=audio 30000 RTP/AVP 0 8\r\n"
+		"a=sendrecv\r\n"
+		"m=video 30002 RTP/AVPF 96\r\n", 0, &info);
+	assert_int_equal(info.mv[0].cryptoc, 2);
+	assert_int_equal(info.mv[1].cryptoc, 1);
+	assert_true(pl_strcmp(&info.mv[1].proto, "RTP/SAVPF") == 0);
+
+	l.srtpv[0] = l.srtpv[1] = SDP_SRTP_SET;
+	pl_set_str(&l.cryptov[0], "1 AES_CM_128_HMAC_SHA1_80 " K2);
+	pl_set_str(&l.cryptov[1], "1 AEAD_AES_128_GCM " K1);
+	rewrite("v=0\r\n"
+		"o=- 1 1 IN IP4 192.0.2.1\r\n"
+		"c=IN IP4 192.0.2.1\r\n"
+		"t=0 0\r\n"
+		"m=audio 8000 RTP/AVP 0\r\n"
+		"a=ptime:20\r\n"
+		"m=video 8002 RTP/AVPF 96\r\n"
+		"a=rtpmap:96 H264/90000", &l,
+		"v=0\r\n"
+		"o=- 1 2 IN IP4 192.0.2.1\r\n"
+		"c=IN IP4 203.0.113.5\r\n"
+		"t=0 0\r\n"
+		"m=audio 30000 RTP/SAVP 0\r\n"
+		"a=ptime:20\r\n"
+		"a=crypto:1 AES_CM_128_HMAC_SHA1_80 " K2 "\r\n"
+		"m=video 30002 RTP/SAVPF 96\r\n"
+		"a=rtpmap:96 H264/90000\r\n"
+		"a=crypto:1 AEAD_AES_128_GCM " K1 "\r\n", 0, &info);
+
+	/* a disabled stream is left alone; LF-only bodies stay so */
+	rewrite("v=0\n"
+		"o=- 1 1 IN IP4 192.0.2.1\n"
+		"c=IN IP4 192.0.2.1\n"
+		"m=audio 8000 RTP/AVP 0\n"
+		"m=video 0 RTP/AVP 96\n", &l,
+		"v=0\n"
+		"o=- 1 2 IN IP4 192.0.2.1\n"
+		"c=IN IP4 203.0.113.5\n"
+		"m=audio 30000 RTP/SAVP 0\n"
+		"a=crypto:1 AES_CM_128_HMAC_SHA1_80 " K2 "\n"
+		"m=video 0 RTP/AVP 96\n", 0, &info);
+
+	/* DTLS-SRTP cannot be terminated with SDES keys */
+	l.srtpv[0] = SDP_SRTP_STRIP;
+	rewrite("v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\nc=IN IP4 192.0.2.1\r\n"
+		"m=audio 8000 UDP/TLS/RTP/SAVP 0\r\n", &l, NULL, ENOTSUP,
+		NULL);
+}
+
 static void test_bad(void **state)
 {
 	struct sdp_local l = loc4(30000, 30002, 1);
@@ -380,6 +455,8 @@ static void test_fuzz(void **state)
 		size_t len = n;
 
 		assert_non_null(mb);
+		l.srtpv[0] = (enum sdp_srtp)(it % 3);
+		pl_set_str(&l.cryptov[0], "1 AES_CM_128_HMAC_SHA1_80 " K1);
 		memcpy(buf, offer, n);
 		for (int k = rand_r(&seed) % 4; k >= 0; k--) {
 			size_t pos = (size_t)rand_r(&seed) % len;
@@ -417,6 +494,7 @@ int main(void)
 		cmocka_unit_test(test_multi_port0),
 		cmocka_unit_test(test_ipv6),
 		cmocka_unit_test(test_ice_rtcp_crypto),
+		cmocka_unit_test(test_srtp_modes),
 		cmocka_unit_test(test_bad),
 		cmocka_unit_test(test_fuzz),
 	};
