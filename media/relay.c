@@ -1180,6 +1180,34 @@ uint32_t media_ports_used(const struct media *m)
 	return used;
 }
 
+struct idle_walk {
+	uint64_t now, timeout;
+	media_idle_h *h;
+	void *arg;
+};
+
+static bool idle_one(struct le *le, void *arg)
+{
+	struct media_session *s = le->data;
+	struct idle_walk *iw = arg;
+	const uint64_t last = media_session_last(s);
+
+	if (iw->now <= last || iw->now - last < iw->timeout)
+		return false;
+	return iw->h(s, iw->now - last, iw->arg);
+}
+
+void media_idle_apply(struct media *m, uint64_t timeout_ms, media_idle_h *h,
+		      void *arg)
+{
+	struct idle_walk iw = {media_now_ms(), timeout_ms, h, arg};
+
+	if (!m || !h || !timeout_ms)
+		return;
+	/* hash_apply tolerates the current entry being unlinked */
+	(void)hash_apply(m->ht, idle_one, &iw);
+}
+
 /* ---- records ---- */
 
 int media_rec_of(struct media_rec *r, const struct media_session *s)

@@ -88,10 +88,19 @@ struct media;
 struct media_session;
 typedef void (media_publish_h)(const struct media_rec *rec, void *arg);
 
+typedef bool (media_idle_h)(struct media_session *s, uint64_t idle_ms,
+			    void *arg);
+
 int  media_alloc(struct media **mp, const struct media_conf *conf);
 void media_set_publish(struct media *m, media_publish_h *h, void *arg);
+/* Blocks until the workers have run every change queued so far: for
+ * tests and shutdown, not for the SIP path. */
 int  media_flush(struct media *m);
 uint64_t media_now_ms(void);
+/* Calls h for each session without a packet for timeout_ms (h may
+ * release it; returning true stops the walk). */
+void media_idle_apply(struct media *m, uint64_t timeout_ms, media_idle_h *h,
+		      void *arg);
 
 int  media_session_alloc(struct media_session **sp, struct media *m,
 			 const struct pl *id, uint32_t nstreams);

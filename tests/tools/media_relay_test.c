@@ -126,6 +126,22 @@ static unsigned fd_count(void)
 	return n;
 }
 
+struct idle_seen {
+	const struct media_session *s;
+	unsigned n;
+	uint64_t idle;
+};
+
+static bool idle_h(struct media_session *s, uint64_t idle_ms, void *arg)
+{
+	struct idle_seen *is = arg;
+
+	++is->n;
+	is->s = s;
+	is->idle = idle_ms;
+	return false;
+}
+
 static struct media_remote remote(const struct sa *rtp_sa)
 {
 	struct media_remote r;
@@ -205,6 +221,20 @@ static void test_relay(struct media *m)
 	CHECK(ca.last_ms >= t0 && media_session_last(s) >= t0);
 	usleep(300 * 1000);
 	CHECK(media_now_ms() - media_session_last(s) >= 250);
+	/* the inactivity walk finds it, not a fresh session */
+	{
+		struct idle_seen is = {NULL, 0, 0};
+		struct media_session *f = NULL;
+		struct pl fid = PL("fresh");
+
+		CHECK(media_session_alloc(&f, m, &fid, 1) == 0);
+		media_idle_apply(m, 250, idle_h, &is);
+		CHECK(is.n == 1 && is.s == s && is.idle >= 250);
+		is.n = 0;
+		media_idle_apply(m, 5000, idle_h, &is);
+		CHECK(is.n == 0);
+		media_session_release(f);
+	}
 
 	/* RTCP: odd ports, latched on their own */
 	fd_pnat_rtcp = udp_open(P, 0, NULL);
