@@ -29,6 +29,7 @@ enum conf_type {
 	CT_OPTUINT,             /* like CT_UINT; empty: CONF_SAME */
 	CT_MODE,                /* screening_mode: relay, redirect */
 	CT_FAIL,                /* verdict_fail: open, closed */
+	CT_OPTADDR,             /* like CT_ADDR; empty: unset */
 };
 
 /* The words of the one-word types, in the order of their enums (conf.h);
@@ -276,6 +277,34 @@ static const struct conf_opt optv[] = {
 	 "43200", 1, 604800,
 	 "Seconds after which a call is forgotten even without a BYE (its "
 	 "counters freed).", 0},
+
+	{"Media relay (media/relay.c; not yet used by calls)",
+	 "media_addr_access", CT_OPTADDR, O(media_addr_access), "", 0, 0,
+	 "IP address the access-side media sockets bind to (what customers' "
+	 "phones send RTP to). Empty: access_addr.",
+	 CF_RESTART},
+	{NULL, "media_addr_core", CT_OPTADDR, O(media_addr_core), "", 0, 0,
+	 "IP address the core-side media sockets bind to. Empty: core_addr.",
+	 CF_RESTART},
+	{NULL, "media_port_min", CT_UINT, O(media_port_min), "30000", 1024,
+	 65534, "First UDP port of the media port pool (rounded up to even: "
+	 "RTP even, RTCP the odd port above).",
+	 CF_RESTART},
+	{NULL, "media_port_max", CT_UINT, O(media_port_max), "39999", 1025,
+	 65535, "Last UDP port of the media port pool; each stream of a call "
+	 "takes one pair on each side.",
+	 CF_RESTART},
+	{NULL, "media_threads", CT_UINT, O(media_threads), "1", 1, 64,
+	 "Worker threads that relay media (each with its own epoll); calls "
+	 "are spread over them round-robin.",
+	 CF_RESTART},
+	{NULL, "media_timeout", CT_UINT, O(media_timeout), "120", 0, 86400,
+	 "Seconds without a media packet after which a call is considered "
+	 "dead. 0: never.", 0},
+	{NULL, "media_max_sessions", CT_UINT, O(media_max_sessions), "20000",
+	 1, 1000000, "Calls with relayed media at most; past it (or with the "
+	 "port pool exhausted) new calls get 503.",
+	 CF_RESTART},
 
 	{"System resources",
 	 "max_fds", CT_UINT, O(max_fds), "65536", 1024, 1048576,
@@ -743,6 +772,12 @@ static int opt_set(struct sbc_conf *conf, void *base,
 			return EINVAL;
 		return 0;
 
+	case CT_OPTADDR:
+		if (!val[0]) {
+			sa_init((struct sa *)p, AF_UNSPEC);
+			return 0;
+		}
+		/*@fallthrough@*/
 	case CT_ADDR:
 		*why = "an IPv4 or IPv6 address";
 		if (sa_set_str((struct sa *)p, val, 0))
@@ -1189,6 +1224,17 @@ static int check_redirect(const struct sbc_conf *conf, const unsigned *linev)
 	return err;
 }
 
+/* The pool needs two pairs at least (one stream, two sides). */
+static int check_media(const struct sbc_conf *conf, const unsigned *linev)
+{
+	if (conf->media_port_max >= ((conf->media_port_min + 1) & ~1u) + 3)
+		return 0;
+	re_fprintf(stderr, "%s:%u: media_port_max must be at least "
+		   "media_port_min + 3 (two port pairs)\n", conf->file,
+		   line_of(linev, "media_port_max"));
+	return EINVAL;
+}
+
 /* Constraints between options, checked once the whole file is read. */
 static int validate(const struct sbc_conf *conf, const unsigned *linev)
 {
@@ -1222,6 +1268,7 @@ static int validate(const struct sbc_conf *conf, const unsigned *linev)
 				  conf->upstream_ca);
 	}
 	err |= check_redirect(conf, linev);
+	err |= check_media(conf, linev);
 	err |= check_ports(conf, linev);
 	for (struct le *le = conf->blacklistl.head; le; le = le->next) {
 		const struct conf_blacklist *cb = le->data;
@@ -1393,6 +1440,10 @@ static int opt_print(struct re_printf *pf, const struct opt_val *v)
 		return re_hprintf(pf, "%s", *(const bool *)p ? "yes" : "no");
 	case CT_ADDR:
 		return re_hprintf(pf, "%j", p);
+	case CT_OPTADDR:
+		if (sa_af(p) == AF_UNSPEC)
+			return 0;
+		return re_hprintf(pf, "%j", p);
 	case CT_MODE:
 	case CT_FAIL: {
 		struct pl c = choice_name(choicev[o->type],
@@ -1436,6 +1487,7 @@ static int opt_copy(struct sbc_conf *dst, const struct sbc_conf *src,
 		*(bool *)d = *(const bool *)s;
 		return 0;
 	case CT_ADDR:
+	case CT_OPTADDR:
 		*(struct sa *)d = *(const struct sa *)s;
 		return 0;
 	default:

@@ -162,6 +162,13 @@ struct sbc_conf {
 	uint32_t max_bindings;
 	bool dialog_check;
 	uint32_t dialog_max_duration;
+	struct sa media_addr_access;  /* unset: access_addr */
+	struct sa media_addr_core;    /* unset: core_addr */
+	uint32_t media_port_min;
+	uint32_t media_port_max;
+	uint32_t media_threads;
+	uint32_t media_timeout;
+	uint32_t media_max_sessions;
 	struct list peerl;          /* struct conf_peer, in file order */
 	struct list blacklistl;     /* struct conf_blacklist */
 	struct list profilel;       /* struct conf_profile */

@@ -17,6 +17,7 @@
  *                             a rule at run time; SECONDS until it
  *                             expires, 0: never
  *   blacklist del NAME        remove a rule
+ *   media                     relayed media: sessions, ports, counters
  */
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@
 #include "sbc.h"
 #include "blacklist.h"
 #include "authguard.h"
+#include "relay.h"
 
 enum { LINE_MAX_LEN = 4096 };
 
@@ -204,6 +206,8 @@ static int run(struct mbuf *out, struct sbc *sbc, char *line)
 		err = mbuf_printf(out, "%H", binding_print, sbc);
 	else if (!strcmp(line, "calls"))
 		err = mbuf_printf(out, "%H", dialog_print, sbc);
+	else if (!strcmp(line, "media"))
+		err = mbuf_printf(out, "%H", media_print, sbc->media);
 	else if (!strcmp(line, "counters"))
 		err = mbuf_printf(out, "%H", store_ctrs_print, &sbc->store);
 	else if (!strncmp(line, "unban ", 6)) {
@@ -227,7 +231,7 @@ static int run(struct mbuf *out, struct sbc *sbc, char *line)
 	else
 		return mbuf_printf(out, "ERR unknown command (stats, events, "
 				   "bans, unban, calls, bindings, counters, "
-				   "reload, "
+				   "media, reload, "
 				   "blacklist list|add|del)\n");
 	return err ? err : mbuf_printf(out, "OK\n");
 }

@@ -107,6 +107,7 @@ static int sbc_start(struct sbc *sbc)
 	err = err ? err : binding_init(sbc);
 	err = err ? err : flow_key_init(sbc->flow_key);
 	err = err ? err : authguard_init(sbc);
+	err = err ? err : media_init(sbc);
 	err = err ? err : ctrl_init(sbc);
 	err = err ? err : reload_init(sbc);
 	err = err ? err : dns_init(sbc);
@@ -143,6 +144,7 @@ static void sbc_stop(struct sbc *sbc)
 	forward_close(sbc);
 	dialog_close(sbc);
 	binding_close(sbc);
+	media_close(sbc);
 	store_close(&sbc->store);
 	listen_close(sbc);
 	authguard_close(sbc);

@@ -116,6 +116,7 @@ struct sbc {
 	struct store store;            /* shared counters */
 	struct dialogs dialogs;        /* the calls */
 	struct bindings bindings;      /* registrations made through us */
+	struct media *media;           /* the media relay (media/) */
 	bool terminating;
 };
 
@@ -203,6 +204,10 @@ int  reg_path_print(struct mbuf *mb, struct sbc *sbc,
 		    const struct sa *src);
 void reg_final(struct sbc *sbc, const struct sip_msg *req,
 	       const struct sip_msg *rsp);
+
+/* media/media.c: the media relay's start and stop */
+int  media_init(struct sbc *sbc);
+void media_close(struct sbc *sbc);
 
 /* ctrl.c: the control socket */
 int  ctrl_init(struct sbc *sbc);

@@ -14,7 +14,7 @@ static int usage(void)
 	fprintf(stderr,
 		"usage: sbcctl [-s SOCKET] COMMAND [ARGS]\n"
 		"  stats | events | bans | unban IP | calls | bindings | counters\n"
-		"  reload\n"
+		"  media | reload\n"
 		"  blacklist list\n"
 		"  blacklist add NAME FIELD MATCH ACTION SECONDS VALUE\n"
 		"      FIELD: source number from from_user display_name "

@@ -1,0 +1,266 @@
+/*
+ * srtp.c: SRTP termination (see srtp.h).  Suites: AES_CM_128_HMAC_SHA1_80
+ * and _32 (RFC 4568; SRTCP keeps the 80-bit tag for _32, RFC 4568 6.2.2)
+ * and AEAD_AES_128_GCM (RFC 7714).  Keys come from OpenSSL's RAND_bytes.
+ *
+ * A context is one direction: rx unprotects what the SRTP peer sends
+ * with the key of its own a=crypto, tx protects what sbc sends it with
+ * the key sbc offered.  Repeated sequence numbers are refused on the tx
+ * side: a relay would otherwise encrypt two different payloads under one
+ * keystream if the RTP side sent them.
+ */
+#include <string.h>
+#include <openssl/rand.h>
+#include <srtp2/srtp.h>
+#include "srtp.h"
+
+struct msrtp {
+	srtp_t ctx;
+	bool tx;
+};
+
+static const struct {
+	const char *name;
+	size_t len;
+} suitev[] = {
+	[MSRTP_NONE] = {"", 0},
+	[MSRTP_AES_CM_128_HMAC_SHA1_80] = {"AES_CM_128_HMAC_SHA1_80",
+					   SRTP_AES_ICM_128_KEY_LEN_WSALT},
+	[MSRTP_AES_CM_128_HMAC_SHA1_32] = {"AES_CM_128_HMAC_SHA1_32",
+					   SRTP_AES_ICM_128_KEY_LEN_WSALT},
+	[MSRTP_AEAD_AES_128_GCM] = {"AEAD_AES_128_GCM",
+				    SRTP_AES_GCM_128_KEY_LEN_WSALT},
+};
+
+int msrtp_init(void)
+{
+	return srtp_init() == srtp_err_status_ok ? 0 : ENOSYS;
+}
+
+void msrtp_close(void)
+{
+	(void)srtp_shutdown();
+}
+
+const char *msrtp_suite_name(enum msrtp_suite suite)
+{
+	return (unsigned)suite < ARRAY_SIZE(suitev) ? suitev[suite].name : "";
+}
+
+static int suite_of(const struct pl *name, enum msrtp_suite *s)
+{
+	for (size_t i = 1; i < ARRAY_SIZE(suitev); i++) {
+		if (!pl_strcmp(name, suitev[i].name)) {
+			*s = (enum msrtp_suite)i;
+			return 0;
+		}
+	}
+	return ENOTSUP;
+}
+
+int msrtp_key_gen(struct msrtp_key *k, enum msrtp_suite suite, uint32_t tag)
+{
+	if (!k || suite == MSRTP_NONE || (unsigned)suite >= ARRAY_SIZE(suitev)
+	    || !tag || tag > 999999999)
+		return EINVAL;
+	memset(k, 0, sizeof(*k));
+	k->suite = suite;
+	k->tag = tag;
+	k->len = suitev[suite].len;
+	return RAND_bytes(k->key, (int)k->len) == 1 ? 0 : EIO;
+}
+
+static bool digits(const struct pl *pl, size_t max)
+{
+	if (!pl->l || pl->l > max)
+		return false;
+	for (size_t i = 0; i < pl->l; i++)
+		if (pl->p[i] < '0' || pl->p[i] > '9')
+			return false;
+	return true;
+}
+
+/* inline:KEY[|LIFETIME][|MKI:LEN]: an MKI is not supported. */
+static int key_param(struct msrtp_key *k, const struct pl *kp)
+{
+	struct pl v, seg;
+	const char *bar;
+	uint8_t buf[64];
+	size_t n = sizeof(buf);
+
+	if (kp->l < 7 || memcmp(kp->p, "inline:", 7))
+		return EBADMSG;
+	v.p = kp->p + 7;
+	v.l = kp->l - 7;
+	bar = pl_strchr(&v, '|');
+	seg.p = bar ? bar + 1 : v.p + v.l;
+	seg.l = (size_t)(v.p + v.l - seg.p);
+	if (bar)
+		v.l = (size_t)(bar - v.p);
+	while (seg.l) {
+		const char *b = pl_strchr(&seg, '|');
+		struct pl one = {seg.p, b ? (size_t)(b - seg.p) : seg.l};
+
+		if (pl_strchr(&one, ':'))
+			return ENOTSUP;     /* MKI */
+		pl_advance(&seg, one.l + (b ? 1 : 0));
+	}
+	if (!v.l || base64_decode(v.p, v.l, buf, &n)
+	    || n != suitev[k->suite].len)
+		return EBADMSG;
+	memcpy(k->key, buf, n);
+	k->len = n;
+	return 0;
+}
+
+/* The next space-separated token of *s. */
+static bool token(struct pl *s, struct pl *tok)
+{
+	while (s->l && s->p[0] == ' ')
+		pl_advance(s, 1);
+	tok->p = s->p;
+	tok->l = 0;
+	while (tok->l < s->l && tok->p[tok->l] != ' ')
+		++tok->l;
+	pl_advance(s, tok->l);
+	return tok->l != 0;
+}
+
+/* The value of an a=crypto line: TAG SUITE KEY-PARAMS [SESSION-PARAMS]. */
+int msrtp_crypto_decode(struct msrtp_key *k, const struct pl *val)
+{
+	struct pl rest, tag, suite, kp, extra;
+
+	if (!k || !val)
+		return EINVAL;
+	memset(k, 0, sizeof(*k));
+	rest = *val;
+	if (!token(&rest, &tag) || !token(&rest, &suite)
+	    || !token(&rest, &kp) || !digits(&tag, 9))
+		return EBADMSG;
+	if (suite_of(&suite, &k->suite))
+		return ENOTSUP;
+	k->tag = pl_u32(&tag);
+	/* a second key (";inline:...") and session parameters
+	 * (UNENCRYPTED_SRTP, KDR, ...) change the semantics: refused */
+	if (pl_strchr(&kp, ';') || token(&rest, &extra))
+		return ENOTSUP;
+	return key_param(k, &kp);
+}
+
+int msrtp_crypto_encode(struct mbuf *mb, const struct msrtp_key *k)
+{
+	char b64[64];
+	size_t n = sizeof(b64);
+
+	if (!mb || !k || k->suite == MSRTP_NONE || k->len > MSRTP_KEY_MAX
+	    || base64_encode(k->key, k->len, b64, &n))
+		return EINVAL;
+	return mbuf_printf(mb, "%u %s inline:%b", k->tag,
+			   msrtp_suite_name(k->suite), b64, n);
+}
+
+/* The first usable key of an offer's a=crypto lines. */
+int msrtp_select(struct msrtp_key *k, const struct pl *cryptov,
+		 uint32_t cryptoc)
+{
+	for (uint32_t i = 0; i < cryptoc; i++)
+		if (!msrtp_crypto_decode(k, &cryptov[i]))
+			return 0;
+	return ENOTSUP;
+}
+
+static void destructor(void *arg)
+{
+	struct msrtp *s = arg;
+
+	if (s->ctx)
+		(void)srtp_dealloc(s->ctx);
+}
+
+static void policy_of(srtp_policy_t *p, enum msrtp_suite suite)
+{
+	switch (suite) {
+	case MSRTP_AES_CM_128_HMAC_SHA1_32:
+		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_32(&p->rtp);
+		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&p->rtcp);
+		break;
+	case MSRTP_AEAD_AES_128_GCM:
+		srtp_crypto_policy_set_aes_gcm_128_16_auth(&p->rtp);
+		srtp_crypto_policy_set_aes_gcm_128_16_auth(&p->rtcp);
+		break;
+	default:
+		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&p->rtp);
+		srtp_crypto_policy_set_aes_cm_128_hmac_sha1_80(&p->rtcp);
+		break;
+	}
+}
+
+int msrtp_alloc(struct msrtp **sp, const struct msrtp_key *k, bool tx)
+{
+	srtp_policy_t pol;
+	uint8_t key[MSRTP_KEY_MAX];
+	struct msrtp *s;
+
+	if (!sp || !k || k->suite == MSRTP_NONE
+	    || (unsigned)k->suite >= ARRAY_SIZE(suitev)
+	    || k->len != suitev[k->suite].len)
+		return EINVAL;
+	s = mem_zalloc(sizeof(*s), destructor);
+	if (!s)
+		return ENOMEM;
+	memset(&pol, 0, sizeof(pol));
+	policy_of(&pol, k->suite);
+	memcpy(key, k->key, k->len);
+	pol.ssrc.type = tx ? ssrc_any_outbound : ssrc_any_inbound;
+	pol.key = key;
+	pol.window_size = 1024;     /* reordering through two networks */
+	pol.allow_repeat_tx = 0;
+	s->tx = tx;
+	if (srtp_create(&s->ctx, &pol) != srtp_err_status_ok) {
+		s->ctx = NULL;
+		mem_deref(s);
+		return EPROTO;
+	}
+	*sp = s;
+	return 0;
+}
+
+/* size: the room in buf, at least *len + MSRTP_TRAILER. */
+int msrtp_protect(struct msrtp *s, uint8_t *buf, size_t *len, size_t size,
+		  bool rtcp)
+{
+	int n = (int)*len;
+	srtp_err_status_t e;
+
+	if (!s || !s->tx || *len + MSRTP_TRAILER > size
+	    || *len < (rtcp ? 8u : 12u))
+		return EINVAL;
+	e = rtcp ? srtp_protect_rtcp(s->ctx, buf, &n)
+		 : srtp_protect(s->ctx, buf, &n);
+	if (e != srtp_err_status_ok)
+		return EPROTO;
+	*len = (size_t)n;
+	return 0;
+}
+
+int msrtp_unprotect(struct msrtp *s, uint8_t *buf, size_t *len, bool rtcp)
+{
+	int n = (int)*len;
+	srtp_err_status_t e;
+
+	if (!s || s->tx || *len < (rtcp ? 8u : 12u))
+		return EINVAL;
+	e = rtcp ? srtp_unprotect_rtcp(s->ctx, buf, &n)
+		 : srtp_unprotect(s->ctx, buf, &n);
+	if (e != srtp_err_status_ok)
+		return EAUTH;
+	*len = (size_t)n;
+	return 0;
+}
+
+/* RTCP on an RTP port (rtcp-mux): packet types 192-223 (RFC 5761 4). */
+bool msrtp_is_rtcp(const uint8_t *buf, size_t len)
+{
+	return len >= 2 && buf[1] >= 192 && buf[1] <= 223;
+}
