@@ -183,7 +183,7 @@ static const char *ip_type(const struct sa *sa)
 /* o=USER SESS-ID VERSION IN IP4 ADDR: only the version changes. */
 static int line_o(struct walk *w, const struct pl *line, const struct pl *eol)
 {
-	struct pl s = {line->p + 2, line->l - 2}, user, id, ver, rest;
+	struct pl s = {line->p + 2, line->l - 2}, user, id, ver;
 	struct sa sa;
 	bool any;
 	int err;
@@ -193,21 +193,24 @@ static int line_o(struct walk *w, const struct pl *line, const struct pl *eol)
 	err |= token(&s, &ver);
 	if (err || w->have_o || ver.l > 19)
 		return EBADMSG;
-	rest = s;
 	for (size_t i = 0; i < ver.l; i++)
 		if (ver.p[i] < '0' || ver.p[i] > '9')
 			return EBADMSG;
-	if (addr_parse(&s, &sa, &any))
-		return EBADMSG;
+	/* the origin's address is only a name (RFC 4566 5.2: often a host
+	 * name, or whatever a UA prints): not parsed, but not passed on
+	 * either, since it names the other side's host */
+	(void)sa;
+	(void)any;
 	w->have_o = true;
 	w->info->o_user = user;
 	w->info->o_sess_id = id;
 	w->info->o_version = pl_u64(&ver);
 	if (!w->loc)
 		return 0;
-	return mbuf_printf(w->mb, "%b%llu%r%r", line->p,
-			   (size_t)(ver.p - line->p),
-			   (unsigned long long)w->loc->version, &rest, eol);
+	return mbuf_printf(w->mb, "o=%r %r %llu IN IP%c %j%r", &user, &id,
+			   (unsigned long long)w->loc->version,
+			   sa_af(&w->loc->addr) == AF_INET6 ? '6' : '4',
+			   &w->loc->addr, eol);
 }
 
 static int line_c(struct walk *w, const struct pl *line, const struct pl *eol)

@@ -286,6 +286,10 @@ static const struct conf_opt optv[] = {
 	{NULL, "media_addr_core", CT_OPTADDR, O(media_addr_core), "", 0, 0,
 	 "IP address the core-side media sockets bind to. Empty: core_addr.",
 	 CF_RESTART},
+	{NULL, "media_anchor", CT_BOOL, O(media_anchor), "yes", 0, 0,
+	 "Anchor every call's media on sbcd: SDP offers and answers are "
+	 "rewritten to its media addresses and RTP/RTCP relayed; no: SDP "
+	 "passes untouched.", 0},
 	{NULL, "media_port_min", CT_UINT, O(media_port_min), "30000", 1024,
 	 65534, "First UDP port of the media port pool (rounded up to even: "
 	 "RTP even, RTCP the odd port above).",

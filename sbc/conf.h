@@ -164,6 +164,7 @@ struct sbc_conf {
 	uint32_t dialog_max_duration;
 	struct sa media_addr_access;  /* unset: access_addr */
 	struct sa media_addr_core;    /* unset: core_addr */
+	bool media_anchor;
 	uint32_t media_port_min;
 	uint32_t media_port_max;
 	uint32_t media_threads;

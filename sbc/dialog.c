@@ -99,6 +99,7 @@ static void dialog_destructor(void *arg)
 	mem_deref(d->target);
 	mem_deref(d->routes);
 	mem_deref(d->vias);
+	mem_deref(d->media);
 }
 
 static bool dialog_cmp(struct le *le, void *arg)
@@ -388,6 +389,7 @@ int dialog_apply(struct sbc *sbc, const struct dialog_rec *r,
 		hash_unlink(&d->he);
 		tmr_cancel(&d->tmr);
 		count_down(d);
+		d->media = mem_deref(d->media);     /* its ports, at once */
 		--sbc->dialogs.n;
 		mem_deref(d);
 		return 0;

@@ -31,6 +31,7 @@ struct dialog {
 	char *target;               /* the core party's Contact URI */
 	char *routes;               /* its route set, Route values in order */
 	char *vias;                 /* core-originated: the INVITE's Vias */
+	void *media;                /* its media on this node (media.c) */
 	struct tmr tmr;             /* the longest a call may last */
 	struct dialog_count *cnt[2];   /* peer, peer + From user */
 };

@@ -30,6 +30,7 @@ struct txn {
 	struct dialog *dlg;         /* the call an initial INVITE opens */
 	void *hop_owner;            /* what nexthop points into, if not conf */
 	struct dialog *hdlg;        /* the call, if hidden from the access side */
+	struct dialog *call;        /* the call it belongs to, if tracked */
 	bool hide;                  /* responses to the access side hidden */
 	bool record_route;
 	bool to_registrar;          /* REGISTER: Path, result to register.c */
@@ -54,6 +55,7 @@ static void txn_destructor(void *arg)
 	txn->conf = mem_deref(txn->conf);
 	txn->hop_owner = mem_deref(txn->hop_owner);
 	txn->hdlg = mem_deref(txn->hdlg);
+	txn->call = mem_deref(txn->call);
 	--txn->sbc->stats.txn_active;
 }
 
@@ -175,6 +177,12 @@ static int build_headers(struct mbuf *mb, const struct req_ctx *ctx)
 	}
 	if (!mf)
 		err |= mbuf_write_str(mb, "Max-Forwards: 70\r\n");
+	if (ctx->body) {
+		err |= mbuf_printf(mb, "Content-Length: %zu\r\n\r\n",
+				   ctx->body->end);
+		err |= mbuf_write_mem(mb, ctx->body->buf, ctx->body->end);
+		return err;
+	}
 	err |= mbuf_printf(mb, "Content-Length: %zu\r\n\r\n",
 			   mbuf_get_left(msg->mb));
 	err |= mbuf_write_mem(mb, mbuf_buf(msg->mb), mbuf_get_left(msg->mb));
@@ -242,7 +250,7 @@ static int rr_insert(struct mbuf *mb, const struct txn *txn)
 /* A response from downstream, relayed upstream without our Via. */
 static int relay_response(struct txn *txn, const struct sip_msg *msg)
 {
-	struct mbuf *mb;
+	struct mbuf *mb, *body = NULL;
 	int err;
 
 	if (validate_response(txn->sbc->conf, msg)) {
@@ -259,9 +267,14 @@ static int relay_response(struct txn *txn, const struct sip_msg *msg)
 	 * misdirect the response or make it loop. */
 	if (txn->hdlg && txn->in->id == SIDE_ACCESS)
 		topo_learn_response(txn->hdlg, msg, txn->sbc);
+	err = media_sdp(&body, txn->sbc, txn->call, msg, txn->out->id);
+	if (err)
+		LOGW(txn->sbc, "%s side: %u to %r %r: SDP not anchored: %m",
+		     txn->out->name, msg->scode, &msg->cseq.met,
+		     &msg->callid, err);
 	err = sipmsg_response_print(mb, msg, txn->msg, txn->hide
 				    && txn->in->id == SIDE_ACCESS
-				    ? txn->sbc : NULL, txn->msg->tp);
+				    ? txn->sbc : NULL, txn->msg->tp, body);
 	if (!err && txn->hide && txn->in->id == SIDE_CORE
 	    && txn->record_route && sip_msg_hdr(msg, SIP_HDR_RECORD_ROUTE))
 		err = rr_insert(mb, txn);
@@ -272,6 +285,7 @@ static int relay_response(struct txn *txn, const struct sip_msg *msg)
 		if (!err)
 			++txn->sbc->stats.fwd_rsp;
 	}
+	mem_deref(body);
 	mem_deref(mb);
 	return err;
 }
@@ -449,6 +463,21 @@ static void verdict_handler(struct req_ctx *ctx, uint16_t scode,
 	}
 }
 
+/* SDP sbcd cannot anchor: no ports left (503, the caller's switch
+ * route-advances) or a body it cannot read (488). */
+static void media_refuse(struct req_ctx *ctx, int err)
+{
+	LOGW(ctx->sbc, "%s side: %r %r from %J: SDP not anchored: %m",
+	     ctx->in->name, &ctx->msg->met, &ctx->msg->callid,
+	     &ctx->msg->src, err);
+	if (err == ENOSPC || err == ENOMEM)
+		(void)sip_reply(ctx->in->sip, ctx->msg, 503,
+				"Service Unavailable");
+	else
+		(void)sip_reply(ctx->in->sip, ctx->msg, 488,
+				"Not Acceptable Here");
+}
+
 /* A new call or REGISTER is hidden as its peer says; what follows in a
  * call, as the call was. */
 static void hide_decide(struct req_ctx *ctx)
@@ -484,11 +513,17 @@ int forward_request(struct req_ctx *ctx)
 	if (ctx->open_dialog
 	    && !dialog_open(ctx, ctx->count_call, &txn->dlg))
 		mem_ref(txn->dlg);
+	txn->call = mem_ref(txn->dlg ? txn->dlg : ctx->dialog);
 	txn->hide = ctx->hide;
 	if (ctx->hide)
-		txn->hdlg = mem_ref(txn->dlg ? txn->dlg : ctx->dialog);
+		txn->hdlg = mem_ref(txn->call);
 	if (txn->hdlg && ctx->in->id == SIDE_CORE)
 		topo_learn_request(txn->hdlg, msg);
+	err = media_sdp(&ctx->body, ctx->sbc, txn->call, msg, ctx->in->id);
+	if (err) {
+		media_refuse(ctx, err);
+		goto out;
+	}
 
 	err = sip_strans_alloc(&txn->st, ctx->in->sip, msg, cancel_handler,
 			       txn);
@@ -520,6 +555,10 @@ int forward_ack(struct req_ctx *ctx)
 	if (!mb)
 		return ENOMEM;
 	hide_decide(ctx);
+	err = media_sdp(&ctx->body, ctx->sbc, ctx->dialog, msg, ctx->in->id);
+	if (err)
+		LOGW(ctx->sbc, "%s side: ACK %r: SDP not anchored: %m",
+		     ctx->in->name, &msg->callid, err);
 	err = build_headers(mb, ctx);
 	if (!err) {
 		choose_transport(ctx, mb->end + msg->ruri.l);
@@ -562,7 +601,7 @@ int forward_stray_response(struct sbc *sbc, struct side *in,
 	const struct sip_hdr *via2 = NULL;
 	const struct dialog *d;
 	struct sip_via via;
-	struct mbuf *mb;
+	struct mbuf *mb, *body = NULL;
 	struct sa dst;
 	unsigned n = 0;
 	int err = 0;
@@ -594,9 +633,12 @@ int forward_stray_response(struct sbc *sbc, struct side *in,
 		err = EBADMSG;
 		goto out;
 	}
-	d = in->id == SIDE_CORE ? dialog_of(sbc, msg) : NULL;
-	err = sipmsg_response_print(mb, msg, NULL, d && d->hidden ? sbc : NULL,
-				    via.tp);
+	d = dialog_of(sbc, msg);
+	if (media_sdp(&body, sbc, (struct dialog *)d, msg, in->id))
+		LOGW(sbc, "%s side: 2xx %r: SDP not anchored", in->name,
+		     &msg->callid);
+	err = sipmsg_response_print(mb, msg, NULL, in->id == SIDE_CORE && d
+				    && d->hidden ? sbc : NULL, via.tp, body);
 	if (!err) {
 		mb->pos = 0;
 		err = sip_send(out->sip, NULL, via.tp, &dst, mb);
@@ -604,6 +646,7 @@ int forward_stray_response(struct sbc *sbc, struct side *in,
 	if (!err)
 		++sbc->stats.fwd_rsp;
  out:
+	mem_deref(body);
 	mem_deref(mb);
 	return err;
 }

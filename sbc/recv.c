@@ -89,6 +89,7 @@ bool recv_request(const struct sip_msg *msg, void *arg)
 	pipeline(&ctx);
 	mem_deref(ctx.dialog);
 	mem_deref(ctx.hop_owner);
+	mem_deref(ctx.body);
 	return true;
 }
 

@@ -147,6 +147,7 @@ struct req_ctx {
 	struct pl flow;                /* flow token of our popped Path entry */
 	struct pl routes;              /* Route values to add (topo.c) */
 	bool hide;                     /* topology hidden from the access side */
+	struct mbuf *body;             /* a rewritten body (media.c), or NULL */
 	void *hop_owner;               /* a mem object nexthop points into */
 	bool record_route;
 	bool strip_routes;             /* drop every Route entry */
@@ -207,6 +208,8 @@ void reg_final(struct sbc *sbc, const struct sip_msg *req,
 
 /* media/media.c: the media relay's start and stop */
 int  media_init(struct sbc *sbc);
+int  media_sdp(struct mbuf **bodyp, struct sbc *sbc, struct dialog *d,
+	       const struct sip_msg *msg, enum side_id from);
 void media_close(struct sbc *sbc);
 
 /* ctrl.c: the control socket */
@@ -264,7 +267,7 @@ int  sipmsg_via_add_received(struct mbuf *mb, const struct sip_msg *msg,
 			     const struct sip_hdr *via);
 int  sipmsg_response_print(struct mbuf *mb, const struct sip_msg *rsp,
 			   const struct sip_msg *req, const struct sbc *hide,
-			   enum sip_transp tp);
+			   enum sip_transp tp, const struct mbuf *body);
 
 /* topo.c: topology hiding towards the access side */
 bool topo_decide(const struct req_ctx *ctx);

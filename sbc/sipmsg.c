@@ -89,11 +89,14 @@ bool sipmsg_mentions_self(const struct sbc *sbc, const struct pl *val)
 /* A response to pass on: its status line, the Via set of the request it
  * answers when we have it (with received/rport on top) or else its own
  * minus our top Via, its other headers, and its body.  hide: going to
- * the access side of a hidden call (topo.c), over transport tp. */
+ * the access side of a hidden call (topo.c), over transport tp.  body:
+ * a rewritten body (media anchoring), or NULL for the response's own. */
 int sipmsg_response_print(struct mbuf *mb, const struct sip_msg *rsp,
 			  const struct sip_msg *req, const struct sbc *hide,
-			  enum sip_transp tp)
+			  enum sip_transp tp, const struct mbuf *body)
 {
+	const uint8_t *bp = body ? body->buf : mbuf_buf(rsp->mb);
+	const size_t bl = body ? body->end : mbuf_get_left(rsp->mb);
 	bool first = true, below_self = false;
 	int err;
 
@@ -113,15 +116,15 @@ int sipmsg_response_print(struct mbuf *mb, const struct sip_msg *rsp,
 	for (struct le *le = rsp->hdrl.head; le && !err; le = le->next) {
 		const struct sip_hdr *hdr = le->data;
 
-		if (hdr->id == SIP_HDR_VIA)
+		if (hdr->id == SIP_HDR_VIA || hdr->id == SIP_HDR_CONTENT_LENGTH)
 			continue;
 		if (hide && topo_rsp_hdr(mb, hide, tp, hdr, &below_self,
 					 &err))
 			continue;
 		err = sipmsg_print_hdr(mb, hdr);
 	}
-	err |= mbuf_write_str(mb, "\r\n");
-	err |= mbuf_write_mem(mb, mbuf_buf(rsp->mb), mbuf_get_left(rsp->mb));
+	err |= mbuf_printf(mb, "Content-Length: %zu\r\n\r\n", bl);
+	err |= mbuf_write_mem(mb, bp, bl);
 	return err;
 }
 

@@ -47,6 +47,7 @@ static void destructor(void *arg)
 
 	tmr_cancel(&v->tmr);
 	v->req = mem_deref(v->req);   /* cancels a pending question */
+	mem_deref(v->ctx.body);
 }
 
 /* The outcome, as a security event; the handler may free v. */
@@ -212,6 +213,8 @@ int verdict_ask(struct verdict **vp, const struct req_ctx *ctx,
 		goto out;
 	}
 	v->ctx = *ctx;
+	v->ctx.dialog = NULL;       /* in-dialog only: held by the pipeline */
+	v->ctx.body = mem_ref(ctx->body);
 	v->h = h;
 	v->arg = arg;
 

@@ -74,7 +74,7 @@ static void test_basic(void **state)
 
 	rewrite(offer, &l,
 		"v=0\r\n"
-		"o=alice 2890844526 7 IN IP4 192.0.2.10\r\n"
+		"o=alice 2890844526 7 IN IP4 203.0.113.5\r\n"
 		"s=-\r\n"
 		"c=IN IP4 203.0.113.5\r\n"
 		"t=0 0\r\n"
@@ -125,7 +125,7 @@ static void test_hold(void **state)
 		"m=audio 49180 RTP/AVP 0\r\n"
 		"a=inactive\r\n", &l,
 		"v=0\r\n"
-		"o=- 1 8 IN IP4 192.0.2.10\r\n"
+		"o=- 1 8 IN IP4 203.0.113.5\r\n"
 		"s=-\r\n"
 		"c=IN IP4 203.0.113.5\r\n"
 		"t=0 0\r\n"
@@ -145,7 +145,7 @@ static void test_hold(void **state)
 		"m=audio 49170 RTP/AVP 0\r\n"
 		"a=recvonly\r\n", &l,
 		"v=0\r\n"
-		"o=- 1 8 IN IP4 192.0.2.10\r\n"
+		"o=- 1 8 IN IP4 203.0.113.5\r\n"
 		"s=-\r\n"
 		"c=IN IP4 0.0.0.0\r\n"
 		"t=0 0\r\n"
@@ -172,7 +172,7 @@ static void test_multi_port0(void **state)
 		"c=IN IP4 192.0.2.21\r\n"
 		"a=rtpmap:96 H264/90000\r\n", &l,
 		"v=0\r\n"
-		"o=- 10 3 IN IP4 192.0.2.10\r\n"
+		"o=- 10 3 IN IP4 203.0.113.5\r\n"
 		"s=call\r\n"
 		"t=0 0\r\n"
 		"m=audio 30000 RTP/AVP 0\r\n"
@@ -206,7 +206,7 @@ static void test_ipv6(void **state)
 		"m=audio 5004 RTP/AVP 0\n"
 		"a=rtcp:5005 IN IP6 2001:db8::11\n", &l,
 		"v=0\n"
-		"o=- 5 2 IN IP6 2001:db8::10\n"
+		"o=- 5 2 IN IP4 203.0.113.5\n"
 		"c=IN IP4 203.0.113.5\n"
 		"m=audio 30000 RTP/AVP 0\n"
 		"a=rtcp:30001 IN IP4 203.0.113.5\n", 0, &info);
@@ -220,14 +220,14 @@ static void test_ipv6(void **state)
 		"c=IN IP4 192.0.2.1\r\n"
 		"m=audio 5004 RTP/AVP 0", &l,
 		"v=0\r\n"
-		"o=- 5 2 IN IP4 192.0.2.1\r\n"
+		"o=- 5 2 IN IP6 2001:db8:5::1\r\n"
 		"c=IN IP6 2001:db8:5::1\r\n"
 		"m=audio 30000 RTP/AVP 0", 0, &info);
 
 	/* IP6 hold address */
 	rewrite("v=0\r\no=- 5 1 IN IP6 ::1\r\nc=IN IP6 ::\r\n"
 		"m=audio 5004 RTP/AVP 0\r\n", &l,
-		"v=0\r\no=- 5 2 IN IP6 ::1\r\nc=IN IP6 ::\r\n"
+		"v=0\r\no=- 5 2 IN IP6 2001:db8:5::1\r\nc=IN IP6 ::\r\n"
 		"m=audio 30000 RTP/AVP 0\r\n", 0, &info);
 	assert_true(info.mv[0].hold_addr);
 }
@@ -260,7 +260,7 @@ static void test_ice_rtcp_crypto(void **state)
 		"NzB4d1BINUAvLEw6UzF3WSJ+PSdFcGdUJShpX1Zj\r\n"
 		"a=icecream:vanilla\r\n", &l,
 		"v=0\r\n"
-		"o=- 1 100 IN IP4 198.51.100.7\r\n"
+		"o=- 1 100 IN IP4 203.0.113.5\r\n"
 		"s=-\r\n"
 		"c=IN IP4 203.0.113.5\r\n"
 		"t=0 0\r\n"
@@ -283,7 +283,7 @@ static void test_ice_rtcp_crypto(void **state)
 	/* a=rtcp on another port: sbc's RTCP port, the odd one */
 	rewrite("v=0\r\no=- 1 1 IN IP4 192.0.2.1\r\nc=IN IP4 192.0.2.1\r\n"
 		"m=audio 7000 RTP/AVP 0\r\na=rtcp:7003\r\n", &l,
-		"v=0\r\no=- 1 100 IN IP4 192.0.2.1\r\nc=IN IP4 203.0.113.5\r\n"
+		"v=0\r\no=- 1 100 IN IP4 203.0.113.5\r\nc=IN IP4 203.0.113.5\r\n"
 		"m=audio 30010 RTP/AVP 0\r\na=rtcp:30011\r\n", 0, &info);
 	assert_sa(&info.mv[0].rtcp, "192.0.2.1", 7003);
 }
@@ -311,7 +311,7 @@ static void test_srtp_modes(void **state)
 		"m=video 7002 RTP/SAVPF 96\r\n"
 		"a=crypto:1 AEAD_AES_128_GCM " K1 "\r\n", &l,
 		"v=0\r\n"
-		"o=- 1 2 IN IP4 192.0.2.1\r\n"
+		"o=- 1 2 IN IP4 203.0.113.5\r\n"
 		"c=IN IP4 203.0.113.5\r\n"
 		"t=0 0\r\n"
 		"m=audio 30000 RTP/AVP 0 8\r\n"
@@ -333,7 +333,7 @@ static void test_srtp_modes(void **state)
 		"m=video 8002 RTP/AVPF 96\r\n"
 		"a=rtpmap:96 H264/90000", &l,
 		"v=0\r\n"
-		"o=- 1 2 IN IP4 192.0.2.1\r\n"
+		"o=- 1 2 IN IP4 203.0.113.5\r\n"
 		"c=IN IP4 203.0.113.5\r\n"
 		"t=0 0\r\n"
 		"m=audio 30000 RTP/SAVP 0\r\n"
@@ -350,7 +350,7 @@ static void test_srtp_modes(void **state)
 		"m=audio 8000 RTP/AVP 0\n"
 		"m=video 0 RTP/AVP 96\n", &l,
 		"v=0\n"
-		"o=- 1 2 IN IP4 192.0.2.1\n"
+		"o=- 1 2 IN IP4 203.0.113.5\n"
 		"c=IN IP4 203.0.113.5\n"
 		"m=audio 30000 RTP/SAVP 0\n"
 		"a=crypto:1 AES_CM_128_HMAC_SHA1_80 " K2 "\n"
