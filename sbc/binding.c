@@ -25,6 +25,7 @@ static void binding_destructor(void *arg)
 
 	hash_unlink(&b->he);
 	tmr_cancel(&b->tmr);
+	mem_deref(b->ka);
 	mem_deref(b->aor);
 	mem_deref(b->contact);
 	mem_deref(b->peer.name);
@@ -139,6 +140,11 @@ static int create(struct sbc *sbc, const struct binding_rec *r,
 		return ENOMEM;
 	}
 	b->peer.transports = 1u << r->tp;
+	err = keepalive_start(b);
+	if (err) {
+		mem_deref(b);
+		return err;
+	}
 	hash_append(sbc->bindings.ht, flow_hash(r->tp, &r->src), &b->he, b);
 	++sbc->bindings.n;
 	*bp = b;
@@ -268,6 +274,24 @@ void binding_registered(struct sbc *sbc, const struct sip_msg *req,
 		     tp_word(r.tp), &r.src, secs);
 		local_change(sbc, &r);
 	}
+	binding_seen(sbc, req);   /* a first REGISTER found no binding */
+}
+
+/* A request from a client's flow: a sign of life of its bindings. */
+void binding_seen(struct sbc *sbc, const struct sip_msg *msg)
+{
+	struct le *le;
+
+	if (!sbc->bindings.n)
+		return;
+	le = list_head(hash_list(sbc->bindings.ht,
+				 flow_hash(msg->tp, &msg->src)));
+	for (; le; le = le->next) {
+		struct binding *b = le->data;
+
+		if (b->tp == msg->tp && sa_cmp(&b->src, &msg->src, SA_ALL))
+			keepalive_seen(b, msg);
+	}
 }
 
 struct binding *binding_of(const struct sbc *sbc, enum sip_transp tp,
@@ -289,9 +313,10 @@ static bool print_one(struct le *le, void *arg)
 {
 	const struct binding *b = le->data;
 
-	return re_hprintf(arg, "binding %s %s %s %J expires %llu\n", b->aor,
-			  b->contact, tp_word(b->tp), &b->src,
-			  b->expires) != 0;
+	return re_hprintf(arg, "binding %s %s %s %J expires %llu %s\n",
+			  b->aor, b->contact, tp_word(b->tp), &b->src,
+			  b->expires, b->unreachable ? "unreachable"
+						     : "reachable") != 0;
 }
 
 int binding_print(struct re_printf *pf, const struct sbc *sbc)

@@ -44,6 +44,9 @@ bool recv_request(const struct sip_msg *msg, void *arg)
 		return true;
 	}
 
+	if (side->id == SIDE_ACCESS)
+		binding_seen(ctx.sbc, msg);   /* NAT keep-alive (keepalive.c) */
+
 	if (overload_refuse(&ctx)) {
 		event_emit(ctx.sbc, &ctx, "overload", "503");
 		(void)sip_replyf(side->sip, msg, 503, "Service Unavailable",

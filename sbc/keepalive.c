@@ -1,0 +1,232 @@
+/*
+ * keepalive.c: NAT keep-alives towards the clients of the bindings
+ * (binding.c), so that a phone behind NAT stays reachable between its
+ * REGISTERs, and a phone that is gone is noticed.
+ *
+ * Every keepalive_interval seconds each binding's flow gets, by transport:
+ *   UDP, keepalive = options: an OPTIONS request (stateful, so libre
+ *        retransmits it); any answer, even 405, proves the NAT open.
+ *        One at a time: while one is pending its retransmissions probe.
+ *   UDP, keepalive = crlf: a CRLFCRLF packet.  It keeps the NAT open but
+ *        brings no answer, so such clients are not judged.
+ *   TCP/TLS: a CRLFCRLF ping on the client's own connection.  An RFC 5626
+ *        client answers with a CRLF pong; libre answers the client's own
+ *        pings with a pong (RFC 5626 4.4.1).  A ping the client's host
+ *        does not acknowledge makes the kernel close the connection
+ *        after keepalive_timeout (TCP_USER_TIMEOUT), and a connection
+ *        that is gone, closed by the client or by libre, means the
+ *        client cannot be reached: it has to connect and register again.
+ * Signs of life are the answers above and any request from the flow
+ * (binding_seen).  A UDP client without one for keepalive_timeout is
+ * marked unreachable (sbcctl bindings, a log line, a security event);
+ * the next sign of life makes it reachable again.  Bindings are not
+ * removed here: their expiry does that.
+ *
+ * One timer per binding, restarted with the interval of the running
+ * configuration (a reload applies at each binding's next turn).  The
+ * first turn comes at a random point of the interval, in 64 steps, so
+ * that the keep-alives of many bindings are spread, not sent in bursts,
+ * and so that sbc/tmr.c keeps few distinct delays.
+ */
+#include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include "sbc.h"
+
+enum { SPREAD_STEPS = 64 };
+
+struct keepalive {
+	struct binding *b;
+	struct tmr tmr;
+	struct sip_request *req;    /* pending OPTIONS */
+	void *conn;                 /* TCP/TLS: libre's connection (ref) */
+	uint64_t callid;
+	uint32_t cseq;
+};
+
+static void destructor(void *arg)
+{
+	struct keepalive *ka = arg;
+
+	tmr_cancel(&ka->tmr);
+	ka->req = mem_deref(ka->req);   /* libre finishes it, unheard */
+	ka->conn = mem_deref(ka->conn);
+}
+
+static struct side *access_side(const struct binding *b)
+{
+	return &b->sbc->side[SIDE_ACCESS];
+}
+
+static void mark(struct binding *b, bool unreachable, const char *why)
+{
+	struct req_ctx ctx = {.sbc = b->sbc, .peer = &b->peer};
+
+	b->unreachable = unreachable;
+	LOGI(b->sbc, "binding %s -> %s (%s %J): %s (%s)", b->aor, b->contact,
+	     sip_transp_name(b->tp), &b->src,
+	     unreachable ? "unreachable" : "reachable again", why);
+	event_emit(b->sbc, &ctx, "keepalive",
+		   unreachable ? "unreachable" : "reachable");
+}
+
+/* libre 1.1.0 has no API to ask whether a connection is still open but
+ * sip_msg_tcpconn(), which reads only tp and sock: its tcp_conn is gone
+ * once libre has closed it. */
+static struct tcp_conn *flow_tcpconn(const struct keepalive *ka)
+{
+	struct sip_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.tp = ka->b->tp;
+	m.sock = ka->conn;
+	return sip_msg_tcpconn(&m);
+}
+
+static void resp_handler(int err, const struct sip_msg *msg, void *arg)
+{
+	struct keepalive *ka = arg;
+
+	if (err || !msg)
+		return;         /* no answer: last_seen says how long */
+	keepalive_seen(ka->b, msg);
+}
+
+static int send_options(struct keepalive *ka)
+{
+	struct binding *b = ka->b;
+	struct side *side = access_side(b);
+	struct sa self = side->laddr;
+	struct mbuf *mb;
+	struct uri route;
+	struct pl pl;
+	char dst[80];
+	int err;
+
+	if (ka->req)
+		return 0;
+	if (re_snprintf(dst, sizeof(dst), "sip:%J;transport=udp", &b->src) < 0)
+		return ENOMEM;
+	pl_set_str(&pl, dst);
+	err = uri_decode(&route, &pl);
+	if (err)
+		return err;
+	mb = mbuf_alloc(512);
+	if (!mb)
+		return ENOMEM;
+	sa_set_port(&self, side->port);
+	err = mbuf_printf(mb, "Max-Forwards: 70\r\n"
+			  "From: <sip:keepalive@%J>;tag=%08x\r\n"
+			  "To: <sip:%s>\r\n"
+			  "Call-ID: %016llx@%j\r\n"
+			  "CSeq: %u OPTIONS\r\n"
+			  "Content-Length: 0\r\n\r\n",
+			  &self, (uint32_t)ka->callid, b->aor, ka->callid,
+			  &side->laddr, ++ka->cseq);
+	if (!err) {
+		mb->pos = 0;
+		err = sip_request(&ka->req, side->sip, true, "OPTIONS", 7,
+				  b->contact, (int)strlen(b->contact), &route,
+				  mb, 0, NULL, resp_handler, ka);
+	}
+	mem_deref(mb);
+	return err;
+}
+
+static int send_crlf(struct keepalive *ka, void *conn)
+{
+	static uint8_t crlf2[] = "\r\n\r\n";
+	struct mbuf mb = {.buf = crlf2, .size = 4, .pos = 0, .end = 4};
+
+	return sip_send(access_side(ka->b)->sip, conn, ka->b->tp, &ka->b->src,
+			&mb);
+}
+
+static void turn(struct keepalive *ka)
+{
+	struct binding *b = ka->b;
+	const struct sbc_conf *conf = b->sbc->conf;
+	const uint64_t now = tmr_jiffies();
+	int err = 0;
+
+	if (b->tp != SIP_TRANSP_UDP) {
+		/* never sip_send() on a closed one: libre would connect to
+		 * the client's address, which behind NAT is no listener */
+		if (!flow_tcpconn(ka)) {
+			if (!b->unreachable)
+				mark(b, true, "connection closed");
+			return;
+		}
+		err = send_crlf(ka, ka->conn);
+	}
+	else if (conf->keepalive == KEEPALIVE_OPTIONS) {
+		if (!b->unreachable
+		    && now - b->last_seen > conf->keepalive_timeout * 1000ULL)
+			mark(b, true, "no answer to OPTIONS");
+		err = send_options(ka);
+	}
+	else if (conf->keepalive == KEEPALIVE_CRLF) {
+		err = send_crlf(ka, NULL);
+	}
+	if (err)
+		LOGD(b->sbc, "keep-alive to %s %J: %m", sip_transp_name(b->tp),
+		     &b->src, err);
+}
+
+static void tmr_handler(void *arg)
+{
+	struct keepalive *ka = arg;
+
+	tmr_start(&ka->tmr, ka->b->sbc->conf->keepalive_interval * 1000ULL,
+		  tmr_handler, ka);
+	turn(ka);
+}
+
+/* A new binding: its first turn at a random point of the interval. */
+int keepalive_start(struct binding *b)
+{
+	const uint64_t ival = b->sbc->conf->keepalive_interval * 1000ULL;
+	struct keepalive *ka = mem_zalloc(sizeof(*ka), destructor);
+
+	if (!ka)
+		return ENOMEM;
+	ka->b = b;
+	ka->callid = rand_u64();
+	b->ka = ka;
+	b->last_seen = tmr_jiffies();
+	tmr_start(&ka->tmr, ival * (1 + rand_u16() % SPREAD_STEPS)
+		  / SPREAD_STEPS, tmr_handler, ka);
+	return 0;
+}
+
+/* Unacknowledged data (our pings) closes the connection after
+ * keepalive_timeout, rather than after the kernel's ~15 minutes. */
+static void set_user_timeout(struct keepalive *ka)
+{
+	struct tcp_conn *tc = flow_tcpconn(ka);
+	unsigned ms = ka->b->sbc->conf->keepalive_timeout * 1000u;
+	int fd = tc ? tcp_conn_fd(tc) : -1;
+
+	if (fd >= 0 && setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms,
+				  sizeof(ms)))
+		LOGD(ka->b->sbc, "TCP_USER_TIMEOUT on %J: %m", &ka->b->src,
+		     errno);
+}
+
+/* A sign of life from the binding's flow: MSG came from it (a request,
+ * or an answer to our OPTIONS). */
+void keepalive_seen(struct binding *b, const struct sip_msg *msg)
+{
+	struct keepalive *ka = b->ka;
+
+	b->last_seen = tmr_jiffies();
+	if (msg->req && b->tp != SIP_TRANSP_UDP && msg->sock != ka->conn) {
+		/* the client's current connection: the one to ping */
+		mem_deref(ka->conn);
+		ka->conn = mem_ref(msg->sock);
+		set_user_timeout(ka);
+	}
+	if (b->unreachable)
+		mark(b, false, msg->req ? "request" : "answer");
+}
