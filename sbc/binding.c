@@ -277,7 +277,7 @@ void binding_registered(struct sbc *sbc, const struct sip_msg *req,
 	binding_seen(sbc, req);   /* a first REGISTER found no binding */
 }
 
-/* A request from a client's flow: a sign of life of its bindings. */
+/* A message from a client's flow: a sign of life of its bindings. */
 void binding_seen(struct sbc *sbc, const struct sip_msg *msg)
 {
 	struct le *le;

@@ -57,5 +57,6 @@ int  binding_print(struct re_printf *pf, const struct sbc *sbc);
 /* keepalive.c: NAT keep-alives towards the clients of the bindings */
 int  keepalive_start(struct binding *b);
 void keepalive_seen(struct binding *b, const struct sip_msg *msg);
+bool keepalive_response(struct sbc *sbc, const struct sip_msg *msg);
 
 #endif

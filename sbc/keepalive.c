@@ -4,9 +4,12 @@
  * REGISTERs, and a phone that is gone is noticed.
  *
  * Every keepalive_interval seconds each binding's flow gets, by transport:
- *   UDP, keepalive = options: an OPTIONS request (stateful, so libre
- *        retransmits it); any answer, even 405, proves the NAT open.
- *        One at a time: while one is pending its retransmissions probe.
+ *   UDP, keepalive = options: an OPTIONS request; any answer, even 405,
+ *        proves the NAT open.  Sent statelessly, one packet a turn: a
+ *        libre client transaction would retransmit it for 32 s, ten
+ *        packets to every client that is gone.  A lost one is made up by
+ *        the next turns (keepalive_timeout spans several); the answers
+ *        are known by their Via branch (keepalive_response).
  *   UDP, keepalive = crlf: a CRLFCRLF packet.  It keeps the NAT open but
  *        brings no answer, so such clients are not judged.
  *   TCP/TLS: a CRLFCRLF ping on the client's own connection.  An RFC 5626
@@ -36,12 +39,14 @@
 
 enum { SPREAD_STEPS = 64 };
 
+#define BRANCH_PREFIX "z9hG4bKka"
+
 struct keepalive {
 	struct binding *b;
 	struct tmr tmr;
-	struct sip_request *req;    /* pending OPTIONS */
 	void *conn;                 /* TCP/TLS: libre's connection (ref) */
 	uint64_t callid;
+	uint64_t options_since;     /* ms: first OPTIONS of this mode */
 	uint32_t cseq;
 };
 
@@ -50,7 +55,6 @@ static void destructor(void *arg)
 	struct keepalive *ka = arg;
 
 	tmr_cancel(&ka->tmr);
-	ka->req = mem_deref(ka->req);   /* libre finishes it, unheard */
 	ka->conn = mem_deref(ka->conn);
 }
 
@@ -84,51 +88,32 @@ static struct tcp_conn *flow_tcpconn(const struct keepalive *ka)
 	return sip_msg_tcpconn(&m);
 }
 
-static void resp_handler(int err, const struct sip_msg *msg, void *arg)
-{
-	struct keepalive *ka = arg;
-
-	if (err || !msg)
-		return;         /* no answer: last_seen says how long */
-	keepalive_seen(ka->b, msg);
-}
-
 static int send_options(struct keepalive *ka)
 {
 	struct binding *b = ka->b;
 	struct side *side = access_side(b);
 	struct sa self = side->laddr;
-	struct mbuf *mb;
-	struct uri route;
-	struct pl pl;
-	char dst[80];
+	struct mbuf *mb = mbuf_alloc(512);
 	int err;
 
-	if (ka->req)
-		return 0;
-	if (re_snprintf(dst, sizeof(dst), "sip:%J;transport=udp", &b->src) < 0)
-		return ENOMEM;
-	pl_set_str(&pl, dst);
-	err = uri_decode(&route, &pl);
-	if (err)
-		return err;
-	mb = mbuf_alloc(512);
 	if (!mb)
 		return ENOMEM;
 	sa_set_port(&self, side->port);
-	err = mbuf_printf(mb, "Max-Forwards: 70\r\n"
+	err = mbuf_printf(mb, "OPTIONS %s SIP/2.0\r\n"
+			  "Via: SIP/2.0/UDP %J;branch=" BRANCH_PREFIX
+			  "%016llx;rport\r\n"
+			  "Max-Forwards: 70\r\n"
 			  "From: <sip:keepalive@%J>;tag=%08x\r\n"
 			  "To: <sip:%s>\r\n"
 			  "Call-ID: %016llx@%j\r\n"
 			  "CSeq: %u OPTIONS\r\n"
 			  "Content-Length: 0\r\n\r\n",
-			  &self, (uint32_t)ka->callid, b->aor, ka->callid,
+			  b->contact, &self, rand_u64(), &self,
+			  (uint32_t)ka->callid, b->aor, ka->callid,
 			  &side->laddr, ++ka->cseq);
 	if (!err) {
 		mb->pos = 0;
-		err = sip_request(&ka->req, side->sip, true, "OPTIONS", 7,
-				  b->contact, (int)strlen(b->contact), &route,
-				  mb, 0, NULL, resp_handler, ka);
+		err = sip_send(side->sip, NULL, SIP_TRANSP_UDP, &b->src, mb);
 	}
 	mem_deref(mb);
 	return err;
@@ -161,13 +146,20 @@ static void turn(struct keepalive *ka)
 		err = send_crlf(ka, ka->conn);
 	}
 	else if (conf->keepalive == KEEPALIVE_OPTIONS) {
+		/* judged from the first OPTIONS on: after a reload from crlf
+		 * the silence before it is no missed answer */
+		if (!ka->options_since)
+			ka->options_since = now;
 		if (!b->unreachable
-		    && now - b->last_seen > conf->keepalive_timeout * 1000ULL)
+		    && now - MAX(b->last_seen, ka->options_since)
+		       > conf->keepalive_timeout * 1000ULL)
 			mark(b, true, "no answer to OPTIONS");
 		err = send_options(ka);
 	}
-	else if (conf->keepalive == KEEPALIVE_CRLF) {
-		err = send_crlf(ka, NULL);
+	else {
+		ka->options_since = 0;
+		if (conf->keepalive == KEEPALIVE_CRLF)
+			err = send_crlf(ka, NULL);
 	}
 	if (err)
 		LOGD(b->sbc, "keep-alive to %s %J: %m", sip_transp_name(b->tp),
@@ -212,6 +204,20 @@ static void set_user_timeout(struct keepalive *ka)
 				  sizeof(ms)))
 		LOGD(ka->b->sbc, "TCP_USER_TIMEOUT on %J: %m", &ka->b->src,
 		     errno);
+}
+
+/* A response on the access side that answers one of our OPTIONS: a sign
+ * of life of the bindings of the flow it comes from. */
+bool keepalive_response(struct sbc *sbc, const struct sip_msg *msg)
+{
+	static const struct pl prefix = PL(BRANCH_PREFIX);
+
+	if (msg->via.branch.l <= prefix.l
+	    || memcmp(msg->via.branch.p, prefix.p, prefix.l)
+	    || pl_strcmp(&msg->cseq.met, "OPTIONS"))
+		return false;
+	binding_seen(sbc, msg);
+	return true;
 }
 
 /* A sign of life from the binding's flow: MSG came from it (a request,

@@ -94,6 +94,8 @@ bool recv_response(const struct sip_msg *msg, void *arg)
 		     side->name, &msg->src);
 		return true;
 	}
+	if (side->id == SIDE_ACCESS && keepalive_response(side->sbc, msg))
+		return true;
 	(void)forward_stray_response(side->sbc, side, msg);
 	return true;
 }

@@ -57,6 +57,46 @@ grep -q '"rule":"keepalive","action":"unreachable".*"peer":"user:alice@'"$A"'"' 
 ctl events | grep -q "^keepalive unreachable 1$" || fail "events: $(ctl events)"
 ok "a UA that stopped answering is unreachable after $((i / 10)).$((i % 10)) s (bindings, log, event)"
 
+# what it is sent meanwhile: one OPTIONS a second, no retransmissions;
+# an error answer is a sign of life too
+python3 - "$P" 5070 <<'PY' > "$W/opt405.txt" || fail "OPTIONS while unreachable: $(cat "$W/opt405.txt")"
+import re, socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.settimeout(0.2)
+got, end = [], time.monotonic() + 2.6
+while time.monotonic() < end:
+    try:
+        d, src = s.recvfrom(4096)
+    except socket.timeout:
+        continue
+    if d.startswith(b"OPTIONS "):
+        got.append((time.monotonic(), d, src))
+branches = [re.search(rb"branch=([^;\r]+)", d).group(1) for _, d, _ in got]
+gaps = [b[0] - a[0] for a, b in zip(got, got[1:])]
+print("OPTIONS:", len(got), "gaps:", " ".join("%.2f" % g for g in gaps))
+ok = 2 <= len(got) <= 3 and len(set(branches)) == len(got) and all(0.7 < g < 1.3 for g in gaps)
+_, d, src = got[-1]
+head = d.split(b"\r\n\r\n")[0].split(b"\r\n")
+keep = [h for h in head[1:] if h.split(b":")[0].lower() in (b"via", b"from", b"to", b"call-id", b"cseq")]
+s.sendto(b"SIP/2.0 405 Method Not Allowed\r\n" + b"\r\n".join(keep) + b"\r\nContent-Length: 0\r\n\r\n", src)
+sys.exit(0 if ok else 1)
+PY
+cat "$W/opt405.txt"
+for _ in $(seq 1 20); do
+	ctl bindings | grep -q "^binding alice@$A .* reachable$" && break
+	sleep 0.05
+done
+ctl bindings | grep -q "^binding alice@$A .* reachable$" || fail "405 did not make it reachable: $(ctl bindings)"
+grep -q "binding alice@$A .*: reachable again (answer)" "$W/sbcd.log" || fail "no log of the recovery"
+ok "while unreachable: one OPTIONS a second, no retransmissions; a 405 answer makes it reachable"
+
+for _ in $(seq 1 60); do
+	ctl bindings | grep -q "^binding alice@$A .* unreachable$" && break
+	sleep 0.1
+done
+ctl bindings | grep -q "^binding alice@$A .* unreachable$" || fail "not unreachable again: $(ctl bindings)"
+
 # any request from its flow is a sign of life
 mkinvite "$W/inv.txt" 5551234
 r=$(raw_udp "$P:5070" "$A" 5060 "$W/inv.txt" 2)
