@@ -65,8 +65,12 @@ static struct side *access_side(const struct binding *b)
 
 static void mark(struct binding *b, bool unreachable, const char *why)
 {
-	struct req_ctx ctx = {.sbc = b->sbc, .peer = &b->peer};
+	struct sip_msg flow;        /* no message: the event's source only */
+	struct req_ctx ctx = {.sbc = b->sbc, .peer = &b->peer, .msg = &flow};
 
+	memset(&flow, 0, sizeof(flow));
+	flow.src = b->src;
+	flow.tp = b->tp;
 	b->unreachable = unreachable;
 	LOGI(b->sbc, "binding %s -> %s (%s %J): %s (%s)", b->aor, b->contact,
 	     sip_transp_name(b->tp), &b->src,

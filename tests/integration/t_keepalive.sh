@@ -52,7 +52,7 @@ done
 ctl bindings | grep -q "^binding alice@$A .* unreachable$" || fail "not unreachable: $(ctl bindings)"
 grep -q "binding alice@$A -> sip:alice@$P:5070 (UDP $P:5070): unreachable (no answer to OPTIONS)" "$W/sbcd.log" \
 	|| fail "no log of the unreachable binding"
-grep -q '"rule":"keepalive","action":"unreachable".*"peer":"user:alice@'"$A"'"' "$W/security.log" \
+grep -q '"rule":"keepalive","action":"unreachable","source":"'"$P"':5070","transport":"UDP".*"peer":"user:alice@'"$A"'"' "$W/security.log" \
 	|| fail "no keepalive event: $(tail -2 "$W/security.log")"
 ctl events | grep -q "^keepalive unreachable 1$" || fail "events: $(ctl events)"
 ok "a UA that stopped answering is unreachable after $((i / 10)).$((i % 10)) s (bindings, log, event)"
