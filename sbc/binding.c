@@ -25,6 +25,8 @@ static void binding_destructor(void *arg)
 
 	hash_unlink(&b->he);
 	tmr_cancel(&b->tmr);
+	if (b->unreachable)
+		--b->sbc->bindings.unreachable;
 	mem_deref(b->ka);
 	mem_deref(b->aor);
 	mem_deref(b->contact);
@@ -41,6 +43,7 @@ void binding_close(struct sbc *sbc)
 	hash_flush(sbc->bindings.ht);
 	sbc->bindings.ht = mem_deref(sbc->bindings.ht);
 	sbc->bindings.n = 0;
+	sbc->bindings.unreachable = 0;
 }
 
 static const char *tp_word(enum sip_transp tp)
@@ -321,7 +324,8 @@ static bool print_one(struct le *le, void *arg)
 
 int binding_print(struct re_printf *pf, const struct sbc *sbc)
 {
-	int err = re_hprintf(pf, "bindings %u\n", sbc->bindings.n);
+	int err = re_hprintf(pf, "bindings %u unreachable %u\n",
+			     sbc->bindings.n, sbc->bindings.unreachable);
 
 	(void)hash_apply(sbc->bindings.ht, print_one, pf);
 	return err;

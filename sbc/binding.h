@@ -40,6 +40,7 @@ struct binding_rec {
 struct bindings {
 	struct hash *ht;
 	uint32_t n;
+	uint32_t unreachable;       /* of n (keepalive.c) */
 };
 
 int  binding_init(struct sbc *sbc);

@@ -72,6 +72,10 @@ static void mark(struct binding *b, bool unreachable, const char *why)
 	flow.src = b->src;
 	flow.tp = b->tp;
 	b->unreachable = unreachable;
+	if (unreachable)
+		++b->sbc->bindings.unreachable;
+	else
+		--b->sbc->bindings.unreachable;
 	LOGI(b->sbc, "binding %s -> %s (%s %J): %s (%s)", b->aor, b->contact,
 	     sip_transp_name(b->tp), &b->src,
 	     unreachable ? "unreachable" : "reachable again", why);

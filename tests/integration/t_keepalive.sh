@@ -55,6 +55,7 @@ grep -q "binding alice@$A -> sip:alice@$P:5070 (UDP $P:5070): unreachable (no an
 grep -q '"rule":"keepalive","action":"unreachable","source":"'"$P"':5070","transport":"UDP".*"peer":"user:alice@'"$A"'"' "$W/security.log" \
 	|| fail "no keepalive event: $(tail -2 "$W/security.log")"
 ctl events | grep -q "^keepalive unreachable 1$" || fail "events: $(ctl events)"
+[ "$(ctl bindings | head -1)" = "bindings 1 unreachable 1" ] || fail "bindings: $(ctl bindings)"
 ok "a UA that stopped answering is unreachable after $((i / 10)).$((i % 10)) s (bindings, log, event)"
 
 # what it is sent meanwhile: one OPTIONS a second, no retransmissions;
@@ -204,6 +205,7 @@ assert line and line[0].endswith(" unreachable"), ctl()
 print("closed: unreachable after %.1f s" % (i / 10))
 PY
 cat "$W/tcp.txt"
+[ "$(ctl bindings | head -1)" = "bindings 2 unreachable 1" ] || fail "bindings: $(ctl bindings)"
 grep -q "binding bob@$A -> .* (TCP 127.0.$T_N.11:[0-9]*): unreachable (connection closed)" "$W/sbcd.log" \
 	|| fail "no log of the closed TCP flow"
 ok "TCP: pings from sbcd every second, our ping answered with a pong, closed connection: unreachable"
