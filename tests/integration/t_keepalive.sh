@@ -9,16 +9,20 @@
 #     its address makes it reachable again;
 #  2. UDP, keepalive = crlf: after sipp registered and left, a socket on
 #     its port receives CRLFCRLF packets about every second;
-#  3. TCP: a client registers over its own connection (digest computed
-#     here): sbcd pings it (CRLFCRLF) every second, answers its ping with
-#     a CRLF pong, and once the connection is closed marks it unreachable.
+#  3. TCP, then TLS: a client registers over its own connection (digest
+#     computed here): sbcd pings it (CRLFCRLF) every second, answers its
+#     ping with a CRLF pong, and once the connection is closed marks it
+#     unreachable.
 . "$(dirname "$0")/lib.sh"
 
 command -v kamailio >/dev/null || { t_log "kamailio not installed: skipped"; exit 0; }
 ctl() { "${SBCCTL:?}" -s "$W/sbcd.sock" "$@"; }
 
+certs
 kam_start 1234
 sbc_conf "registrar = sip:$U:5080;transport=udp" \
+	"access_tls_port = 5061" \
+	"access_tls_cert = $CERTDIR/sbc.crt" "access_tls_key = $CERTDIR/sbc.key" \
 	"security_log = $W/security.log" "control_socket = $W/sbcd.sock" \
 	"keepalive_interval = 1" "keepalive_timeout = 3"
 sbc_start
@@ -131,13 +135,18 @@ sys.exit(0 if len(got) >= 3 and all(d == b"\r\n\r\n" for _, d in got)
 PY
 ok "keepalive = crlf: CRLFCRLF every second ($(tail -1 "$W/crlf.txt"))"
 
-# 3. TCP: the client's own connection; digest authentication done here
-python3 - "$A" "127.0.$T_N.11" bob 1234 "$W" <<'PY' > "$W/tcp.txt" 2>&1 || fail "TCP client: $(cat "$W/tcp.txt")"
-import hashlib, os, re, socket, subprocess, sys, time
-a, me, user, pw, w = sys.argv[1:6]
+# 3. TCP and TLS: the client's own connection; digest authentication done
+# here.  stream_client USER tcp|tls PORT
+stream_client() {
+python3 - "$A" "127.0.$T_N.11" "$1" 1234 "$W" "$2" "$3" "${CERTDIR:-}" <<'PY'
+import hashlib, os, re, socket, ssl, subprocess, sys, time
+a, me, user, pw, w, tp, sport, certdir = sys.argv[1:9]
 md5 = lambda x: hashlib.md5(x.encode()).hexdigest()
-s = socket.create_connection((a, 5060), source_address=(me, 0), timeout=3)
+s = socket.create_connection((a, int(sport)), source_address=(me, 0), timeout=3)
 port = s.getsockname()[1]
+if tp == "tls":
+    ctx = ssl.create_default_context(cafile=certdir + "/ca.crt")
+    s = ctx.wrap_socket(s, server_hostname="sbc.test")
 buf = b""
 def response():
     global buf
@@ -151,26 +160,26 @@ def response():
     buf = buf[n:]
     return head.decode()
 def register(cseq, auth=""):
-    s.sendall((f"REGISTER sip:{a}:5060 SIP/2.0\r\n"
-        f"Via: SIP/2.0/TCP {me}:{port};branch=z9hG4bKtcp{cseq}{port};rport\r\n"
+    s.sendall((f"REGISTER sip:{a}:{sport} SIP/2.0\r\n"
+        f"Via: SIP/2.0/{tp.upper()} {me}:{port};branch=z9hG4bKtcp{cseq}{port};rport\r\n"
         f"From: <sip:{user}@{a}>;tag=tcp{port}\r\nTo: <sip:{user}@{a}>\r\n"
         f"Call-ID: tcp{port}@{me}\r\nCSeq: {cseq} REGISTER\r\n"
-        f"Contact: <sip:{user}@{me}:{port};transport=tcp>\r\nExpires: 600\r\n"
+        f"Contact: <sip:{user}@{me}:{port};transport={tp}>\r\nExpires: 600\r\n"
         f"{auth}Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n").encode())
     return response()
 r = register(1)
 ch = dict(re.findall(r'(\w+)="?([^",\r\n]+)"?', r.split("WWW-Authenticate:", 1)[1].split("\r\n", 1)[0]))
-uri, cn = f"sip:{a}:5060", "0a4f113b"
+uri, cn = f"sip:{a}:{sport}", "0a4f113b"
 resp = md5(":".join([md5(f"{user}:{ch['realm']}:{pw}"), ch["nonce"], "00000001", cn, "auth",
                      md5(f"REGISTER:{uri}")]))
 r = register(2, f'Authorization: Digest username="{user}", realm="{ch["realm"]}", '
     f'nonce="{ch["nonce"]}", uri="{uri}", response="{resp}", algorithm=MD5, '
     f'cnonce="{cn}", qop=auth, nc=00000001\r\n')
 assert r.startswith("SIP/2.0 200"), r
-print("registered over TCP from", me, port)
+print("registered over", tp, "from", me, port)
 ctl = lambda: subprocess.run([os.environ["SBCCTL"], "-s", w + "/sbcd.sock", "bindings"],
                              capture_output=True, text=True).stdout
-line = [l for l in ctl().splitlines() if f" tcp {me}:{port} " in l]
+line = [l for l in ctl().splitlines() if f" {tp} {me}:{port} " in l]
 assert line and line[0].endswith(" reachable"), ctl()
 # sbcd's pings: CRLFCRLF about every second, answered with a pong
 t = []
@@ -197,18 +206,26 @@ print("our ping answered with a pong:", d)
 s.close()
 # the connection is gone: unreachable at the next turn
 for i in range(30):
-    line = [l for l in ctl().splitlines() if f" tcp {me}:{port} " in l]
+    line = [l for l in ctl().splitlines() if f" {tp} {me}:{port} " in l]
     if line and line[0].endswith(" unreachable"):
         break
     time.sleep(0.1)
 assert line and line[0].endswith(" unreachable"), ctl()
 print("closed: unreachable after %.1f s" % (i / 10))
 PY
+}
+stream_client bob tcp 5060 > "$W/tcp.txt" 2>&1 || fail "TCP client: $(cat "$W/tcp.txt")"
 cat "$W/tcp.txt"
 [ "$(ctl bindings | head -1)" = "bindings 2 unreachable 1" ] || fail "bindings: $(ctl bindings)"
 grep -q "binding bob@$A -> .* (TCP 127.0.$T_N.11:[0-9]*): unreachable (connection closed)" "$W/sbcd.log" \
 	|| fail "no log of the closed TCP flow"
 ok "TCP: pings from sbcd every second, our ping answered with a pong, closed connection: unreachable"
+
+stream_client carol tls 5061 > "$W/tls.txt" 2>&1 || fail "TLS client: $(cat "$W/tls.txt")"
+cat "$W/tls.txt"
+grep -q "binding carol@$A -> .* (TLS 127.0.$T_N.11:[0-9]*): unreachable (connection closed)" "$W/sbcd.log" \
+	|| fail "no log of the closed TLS flow"
+ok "TLS: the same over TLS"
 
 sbc_alive
 sbc_stop
