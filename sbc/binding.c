@@ -25,6 +25,9 @@ static void binding_destructor(void *arg)
 
 	hash_unlink(&b->he);
 	tmr_cancel(&b->tmr);
+	if (b->unreachable)
+		--b->sbc->bindings.unreachable;
+	mem_deref(b->ka);
 	mem_deref(b->aor);
 	mem_deref(b->contact);
 	mem_deref(b->peer.name);
@@ -41,6 +44,7 @@ void binding_close(struct sbc *sbc)
 	hash_flush(sbc->bindings.ht);
 	sbc->bindings.ht = mem_deref(sbc->bindings.ht);
 	sbc->bindings.n = 0;
+	sbc->bindings.unreachable = 0;
 }
 
 static const char *tp_word(enum sip_transp tp)
@@ -140,6 +144,11 @@ static int create(struct sbc *sbc, const struct binding_rec *r,
 		return ENOMEM;
 	}
 	b->peer.transports = 1u << r->tp;
+	err = keepalive_start(b);
+	if (err) {
+		mem_deref(b);
+		return err;
+	}
 	hash_append(sbc->bindings.ht, flow_hash(r->tp, &r->src), &b->he, b);
 	++sbc->bindings.n;
 	*bp = b;
@@ -287,6 +296,24 @@ void binding_registered(struct sbc *sbc, const struct sip_msg *req,
 		     tp_word(r.tp), &r.src, secs);
 		local_change(sbc, &r, conn);
 	}
+	binding_seen(sbc, req);   /* a first REGISTER found no binding */
+}
+
+/* A message from a client's flow: a sign of life of its bindings. */
+void binding_seen(struct sbc *sbc, const struct sip_msg *msg)
+{
+	struct le *le;
+
+	if (!sbc->bindings.n)
+		return;
+	le = list_head(hash_list(sbc->bindings.ht,
+				 flow_hash(msg->tp, &msg->src)));
+	for (; le; le = le->next) {
+		struct binding *b = le->data;
+
+		if (b->tp == msg->tp && sa_cmp(&b->src, &msg->src, SA_ALL))
+			keepalive_seen(b, msg);
+	}
 }
 
 struct binding *binding_of(const struct sbc *sbc, enum sip_transp tp,
@@ -308,15 +335,18 @@ static bool print_one(struct le *le, void *arg)
 {
 	const struct binding *b = le->data;
 
-	return re_hprintf(arg, "binding %s %s %s %J expires %llu%s\n", b->aor,
-			  b->contact, tp_word(b->tp), &b->src, b->expires,
+	return re_hprintf(arg, "binding %s %s %s %J expires %llu %s%s\n",
+			  b->aor, b->contact, tp_word(b->tp), &b->src,
+			  b->expires, b->unreachable ? "unreachable"
+						     : "reachable",
 			  b->tp != SIP_TRANSP_UDP && !binding_conn_alive(b)
 			  ? " connection-closed" : "") != 0;
 }
 
 int binding_print(struct re_printf *pf, const struct sbc *sbc)
 {
-	int err = re_hprintf(pf, "bindings %u\n", sbc->bindings.n);
+	int err = re_hprintf(pf, "bindings %u unreachable %u\n",
+			     sbc->bindings.n, sbc->bindings.unreachable);
 
 	(void)hash_apply(sbc->bindings.ht, print_one, pf);
 	return err;

@@ -12,6 +12,7 @@
 #include "conf.h"
 
 struct sbc;
+struct keepalive;
 
 struct binding {
 	struct le he;               /* by flow: transport and source */
@@ -22,6 +23,9 @@ struct binding {
 	struct sa src;              /* where the REGISTER came from */
 	uint64_t expires;           /* unix seconds */
 	struct tmr tmr;
+	struct keepalive *ka;       /* NAT keep-alive (keepalive.c) */
+	uint64_t last_seen;         /* ms (tmr_jiffies): last sign of life */
+	bool unreachable;           /* no sign of life for keepalive_timeout */
 	struct conf_peer peer;      /* what screening sees: "user:AOR" */
 	void *conn;                 /* TCP/TLS: libre's connection it came on */
 };
@@ -37,6 +41,7 @@ struct binding_rec {
 struct bindings {
 	struct hash *ht;
 	uint32_t n;
+	uint32_t unreachable;       /* of n (keepalive.c) */
 };
 
 int  binding_init(struct sbc *sbc);
@@ -47,8 +52,14 @@ int  binding_apply(struct sbc *sbc, const struct binding_rec *r);
 bool binding_conn_alive(const struct binding *b);
 void binding_registered(struct sbc *sbc, const struct sip_msg *req,
 			const struct sip_msg *rsp, void *conn);
+void binding_seen(struct sbc *sbc, const struct sip_msg *msg);
 struct binding *binding_of(const struct sbc *sbc, enum sip_transp tp,
 			   const struct sa *src);
 int  binding_print(struct re_printf *pf, const struct sbc *sbc);
+
+/* keepalive.c: NAT keep-alives towards the clients of the bindings */
+int  keepalive_start(struct binding *b);
+void keepalive_seen(struct binding *b, const struct sip_msg *msg);
+bool keepalive_response(struct sbc *sbc, const struct sip_msg *msg);
 
 #endif

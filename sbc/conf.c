@@ -30,6 +30,7 @@ enum conf_type {
 	CT_MODE,                /* screening_mode: relay, redirect */
 	CT_FAIL,                /* verdict_fail: open, closed */
 	CT_OPTADDR,             /* like CT_ADDR; empty: unset */
+	CT_KEEPALIVE,           /* keepalive: options, crlf, none */
 };
 
 /* The words of the one-word types, in the order of their enums (conf.h);
@@ -37,6 +38,7 @@ enum conf_type {
 static const char *const choicev[] = {
 	[CT_MODE] = "relay,redirect",
 	[CT_FAIL] = "open,closed",
+	[CT_KEEPALIVE] = "options,crlf,none",
 };
 
 struct conf_opt {
@@ -174,6 +176,30 @@ static const struct conf_opt optv[] = {
 	{NULL, "max_bindings", CT_UINT, O(max_bindings), "200000", 1,
 	 100000000, "Registrations recorded at most; past it a newly "
 	 "registered user cannot call (and a warning is logged).", 0},
+	{NULL, "register_max_expires", CT_UINT, O(register_max_expires),
+	 "3600", 1, 604800, "Longest registration, in seconds: a REGISTER "
+	 "asking for more (Expires header or a Contact's expires) is sent "
+	 "to the registrar asking for this, so its 200 tells the client.", 0},
+	{NULL, "register_min_expires", CT_UINT, O(register_min_expires), "60",
+	 1, 604800, "Shortest registration, in seconds: a REGISTER asking "
+	 "for less (but not 0, a de-registration) asks for this instead.", 0},
+	{NULL, "keepalive", CT_KEEPALIVE, O(keepalive), "options", 0, 0,
+	 "NAT keep-alive towards registered UDP clients, every "
+	 "keepalive_interval: options (an OPTIONS request; any answer, even "
+	 "an error, is a sign of life), crlf (a CRLFCRLF packet: keeps the "
+	 "NAT open but brings no answer, so UDP clients are not judged) or "
+	 "none. TCP and TLS clients get a CRLFCRLF ping (RFC 5626 4.4.1; "
+	 "their own pings get a CRLF pong) and are unreachable once their "
+	 "connection is gone.", 0},
+	{NULL, "keepalive_interval", CT_UINT, O(keepalive_interval), "30", 1,
+	 3600, "Seconds between two keep-alives to one client (the clients "
+	 "are spread over the interval).", 0},
+	{NULL, "keepalive_timeout", CT_UINT, O(keepalive_timeout), "90", 2,
+	 86400, "Seconds without a sign of life (an answer to a keep-alive, "
+	 "a request from its address) after which a client is marked "
+	 "unreachable (sbcctl bindings, log, security event); over TCP and "
+	 "TLS, unacknowledged pings close its connection after this long. "
+	 "Must be above keepalive_interval.", 0},
 
 	{"Message validation and limits",
 	 "max_message_size", CT_UINT, O(max_message_size), "6048", 512,
@@ -827,6 +853,7 @@ static int opt_set(struct sbc_conf *conf, void *base,
 
 	case CT_MODE:
 	case CT_FAIL:
+	case CT_KEEPALIVE:
 		*why = choicev[o->type];
 		return choice_index(choicev[o->type], val, (uint32_t *)p);
 
@@ -1107,6 +1134,29 @@ static int check_file(const struct sbc_conf *conf, const unsigned *linev,
 	return ENOENT;
 }
 
+/* Registration bounds in order; a keep-alive answered every interval
+ * must never look overdue. */
+static int check_registrations(const struct sbc_conf *conf,
+			       const unsigned *linev)
+{
+	if (conf->register_min_expires > conf->register_max_expires) {
+		re_fprintf(stderr, "%s:%u: register_min_expires %u is above "
+			   "register_max_expires %u\n", conf->file,
+			   line_of(linev, "register_min_expires"),
+			   conf->register_min_expires,
+			   conf->register_max_expires);
+		return EINVAL;
+	}
+	if (conf->keepalive_timeout <= conf->keepalive_interval) {
+		re_fprintf(stderr, "%s:%u: keepalive_timeout %u must be above "
+			   "keepalive_interval %u\n", conf->file,
+			   line_of(linev, "keepalive_timeout"),
+			   conf->keepalive_timeout, conf->keepalive_interval);
+		return EINVAL;
+	}
+	return 0;
+}
+
 /* Every TCP-ish listener needs its own port when the addresses are
  * shared: UDP+TCP on *_port, TLS on *_tls_port. */
 static int check_ports(const struct sbc_conf *conf, const unsigned *linev)
@@ -1274,6 +1324,7 @@ static int validate(const struct sbc_conf *conf, const unsigned *linev)
 	err |= check_redirect(conf, linev);
 	err |= check_media(conf, linev);
 	err |= check_ports(conf, linev);
+	err |= check_registrations(conf, linev);
 	for (struct le *le = conf->blacklistl.head; le; le = le->next) {
 		const struct conf_blacklist *cb = le->data;
 		struct bl_rule *r = NULL;
@@ -1418,7 +1469,8 @@ int conf_print_default(struct re_printf *pf, void *unused)
 		if (o->flags & CF_RESTART)
 			err |= re_hprintf(pf, "# (a reload keeps the running "
 					  "value: restart to change it)\n");
-		if (o->type == CT_MODE || o->type == CT_FAIL)
+		if (o->type == CT_MODE || o->type == CT_FAIL
+		    || o->type == CT_KEEPALIVE)
 			err |= re_hprintf(pf, "# (%s)\n", choicev[o->type]);
 		err |= re_hprintf(pf, "%s = %s\n", o->name, o->def);
 	}
@@ -1449,7 +1501,8 @@ static int opt_print(struct re_printf *pf, const struct opt_val *v)
 			return 0;
 		return re_hprintf(pf, "%j", p);
 	case CT_MODE:
-	case CT_FAIL: {
+	case CT_FAIL:
+	case CT_KEEPALIVE: {
 		struct pl c = choice_name(choicev[o->type],
 					  *(const uint32_t *)p);
 
@@ -1485,6 +1538,7 @@ static int opt_copy(struct sbc_conf *dst, const struct sbc_conf *src,
 	case CT_OPTUINT:
 	case CT_MODE:
 	case CT_FAIL:
+	case CT_KEEPALIVE:
 		*(uint32_t *)d = *(const uint32_t *)s;
 		return 0;
 	case CT_BOOL:

@@ -24,6 +24,13 @@ enum verdict_fail {
 	VERDICT_FAIL_CLOSED,        /* 503 */
 };
 
+/* keepalive: what UDP clients of bindings get (keepalive.c) */
+enum keepalive_mode {
+	KEEPALIVE_OPTIONS = 0,      /* OPTIONS; any answer is a sign of life */
+	KEEPALIVE_CRLF,             /* CRLFCRLF: keeps NAT open, no answer */
+	KEEPALIVE_NONE,
+};
+
 /* An IPv4 or IPv6 network: address and prefix length. */
 struct conf_net {
 	struct sa addr;
@@ -160,6 +167,11 @@ struct sbc_conf {
 	bool topology_hiding;
 	char *remote_user_profile;
 	uint32_t max_bindings;
+	uint32_t register_max_expires;
+	uint32_t register_min_expires;
+	uint32_t keepalive;         /* enum keepalive_mode */
+	uint32_t keepalive_interval;
+	uint32_t keepalive_timeout;
 	bool dialog_check;
 	uint32_t dialog_max_duration;
 	struct sa media_addr_access;  /* unset: access_addr */

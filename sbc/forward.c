@@ -166,6 +166,15 @@ static int build_headers(struct mbuf *mb, const struct req_ctx *ctx)
 		case SIP_HDR_CONTENT_LENGTH:
 			continue;
 
+		case SIP_HDR_EXPIRES:
+		case SIP_HDR_CONTACT:
+			if (!ctx->to_registrar)
+				break;
+			err = reg_expires_print(mb, hdr,
+					ctx->sbc->conf->register_min_expires,
+					ctx->sbc->conf->register_max_expires);
+			continue;
+
 		default:
 			/* only sbc tells the screening server these */
 			if (ctx->in->id == SIDE_ACCESS

@@ -41,6 +41,9 @@ static void pipeline(struct req_ctx *ctx)
 		return;
 	}
 
+	if (ctx->in->id == SIDE_ACCESS)
+		binding_seen(ctx->sbc, ctx->msg);  /* NAT keep-alive */
+
 	if (overload_refuse(ctx)) {
 		event_emit(ctx->sbc, ctx, "overload", "503");
 		(void)sip_replyf(ctx->in->sip, ctx->msg, 503,
@@ -104,6 +107,8 @@ bool recv_response(const struct sip_msg *msg, void *arg)
 		     side->name, &msg->src);
 		return true;
 	}
+	if (side->id == SIDE_ACCESS && keepalive_response(side->sbc, msg))
+		return true;
 	(void)forward_stray_response(side->sbc, side, msg);
 	return true;
 }

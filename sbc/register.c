@@ -12,7 +12,17 @@
  * 2xx without Path) is logged, since its users cannot be reached through
  * sbcd, and its answer is relayed as it is.  The final answer also feeds
  * the password-guessing protection (authguard.c).
+ *
+ * The registration time a REGISTER asks for (its Expires header and each
+ * Contact's expires parameter) is brought within register_min_expires ..
+ * register_max_expires on the way to the registrar, 0 (de-registration)
+ * excepted.  The cap is applied upstream rather than to the 200 so that
+ * the registrar's answer, relayed as it is, tells the client the time it
+ * really has: a client told 7200 s would re-register after sbcd and the
+ * registrar had let it go.  A REGISTER that asks nothing gets the
+ * registrar's default.
  */
+#include <ctype.h>
 #include "sbc.h"
 #include "flow.h"
 #include "authguard.h"
@@ -117,6 +127,102 @@ int reg_path_print(struct mbuf *mb, struct sbc *sbc,
 	if (!err && !sip_msg_hdr_has_value(req, SIP_HDR_SUPPORTED, "path"))
 		err = mbuf_write_str(mb, "Supported: path\r\n");
 	return err;
+}
+
+static uint32_t bound(uint64_t secs, uint32_t min, uint32_t max)
+{
+	if (!secs)
+		return 0;
+	return secs > max ? max : secs < min ? min : (uint32_t)secs;
+}
+
+/* VAL printed with the number NUM (a slice of it) kept within bounds;
+ * anything but digits is left for the registrar to judge. */
+static int print_bounded(struct mbuf *mb, const struct pl *val,
+			 const struct pl *num, uint32_t min, uint32_t max)
+{
+	uint64_t secs;
+
+	for (size_t i = 0; i < num->l; i++) {
+		if (!isdigit((unsigned char)num->p[i]))
+			return mbuf_write_pl(mb, val);
+	}
+	if (!num->l)
+		return mbuf_write_pl(mb, val);
+	/* past 19 digits pl_u64 wraps: that many seconds is above any max */
+	secs = num->l > 19 ? UINT64_MAX : pl_u64(num);
+	return mbuf_printf(mb, "%b%u%b", val->p, (size_t)(num->p - val->p),
+			   bound(secs, min, max), num->p + num->l,
+			   (size_t)(val->p + val->l - (num->p + num->l)));
+}
+
+/* One contact of a Contact header: its expires parameter bounded. */
+static int print_contact(struct mbuf *mb, const struct pl *c, uint32_t min,
+			 uint32_t max)
+{
+	struct sip_addr addr;
+	struct pl t = *c, exp;
+
+	while (t.l && (*t.p == ' ' || *t.p == '\t')) {
+		++t.p;
+		--t.l;
+	}
+	if (sip_addr_decode(&addr, &t)
+	    || msg_param_decode(&addr.params, "expires", &exp))
+		return mbuf_write_pl(mb, c);
+	return print_bounded(mb, c, &exp, min, max);
+}
+
+/* The contacts of a Contact line, split at the commas outside quotes and
+ * angle brackets. */
+static int print_contacts(struct mbuf *mb, const struct pl *val,
+			  uint32_t min, uint32_t max)
+{
+	bool quoted = false, angle = false;
+	struct pl c = {val->p, 0};
+	int err = 0;
+
+	for (size_t i = 0; i < val->l && !err; i++) {
+		const char ch = val->p[i];
+
+		if (quoted && ch == '\\' && i + 1 < val->l)
+			++i;
+		else if (ch == '"' && !angle)
+			quoted = !quoted;
+		else if (!quoted && (ch == '<' || ch == '>'))
+			angle = ch == '<';
+		else if (!quoted && !angle && ch == ',') {
+			c.l = (size_t)(val->p + i - c.p);
+			err = print_contact(mb, &c, min, max);
+			err = err ? err : mbuf_write_u8(mb, ',');
+			c.p = val->p + i + 1;
+		}
+	}
+	c.l = (size_t)(val->p + val->l - c.p);
+	return err ? err : print_contact(mb, &c, min, max);
+}
+
+/* A header of a REGISTER going to the registrar: Expires and Contact
+ * with the registration time within MIN..MAX, the rest as it is. */
+int reg_expires_print(struct mbuf *mb, const struct sip_hdr *hdr,
+		      uint32_t min, uint32_t max)
+{
+	struct pl num = hdr->val;
+	int err = mbuf_printf(mb, "%r: ", &hdr->name);
+
+	if (err)
+		return err;
+	if (hdr->id == SIP_HDR_EXPIRES) {
+		while (num.l && (num.p[num.l - 1] == ' '
+				 || num.p[num.l - 1] == '\t'))
+			--num.l;
+		err = print_bounded(mb, &hdr->val, &num, min, max);
+	}
+	else if (hdr->id == SIP_HDR_CONTACT)
+		err = print_contacts(mb, &hdr->val, min, max);
+	else
+		err = mbuf_write_pl(mb, &hdr->val);
+	return err ? err : mbuf_write_str(mb, "\r\n");
 }
 
 static bool path_refused(const struct sip_msg *req, const struct sip_msg *rsp)

@@ -203,6 +203,8 @@ void reg_route_flow(struct req_ctx *ctx);
 int  reg_path_print(struct mbuf *mb, struct sbc *sbc,
 		    const struct sip_msg *req, enum sip_transp tp,
 		    const struct sa *src);
+int  reg_expires_print(struct mbuf *mb, const struct sip_hdr *hdr,
+		      uint32_t min, uint32_t max);
 void reg_final(struct sbc *sbc, const struct sip_msg *req,
 	       const struct sip_msg *rsp);
 

@@ -67,7 +67,7 @@ ok "call to a UDP user: registrar -> Path -> sbcd -> the address bob registered 
 sipp_bg phonet -sf "$SCEN/uac_register_wait.xml" -oocsf "$SCEN/uas.xml" \
 	-i "$P" -p 5073 -t t1 "$A:5060" -s carol -ap 1234 -m 1 -timeout 20 -timeout_error
 wait_binding carol
-ctl bindings | grep -q "^binding carol@$A .* tcp $P:5073 expires [0-9]*$" \
+ctl bindings | grep -q "^binding carol@$A .* tcp $P:5073 expires [0-9]* reachable$" \
 	|| fail "carol's TCP binding: $(ctl bindings)"
 core_call call_carol carol || fail "call to carol (TCP) failed: $(tail -3 "$W/call_carol.out")"
 wait_pid "$PID_phonet" 10 || fail "carol's phone did not take the call"

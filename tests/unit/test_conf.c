@@ -794,6 +794,46 @@ static void test_shared_address(void **state)
 }
 
 
+/* Registration bounds and keep-alive times: in order, or the file:line
+ * of the option that breaks it; keepalive takes its three words only. */
+static void test_registrations(void **state)
+{
+	struct fx *fx = *state;
+
+	assert_int_equal(load(fx,
+		"upstream_ca = ca.pem\n"
+		"register_max_expires = 600\n"
+		"register_min_expires = 30\n"
+		"keepalive = crlf\n"
+		"keepalive_interval = 10\n"
+		"keepalive_timeout = 25\n"), 0);
+	assert_int_equal(fx->conf->register_max_expires, 600);
+	assert_int_equal(fx->conf->register_min_expires, 30);
+	assert_int_equal(fx->conf->keepalive, KEEPALIVE_CRLF);
+	assert_int_equal(fx->conf->keepalive_interval, 10);
+	assert_int_equal(fx->conf->keepalive_timeout, 25);
+
+	assert_int_equal(load(fx,
+		"upstream_ca = ca.pem\n"
+		"register_max_expires = 600\n"
+		"register_min_expires = 601\n"), EINVAL);
+	err_has(fx, "%s:3: register_min_expires 601 is above "
+		"register_max_expires 600", fx->path);
+
+	assert_int_equal(load(fx,
+		"upstream_ca = ca.pem\n"
+		"keepalive_interval = 30\n"
+		"keepalive_timeout = 30\n"), EINVAL);
+	err_has(fx, "%s:3: keepalive_timeout 30 must be above "
+		"keepalive_interval 30", fx->path);
+
+	assert_int_equal(load(fx,
+		"upstream_ca = ca.pem\n"
+		"keepalive = stun\n"), EINVAL);
+	err_has(fx, "options,crlf,none");
+}
+
+
 /* Regression (fixed; sbc/conf.c validate): on a shared address only equal UDP/TCP ports
  * and equal TLS ports are refused, but a TCP port equal to the other
  * side's TLS port (both are TCP listeners) is accepted and only fails
@@ -1059,6 +1099,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_verify_client_needs_ca,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shared_address, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_registrations, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(
 			test_regr_shared_address_tcp_tls_clash, setup,
