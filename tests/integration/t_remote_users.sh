@@ -64,6 +64,22 @@ wait_pid "$PID_phone" 10 || fail "bob's phone did not take the call"
 grep -q "^INVITE sip:bob@$P:5072" "$W/phone.msg" || fail "bob got no INVITE to his contact"
 ok "call to a UDP user: registrar -> Path -> sbcd -> the address bob registered from"
 
+# behind a NAT: the phone's Contact names its private address, the
+# call must still reach the address and port its REGISTER came from
+sed 's|Contact: <sip:\[service\]@\[local_ip\]:\[local_port\];transport=\[transport\]>|Contact: <sip:[service]@192.168.1.20:5060>|' \
+	"$SCEN/uac_register_wait.xml" > "$W/uac_register_nat.xml"
+grep -q "192.168.1.20" "$W/uac_register_nat.xml" || fail "NAT scenario not made"
+sipp_bg natphone -sf "$W/uac_register_nat.xml" -oocsf "$SCEN/uas.xml" \
+	-i "$P" -p 5074 "$A:5060" -s dave -ap 1234 -m 1 -timeout 20 -timeout_error
+wait_binding dave
+ctl bindings | grep -q "^binding dave@$A sip:dave@192.168.1.20:5060 udp $P:5074 " \
+	|| fail "dave's binding: $(ctl bindings)"
+core_call call_dave dave || fail "call to dave behind NAT failed: $(tail -3 "$W/call_dave.out")"
+wait_pid "$PID_natphone" 10 || fail "dave's phone did not take the call"
+grep -q "^INVITE sip:dave@192.168.1.20:5060 SIP/2.0" "$W/natphone.msg" \
+	|| fail "dave got no INVITE for his contact at $P:5074"
+ok "a NATed phone (Contact 192.168.1.20:5060, REGISTER from $P:5074): its call reaches the NAT's address and port"
+
 sipp_bg phonet -sf "$SCEN/uac_register_wait.xml" -oocsf "$SCEN/uas.xml" \
 	-i "$P" -p 5073 -t t1 "$A:5060" -s carol -ap 1234 -m 1 -timeout 20 -timeout_error
 wait_binding carol
@@ -84,9 +100,11 @@ grep -q "connection from $P:5073 is gone: 430" "$W/sbcd.log" || fail "no log lin
 ok "a TCP user whose connection is gone: 430 Flow Failed, no new connection to it"
 
 # topology hiding, on the wire: in every message the access side got,
-# no Via, Record-Route, Route, Contact, Path or Service-Route names a
-# core-side address (sbcd's core side, the registrar, the core caller)
-python3 - "$C" "$U" "$C2" "$W"/reg.msg "$W"/call.msg "$W"/phone.msg "$W"/phonet.msg <<'PY' \
+# no Via, Record-Route, Route, Contact, Path or Service-Route, and no
+# SDP c=, o= or a=rtcp line (media anchoring) names a core-side address
+# (sbcd's core side, the registrar, the core caller)
+python3 - "$C" "$U" "$C2" "$W"/reg.msg "$W"/call.msg "$W"/phone.msg "$W"/phonet.msg \
+	"$W"/natphone.msg <<'PY' \
 	|| fail "a core address reached the access side"
 import re, sys
 core = sys.argv[1:4]
@@ -100,7 +118,7 @@ for f in sys.argv[4:]:
             continue
         for line in block.splitlines():
             name = line.split(":", 1)[0].strip().lower()
-            if name in hdrs:
+            if name in hdrs or line.startswith(("c=", "o=", "a=rtcp")):
                 seen += 1
                 for a in core:
                     if re.search(re.escape(a) + r"(?![0-9])", line):
@@ -109,7 +127,7 @@ for f in sys.argv[4:]:
 print("%d headers checked" % seen)
 sys.exit(1 if bad or not seen else 0)
 PY
-ok "topology hidden: no core address in any Via, Record-Route, Route, Contact or Path the access side received"
+ok "topology hidden: no core address in any Via, Record-Route, Route, Contact, Path or SDP the access side received"
 
 sbc_alive
 sbc_stop
