@@ -23,6 +23,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include "relay.h"
+#include "store.h"
 #include "srtp.h"
 
 enum { NONE = UINT32_MAX, BIND_TRIES = 8, READ_ROUNDS = 4 };
@@ -1278,25 +1279,11 @@ int media_encode(struct mbuf *mb, const struct media_rec *r)
 	return err ? err : mbuf_write_str(mb, "\n");
 }
 
-/* The next space-separated field of one line. */
-static int field(struct pl *txt, struct pl *f)
-{
-	while (txt->l && txt->p[0] == ' ')
-		pl_advance(txt, 1);
-	f->p = txt->p;
-	f->l = 0;
-	while (f->l < txt->l && f->p[f->l] != ' ' && f->p[f->l] != '\r'
-	       && f->p[f->l] != '\n')
-		++f->l;
-	pl_advance(txt, f->l);
-	return f->l ? 0 : EBADMSG;
-}
-
 static int num_field(struct pl *txt, uint32_t max, uint32_t *v)
 {
 	struct pl f;
 
-	if (field(txt, &f) || f.l > 5)
+	if (store_field(txt, &f) || f.l > 5)
 		return EBADMSG;
 	for (size_t i = 0; i < f.l; i++)
 		if (f.p[i] < '0' || f.p[i] > '9')
@@ -1309,7 +1296,7 @@ static int sa_decode_field(struct pl *txt, struct sa *sa)
 {
 	struct pl f;
 
-	if (field(txt, &f))
+	if (store_field(txt, &f))
 		return EBADMSG;
 	if (!pl_strcmp(&f, "-")) {
 		sa_init(sa, AF_UNSPEC);
@@ -1325,7 +1312,7 @@ static int key_decode_field(struct pl *txt, struct msrtp_key *k)
 	char line[128];
 
 	memset(k, 0, sizeof(*k));
-	if (field(txt, &f))
+	if (store_field(txt, &f))
 		return EBADMSG;
 	if (!pl_strcmp(&f, "-"))
 		return 0;
@@ -1347,8 +1334,8 @@ int media_decode(struct media_rec *r, const struct pl *txt)
 		return EINVAL;
 	t = *txt;
 	memset(r, 0, sizeof(*r));
-	err  = field(&t, &tag);
-	err |= field(&t, &r->id);
+	err  = store_field(&t, &tag);
+	err |= store_field(&t, &r->id);
 	if (err || pl_strcmp(&tag, "med") || num_field(&t, 1, &ended)
 	    || num_field(&t, MEDIA_MAX_STREAMS, &n) || !n)
 		return EBADMSG;
@@ -1370,7 +1357,7 @@ int media_decode(struct media_rec *r, const struct pl *txt)
 			l->port = (uint16_t)port;
 		}
 	}
-	return field(&t, &rest) ? 0 : EBADMSG;
+	return store_field(&t, &rest) ? 0 : EBADMSG;
 }
 
 static int apply_streams(struct media_session *s, const struct media_rec *r)

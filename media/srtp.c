@@ -13,6 +13,7 @@
 #include <openssl/rand.h>
 #include <srtp2/srtp.h>
 #include "srtp.h"
+#include "store.h"
 
 struct msrtp {
 	srtp_t ctx;
@@ -68,16 +69,6 @@ int msrtp_key_gen(struct msrtp_key *k, enum msrtp_suite suite, uint32_t tag)
 	k->tag = tag;
 	k->len = suitev[suite].len;
 	return RAND_bytes(k->key, (int)k->len) == 1 ? 0 : EIO;
-}
-
-static bool digits(const struct pl *pl, size_t max)
-{
-	if (!pl->l || pl->l > max)
-		return false;
-	for (size_t i = 0; i < pl->l; i++)
-		if (pl->p[i] < '0' || pl->p[i] > '9')
-			return false;
-	return true;
 }
 
 /* inline:KEY[|LIFETIME][|MKI:LEN]: an MKI is not supported. */
@@ -136,7 +127,7 @@ int msrtp_crypto_decode(struct msrtp_key *k, const struct pl *val)
 	memset(k, 0, sizeof(*k));
 	rest = *val;
 	if (!token(&rest, &tag) || !token(&rest, &suite)
-	    || !token(&rest, &kp) || !digits(&tag, 9))
+	    || !token(&rest, &kp) || !store_digits(&tag, 9))
 		return EBADMSG;
 	if (suite_of(&suite, &k->suite))
 		return ENOTSUP;

@@ -211,50 +211,26 @@ static void undash(struct pl *pl)
 		pl->l = 0;
 }
 
-/* The next space-separated field of *txt. */
-static int next_field(struct pl *txt, struct pl *f)
-{
-	while (txt->l && txt->p[0] == ' ')
-		pl_advance(txt, 1);
-	f->p = txt->p;
-	f->l = 0;
-	while (f->l < txt->l && f->p[f->l] != ' ' && f->p[f->l] != '\r'
-	       && f->p[f->l] != '\n')
-		++f->l;
-	pl_advance(txt, f->l);
-	return f->l ? 0 : EBADMSG;
-}
-
-static bool digits(const struct pl *pl, size_t max)
-{
-	if (!pl->l || pl->l > max)
-		return false;
-	for (size_t i = 0; i < pl->l; i++)
-		if (pl->p[i] < '0' || pl->p[i] > '9')
-			return false;
-	return true;
-}
-
 int dialog_decode(struct dialog_rec *r, const struct pl *txt)
 {
 	struct pl t = *txt, tag, st, cnt, created, rest;
 	int err;
 
-	err  = next_field(&t, &tag);
-	err |= next_field(&t, &st);
-	err |= next_field(&t, &cnt);
-	err |= next_field(&t, &created);
-	err |= next_field(&t, &r->callid);
-	err |= next_field(&t, &r->ftag);
-	err |= next_field(&t, &r->peer);
-	err |= next_field(&t, &r->from);
-	err |= next_field(&t, &r->target);
-	err |= next_field(&t, &r->routes);
-	err |= next_field(&t, &r->vias);
-	if (err || pl_strcmp(&tag, "dlg") || !digits(&st, 1)
-	    || pl_u32(&st) > DLG_ENDED || !digits(&cnt, 1)
-	    || pl_u32(&cnt) > 7 || !digits(&created, 19)
-	    || !next_field(&t, &rest))
+	err  = store_field(&t, &tag);
+	err |= store_field(&t, &st);
+	err |= store_field(&t, &cnt);
+	err |= store_field(&t, &created);
+	err |= store_field(&t, &r->callid);
+	err |= store_field(&t, &r->ftag);
+	err |= store_field(&t, &r->peer);
+	err |= store_field(&t, &r->from);
+	err |= store_field(&t, &r->target);
+	err |= store_field(&t, &r->routes);
+	err |= store_field(&t, &r->vias);
+	if (err || pl_strcmp(&tag, "dlg") || !store_digits(&st, 1)
+	    || pl_u32(&st) > DLG_ENDED || !store_digits(&cnt, 1)
+	    || pl_u32(&cnt) > 7 || !store_digits(&created, 19)
+	    || !store_field(&t, &rest))
 		return EBADMSG;
 	r->state = (enum dialog_state)pl_u32(&st);
 	r->counted = pl_u32(&cnt) & 1;

@@ -187,3 +187,29 @@ int store_ctrs_print(struct re_printf *pf, const struct store *st)
 	(void)hash_apply(st->ctrs, print_one, pf);
 	return 0;
 }
+
+/* The next space-separated field of a record line (its end at a line
+ * break): the shared-state records' tokenizer. */
+int store_field(struct pl *txt, struct pl *f)
+{
+	while (txt->l && txt->p[0] == ' ')
+		pl_advance(txt, 1);
+	f->p = txt->p;
+	f->l = 0;
+	while (f->l < txt->l && f->p[f->l] != ' ' && f->p[f->l] != '\r'
+	       && f->p[f->l] != '\n')
+		++f->l;
+	pl_advance(txt, f->l);
+	return f->l ? 0 : EBADMSG;
+}
+
+/* 1 to max decimal digits, nothing else. */
+bool store_digits(const struct pl *pl, size_t max)
+{
+	if (!pl->l || pl->l > max)
+		return false;
+	for (size_t i = 0; i < pl->l; i++)
+		if (pl->p[i] < '0' || pl->p[i] > '9')
+			return false;
+	return true;
+}
