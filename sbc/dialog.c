@@ -249,6 +249,7 @@ int dialog_decode(struct dialog_rec *r, const struct pl *txt)
 
 static void rec_of(struct dialog_rec *r, const struct dialog *d)
 {
+	memset(r, 0, sizeof(*r));
 	pl_set_str(&r->callid, d->callid);
 	pl_set_str(&r->ftag, d->ftag);
 	pl_set_str(&r->peer, d->peer);
