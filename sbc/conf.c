@@ -166,6 +166,12 @@ static const struct conf_opt optv[] = {
 	 "Hide core-side addresses (Via, Record-Route, Contact, Path, "
 	 "Service-Route) from remote users and from access-side "
 	 "destinations no peer declares; peers have their own option.", 0},
+	{NULL, "flow_key_file", CT_PATH, O(flow_key_file), "", 0, 0,
+	 "File of the key that signs Path flow tokens (32 bytes, created "
+	 "mode 0600 if missing), so that registrations stay reachable "
+	 "across a restart (and a cluster can share it). Empty: a new key "
+	 "at each start: users are reachable again once they re-register.",
+	 CF_RESTART},
 	{NULL, "remote_users", CT_BOOL, O(remote_users), "no", 0, 0,
 	 "Phones and PBXs that are no declared peer may REGISTER (to "
 	 "registrar, guarded against password guessing) and, while they "

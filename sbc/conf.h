@@ -164,6 +164,7 @@ struct sbc_conf {
 	bool flood_kernel_filter;
 	uint32_t max_dialogs;
 	bool remote_users;
+	char *flow_key_file;
 	bool topology_hiding;
 	char *remote_user_profile;
 	uint32_t max_bindings;

@@ -16,6 +16,9 @@
  */
 #include <ctype.h>
 #include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -24,9 +27,54 @@
 
 enum { FLOW_VERSION = 1, FLOW_BIN_MAX = 5 + 16 + FLOW_MAC_LEN };
 
-int flow_key_init(uint8_t *key)
+static int key_read(uint8_t *key, const char *file)
 {
-	return RAND_bytes(key, FLOW_KEY_LEN) == 1 ? 0 : EIO;
+	uint8_t buf[FLOW_KEY_LEN + 1];
+	ssize_t n;
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return errno;
+	n = read(fd, buf, sizeof(buf));
+	(void)close(fd);
+	if (n != FLOW_KEY_LEN)
+		return EINVAL;
+	memcpy(key, buf, FLOW_KEY_LEN);
+	return 0;
+}
+
+/* A new key, written where only its owner can read it. */
+static int key_write(const uint8_t *key, const char *file)
+{
+	int fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	int err = 0;
+
+	if (fd < 0)
+		return errno;
+	if (write(fd, key, FLOW_KEY_LEN) != FLOW_KEY_LEN)
+		err = EIO;
+	if (close(fd) && !err)
+		err = errno;
+	if (err)
+		(void)unlink(file);
+	return err;
+}
+
+/* The key of the flow tokens: from file when one is given (created the
+ * first time), so that a restart keeps the registrations reachable;
+ * else new at each start. */
+int flow_key_init(uint8_t *key, const char *file)
+{
+	int err;
+
+	if (file && file[0]) {
+		err = key_read(key, file);
+		if (err != ENOENT)
+			return err;
+	}
+	if (RAND_bytes(key, FLOW_KEY_LEN) != 1)
+		return EIO;
+	return file && file[0] ? key_write(key, file) : 0;
 }
 
 static int mac(uint8_t *out, const uint8_t *key, const uint8_t *p,

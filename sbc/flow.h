@@ -14,7 +14,7 @@ enum {
 	FLOW_TOKEN_MAX = 2 * (5 + 16 + FLOW_MAC_LEN) + 1,
 };
 
-int flow_key_init(uint8_t *key);
+int flow_key_init(uint8_t *key, const char *file);
 int flow_encode(char *buf, size_t size, const uint8_t *key,
 		enum sip_transp tp, const struct sa *addr);
 int flow_decode(enum sip_transp *tp, struct sa *addr, const uint8_t *key,

@@ -105,7 +105,8 @@ static int sbc_start(struct sbc *sbc)
 	err = err ? err : store_init(&sbc->store, 1024);
 	err = err ? err : dialog_init(sbc);
 	err = err ? err : binding_init(sbc);
-	err = err ? err : flow_key_init(sbc->flow_key);
+	err = err ? err : flow_key_init(sbc->flow_key,
+						  sbc->conf->flow_key_file);
 	err = err ? err : authguard_init(sbc);
 	err = err ? err : media_init(sbc);
 	err = err ? err : ctrl_init(sbc);

@@ -15,7 +15,7 @@ kam_start 1234
 sbc_conf "registrar = sip:$U:5080;transport=udp" \
 	"upstream = sip:$U:5090;transport=udp" \
 	"remote_users = yes" "remote_user_profile = remote" \
-	"security_log = $W/security.log"
+	"security_log = $W/security.log" "flow_key_file = $W/flow.key"
 sbc_start
 sipp_bg uas -sf "$SCEN/uas.xml" -i "$U" -p 5090
 
@@ -128,6 +128,18 @@ print("%d headers checked" % seen)
 sys.exit(1 if bad or not seen else 0)
 PY
 ok "topology hidden: no core address in any Via, Record-Route, Route, Contact, Path or SDP the access side received"
+
+# a restart keeps UDP users reachable: the Path token's key is in
+# flow_key_file, so the registrar's stored Path still opens the flow
+sipp_bg phone2 -sf "$SCEN/uac_register_wait.xml" -oocsf "$SCEN/uas.xml" \
+	-i "$P" -p 5075 "$A:5060" -s erin -ap 1234 -m 1 -timeout 20 -timeout_error
+wait_binding erin
+[ "$(stat -c %a "$W/flow.key")" = 600 ] || fail "flow key file mode $(stat -c %a "$W/flow.key")"
+sbc_stop
+sbc_start
+core_call call_erin erin || fail "call to erin after a restart failed: $(tail -3 "$W/call_erin.out")"
+wait_pid "$PID_phone2" 10 || fail "erin's phone did not take the call after the restart"
+ok "sbcd restarted: a UDP user registered before is still reached (flow_key_file)"
 
 sbc_alive
 sbc_stop

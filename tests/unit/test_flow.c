@@ -9,6 +9,10 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <string.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <cmocka.h>
 #include <re.h>
 #include "flow.h"
@@ -131,12 +135,44 @@ static void test_forged(void **state)
 	assert_int_equal(decode_str(key, bad), EBADMSG);
 }
 
+/* A key file: made once (mode 0600), then the same key at each start;
+ * a file of the wrong size is an error, not a silent new key. */
+static void test_key_file(void **state)
+{
+	char dir[] = "/tmp/sbc-flowkey.XXXXXX", path[64], bad[64];
+	uint8_t k1[FLOW_KEY_LEN], k2[FLOW_KEY_LEN], k3[FLOW_KEY_LEN];
+	struct stat st;
+	FILE *f;
+	(void)state;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/flow.key", dir);
+	snprintf(bad, sizeof(bad), "%s/bad.key", dir);
+	assert_int_equal(flow_key_init(k1, path), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(flow_key_init(k2, path), 0);
+	assert_memory_equal(k1, k2, FLOW_KEY_LEN);
+	assert_int_equal(flow_key_init(k3, NULL), 0);
+	assert_memory_not_equal(k1, k3, FLOW_KEY_LEN);
+
+	f = fopen(bad, "w");
+	assert_non_null(f);
+	fputs("short", f);
+	fclose(f);
+	assert_int_equal(flow_key_init(k3, bad), EINVAL);
+	unlink(bad);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_round_trip),
 		cmocka_unit_test(test_encode_refused),
 		cmocka_unit_test(test_forged),
+		cmocka_unit_test(test_key_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
