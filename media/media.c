@@ -11,12 +11,23 @@
 #include "sbc.h"
 #include "relay.h"
 
-/* A call's media: the relay session and the o= versions of each side. */
+/* SRTP that sbcd terminates towards the access side, per stream: the
+ * peer's key (what it sends with, a=crypto of its SDP) and ours. */
+struct media_keys {
+	struct msrtp_key rx;
+	struct msrtp_key tx;
+	char tx_crypto[128];        /* ours, as a=crypto writes it */
+	bool have_rx, have_tx, set;
+};
+
+/* A call's media: the relay session, the o= versions of each side and,
+ * for a peer with media = srtp, the keys. */
 struct media_call {
 	struct media_session *s;
 	uint64_t ver_in[2];         /* o= version last seen from each side */
 	uint64_t ver_out[2];        /* o= version written to each side */
 	bool seen[2];
+	struct media_keys keys[MEDIA_MAX_STREAMS];
 };
 
 static void call_destructor(void *arg)
@@ -65,6 +76,107 @@ static int call_get(struct media_call **mcp, struct sbc *sbc,
 	return 0;
 }
 
+/* The media mode of the call's access peer (media = ...). */
+static enum conf_media call_mode(const struct sbc *sbc,
+				 const struct dialog *d)
+{
+	for (struct le *le = sbc->conf->peerl.head; le; le = le->next) {
+		const struct conf_peer *peer = le->data;
+
+		if (!strcmp(peer->name, d->peer))
+			return (enum conf_media)peer->media;
+	}
+	return CONF_MEDIA_PASS;
+}
+
+static int keys_apply(struct media_call *mc, uint32_t i)
+{
+	struct media_keys *k = &mc->keys[i];
+
+	if (!k->have_rx || !k->have_tx || k->set)
+		return 0;
+	k->set = true;
+	return media_srtp(mc->s, i, MEDIA_ACCESS, &k->rx, &k->tx);
+}
+
+/* SDP from the SRTP peer: its keys are the receive keys of its leg, and
+ * the core side is told plain RTP. */
+static int srtp_from_peer(struct media_call *mc, const struct sdp_info *info,
+			  struct sdp_local *loc)
+{
+	for (uint32_t i = 0; i < info->mc; i++) {
+		struct media_keys *k = &mc->keys[i];
+		int err;
+
+		struct msrtp_key rx;
+
+		if (!info->mv[i].port)
+			continue;
+		if (msrtp_select(&rx, info->mv[i].cryptov,
+				 info->mv[i].cryptoc))
+			return EPROTO;      /* plain RTP from an SRTP peer */
+		if (k->have_rx && memcmp(&rx, &k->rx, sizeof(rx)))
+			k->set = false;     /* a new key (re-INVITE) */
+		k->rx = rx;
+		k->have_rx = true;
+		loc->srtpv[i] = SDP_SRTP_STRIP;
+		err = keys_apply(mc, i);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* SDP going to the SRTP peer: sbcd's own key, of the peer's suite and
+ * tag when it offered, else AES_CM_128_HMAC_SHA1_80 tag 1. */
+static int srtp_to_peer(struct media_call *mc, const struct sdp_info *info,
+			struct sdp_local *loc)
+{
+	for (uint32_t i = 0; i < info->mc; i++) {
+		struct media_keys *k = &mc->keys[i];
+		struct mbuf mb;
+		int err;
+
+		if (!info->mv[i].port)
+			continue;
+		if (!k->have_tx) {
+			err = msrtp_key_gen(&k->tx, k->have_rx ? k->rx.suite
+					    : MSRTP_AES_CM_128_HMAC_SHA1_80,
+					    k->have_rx ? k->rx.tag : 1);
+			mbuf_init(&mb);
+			mb.buf = (uint8_t *)k->tx_crypto;
+			mb.size = sizeof(k->tx_crypto) - 1;
+			if (!err)
+				err = msrtp_crypto_encode(&mb, &k->tx);
+			if (err)
+				return err;
+			k->tx_crypto[mb.end] = '\0';
+			k->have_tx = true;
+		}
+		loc->srtpv[i] = SDP_SRTP_SET;
+		pl_set_str(&loc->cryptov[i], k->tx_crypto);
+		err = keys_apply(mc, i);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Keys only where the peer asked for them. */
+static int media_mode(struct media_call *mc, enum conf_media mode,
+		      enum media_side in, const struct sdp_info *info,
+		      struct sdp_local *loc)
+{
+	if (mode == CONF_MEDIA_SRTP)
+		return in == MEDIA_ACCESS ? srtp_from_peer(mc, info, loc)
+			: srtp_to_peer(mc, info, loc);
+	if (mode == CONF_MEDIA_RTP && in == MEDIA_ACCESS)
+		for (uint32_t i = 0; i < info->mc; i++)
+			if (info->mv[i].cryptoc)
+				return EPROTO;
+	return 0;
+}
+
 /* The SDP of msg, going from side `from` to the other side of call d:
  * the relay learns where `from`'s endpoint receives, and *bodyp gets the
  * body the other side must see (NULL: no SDP, nothing to change). */
@@ -106,6 +218,8 @@ int media_sdp(struct mbuf **bodyp, struct sbc *sbc, struct dialog *d,
 		++mc->ver_out[out];
 	}
 	err = media_sdp_local(&loc, mc->s, out, mc->ver_out[out]);
+	if (!err)
+		err = media_mode(mc, call_mode(sbc, d), in, &info, &loc);
 	if (err)
 		return err;
 	mb = mbuf_alloc(body.l + 64);

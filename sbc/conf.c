@@ -31,6 +31,7 @@ enum conf_type {
 	CT_FAIL,                /* verdict_fail: open, closed */
 	CT_OPTADDR,             /* like CT_ADDR; empty: unset */
 	CT_KEEPALIVE,           /* keepalive: options, crlf, none */
+	CT_MEDIA,               /* peer media: pass, rtp, srtp */
 };
 
 /* The words of the one-word types, in the order of their enums (conf.h);
@@ -39,6 +40,7 @@ static const char *const choicev[] = {
 	[CT_MODE] = "relay,redirect",
 	[CT_FAIL] = "open,closed",
 	[CT_KEEPALIVE] = "options,crlf,none",
+	[CT_MEDIA] = "pass,rtp,srtp",
 };
 
 struct conf_opt {
@@ -385,6 +387,11 @@ static const struct conf_opt peer_optv[] = {
 	{NULL, "topology_hiding", CT_BOOL, P(topology_hiding), "yes", 0, 0,
 	 "Hide core-side addresses from this peer (Via, Record-Route, "
 	 "Contact, Path).", 0},
+	{NULL, "media", CT_MEDIA, P(media), "pass", 0, 0,
+	 "Media towards this peer: srtp (SDES a=crypto: sbcd terminates "
+	 "SRTP with its own keys, the core side gets RTP), rtp (plain RTP "
+	 "only: an offer with keys gets 488), pass (RTP or SRTP end to "
+	 "end, untouched).", 0},
 };
 
 static const char peer_example[] =
@@ -396,6 +403,9 @@ static const char peer_example[] =
 	"#   profile = the policy profile of its calls\n"
 	"#   cps, cps_burst = call admission: new calls a second (token bucket)\n"
 	"#   flood_exempt = yes: no per-source flood limit for this peer\n"
+	"#   topology_hiding = no: let it see core addresses (default yes)\n"
+	"#   media = srtp | rtp | pass: SRTP (SDES) towards it, terminated by\n"
+	"#     sbcd (RTP to the core); plain RTP only; or untouched (default)\n"
 	"# A request from a source no peer matches is dropped (or 403, see\n"
 	"# unknown_source_reply); emergency calls are always let through.\n"
 	"# This one lets local test tools call (make run):\n"
@@ -860,6 +870,7 @@ static int opt_set(struct sbc_conf *conf, void *base,
 	case CT_MODE:
 	case CT_FAIL:
 	case CT_KEEPALIVE:
+	case CT_MEDIA:
 		*why = choicev[o->type];
 		return choice_index(choicev[o->type], val, (uint32_t *)p);
 
@@ -1476,7 +1487,7 @@ int conf_print_default(struct re_printf *pf, void *unused)
 			err |= re_hprintf(pf, "# (a reload keeps the running "
 					  "value: restart to change it)\n");
 		if (o->type == CT_MODE || o->type == CT_FAIL
-		    || o->type == CT_KEEPALIVE)
+		    || o->type == CT_KEEPALIVE || o->type == CT_MEDIA)
 			err |= re_hprintf(pf, "# (%s)\n", choicev[o->type]);
 		err |= re_hprintf(pf, "%s = %s\n", o->name, o->def);
 	}
@@ -1508,7 +1519,8 @@ static int opt_print(struct re_printf *pf, const struct opt_val *v)
 		return re_hprintf(pf, "%j", p);
 	case CT_MODE:
 	case CT_FAIL:
-	case CT_KEEPALIVE: {
+	case CT_KEEPALIVE:
+	case CT_MEDIA: {
 		struct pl c = choice_name(choicev[o->type],
 					  *(const uint32_t *)p);
 
@@ -1545,6 +1557,7 @@ static int opt_copy(struct sbc_conf *dst, const struct sbc_conf *src,
 	case CT_MODE:
 	case CT_FAIL:
 	case CT_KEEPALIVE:
+	case CT_MEDIA:
 		*(uint32_t *)d = *(const uint32_t *)s;
 		return 0;
 	case CT_BOOL:

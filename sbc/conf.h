@@ -85,7 +85,10 @@ struct conf_peer {
 	uint32_t cps_burst;         /* bucket size, 0: cps */
 	bool flood_exempt;          /* its sources are not rate-limited */
 	bool topology_hiding;       /* no core address reaches it */
+	uint32_t media;             /* enum conf_media */
 };
+
+enum conf_media { CONF_MEDIA_PASS = 0, CONF_MEDIA_RTP, CONF_MEDIA_SRTP };
 
 /* A [blacklist NAME] section: one rule of the blacklist. */
 struct conf_blacklist {

@@ -482,6 +482,9 @@ static void media_refuse(struct req_ctx *ctx, int err)
 	if (err == ENOSPC || err == ENOMEM)
 		(void)sip_reply(ctx->in->sip, ctx->msg, 503,
 				"Service Unavailable");
+	else if (err == EPROTO)         /* the peer's media = rtp or srtp */
+		(void)sip_reply(ctx->in->sip, ctx->msg, 488,
+				"Not Acceptable Here (SRTP policy)");
 	else
 		(void)sip_reply(ctx->in->sip, ctx->msg, 488,
 				"Not Acceptable Here");
