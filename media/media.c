@@ -247,6 +247,46 @@ static void publish_h(const struct media_rec *rec, void *arg)
 	store_publish(&sbc->store, encode_h, rec);
 }
 
+static bool has_session(const struct dialog *d, const void *s)
+{
+	const struct media_call *mc = d->media;
+
+	return mc && mc->s == s;
+}
+
+/* A confirmed call without a packet for media_timeout: hung up (BYE to
+ * both parties).  Ringing calls have no media to miss. */
+static bool idle_h(struct media_session *s, uint64_t idle_ms, void *arg)
+{
+	struct sbc *sbc = arg;
+	const uint64_t timeout = sbc->conf->media_timeout * 1000ULL;
+	struct media_rec r;
+	struct dialog *d;
+
+	(void)idle_ms;
+	if (media_rec_of(&r, s))
+		return false;
+	d = dialog_by_callid(sbc, &r.id, has_session, s);
+	if (!d || d->state != DLG_CONFIRMED
+	    || tmr_jiffies() - d->confirmed_ms < timeout)
+		return false;
+	LOGI(sbc, "call %s: no media for %u s", d->callid,
+	     sbc->conf->media_timeout);
+	dialog_terminate(d, "media inactivity");
+	return false;
+}
+
+static void idle_tmr(void *arg)
+{
+	struct sbc *sbc = arg;
+	const uint32_t t = sbc->conf->media_timeout;
+
+	if (t)
+		media_idle_apply(sbc->media, t * 1000ULL, idle_h, sbc);
+	tmr_start(&sbc->media_tmr, t ? (t < 4 ? 1000 : t * 250ULL) : 10000,
+		  idle_tmr, sbc);
+}
+
 int media_init(struct sbc *sbc)
 {
 	const struct sbc_conf *conf = sbc->conf;
@@ -274,6 +314,7 @@ int media_init(struct sbc *sbc)
 		return err;
 	}
 	media_set_publish(sbc->media, publish_h, sbc);
+	tmr_start(&sbc->media_tmr, 1000, idle_tmr, sbc);
 	LOGI(sbc, "media relay: access %j, core %j, ports %u-%u, %u "
 	     "thread(s)", &mc.addr[MEDIA_ACCESS], &mc.addr[MEDIA_CORE],
 	     mc.port_min, mc.port_max, mc.threads);
@@ -282,6 +323,7 @@ int media_init(struct sbc *sbc)
 
 void media_close(struct sbc *sbc)
 {
+	tmr_cancel(&sbc->media_tmr);
 	if (!sbc->media)
 		return;
 	sbc->media = mem_deref(sbc->media);

@@ -309,8 +309,8 @@ static const struct conf_opt optv[] = {
 	 "then unknown (a cluster keeps them).", 0},
 	{NULL, "dialog_max_duration", CT_UINT, O(dialog_max_duration),
 	 "43200", 1, 604800,
-	 "Seconds after which a call is forgotten even without a BYE (its "
-	 "counters freed).", 0},
+	 "Longest call: past it sbcd hangs up (a BYE to both parties) and "
+	 "frees its counters and media ports.", 0},
 
 	{"Media relay (media/relay.c; not yet used by calls)",
 	 "media_addr_access", CT_OPTADDR, O(media_addr_access), "", 0, 0,
@@ -337,8 +337,8 @@ static const struct conf_opt optv[] = {
 	 "are spread over them round-robin.",
 	 CF_RESTART},
 	{NULL, "media_timeout", CT_UINT, O(media_timeout), "120", 0, 86400,
-	 "Seconds without a media packet after which a call is considered "
-	 "dead. 0: never.", 0},
+	 "Seconds without a media packet after which an answered call is "
+	 "hung up by sbcd (a BYE to both parties). 0: never.", 0},
 	{NULL, "media_max_sessions", CT_UINT, O(media_max_sessions), "20000",
 	 1, 1000000, "Calls with relayed media at most; past it (or with the "
 	 "port pool exhausted) new calls get 503.",

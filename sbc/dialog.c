@@ -100,6 +100,8 @@ static void dialog_destructor(void *arg)
 	mem_deref(d->routes);
 	mem_deref(d->vias);
 	mem_deref(d->media);
+	mem_deref(d->invite);
+	mem_deref(d->answer);
 }
 
 static bool dialog_cmp(struct le *le, void *arg)
@@ -273,10 +275,7 @@ static void maxdur_handler(void *arg)
 {
 	struct dialog *d = arg;
 
-	LOGI(d->sbc, "call %s of peer '%s' ended after %u s "
-	     "(dialog_max_duration)", d->callid, d->peer,
-	     d->sbc->conf->dialog_max_duration);
-	dialog_end(d, "max duration");
+	dialog_terminate(d, "maximum call duration");
 }
 
 /* An empty field (no peer, no From user) is an empty string. */
@@ -367,6 +366,8 @@ int dialog_apply(struct sbc *sbc, const struct dialog_rec *r,
 		tmr_cancel(&d->tmr);
 		count_down(d);
 		d->media = mem_deref(d->media);     /* its ports, at once */
+		d->invite = mem_deref(d->invite);
+		d->answer = mem_deref(d->answer);
 		--sbc->dialogs.n;
 		mem_deref(d);
 		return 0;
@@ -427,6 +428,7 @@ void dialog_confirm(struct dialog *d)
 
 	if (d->state != DLG_EARLY)
 		return;
+	d->confirmed_ms = tmr_jiffies();
 	rec_of(&r, d);
 	r.state = DLG_CONFIRMED;
 	(void)local_change(d->sbc, &r, NULL);
@@ -489,6 +491,26 @@ bool dialog_method(const struct pl *met)
 		if (!pl_strcmp(met, v[i]))
 			return true;
 	return false;
+}
+
+/* The call of a Call-ID that match() recognises (media.c: by its
+ * relay session). */
+struct dialog *dialog_by_callid(const struct sbc *sbc,
+				const struct pl *callid,
+				bool (*match)(const struct dialog *d,
+					      const void *arg),
+				const void *arg)
+{
+	const uint32_t h = hash_joaat((const uint8_t *)callid->p, callid->l);
+	struct le *le = list_head(hash_list(sbc->dialogs.ht, h));
+
+	for (; le; le = le->next) {
+		struct dialog *d = le->data;
+
+		if (!pl_strcmp(callid, d->callid) && match(d, arg))
+			return d;
+	}
+	return NULL;
 }
 
 uint32_t dialog_calls(const struct sbc *sbc, const char *peer,

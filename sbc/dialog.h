@@ -32,6 +32,13 @@ struct dialog {
 	char *routes;               /* its route set, Route values in order */
 	char *vias;                 /* core-originated: the INVITE's Vias */
 	void *media;                /* its media on this node (media.c) */
+	/* what sbcd needs to hang up itself (dialog_bye.c), this node's */
+	struct sip_msg *invite;     /* the INVITE as received */
+	struct sip_msg *answer;     /* its first 2xx */
+	int caller_side;            /* enum side_id of the caller */
+	uint32_t cseq[2];           /* highest CSeq of caller, callee */
+	const char *bye_reason;
+	uint64_t confirmed_ms;      /* tmr_jiffies() of the 2xx */
 	struct tmr tmr;             /* the longest a call may last */
 	struct dialog_count *cnt[2];   /* peer, peer + From user */
 };
@@ -77,5 +84,13 @@ bool dialog_method(const struct pl *met);
 uint32_t dialog_calls(const struct sbc *sbc, const char *peer,
 		      const struct pl *from);
 int  dialog_print(struct re_printf *pf, const struct sbc *sbc);
+void dialog_terminate(struct dialog *d, const char *why);
+struct dialog *dialog_by_callid(const struct sbc *sbc,
+				const struct pl *callid,
+				bool (*match)(const struct dialog *d,
+					      const void *arg),
+				const void *arg);
+struct sip_msg;
+void dialog_learn(struct dialog *d, const struct sip_msg *msg, int in);
 
 #endif

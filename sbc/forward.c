@@ -379,6 +379,7 @@ static void resp_handler(int err, const struct sip_msg *msg, void *arg)
 	}
 
 	txn->req = NULL;
+	dialog_learn(txn->dlg, msg, txn->out->id);
 	if (txn->dlg && msg->scode < 300)
 		dialog_confirm(txn->dlg);
 	else if (txn->dlg)
@@ -526,6 +527,7 @@ int forward_request(struct req_ctx *ctx)
 	    && !dialog_open(ctx, ctx->count_call, &txn->dlg))
 		mem_ref(txn->dlg);
 	txn->call = mem_ref(txn->dlg ? txn->dlg : ctx->dialog);
+	dialog_learn(txn->call, msg, ctx->in->id);
 	txn->hide = ctx->hide;
 	if (ctx->hide)
 		txn->hdlg = mem_ref(txn->call);

@@ -117,6 +117,7 @@ struct sbc {
 	struct dialogs dialogs;        /* the calls */
 	struct bindings bindings;      /* registrations made through us */
 	struct media *media;           /* the media relay (media/) */
+	struct tmr media_tmr;          /* looks for calls without media */
 	bool terminating;
 };
 

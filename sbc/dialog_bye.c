@@ -1,0 +1,169 @@
+/*
+ * dialog_bye.c: sbcd ends a call itself (dialog_max_duration, media
+ * inactivity): a BYE to each party, built from the INVITE and the 2xx
+ * that set the call up, in each party's own CSeq space, along the route
+ * set towards it, from the side it talks to.  Then the call is ended
+ * (counters, ports).  An early call only ends: its INVITE transaction
+ * (timer C) answers the caller.
+ */
+#include <string.h>
+#include "sbc.h"
+
+enum { CALLER = 0, CALLEE = 1 };
+
+static void bye_resp(int err, const struct sip_msg *msg, void *arg)
+{
+	(void)err;
+	(void)msg;
+	(void)arg;
+}
+
+/* The Route values towards one party: the caller's proxies are the
+ * Record-Route entries of the INVITE as received; the callee's are the
+ * entries of the 2xx above our own, in reverse. */
+static int routes_print(struct mbuf *mb, const struct dialog *d, int to,
+			struct pl *first)
+{
+	const struct sip_msg *m = to == CALLER ? d->invite : d->answer;
+	struct pl v[16];
+	size_t n = 0;
+	int err = 0;
+
+	for (struct le *le = m->hdrl.head; le && n < ARRAY_SIZE(v);
+	     le = le->next) {
+		const struct sip_hdr *hdr = le->data;
+		struct pl list = hdr->val, e;
+		bool self = false;
+
+		if (hdr->id != SIP_HDR_RECORD_ROUTE)
+			continue;
+		while (!self && sipmsg_list_next(&list, &e)
+		       && n < ARRAY_SIZE(v)) {
+			struct sip_addr addr;
+
+			self = !sip_addr_decode(&addr, &e)
+				&& route_is_self(d->sbc, &addr.uri);
+			if (!self)
+				v[n++] = e;
+		}
+		if (self)
+			break;
+	}
+	for (size_t i = 0; i < n && !err; i++) {
+		const struct pl *e = to == CALLER ? &v[i] : &v[n - 1 - i];
+
+		if (!i)
+			*first = *e;
+		err = mbuf_printf(mb, "Route: %r\r\n", e);
+	}
+	return err;
+}
+
+static int target_of(struct uri *uri, struct pl *ruri, const struct dialog *d,
+		     int to)
+{
+	const struct sip_msg *m = to == CALLER ? d->invite : d->answer;
+	const struct sip_hdr *ct = sip_msg_hdr(m, SIP_HDR_CONTACT);
+	struct sip_addr addr;
+
+	if (!ct || sip_addr_decode(&addr, &ct->val))
+		return EBADMSG;
+	*ruri = addr.auri;
+	*uri = addr.uri;
+	return 0;
+}
+
+static int bye_send(struct dialog *d, int to)
+{
+	struct sbc *sbc = d->sbc;
+	const int side = to == CALLER ? d->caller_side
+		: d->caller_side == SIDE_ACCESS ? SIDE_CORE : SIDE_ACCESS;
+	const struct sip_msg *inv = d->invite, *ans = d->answer;
+	struct pl ruri, first = PL_INIT;
+	struct sip_addr route;
+	struct uri nexthop;
+	struct mbuf *mb;
+	int err;
+
+	err = target_of(&nexthop, &ruri, d, to);
+	if (err)
+		return err;
+	mb = mbuf_alloc(1024);
+	if (!mb)
+		return ENOMEM;
+	err = routes_print(mb, d, to, &first);
+	/* the first Route is the next hop (loose routing) */
+	if (!err && pl_isset(&first) && !sip_addr_decode(&route, &first))
+		nexthop = route.uri;
+	/* caller's From and the callee's To (with its tag) swap for a BYE
+	 * to the caller, whose CSeq space is the callee's */
+	err |= mbuf_printf(mb, "From: %r\r\nTo: %r\r\nCall-ID: %r\r\n"
+			   "CSeq: %u BYE\r\nMax-Forwards: 70\r\n"
+			   "Reason: SIP;cause=200;text=\"%s\"\r\n"
+			   "Content-Length: 0\r\n\r\n",
+			   to == CALLER ? &ans->to.val : &inv->from.val,
+			   to == CALLER ? &inv->from.val : &ans->to.val,
+			   &inv->callid, d->cseq[to == CALLER ? CALLEE : CALLER]
+			   + 1, d->bye_reason);
+	if (!err) {
+		mb->pos = 0;
+		err = sip_request(NULL, sbc->side[side].sip, true, "BYE", 3,
+				  ruri.p, (int)ruri.l, &nexthop, mb,
+				  (size_t)inv->callid.l, NULL, bye_resp, NULL);
+	}
+	mem_deref(mb);
+	return err;
+}
+
+/* sbcd hangs up: a BYE to both parties of a confirmed call, then the
+ * call ends. */
+void dialog_terminate(struct dialog *d, const char *why)
+{
+	struct sbc *sbc = d->sbc;
+	int err = 0;
+
+	if (d->state == DLG_ENDED)
+		return;
+	mem_ref(d);
+	if (d->state == DLG_CONFIRMED && d->invite && d->answer) {
+		d->bye_reason = why;
+		err  = bye_send(d, CALLER);
+		err |= bye_send(d, CALLEE);
+		LOGI(sbc, "call %s of peer '%s' hung up by sbcd (%s)%s",
+		     d->callid, d->peer, why, err ? ": a BYE failed" : "");
+	}
+	else {
+		LOGI(sbc, "call %s of peer '%s' ended by sbcd (%s)",
+		     d->callid, d->peer, why);
+	}
+	dialog_end(d, why);
+	mem_deref(d);
+}
+
+/* What a BYE needs later: the INVITE, its 2xx, and the CSeq each party
+ * has used so far. */
+void dialog_learn(struct dialog *d, const struct sip_msg *msg, int in)
+{
+	if (!d || d->state == DLG_ENDED)
+		return;
+	if (msg->req && !pl_strcmp(&msg->met, "INVITE") && !d->invite
+	    && !pl_isset(&msg->to.tag)) {
+		d->invite = mem_ref((struct sip_msg *)msg);
+		d->caller_side = in;
+		d->cseq[CALLER] = msg->cseq.num;
+		return;
+	}
+	if (!msg->req) {
+		if (!d->answer && msg->scode >= 200 && msg->scode < 300
+		    && !pl_strcmp(&msg->cseq.met, "INVITE"))
+			d->answer = mem_ref((struct sip_msg *)msg);
+		return;
+	}
+	if (pl_strcmp(&msg->met, "ACK") && pl_strcmp(&msg->met, "CANCEL")) {
+		const int who = !pl_strcmp(&msg->from.tag, d->ftag) ? CALLER
+			: CALLEE;
+
+		if (msg->cseq.num > d->cseq[who])
+			d->cseq[who] = msg->cseq.num;
+	}
+}

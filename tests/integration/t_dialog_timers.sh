@@ -1,0 +1,80 @@
+#!/bin/bash
+# sbcd hangs up by itself: a call longer than dialog_max_duration, and a
+# call without media for media_timeout, each get a BYE to both parties
+# (in each one's CSeq space, with a Reason), the call is ended and its
+# media ports go back; a call with media flowing is left alone.
+. "$(dirname "$0")/lib.sh"
+
+ctl() { "${SBCCTL:?}" -s "$W/sbcd.sock" "$@"; }
+sessions() { ctl media | awk '$1 == "media_sessions" {print $2}'; }
+dialogs() { ctl calls | awk '$1 == "dialogs" {print $2}'; }
+
+hung_up() {     # hung_up WHAT CALLER_TRACE CALLEE_TRACE
+	grep -q "^BYE sip:caller1@$P:5070" "$2" || fail "$1: the caller got no BYE"
+	grep -q "^BYE sip:callee@$U:5080" "$3" || fail "$1: the callee got no BYE"
+	grep -q "^Reason: SIP;cause=200;text=\"$1\"" "$2" || fail "$1: no Reason in the BYE"
+	[ "$(dialogs)" = 0 ] || fail "$1: calls left: $(ctl calls)"
+	[ "$(sessions)" = 0 ] || fail "$1: media left: $(ctl media)"
+}
+
+# 1. maximum duration: 3 s for a call the caller would hold 8 s
+sbc_conf "dialog_max_duration = 3" "media_timeout = 0"
+sbc_start
+sipp_bg uas -sf "$SCEN/uas.xml" -i "$U" -p 5080
+sipp_bg long -sf "$SCEN/uac.xml" -s 5551234 -i "$P" -p 5070 "$A:5060" -m 1 -d 8000 \
+	-timeout 20
+sleep 1
+[ "$(dialogs)" = 1 ] || fail "the call is not up"
+sleep 3
+grep -q "hung up by sbcd (maximum call duration)" "$W/sbcd.log" || fail "no hang-up after 3 s"
+sleep 0.5
+hung_up "maximum call duration" "$W/long.msg" "$W/uas.msg"
+grep -A8 "^BYE sip:callee" "$W/uas.msg" | grep -q "^CSeq: 2 BYE" || fail "the callee's BYE is not in the caller's CSeq space"
+ok "dialog_max_duration: BYE to both parties after 3 s, call and media ports freed"
+wait_pid "$PID_long" 15
+kill "$PID_uas"
+sbc_stop
+
+# 2. no media for 2 s: hung up; a call whose media flows is not
+sbc_conf "media_timeout = 2" "media_port_min = 33000" "media_port_max = 33999"
+sbc_start
+sipp_bg uas2 -sf "$SCEN/uas.xml" -i "$U" -p 5080
+sipp_bg quiet -sf "$SCEN/uac.xml" -s 5551234 -i "$P" -p 5070 "$A:5060" -m 1 -d 9000 \
+	-timeout 20
+for _ in $(seq 1 60); do
+	grep -q "hung up by sbcd (media inactivity)" "$W/sbcd.log" && break
+	sleep 0.1
+done
+grep -q "hung up by sbcd (media inactivity)" "$W/sbcd.log" || fail "a call without media was not hung up"
+sleep 0.5
+hung_up "media inactivity" "$W/quiet.msg" "$W/uas2.msg"
+ok "media_timeout: a call without a packet for 2 s hung up (BYE to both), freed"
+wait_pid "$PID_quiet" 15
+
+# a call whose caller sends RTP every 200 ms for 5 s stays up
+MA=127.0.$T_N.20
+sed -e "s/\[media_ip\]/$MA/g" -e "s/\[media_port\]/7000/g" -e "s/IP\[media_ip_type\]/IP4/g" \
+	"$SCEN/uac.xml" > "$W/uac_media.xml"
+sipp_bg talk -sf "$W/uac_media.xml" -s 5551234 -i "$P" -p 5070 "$A:5060" -m 1 -d 5500 \
+	-timeout 20 -timeout_error
+for _ in $(seq 1 30); do
+	grep -q "^SIP/2.0 200" "$W/talk.msg" 2>/dev/null && break
+	sleep 0.1
+done
+python3 - "$W/talk.msg" "$A" "$MA" <<'PY' || fail "cannot send media"
+import re, socket, sys, time
+txt = open(sys.argv[1], errors="replace").read()
+i = txt.find("SIP/2.0 200 OK")
+port = int(re.search(r"^m=audio (\d+)", txt[i:], re.M).group(1))
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[3], 7000))
+for seq in range(25):
+    s.sendto(bytes([0x80, 0, 0, seq]) + bytes(8) + b"x" * 160, (sys.argv[2], port))
+    time.sleep(0.2)
+PY
+wait_pid "$PID_talk" 15 || fail "the call with media was cut"
+[ "$(grep -c "hung up by sbcd (media inactivity)" "$W/sbcd.log")" = 1 ] \
+	|| fail "a call with media flowing was hung up"
+ok "a call with media flowing for 5 s (media_timeout 2 s) is left alone"
+sbc_alive
+sbc_stop
