@@ -98,15 +98,15 @@ sipp_bg cancel -sf "$SCEN/uas_cancel.xml" -i "$U" -p 5080
 sipp_call cancel_uac uac_cancel.xml 3 -s 5551234 || fail "cancelled calls failed"
 kill "$PID_cancel"
 sipp_bg many -sf "$SCEN/uas.xml" -i "$U" -p 5080
-sipp_call many_uac uac.xml 300 -s 5551234 -r 100 -l 60 || fail "300 calls failed"
+sipp_call many_uac uac.xml 2000 -s 5551234 -r 200 -l 200 || fail "2000 calls failed"
 for _ in $(seq 1 30); do
 	[ "$(ctl media | awk '$1 == "media_sessions" {print $2}')" = 0 ] && break
 	sleep 0.1
 done
 ctl media > "$W/media.txt"
 grep -q "^media_sessions 0$" "$W/media.txt" && grep -q "^media_port_pairs_used 0$" "$W/media.txt" \
-	|| fail "ports left after failures, CANCELs and 300 calls: $(head -3 "$W/media.txt")"
-ok "486, CANCEL and 300 more calls: every port pair back in the pool"
+	|| fail "ports left after failures, CANCELs and 2000 calls: $(head -3 "$W/media.txt")"
+ok "486, CANCEL and 2000 more calls: every port pair back in the pool"
 
 sbc_alive
 sbc_stop
