@@ -295,6 +295,7 @@ int media_init(struct sbc *sbc)
 		.port_max = (uint16_t)conf->media_port_max,
 		.threads = conf->media_threads,
 		.max_sessions = conf->media_max_sessions,
+		.sockbuf = conf->media_sockbuf,
 	};
 	int err;
 

@@ -234,10 +234,11 @@ static bool sa_usable(const struct sa *sa)
 	return sa_af(sa) != AF_UNSPEC && !sa_is_any(sa) && sa_port(sa);
 }
 
-static int sock_open(const struct sa *laddr, uint16_t port, int *fdp)
+static int sock_open(const struct sa *laddr, uint16_t port, uint32_t buf,
+		     int *fdp)
 {
 	struct sa a = *laddr;
-	const int one = 1;
+	const int one = 1, size = (int)buf;
 	int fd;
 
 	sa_set_port(&a, port);
@@ -246,6 +247,16 @@ static int sock_open(const struct sa *laddr, uint16_t port, int *fdp)
 		return errno;
 	/* a standby binds the media address before it owns it */
 	(void)setsockopt(fd, SOL_IP, IP_FREEBIND, &one, sizeof(one));
+	/* a worker busy with other sockets must not lose this one's
+	 * packets to a full default buffer */
+	if (size && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size,
+			       sizeof(size)))
+		(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size,
+				 sizeof(size));
+	if (size && setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size,
+			       sizeof(size)))
+		(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size,
+				 sizeof(size));
 	if (bind(fd, &a.u.sa, a.len) < 0) {
 		int err = errno;
 
@@ -293,10 +304,10 @@ static int leg_open(struct media_leg *l, uint16_t want)
 		if (err)
 			return err;
 		port = (uint16_t)(m->pool.base + 2 * i);
-		err = sock_open(laddr, port, &l->fd[0]);
+		err = sock_open(laddr, port, m->conf.sockbuf, &l->fd[0]);
 		if (!err) {
 			err = sock_open(laddr, (uint16_t)(port + 1),
-					&l->fd[1]);
+					m->conf.sockbuf, &l->fd[1]);
 			if (err) {
 				(void)close(l->fd[0]);
 				l->fd[0] = -1;

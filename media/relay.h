@@ -49,6 +49,8 @@ struct media_conf {
 	uint16_t port_max;
 	uint32_t threads;
 	uint32_t max_sessions;
+	uint32_t sockbuf;           /* bytes of each socket's buffers, 0:
+				     * the kernel's default */
 };
 
 /* Where a side's endpoint receives, and whom it sends from. */

@@ -339,6 +339,10 @@ static const struct conf_opt optv[] = {
 	{NULL, "media_timeout", CT_UINT, O(media_timeout), "120", 0, 86400,
 	 "Seconds without a media packet after which an answered call is "
 	 "hung up by sbcd (a BYE to both parties). 0: never.", 0},
+	{NULL, "media_sockbuf", CT_UINT, O(media_sockbuf), "262144", 0,
+	 67108864, "Receive and send buffer of each media socket, in bytes "
+	 "(the kernel caps it at net.core.rmem_max/wmem_max); 0: the "
+	 "kernel's default.", CF_RESTART},
 	{NULL, "media_max_sessions", CT_UINT, O(media_max_sessions), "20000",
 	 1, 1000000, "Calls with relayed media at most; past it (or with the "
 	 "port pool exhausted) new calls get 503.",

@@ -186,6 +186,7 @@ struct sbc_conf {
 	uint32_t media_threads;
 	uint32_t media_timeout;
 	uint32_t media_max_sessions;
+	uint32_t media_sockbuf;
 	struct list peerl;          /* struct conf_peer, in file order */
 	struct list blacklistl;     /* struct conf_blacklist */
 	struct list profilel;       /* struct conf_profile */

@@ -10,7 +10,8 @@ ctl() { "${SBCCTL:?}" -s "$W/sbcd.sock" "$@"; }
 MA=127.0.$T_N.20        # the caller's media address (its SDP)
 MB=127.0.$T_N.21        # the callee's
 MX=127.0.$T_N.22        # a third party
-sbc_conf "media_port_min = 31000" "media_port_max = 31999" "flood_requests = 0"
+sbc_conf "media_port_min = 31000" "media_port_max = 31999" "flood_requests = 0" \
+	"media_sockbuf = 262144"
 sbc_start
 
 # the parties advertise media where this test's sockets listen
@@ -26,6 +27,9 @@ for _ in $(seq 1 30); do
 	sleep 0.1
 done
 [ "$(ctl media | awk '$1 == "media_sessions" {print $2}')" = 1 ] || fail "no media session: $(ctl media)"
+# media_sockbuf (256 KB) on the relay's sockets (the kernel shows it doubled)
+ss -uan -m | grep -A1 " $A:31000 " | grep -q 'rb524288' \
+	|| fail "media socket buffer not 256 KB: $(ss -uan -m | grep -A1 " $A:31000 ")"
 
 python3 - "$W/call.msg" "$W/uas.msg" "$A" "$C" "$MA" "$MB" "$MX" <<'PY' || fail "media through sbcd"
 import re, socket, sys, time
