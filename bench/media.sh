@@ -295,38 +295,32 @@ sbcd_setup() { # n dir -> RELAY_PID, $dir/streams
 	# the calls hold until the measurement is over; then sipp is stopped
 	local hold_ms=$(((n / SETUP_RATE + STEP_SECONDS + 60) * 1000))
 	(cd "$dir" && exec taskset -c "$GEN_CPU" sipp -sf uas.xml -inf uas.csv -i $UAS_IP -p $UAS_PORT \
-		-cp 50511 -mp 50400 -bg -nostdin -buff_size 4194304 -trace_err \
+		-cp 50511 -mp 50400 -nostdin -buff_size 4194304 -trace_err -trace_msg -message_file uas.msg \
 		</dev/null >uas.out 2>&1) &
 	SIPP_UAS=$!
 	own $SIPP_UAS
 	sleep 0.3
 	(cd "$dir" && exec taskset -c "$GEN_CPU" sipp -sf uac.xml -inf uac.csv -i $UAC_IP -p $UAC_PORT \
-		-cp 50510 -mp 50300 -nostdin -buff_size 4194304 -trace_err \
+		-cp 50510 -mp 50300 -nostdin -buff_size 4194304 -trace_err -trace_msg -message_file uac.msg \
 		-r "$SETUP_RATE" -m "$n" -l "$n" -d "$hold_ms" -timeout $((hold_ms / 1000 + 30)) \
 		$SBC_ACCESS_IP:$SBC_PORT </dev/null >uac.out 2>&1) &
 	SIPP_UAC=$!
 	own $SIPP_UAC
-	# every call answered: each session has the callee's address on its core leg
+	# every call answered: the ports each side was given, from sipp's traces
 	local deadline=$((SECONDS + n / SETUP_RATE + 30)) have=0
 	while ((SECONDS < deadline)); do
 		sleep 1
-		"$SBCCTL" -s "$dir/sbcd.sock" media >"$dir/media.txt" 2>/dev/null || continue
-		have=$(grep -c "^  stream 0 core port [0-9]* remote $GEN_B_IP:" "$dir/media.txt")
-		((have >= n)) && break
+		have=$(python3 "$HERE/sipp_ports.py" "$dir/uac.msg" "$dir/uas.msg" \
+			$SBC_ACCESS_IP $SBC_CORE_IP "$dir/streams" "$n") && break
 		alive $SIPP_UAC || break
 	done
 	if ((have < n)); then
 		SETUP_WHY="only $have of $n calls answered with media (sipp: $(tail -n 2 "$dir/uac.out" 2>/dev/null | tr '\n' ' '))"
 		return 1
 	fi
-	# stream lines: caller's port, sbcd's access port; callee's port, sbcd's core port
-	awk -v A=$SBC_ACCESS_IP -v C=$SBC_CORE_IP '
-		$1 == "session" { s = $2 }
-		$1 == "stream" && $2 == 0 && $3 == "access" { ap[s] = $5; split($7, r, ":"); ar[s] = r[2] }
-		$1 == "stream" && $2 == 0 && $3 == "core" { cp[s] = $5; split($7, r, ":"); cr[s] = r[2] }
-		END { for (s in ap) if (s in cp) print ar[s], A, ap[s], cr[s], C, cp[s] }' "$dir/media.txt" >"$dir/streams"
-	[[ $(wc -l <"$dir/streams") == "$n" ]] || {
-		SETUP_WHY="sbcctl media listed $(wc -l <"$dir/streams") complete sessions, not $n"
+	"$SBCCTL" -s "$dir/sbcd.sock" media 2>/dev/null | head -n 4 >"$dir/media.txt"
+	grep -q "^media_sessions $n\$" "$dir/media.txt" || {
+		SETUP_WHY="sbcd has not $n media sessions: $(head -n 1 "$dir/media.txt")"
 		return 1
 	}
 }
