@@ -11,7 +11,7 @@ DEPS = build-essential cmake pkg-config libre-dev libssl-dev openssl \
        iproute2 procps util-linux python3 ca-certificates sipvicious tzdata \
        libsrtp2-dev
 
-.PHONY: all deps build asan run check check-fast bench clean
+.PHONY: all deps build asan run check check-fast bench bench-media clean
 
 all: build
 
@@ -49,6 +49,11 @@ check-fast: build
 
 bench: build
 	bench/cps.sh
+
+# The media benchmark: sbcd, rtpengine (installed by the script if missing,
+# as root) and a raw forwarder; not part of check.
+bench-media: build
+	bash bench/media.sh
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN)
