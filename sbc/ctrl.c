@@ -19,6 +19,7 @@
  *   blacklist del NAME        remove a rule
  *   media                     relayed media: sessions, ports, counters
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -38,6 +39,8 @@ struct ctrl_conn {
 	struct sbc *sbc;
 	int fd;
 	struct mbuf *in;
+	struct mbuf *out;           /* the answer, written as the socket
+				     * takes it (a list of calls is long) */
 };
 
 static void conn_destructor(void *arg)
@@ -50,6 +53,7 @@ static void conn_destructor(void *arg)
 		(void)close(c->fd);
 	}
 	mem_deref(c->in);
+	mem_deref(c->out);
 }
 
 static int print_stats(struct re_printf *pf, const struct sbc *sbc)
@@ -236,6 +240,21 @@ static int run(struct mbuf *out, struct sbc *sbc, char *line)
 	return err ? err : mbuf_printf(out, "OK\n");
 }
 
+static void conn_write(int flags, void *arg)
+{
+	struct ctrl_conn *c = arg;
+	ssize_t n;
+	(void)flags;
+
+	n = write(c->fd, mbuf_buf(c->out), mbuf_get_left(c->out));
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n > 0)
+		mbuf_advance(c->out, n);
+	if (n <= 0 || !mbuf_get_left(c->out))
+		mem_deref(c);       /* done, or the client went away */
+}
+
 static void conn_read(int flags, void *arg)
 {
 	struct ctrl_conn *c = arg;
@@ -262,14 +281,17 @@ static void conn_read(int flags, void *arg)
 		nl[-1] = '\0';
 
 	out = mbuf_alloc(1024);
-	if (out) {
-		(void)run(out, c->sbc, (char *)c->in->buf);
-		/* the answer is small and the socket local: a blocking write
-		 * would only wait on a stuck client, so it is not blocking */
-		(void)!write(c->fd, out->buf, out->end);
-		mem_deref(out);
+	if (!out) {
+		mem_deref(c);
+		return;
 	}
-	mem_deref(c);
+	(void)run(out, c->sbc, (char *)c->in->buf);
+	out->pos = 0;
+	c->out = out;
+	/* non-blocking: a stuck client must not stop the daemon; what the
+	 * socket does not take now is written when it can */
+	if (fd_listen(c->fd, FD_WRITE, conn_write, c))
+		mem_deref(c);
 }
 
 static void ctrl_accept(int flags, void *arg)

@@ -61,6 +61,17 @@ ok "flooding source listed in bans, unban lifts it (kernel filter included)"
 ctl events | grep -q '^blacklist:evil 403 1$' || fail "events: $(ctl events)"
 ctl events | grep -q '^flood ban 1$' || fail "no flood ban count"
 ok "event counters by rule and action"
+
+# an answer longer than the socket takes at once (3000 rules, ~350 KB)
+# comes whole: written as the client reads it
+for i in $(seq 1 3000); do
+	ctl blacklist add long$i user_agent substring log 0 \
+		"a long user agent string number $i to make the listing long" > /dev/null
+done
+ctl blacklist list > "$W/long.txt"
+[ "$(tail -1 "$W/long.txt")" = OK ] || fail "long answer cut: $(tail -c 200 "$W/long.txt")"
+[ "$(grep -c '^long[0-9]* ' "$W/long.txt")" = 3000 ] || fail "long answer: $(grep -c '^long' "$W/long.txt") rules"
+ok "a long answer (3000 rules, $(wc -c < "$W/long.txt") bytes) comes whole"
 sbc_alive
 sbc_stop
 [ -e "$W/sbcd.sock" ] && fail "control socket left behind"
