@@ -26,6 +26,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include "udpsock.h"
 
 enum { BATCH = 64, MTU = 2048 };
 
@@ -40,34 +41,6 @@ static void on_sig(int sig)
 {
 	(void)sig;
 	stop = 1;
-}
-
-static int sock_bind(const char *ip, unsigned port)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET,
-				 .sin_port = htons((uint16_t)port)};
-	int fd, sz = 1 << 20;
-
-	if (inet_pton(AF_INET, ip, &sa.sin_addr) != 1)
-		return -1;
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-	/* the ports lie in the kernel's ephemeral range: a short-lived
-	 * socket of another program may hold one for a moment */
-	int rc, t = 0;
-
-	while ((rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa))) < 0 &&
-	       errno == EADDRINUSE && t++ < 40)
-		usleep(50000);
-	if (rc < 0) {
-		fprintf(stderr, "rawfwd: bind %s:%u: %s\n", ip, port,
-			strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
 }
 
 static int dst_set(struct sockaddr_in *sa, const char *ip, unsigned port)
@@ -99,8 +72,8 @@ static struct pair *load(const char *file, const char *ipa, const char *ipb,
 				return NULL;
 		}
 		p = &pv[n];
-		p->fd[0] = sock_bind(ra, pra);
-		p->fd[1] = sock_bind(rb, prb);
+		p->fd[0] = udpsock_bind("rawfwd", ra, pra);
+		p->fd[1] = udpsock_bind("rawfwd", rb, prb);
 		/* A-side arrivals go to B's socket, and back */
 		if (p->fd[0] < 0 || p->fd[1] < 0 ||
 		    dst_set(&p->dst[0], ipb, pb) ||

@@ -33,6 +33,7 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+#include "udpsock.h"
 
 enum {
 	PKT_LEN = 172,
@@ -73,35 +74,6 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static int sock_bind(const char *ip, unsigned port)
-{
-	struct sockaddr_in sa = {.sin_family = AF_INET,
-				 .sin_port = htons((uint16_t)port)};
-	int fd, sz = 1 << 20;
-
-	if (inet_pton(AF_INET, ip, &sa.sin_addr) != 1)
-		return -1;
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
-	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
-	/* the ports lie in the kernel's ephemeral range: a short-lived
-	 * socket of another program may hold one for a moment */
-	int rc, t = 0;
-
-	while ((rc = bind(fd, (struct sockaddr *)&sa, sizeof(sa))) < 0 &&
-	       errno == EADDRINUSE && t++ < 40)
-		usleep(50000);
-	if (rc < 0) {
-		fprintf(stderr, "rtpgen: bind %s:%u: %s\n", ip, port,
-			strerror(errno));
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
 static int read_streams(struct gen *g, const char *file, const char *ipa,
 			const char *ipb)
 {
@@ -127,8 +99,8 @@ static int read_streams(struct gen *g, const char *file, const char *ipa,
 		s = &g->sv[g->n];
 		memset(s, 0, sizeof(*s));
 		s->hist = calloc(HBUCKETS + 1, sizeof(*s->hist));
-		s->fd[0] = sock_bind(ipa, pa);
-		s->fd[1] = sock_bind(ipb, pb);
+		s->fd[0] = udpsock_bind("rtpgen", ipa, pa);
+		s->fd[1] = udpsock_bind("rtpgen", ipb, pb);
 		if (!s->hist || s->fd[0] < 0 || s->fd[1] < 0)
 			return -1;
 		s->dst[0] = (struct sockaddr_in){.sin_family = AF_INET,

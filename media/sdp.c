@@ -16,6 +16,7 @@
  */
 #include <string.h>
 #include "sdp.h"
+#include "store.h"
 
 struct walk {
 	struct sdp_info *info;
@@ -54,19 +55,6 @@ static bool next_line(struct pl *rest, struct pl *line, struct pl *eol)
 	return true;
 }
 
-/* The next space-separated token of *s. */
-static int token(struct pl *s, struct pl *tok)
-{
-	while (s->l && s->p[0] == ' ')
-		pl_advance(s, 1);
-	tok->p = s->p;
-	tok->l = 0;
-	while (tok->l < s->l && tok->p[tok->l] != ' ')
-		++tok->l;
-	pl_advance(s, tok->l);
-	return tok->l ? 0 : EBADMSG;
-}
-
 static int port_parse(const struct pl *pl, uint16_t *port)
 {
 	uint32_t v = 0;
@@ -91,9 +79,9 @@ static int addr_parse(struct pl *s, struct sa *sa, bool *hold)
 	const char *slash;
 	int err;
 
-	err  = token(s, &net);
-	err |= token(s, &type);
-	err |= token(s, &addr);
+	err  = store_field(s, &net);
+	err |= store_field(s, &type);
+	err |= store_field(s, &addr);
 	if (err || pl_strcmp(&net, "IN"))
 		return EBADMSG;
 	slash = pl_strchr(&addr, '/');
@@ -105,7 +93,7 @@ static int addr_parse(struct pl *s, struct sa *sa, bool *hold)
 	    : pl_strcmp(&type, "IP6") || sa_af(sa) != AF_INET6)
 		return EBADMSG;
 	*hold = sa_is_any(sa);
-	return token(s, &extra) ? 0 : EBADMSG;
+	return store_field(s, &extra) ? 0 : EBADMSG;
 }
 
 /* libre complains about a port on an address not set yet */
@@ -188,9 +176,9 @@ static int line_o(struct walk *w, const struct pl *line, const struct pl *eol)
 	bool any;
 	int err;
 
-	err  = token(&s, &user);
-	err |= token(&s, &id);
-	err |= token(&s, &ver);
+	err  = store_field(&s, &user);
+	err |= store_field(&s, &id);
+	err |= store_field(&s, &ver);
 	if (err || w->have_o || ver.l > 19)
 		return EBADMSG;
 	for (size_t i = 0; i < ver.l; i++)
@@ -261,8 +249,8 @@ static int line_m(struct walk *w, const struct pl *line, const struct pl *eol)
 	err = crypto_flush(w);
 	if (err)
 		return err;
-	err  = token(&s, &type);
-	err |= token(&s, &port);
+	err  = store_field(&s, &type);
+	err |= store_field(&s, &port);
 	if (err)
 		return EBADMSG;
 	if (pl_strchr(&port, '/'))
@@ -271,13 +259,13 @@ static int line_m(struct walk *w, const struct pl *line, const struct pl *eol)
 	if (err)
 		return err;
 	t = s;
-	err  = token(&t, &proto);
+	err  = store_field(&t, &proto);
 	t.p = proto.p + proto.l;
 	t.l = (size_t)(line->p + line->l - t.p);
 	{
 		struct pl f = t;
 
-		err |= token(&f, &fmt);
+		err |= store_field(&f, &fmt);
 	}
 	if (err)
 		return EBADMSG;
@@ -335,7 +323,7 @@ static int attr_rtcp(struct walk *w, int cur, struct pl *val,
 	uint16_t p, ours;
 	bool hold, addr = false;
 
-	if (token(val, &port) || port_parse(&port, &p))
+	if (store_field(val, &port) || port_parse(&port, &p))
 		return EBADMSG;
 	if (val->l) {
 		if (addr_parse(val, &m->rtcp, &hold))

@@ -104,19 +104,6 @@ static int key_param(struct msrtp_key *k, const struct pl *kp)
 	return 0;
 }
 
-/* The next space-separated token of *s. */
-static bool token(struct pl *s, struct pl *tok)
-{
-	while (s->l && s->p[0] == ' ')
-		pl_advance(s, 1);
-	tok->p = s->p;
-	tok->l = 0;
-	while (tok->l < s->l && tok->p[tok->l] != ' ')
-		++tok->l;
-	pl_advance(s, tok->l);
-	return tok->l != 0;
-}
-
 /* The value of an a=crypto line: TAG SUITE KEY-PARAMS [SESSION-PARAMS]. */
 int msrtp_crypto_decode(struct msrtp_key *k, const struct pl *val)
 {
@@ -126,15 +113,15 @@ int msrtp_crypto_decode(struct msrtp_key *k, const struct pl *val)
 		return EINVAL;
 	memset(k, 0, sizeof(*k));
 	rest = *val;
-	if (!token(&rest, &tag) || !token(&rest, &suite)
-	    || !token(&rest, &kp) || !store_digits(&tag, 9))
+	if (store_field(&rest, &tag) || store_field(&rest, &suite)
+	    || store_field(&rest, &kp) || !store_digits(&tag, 9))
 		return EBADMSG;
 	if (suite_of(&suite, &k->suite))
 		return ENOTSUP;
 	k->tag = pl_u32(&tag);
 	/* a second key (";inline:...") and session parameters
 	 * (UNENCRYPTED_SRTP, KDR, ...) change the semantics: refused */
-	if (pl_strchr(&kp, ';') || token(&rest, &extra))
+	if (pl_strchr(&kp, ';') || !store_field(&rest, &extra))
 		return ENOTSUP;
 	return key_param(k, &kp);
 }

@@ -47,19 +47,10 @@ void binding_close(struct sbc *sbc)
 	sbc->bindings.unreachable = 0;
 }
 
-static const char *tp_word(enum sip_transp tp)
-{
-	switch (tp) {
-	case SIP_TRANSP_TCP: return "tcp";
-	case SIP_TRANSP_TLS: return "tls";
-	default:             return "udp";
-	}
-}
-
 int binding_encode(struct mbuf *mb, const struct binding_rec *r)
 {
 	return mbuf_printf(mb, "bind %llu %s %J %r %r\n", r->expires,
-			   tp_word(r->tp), &r->src, &r->aor, &r->contact);
+			   sipmsg_tp_name(r->tp), &r->src, &r->aor, &r->contact);
 }
 
 int binding_decode(struct binding_rec *r, const struct pl *txt)
@@ -118,7 +109,7 @@ static void expire_handler(void *arg)
 	struct binding *b = arg;
 
 	LOGD(b->sbc, "binding %s -> %s (%s %J) expired", b->aor, b->contact,
-	     tp_word(b->tp), &b->src);
+	     sipmsg_tp_name(b->tp), &b->src);
 	remove_binding(b);
 }
 
@@ -293,7 +284,7 @@ void binding_registered(struct sbc *sbc, const struct sip_msg *req,
 		r.contact = addr.auri;
 		r.expires = secs ? now + secs : 0;
 		LOGD(sbc, "binding %s -> %r (%s %J): %u s", aor, &r.contact,
-		     tp_word(r.tp), &r.src, secs);
+		     sipmsg_tp_name(r.tp), &r.src, secs);
 		local_change(sbc, &r, conn);
 	}
 	binding_seen(sbc, req);   /* a first REGISTER found no binding */
@@ -336,7 +327,7 @@ static bool print_one(struct le *le, void *arg)
 	const struct binding *b = le->data;
 
 	return re_hprintf(arg, "binding %s %s %s %J expires %llu %s%s\n",
-			  b->aor, b->contact, tp_word(b->tp), &b->src,
+			  b->aor, b->contact, sipmsg_tp_name(b->tp), &b->src,
 			  b->expires, b->unreachable ? "unreachable"
 						     : "reachable",
 			  b->tp != SIP_TRANSP_UDP && !binding_conn_alive(b)

@@ -29,7 +29,6 @@ struct txn {
 	struct uri nexthop;
 	struct dialog *dlg;         /* the call an initial INVITE opens */
 	void *hop_owner;            /* what nexthop points into, if not conf */
-	struct dialog *hdlg;        /* the call, if hidden from the access side */
 	struct dialog *call;        /* the call it belongs to, if tracked */
 	bool hide;                  /* responses to the access side hidden */
 	bool record_route;
@@ -54,7 +53,6 @@ static void txn_destructor(void *arg)
 	txn->dlg = mem_deref(txn->dlg);
 	txn->conf = mem_deref(txn->conf);
 	txn->hop_owner = mem_deref(txn->hop_owner);
-	txn->hdlg = mem_deref(txn->hdlg);
 	txn->call = mem_deref(txn->call);
 	--txn->sbc->stats.txn_active;
 }
@@ -64,15 +62,6 @@ static void txn_reply(struct txn *txn, uint16_t scode, const char *reason)
 	if (!txn->st || txn->sbc->terminating)
 		return;
 	(void)sip_treply(&txn->st, txn->in->sip, txn->msg, scode, reason);
-}
-
-static const char *tp_param(enum sip_transp tp)
-{
-	switch (tp) {
-	case SIP_TRANSP_TCP: return ";transport=tcp";
-	case SIP_TRANSP_TLS: return ";transport=tls";
-	default:             return "";
-	}
 }
 
 /* Double Record-Route (RFC 5658): the entry facing the next hop on top,
@@ -93,12 +82,11 @@ static int send_handler(enum sip_transp tp, const struct sa *src,
 	 * core's) join the route set only on the core's side (topo.c) */
 	if (txn->hide && txn->out->id == SIDE_ACCESS)
 		return mbuf_printf(mb, "Record-Route: <sip:%J%s;lr>\r\n",
-				   src, tp_param(tp));
-	sa_set_port(&in, itp == SIP_TRANSP_TLS ? txn->in->tls_port
-					       : txn->in->port);
+				   src, sip_transp_param(tp));
+	sa_set_port(&in, sipmsg_side_port(txn->in, itp));
 	return mbuf_printf(mb, "Record-Route: <sip:%J%s;lr>\r\n"
 			   "Record-Route: <sip:%J%s;lr>\r\n",
-			   src, tp_param(tp), &in, tp_param(itp));
+			   src, sip_transp_param(tp), &in, sip_transp_param(itp));
 }
 
 /* The rest of a hidden call's route set, for the core side: our
@@ -109,13 +97,12 @@ static int core_rr_print(struct re_printf *pf, const struct txn *txn)
 	enum sip_transp itp = txn->msg->tp;
 	int err;
 
-	sa_set_port(&in, itp == SIP_TRANSP_TLS ? txn->in->tls_port
-					       : txn->in->port);
+	sa_set_port(&in, sipmsg_side_port(txn->in, itp));
 	err = re_hprintf(pf, "Record-Route: <sip:%J%s;lr>\r\n", &in,
-			 tp_param(itp));
-	if (!err && txn->hdlg && txn->hdlg->routes && txn->hdlg->routes[0])
+			 sip_transp_param(itp));
+	if (!err && txn->call && txn->call->routes && txn->call->routes[0])
 		err = re_hprintf(pf, "Record-Route: %s\r\n",
-				 txn->hdlg->routes);
+				 txn->call->routes);
 	return err;
 }
 
@@ -274,8 +261,8 @@ static int relay_response(struct txn *txn, const struct sip_msg *msg)
 	/* The Via set comes from the request as we received it, not from
 	 * the downstream's copy: a peer that mangles or drops Vias cannot
 	 * misdirect the response or make it loop. */
-	if (txn->hdlg && txn->in->id == SIDE_ACCESS)
-		topo_learn_response(txn->hdlg, msg, txn->sbc);
+	if (txn->hide && txn->call && txn->in->id == SIDE_ACCESS)
+		topo_learn_response(txn->call, msg, txn->sbc);
 	err = media_sdp(&body, txn->sbc, txn->call, msg, txn->out->id);
 	if (err)
 		LOGW(txn->sbc, "%s side: %u to %r %r: SDP not anchored: %m",
@@ -529,10 +516,8 @@ int forward_request(struct req_ctx *ctx)
 	txn->call = mem_ref(txn->dlg ? txn->dlg : ctx->dialog);
 	dialog_learn(txn->call, msg, ctx->in->id);
 	txn->hide = ctx->hide;
-	if (ctx->hide)
-		txn->hdlg = mem_ref(txn->call);
-	if (txn->hdlg && ctx->in->id == SIDE_CORE)
-		topo_learn_request(txn->hdlg, msg);
+	if (ctx->hide && txn->call && ctx->in->id == SIDE_CORE)
+		topo_learn_request(txn->call, msg);
 	err = media_sdp(&ctx->body, ctx->sbc, txn->call, msg, ctx->in->id);
 	if (err) {
 		media_refuse(ctx, err);

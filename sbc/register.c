@@ -44,8 +44,6 @@ void reg_route(struct req_ctx *ctx)
 	ctx->to_registrar = true;
 }
 
-static const char *tp_name(enum sip_transp tp);
-
 static void flow_reply(struct req_ctx *ctx, uint16_t scode,
 		       const char *reason)
 {
@@ -82,11 +80,11 @@ void reg_route_flow(struct req_ctx *ctx)
 	if (tp != SIP_TRANSP_UDP && (!b || !binding_conn_alive(b))) {
 		LOGI(sbc, "core side: %r to %r: the client's %s connection "
 		     "from %J is gone: 430", &ctx->msg->met,
-		     &ctx->msg->ruri, tp_name(tp), &addr);
+		     &ctx->msg->ruri, sipmsg_tp_name(tp), &addr);
 		flow_reply(ctx, 430, "Flow Failed");
 		return;
 	}
-	if (re_sdprintf(&uri, "sip:%J;transport=%s", &addr, tp_name(tp))) {
+	if (re_sdprintf(&uri, "sip:%J;transport=%s", &addr, sipmsg_tp_name(tp))) {
 		flow_reply(ctx, 500, "Server Internal Error");
 		return;
 	}
@@ -98,15 +96,6 @@ void reg_route_flow(struct req_ctx *ctx)
 	}
 	ctx->hop_owner = uri;
 	ctx->out = &sbc->side[SIDE_ACCESS];
-}
-
-static const char *tp_name(enum sip_transp tp)
-{
-	switch (tp) {
-	case SIP_TRANSP_TCP: return "tcp";
-	case SIP_TRANSP_TLS: return "tls";
-	default:             return "udp";
-	}
 }
 
 /* Our Path entry (on top of any the client's side added) and Supported:
@@ -123,7 +112,7 @@ int reg_path_print(struct mbuf *mb, struct sbc *sbc,
 	if (err)
 		return err;
 	err = mbuf_printf(mb, "Path: <sip:%s@%J;transport=%s;lr;ob>\r\n",
-			  flow, src, tp_name(tp));
+			  flow, src, sipmsg_tp_name(tp));
 	if (!err && !sip_msg_hdr_has_value(req, SIP_HDR_SUPPORTED, "path"))
 		err = mbuf_write_str(mb, "Supported: path\r\n");
 	return err;

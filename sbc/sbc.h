@@ -287,6 +287,8 @@ int  topo_stray(struct sbc *sbc, const struct sip_msg *msg,
 		struct mbuf *mb, struct sip_via *via);
 bool sipmsg_is_side_addr(const struct side *side, const struct sa *sa);
 bool sipmsg_list_next(struct pl *list, struct pl *entry);
+const char *sipmsg_tp_name(enum sip_transp tp);
+uint16_t sipmsg_side_port(const struct side *side, enum sip_transp tp);
 bool sipmsg_mentions_self(const struct sbc *sbc, const struct pl *val);
 
 #endif

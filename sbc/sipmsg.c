@@ -169,3 +169,19 @@ bool sipmsg_list_next(struct pl *list, struct pl *entry)
 	list->p = p;
 	return true;
 }
+
+/* A transport's name in a URI parameter or a record: udp, tcp, tls. */
+const char *sipmsg_tp_name(enum sip_transp tp)
+{
+	switch (tp) {
+	case SIP_TRANSP_TCP: return "tcp";
+	case SIP_TRANSP_TLS: return "tls";
+	default:             return "udp";
+	}
+}
+
+/* Our port on a side for a transport. */
+uint16_t sipmsg_side_port(const struct side *side, enum sip_transp tp)
+{
+	return tp == SIP_TRANSP_TLS ? side->tls_port : side->port;
+}

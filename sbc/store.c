@@ -188,8 +188,9 @@ int store_ctrs_print(struct re_printf *pf, const struct store *st)
 	return 0;
 }
 
-/* The next space-separated field of a record line (its end at a line
- * break): the shared-state records' tokenizer. */
+/* The next space-separated field of a line (its end at a line break):
+ * the tokenizer of the shared-state records, SDP and a=crypto values.
+ * 0, or EBADMSG when nothing is left. */
 int store_field(struct pl *txt, struct pl *f)
 {
 	while (txt->l && txt->p[0] == ' ')

@@ -14,20 +14,6 @@
 #include <string.h>
 #include "sbc.h"
 
-static const char *tp_param(enum sip_transp tp)
-{
-	switch (tp) {
-	case SIP_TRANSP_TCP: return ";transport=tcp";
-	case SIP_TRANSP_TLS: return ";transport=tls";
-	default:             return "";
-	}
-}
-
-static uint16_t side_port(const struct side *side, enum sip_transp tp)
-{
-	return tp == SIP_TRANSP_TLS ? side->tls_port : side->port;
-}
-
 /* Whether a new call (or a REGISTER) through ctx is hidden: the access
  * peer's choice, the global one for remote users and the unknown. */
 bool topo_decide(const struct req_ctx *ctx)
@@ -53,10 +39,10 @@ static int contact_print(struct mbuf *mb, const struct side *access,
 
 	if (sip_addr_decode(&addr, &hdr->val))
 		return sipmsg_print_hdr(mb, hdr);    /* "*" */
-	sa_set_port(&us, side_port(access, tp));
+	sa_set_port(&us, sipmsg_side_port(access, tp));
 	return mbuf_printf(mb, "Contact: <sip:%r%s%J%s>%r\r\n",
 			   &addr.uri.user, pl_isset(&addr.uri.user) ? "@" : "",
-			   &us, tp_param(tp), &addr.params);
+			   &us, sip_transp_param(tp), &addr.params);
 }
 
 static enum sip_transp hop_transport(const struct uri *uri)
@@ -243,10 +229,9 @@ static int path_print(struct mbuf *mb, const struct side *access,
 	if (sip_addr_decode(&addr, &hdr->val)
 	    || !route_is_self(sbc, &addr.uri))
 		return 0;
-	sa_set_port(&us, side_port(access, tp));
+	sa_set_port(&us, sipmsg_side_port(access, tp));
 	return mbuf_printf(mb, "Path: <sip:%r@%J;transport=%s;lr;ob>\r\n",
-			   &addr.uri.user, &us, tp == SIP_TRANSP_TLS ? "tls"
-			   : tp == SIP_TRANSP_TCP ? "tcp" : "udp");
+			   &addr.uri.user, &us, sipmsg_tp_name(tp));
 }
 
 /* The Record-Route entries the access side may see: ours on its side

@@ -167,15 +167,6 @@ static void tmr_handler(void *arg)
 	fail(v, "timeout", ETIMEDOUT, 0);
 }
 
-static const char *tp_name(enum sip_transp tp)
-{
-	switch (tp) {
-	case SIP_TRANSP_TCP: return "tcp";
-	case SIP_TRANSP_TLS: return "tls";
-	default:             return "udp";
-	}
-}
-
 /* After libre's Via: what only sbc can tell the screening server. */
 static int send_handler(enum sip_transp tp, const struct sa *src,
 			const struct sa *dst, struct mbuf *mb, void *arg)
@@ -190,7 +181,7 @@ static int send_handler(enum sip_transp tp, const struct sa *src,
 	return mbuf_printf(mb, "P-Received: %J;transport=%s\r\n"
 			   "P-UA: %r\r\n"
 			   "P-Calls: %u\r\n",
-			   &msg->src, tp_name(msg->tp),
+			   &msg->src, sipmsg_tp_name(msg->tp),
 			   ua ? &ua->val : &pl_null, v->ctx.calls);
 }
 
