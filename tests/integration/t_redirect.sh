@@ -123,7 +123,10 @@ printf 'P-Calls: 999\nP-Received: 192.0.2.1:5060;transport=tls\np-ua: trusted\n'
 r=$(raw_udp "$P:5071" "$A" 5060 "$W/spoof.txt" 3)
 [ "${r%% [A-Z]*}" = "SIP/2.0 403" ] || fail "spoofed P- headers: got '$r'"
 done_ok v_spoof
-[ "$(grep -ci '^P-' "$W/v_spoof.msg")" = 3 ] && ! grep -qE '999|192\.0\.2\.1|trusted' "$W/v_spoof.msg" \
+# (the spoofed values looked for in the P- lines only: "999" may well
+# occur in a random Call-ID, tag or trace timestamp)
+[ "$(grep -ci '^P-' "$W/v_spoof.msg")" = 3 ] \
+	&& ! grep -i '^P-' "$W/v_spoof.msg" | grep -qE '999|192\.0\.2\.1|trusted' \
 	|| fail "the caller's own P- headers reached the screening server"
 ok "the caller's own P-Calls, P-Received, P-UA are removed from the question"
 
