@@ -20,20 +20,52 @@ struct media_keys {
 	bool have_rx, have_tx, set;
 };
 
-/* A call's media: the relay session, the o= versions of each side and,
- * for a peer with media = srtp, the keys. */
+/* o= versions of one SDP session per side: the last one seen from each
+ * side and the one written to it. */
+struct media_ver {
+	uint64_t in[2];
+	uint64_t out[2];
+	bool seen[2];
+};
+
+/* One callee's early dialog (its To tag): a forking proxy downstream
+ * makes one per callee, each with its own answer SDP and o= session.
+ * Kept so the relay can follow the one that answers. */
+struct media_fork {
+	struct le le;
+	char *tag;
+	struct media_ver ver;
+	uint32_t n;                 /* streams of its last SDP */
+	struct media_remote rv[MEDIA_MAX_STREAMS];
+	struct msrtp_key rx[MEDIA_MAX_STREAMS];
+	bool have_rx[MEDIA_MAX_STREAMS];
+};
+
+/* A call's media: the relay session, the o= versions of the INVITE's
+ * offer, the forks, the one whose SDP the callee's legs follow (the
+ * latest while ringing, the answering one from the 2xx on) and, for a
+ * peer with media = srtp, the keys. */
 struct media_call {
 	struct media_session *s;
-	uint64_t ver_in[2];         /* o= version last seen from each side */
-	uint64_t ver_out[2];        /* o= version written to each side */
-	bool seen[2];
+	struct media_ver ver;       /* before any callee tag */
+	struct list forks;          /* struct media_fork, oldest first */
+	struct media_fork *active;
 	struct media_keys keys[MEDIA_MAX_STREAMS];
 };
+
+static void fork_destructor(void *arg)
+{
+	struct media_fork *f = arg;
+
+	list_unlink(&f->le);
+	mem_deref(f->tag);
+}
 
 static void call_destructor(void *arg)
 {
 	struct media_call *mc = arg;
 
+	list_flush(&mc->forks);
 	if (mc->s)
 		media_session_release(mc->s);
 }
@@ -99,28 +131,40 @@ static int keys_apply(struct media_call *mc, uint32_t i)
 	return media_srtp(mc->s, i, MEDIA_ACCESS, &k->rx, &k->tx);
 }
 
+static int rx_set(struct media_call *mc, uint32_t i,
+		  const struct msrtp_key *rx)
+{
+	struct media_keys *k = &mc->keys[i];
+
+	if (k->have_rx && memcmp(rx, &k->rx, sizeof(*rx)))
+		k->set = false;             /* a new key (re-INVITE, fork) */
+	k->rx = *rx;
+	k->have_rx = true;
+	return keys_apply(mc, i);
+}
+
 /* SDP from the SRTP peer: its keys are the receive keys of its leg, and
- * the core side is told plain RTP. */
+ * the core side is told plain RTP.  A fork's keys wait in the fork until
+ * the relay follows it. */
 static int srtp_from_peer(struct media_call *mc, const struct sdp_info *info,
-			  struct sdp_local *loc)
+			  struct sdp_local *loc, struct media_fork *f,
+			  bool follow)
 {
 	for (uint32_t i = 0; i < info->mc; i++) {
-		struct media_keys *k = &mc->keys[i];
-		int err;
-
 		struct msrtp_key rx;
+		int err;
 
 		if (!info->mv[i].port)
 			continue;
 		if (msrtp_select(&rx, info->mv[i].cryptov,
 				 info->mv[i].cryptoc))
 			return EPROTO;      /* plain RTP from an SRTP peer */
-		if (k->have_rx && memcmp(&rx, &k->rx, sizeof(rx)))
-			k->set = false;     /* a new key (re-INVITE) */
-		k->rx = rx;
-		k->have_rx = true;
 		loc->srtpv[i] = SDP_SRTP_STRIP;
-		err = keys_apply(mc, i);
+		if (f) {
+			f->rx[i] = rx;
+			f->have_rx[i] = true;
+		}
+		err = follow ? rx_set(mc, i, &rx) : 0;
 		if (err)
 			return err;
 	}
@@ -165,10 +209,11 @@ static int srtp_to_peer(struct media_call *mc, const struct sdp_info *info,
 /* Keys only where the peer asked for them. */
 static int media_mode(struct media_call *mc, enum conf_media mode,
 		      enum media_side in, const struct sdp_info *info,
-		      struct sdp_local *loc)
+		      struct sdp_local *loc, struct media_fork *f, bool follow)
 {
 	if (mode == CONF_MEDIA_SRTP)
-		return in == MEDIA_ACCESS ? srtp_from_peer(mc, info, loc)
+		return in == MEDIA_ACCESS
+			? srtp_from_peer(mc, info, loc, f, follow)
 			: srtp_to_peer(mc, info, loc);
 	if (mode == CONF_MEDIA_RTP && in == MEDIA_ACCESS)
 		for (uint32_t i = 0; i < info->mc; i++)
@@ -177,15 +222,128 @@ static int media_mode(struct media_call *mc, enum conf_media mode,
 	return 0;
 }
 
+/* The fork of a callee tag, made on its first message; past
+ * media_max_forks the oldest fork the relay does not follow goes. */
+static int fork_get(struct media_fork **fp, const struct sbc *sbc,
+		    struct media_call *mc, const struct pl *tag)
+{
+	struct media_fork *f;
+	int err;
+
+	for (struct le *le = mc->forks.head; le; le = le->next) {
+		f = le->data;
+		if (!pl_strcmp(tag, f->tag)) {
+			*fp = f;
+			return 0;
+		}
+	}
+	if (list_count(&mc->forks) >= sbc->conf->media_max_forks) {
+		struct media_fork *old = list_ledata(mc->forks.head);
+
+		if (old == mc->active)
+			old = list_ledata(old->le.next);
+		mem_deref(old);
+	}
+	f = mem_zalloc(sizeof(*f), fork_destructor);
+	if (!f)
+		return ENOMEM;
+	err = pl_strdup(&f->tag, tag);
+	if (err) {
+		mem_deref(f);
+		return err;
+	}
+	f->ver = mc->ver;   /* its callee saw the INVITE's offer */
+	list_append(&mc->forks, &f->le, f);
+	*fp = f;
+	return 0;
+}
+
+/* The callee's legs of the relay follow fork f: where it receives and,
+ * for an SRTP peer, its keys. */
+static int fork_follow(struct media_call *mc, struct media_fork *f,
+		       enum media_side side)
+{
+	int err = 0;
+
+	if (f->n > media_session_streams(mc->s))
+		err = media_session_grow(mc->s, f->n);
+	for (uint32_t i = 0; i < f->n && !err; i++) {
+		err = media_remote(mc->s, i, side, &f->rv[i]);
+		if (!err && f->have_rx[i])
+			err = rx_set(mc, i, &f->rx[i]);
+	}
+	if (!err)
+		mc->active = f;
+	return err;
+}
+
+/* A 2xx without SDP (the answer was in a reliable 18x) from a callee
+ * whose fork the relay does not follow: it does from now on. */
+static int answered(struct dialog *d, const struct sip_msg *msg,
+		    enum media_side in)
+{
+	struct media_call *mc = d->media;
+
+	if (!mc || msg->req || msg->scode < 200 || msg->scode >= 300
+	    || d->state != DLG_CONFIRMED || dialog_is_other_fork(d, msg))
+		return 0;
+	for (struct le *le = mc->forks.head; le; le = le->next) {
+		struct media_fork *f = le->data;
+
+		if (!pl_strcmp(&msg->to.tag, f->tag))
+			return f == mc->active ? 0 : fork_follow(mc, f, in);
+	}
+	return 0;
+}
+
+/* Did msg come from the callee?  The sender's tag is From's in a
+ * request, To's in a response. */
+static bool from_callee(const struct dialog *d, const struct sip_msg *msg)
+{
+	return pl_strcmp(msg->req ? &msg->from.tag : &msg->to.tag, d->ftag)
+		!= 0;
+}
+
+/* The relay learns where the sender of an SDP receives: a callee's
+ * fork keeps it, and the relay follows it unless the call was answered
+ * by another fork. */
+static int learn_remotes(struct media_call *mc, const struct sdp_info *info,
+			 const struct sip_msg *msg, enum media_side in,
+			 struct media_fork *f, bool follow)
+{
+	for (uint32_t i = 0; i < info->mc; i++) {
+		struct media_remote r;
+		int err;
+
+		media_remote_of(&r, &info->mv[i], &msg->src);
+		if (f)
+			f->rv[i] = r;
+		err = follow ? media_remote(mc->s, i, in, &r) : 0;
+		if (err)
+			return err;
+	}
+	if (f) {
+		f->n = info->mc;
+		if (follow)
+			mc->active = f;
+	}
+	return 0;
+}
+
 /* The SDP of msg, going from side `from` to the other side of call d:
  * the relay learns where `from`'s endpoint receives, and *bodyp gets the
- * body the other side must see (NULL: no SDP, nothing to change). */
+ * body the other side must see (NULL: no SDP, nothing to change).  Each
+ * callee (fork) is its own SDP session to the caller. */
 int media_sdp(struct mbuf **bodyp, struct sbc *sbc, struct dialog *d,
 	      const struct sip_msg *msg, enum side_id from)
 {
 	const enum media_side in = mside(from);
 	const enum media_side out = in == MEDIA_ACCESS ? MEDIA_CORE
 		: MEDIA_ACCESS;
+	const bool follow = !dialog_is_other_fork(d, msg);
+	const struct pl *tag;
+	struct media_fork *f = NULL;
+	struct media_ver *ver;
 	struct sdp_info info;
 	struct sdp_local loc;
 	struct media_call *mc;
@@ -194,8 +352,10 @@ int media_sdp(struct mbuf **bodyp, struct sbc *sbc, struct dialog *d,
 	int err;
 
 	*bodyp = NULL;
-	if (!sbc->media || !sbc->conf->media_anchor || !d || !has_sdp(msg))
+	if (!sbc->media || !sbc->conf->media_anchor || !d)
 		return 0;
+	if (!has_sdp(msg))
+		return answered(d, msg, in);
 	pl_set_mbuf(&body, msg->mb);
 	err = sdp_parse(&info, &body);
 	if (err)
@@ -203,23 +363,27 @@ int media_sdp(struct mbuf **bodyp, struct sbc *sbc, struct dialog *d,
 	err = call_get(&mc, sbc, d, info.mc);
 	if (err)
 		return err;
-	for (uint32_t i = 0; i < info.mc; i++) {
-		struct media_remote r;
-
-		media_remote_of(&r, &info.mv[i], &msg->src);
-		err = media_remote(mc->s, i, in, &r);
+	tag = dialog_callee_tag(d, msg);
+	if (pl_isset(tag)) {
+		err = fork_get(&f, sbc, mc, tag);
 		if (err)
 			return err;
 	}
+	err = learn_remotes(mc, &info, msg, in, from_callee(d, msg) ? f
+			    : NULL, follow);
+	if (err)
+		return err;
 	/* a new o= version from one side is a new version to the other */
-	if (!mc->seen[in] || info.o_version != mc->ver_in[in]) {
-		mc->seen[in] = true;
-		mc->ver_in[in] = info.o_version;
-		++mc->ver_out[out];
+	ver = f ? &f->ver : &mc->ver;
+	if (!ver->seen[in] || info.o_version != ver->in[in]) {
+		ver->seen[in] = true;
+		ver->in[in] = info.o_version;
+		++ver->out[out];
 	}
-	err = media_sdp_local(&loc, mc->s, out, mc->ver_out[out]);
+	err = media_sdp_local(&loc, mc->s, out, ver->out[out]);
 	if (!err)
-		err = media_mode(mc, call_mode(sbc, d), in, &info, &loc);
+		err = media_mode(mc, call_mode(sbc, d), in, &info, &loc,
+				 from_callee(d, msg) ? f : NULL, follow);
 	if (err)
 		return err;
 	mb = mbuf_alloc(body.l + 64);

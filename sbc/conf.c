@@ -343,6 +343,10 @@ static const struct conf_opt optv[] = {
 	 67108864, "Receive and send buffer of each media socket, in bytes "
 	 "(the kernel caps it at net.core.rmem_max/wmem_max); 0: the "
 	 "kernel's default.", CF_RESTART},
+	{NULL, "media_max_forks", CT_UINT, O(media_max_forks), "8", 1, 64,
+	 "Early dialogs (forks of a call, each with its own SDP answer) whose "
+	 "media sbcd keeps per call; past it the oldest one not relayed is "
+	 "forgotten.", 0},
 	{NULL, "media_max_sessions", CT_UINT, O(media_max_sessions), "20000",
 	 1, 1000000, "Calls with relayed media at most; past it (or with the "
 	 "port pool exhausted) new calls get 503.",

@@ -187,6 +187,7 @@ struct sbc_conf {
 	uint32_t media_timeout;
 	uint32_t media_max_sessions;
 	uint32_t media_sockbuf;
+	uint32_t media_max_forks;
 	struct list peerl;          /* struct conf_peer, in file order */
 	struct list blacklistl;     /* struct conf_blacklist */
 	struct list profilel;       /* struct conf_profile */

@@ -94,6 +94,7 @@ static void dialog_destructor(void *arg)
 	count_down(d);
 	mem_deref(d->callid);
 	mem_deref(d->ftag);
+	mem_deref(d->ttag);
 	mem_deref(d->peer);
 	mem_deref(d->from);
 	mem_deref(d->target);
@@ -197,12 +198,13 @@ static int unescape(char **dst, const struct pl *pl)
 
 int dialog_encode(struct mbuf *mb, const struct dialog_rec *r)
 {
-	return mbuf_printf(mb, "dlg %u %u %llu %r %r %r %r %H %H %H\n",
+	return mbuf_printf(mb, "dlg %u %u %llu %r %r %r %r %r %H %H %H\n",
 			   r->state,
 			   (r->counted ? 1u : 0u) | (r->emergency ? 2u : 0u)
 			   | (r->hidden ? 4u : 0u),
 			   r->created, field(&r->callid),
-			   field(&r->ftag), field(&r->peer), field(&r->from),
+			   field(&r->ftag), field(&r->ttag), field(&r->peer),
+			   field(&r->from),
 			   escaped, &r->target, escaped, &r->routes,
 			   escaped, &r->vias);
 }
@@ -224,6 +226,7 @@ int dialog_decode(struct dialog_rec *r, const struct pl *txt)
 	err |= store_field(&t, &created);
 	err |= store_field(&t, &r->callid);
 	err |= store_field(&t, &r->ftag);
+	err |= store_field(&t, &r->ttag);
 	err |= store_field(&t, &r->peer);
 	err |= store_field(&t, &r->from);
 	err |= store_field(&t, &r->target);
@@ -241,6 +244,7 @@ int dialog_decode(struct dialog_rec *r, const struct pl *txt)
 	r->escaped = true;
 	r->created = pl_u64(&created);
 	undash(&r->ftag);
+	undash(&r->ttag);
 	undash(&r->peer);
 	undash(&r->from);
 	undash(&r->target);
@@ -254,6 +258,7 @@ static void rec_of(struct dialog_rec *r, const struct dialog *d)
 	memset(r, 0, sizeof(*r));
 	pl_set_str(&r->callid, d->callid);
 	pl_set_str(&r->ftag, d->ftag);
+	pl_set_str(&r->ttag, d->ttag ? d->ttag : "");
 	pl_set_str(&r->peer, d->peer);
 	pl_set_str(&r->from, d->from);
 	r->state = d->state;
@@ -382,7 +387,7 @@ int dialog_apply(struct sbc *sbc, const struct dialog_rec *r,
 			return err;
 	}
 	d->hidden = r->hidden;
-	if (core_party_set(d, r)) {
+	if (core_party_set(d, r) || text_set(&d->ttag, &r->ttag, false)) {
 		dialog_end(d, "out of memory");
 		return ENOMEM;
 	}
@@ -422,7 +427,8 @@ int dialog_open(struct req_ctx *ctx, bool counted, struct dialog **dp)
 	return local_change(ctx->sbc, &r, dp);
 }
 
-void dialog_confirm(struct dialog *d)
+/* The first 2xx: the call is the dialog of its To tag from now on. */
+void dialog_confirm(struct dialog *d, const struct pl *ttag)
 {
 	struct dialog_rec r;
 
@@ -431,6 +437,8 @@ void dialog_confirm(struct dialog *d)
 	d->confirmed_ms = tmr_jiffies();
 	rec_of(&r, d);
 	r.state = DLG_CONFIRMED;
+	if (ttag)
+		r.ttag = *ttag;
 	(void)local_change(d->sbc, &r, NULL);
 }
 
@@ -479,6 +487,28 @@ struct dialog *dialog_of(const struct sbc *sbc, const struct sip_msg *msg)
 		d = dialog_find(sbc, &r);
 	}
 	return d;
+}
+
+/* The callee's tag in msg (a request or response of the call, either
+ * way): the one of From and To that is not the caller's.  Empty in the
+ * INVITE that opened the call. */
+const struct pl *dialog_callee_tag(const struct dialog *d,
+				   const struct sip_msg *msg)
+{
+	return pl_strcmp(&msg->from.tag, d->ftag) ? &msg->from.tag
+		: &msg->to.tag;
+}
+
+/* A message of a dialog another fork made (a second 2xx, its ACK and
+ * BYE): passed on, but neither the call's end nor its media. */
+bool dialog_is_other_fork(const struct dialog *d, const struct sip_msg *msg)
+{
+	const struct pl *tag;
+
+	if (!d || !d->ttag || !d->ttag[0])
+		return false;
+	tag = dialog_callee_tag(d, msg);
+	return pl_isset(tag) && pl_strcmp(tag, d->ttag);
 }
 
 /* Requests that live inside an INVITE dialog, the only ones tracked. */

@@ -20,6 +20,9 @@ struct dialog {
 	struct sbc *sbc;
 	char *callid;
 	char *ftag;                 /* the caller's tag */
+	char *ttag;                 /* the answering callee's tag, once a
+				     * 2xx confirmed the call; other forks'
+				     * dialogs are not the call */
 	char *peer;                 /* "" if none (an emergency caller) */
 	char *from;                 /* the caller's From user */
 	enum dialog_state state;
@@ -47,6 +50,7 @@ struct dialog {
 struct dialog_rec {
 	struct pl callid;
 	struct pl ftag;
+	struct pl ttag;
 	struct pl peer;
 	struct pl from;
 	enum dialog_state state;
@@ -75,11 +79,14 @@ int  dialog_apply(struct sbc *sbc, const struct dialog_rec *r,
 		  struct dialog **dp);
 
 int  dialog_open(struct req_ctx *ctx, bool counted, struct dialog **dp);
-void dialog_confirm(struct dialog *d);
+void dialog_confirm(struct dialog *d, const struct pl *ttag);
 void dialog_core_party(struct dialog *d, const struct pl *target,
 		       const struct pl *routes, const struct pl *vias);
 void dialog_end(struct dialog *d, const char *why);
 struct dialog *dialog_of(const struct sbc *sbc, const struct sip_msg *msg);
+bool dialog_is_other_fork(const struct dialog *d, const struct sip_msg *msg);
+const struct pl *dialog_callee_tag(const struct dialog *d,
+				   const struct sip_msg *msg);
 bool dialog_method(const struct pl *met);
 uint32_t dialog_calls(const struct sbc *sbc, const char *peer,
 		      const struct pl *from);

@@ -144,7 +144,7 @@ void dialog_terminate(struct dialog *d, const char *why)
  * has used so far. */
 void dialog_learn(struct dialog *d, const struct sip_msg *msg, int in)
 {
-	if (!d || d->state == DLG_ENDED)
+	if (!d || d->state == DLG_ENDED || dialog_is_other_fork(d, msg))
 		return;
 	if (msg->req && !pl_strcmp(&msg->met, "INVITE") && !d->invite
 	    && !pl_isset(&msg->to.tag)) {

@@ -368,7 +368,7 @@ static void resp_handler(int err, const struct sip_msg *msg, void *arg)
 	txn->req = NULL;
 	dialog_learn(txn->dlg, msg, txn->out->id);
 	if (txn->dlg && msg->scode < 300)
-		dialog_confirm(txn->dlg);
+		dialog_confirm(txn->dlg, &msg->to.tag);
 	else if (txn->dlg)
 		dialog_end(txn->dlg, "failure answer");
 	(void)relay_response(txn, msg);

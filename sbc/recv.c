@@ -69,7 +69,8 @@ static void pipeline(struct req_ctx *ctx)
 	     ctx->in->name, &ctx->msg->met, &ctx->msg->ruri, &ctx->msg->src,
 	     sip_transp_name(ctx->msg->tp), ctx->out->name, uri_encode,
 	     &ctx->nexthop);
-	if (ctx->dialog && !pl_strcmp(&ctx->msg->met, "BYE"))
+	if (ctx->dialog && !pl_strcmp(&ctx->msg->met, "BYE")
+	    && !dialog_is_other_fork(ctx->dialog, ctx->msg))
 		dialog_end(ctx->dialog, "BYE");
 	if (!pl_strcmp(&ctx->msg->met, "ACK"))
 		err = forward_ack(ctx);

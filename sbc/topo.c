@@ -193,13 +193,17 @@ void topo_learn_response(struct dialog *d, const struct sip_msg *rsp,
 {
 	char *target, *routes = NULL;
 
-	if (rsp->scode < 101 || rsp->scode >= 300 || !pl_isset(&rsp->to.tag))
+	if (rsp->scode < 101 || rsp->scode >= 300 || !pl_isset(&rsp->to.tag)
+	    || dialog_is_other_fork(d, rsp))
 		return;
 	target = contact_uri(rsp);
 	if (!target)
 		return;
-	if (!pl_strcmp(&rsp->cseq.met, "INVITE") && !d->routes
-	    && d->state == DLG_EARLY)
+	/* the route set is the one of the answering fork, fixed by its 2xx
+	 * (the responses of the first INVITE; a re-INVITE's do not change
+	 * it) */
+	if (d->invite && rsp->cseq.num == d->invite->cseq.num
+	    && !pl_strcmp(&rsp->cseq.met, "INVITE"))
 		(void)core_routes_of_rsp(&routes, rsp, sbc);
 	if (!routes)
 		(void)str_dup(&routes, d->routes ? d->routes : "");

@@ -114,13 +114,14 @@ static void test_dialog_records(void **state)
 
 	pl_set_str(&r.callid, "a84b4c76e66710@pc33.example.com");
 	pl_set_str(&r.ftag, "1928301774");
+	pl_set_str(&r.ttag, "a6c85cf");
 	pl_set_str(&r.peer, "trunk");
 	pl_set_str(&r.vias, "SIP/2.0/UDP 10.0.0.5;branch=z9hG4bKa%b");
 	assert_int_equal(dialog_encode(mb, &r), 0);
 	pl_set_mbuf(&pl, (mb->pos = 0, mb));
 	assert_true(upl_eq(&pl, "dlg 1 3 1795000000 "
 			   "a84b4c76e66710@pc33.example.com 1928301774 "
-			   "trunk - - - "
+			   "a6c85cf trunk - - - "
 			   "SIP/2.0/UDP%2010.0.0.5;branch=z9hG4bKa%25b\n"));
 	assert_int_equal(dialog_decode(&d, &pl), 0);
 	assert_int_equal(d.state, DLG_CONFIRMED);
@@ -129,21 +130,22 @@ static void test_dialog_records(void **state)
 	assert_int_equal(d.created, 1795000000);
 	assert_true(upl_eq(&d.callid, "a84b4c76e66710@pc33.example.com"));
 	assert_true(upl_eq(&d.ftag, "1928301774"));
+	assert_true(upl_eq(&d.ttag, "a6c85cf"));
 	assert_true(upl_eq(&d.peer, "trunk"));
 	assert_false(pl_isset(&d.from));
 
 	assert_true(d.escaped);
 	assert_true(upl_eq(&d.vias, "SIP/2.0/UDP%2010.0.0.5;branch=z9hG4bKa%25b"));
 
-	pl_set_str(&pl, "dlg 1 8 1 c t p f - - -");
+	pl_set_str(&pl, "dlg 1 8 1 c t - p f - - -");
 	assert_int_equal(dialog_decode(&d, &pl), EBADMSG);
-	pl_set_str(&pl, "dlg 1 1 1 c t p f - - - extra");
+	pl_set_str(&pl, "dlg 1 1 1 c t - p f - - - extra");
 	assert_int_equal(dialog_decode(&d, &pl), EBADMSG);
-	pl_set_str(&pl, "dlg 1 1 1 c t p f");
+	pl_set_str(&pl, "dlg 1 1 1 c t - p f");
 	assert_int_equal(dialog_decode(&d, &pl), EBADMSG);
-	pl_set_str(&pl, "dlg 3 1 1 c t p f - - -");
+	pl_set_str(&pl, "dlg 3 1 1 c t - p f - - -");
 	assert_int_equal(dialog_decode(&d, &pl), EBADMSG);
-	pl_set_str(&pl, "dlg 1 1 1 c t p");
+	pl_set_str(&pl, "dlg 1 1 1 c t - p");
 	assert_int_equal(dialog_decode(&d, &pl), EBADMSG);
 	(void)fx;
 	mem_deref(mb);
@@ -158,7 +160,7 @@ static void test_dialog_counts(void **state)
 	struct conf_peer peer = {.name = "trunk"};
 	struct dialog *d1, *d2, *d3;
 	struct sip_msg *m;
-	struct pl alice = PL("alice"), bob = PL("bob");
+	struct pl alice = PL("alice"), bob = PL("bob"), ttag;
 
 	fx->ctx.sbc = sbc;
 	fx->ctx.peer = &peer;
@@ -182,8 +184,24 @@ static void test_dialog_counts(void **state)
 	assert_int_equal(dialog_calls(sbc, "trunk", &alice), 2);
 	assert_int_equal(dialog_calls(sbc, "trunk", &bob), 1);
 
-	dialog_confirm(d1);
+	pl_set_str(&ttag, "callee");
+	dialog_confirm(d1, &ttag);
 	assert_int_equal(d1->state, DLG_CONFIRMED);
+	assert_string_equal(d1->ttag, "callee");
+
+	/* a second fork's dialog (its 2xx, the caller's ACK and BYE to it)
+	 * is not the call */
+	m = invite("c1", "alice", "t1", "fork2");
+	assert_true(dialog_of(sbc, m) == d1);
+	assert_true(dialog_is_other_fork(d1, m));
+	mem_deref(m);
+	m = invite("c1", "0123", "fork2", "t1");
+	assert_true(dialog_is_other_fork(d1, m));
+	mem_deref(m);
+	m = invite("c1", "alice", "t1", "callee");
+	assert_false(dialog_is_other_fork(d1, m));
+	assert_true(upl_eq(dialog_callee_tag(d1, m), "callee"));
+	mem_deref(m);
 
 	/* the callee hangs up: the caller's tag is in To */
 	m = invite("c1", "0123", "callee", "t1");
@@ -219,7 +237,7 @@ static void test_dialog_apply(void **state)
 	struct dialog *d;
 	struct pl pl;
 
-	pl_set_str(&pl, "dlg 0 5 1795000000 cid tag trunk carol "
+	pl_set_str(&pl, "dlg 0 5 1795000000 cid tag - trunk carol "
 		   "<sip:c@10.0.0.9> - SIP/2.0/UDP%2010.0.0.5:5060%25x");
 	assert_int_equal(dialog_decode(&r, &pl), 0);
 	r.created = (uint64_t)time(NULL);
