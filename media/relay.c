@@ -512,6 +512,24 @@ static int sock_batch(struct media_worker *wk, struct msock *sk)
 	return n;
 }
 
+/* Edge-triggered: a socket is reported once per arrival, not again at
+ * each epoll_wait while it holds data, which halves epoll's polling of
+ * the sockets.  A short batch means the queue was empty when read, and
+ * whatever came after reports the socket again.  A socket still full
+ * after READ_ROUNDS batches is re-armed (EPOLL_CTL_MOD queues it as
+ * ready), so that one busy stream waits for the next turn instead of
+ * starving the others. */
+static void sock_drain(struct media_worker *wk, struct msock *sk)
+{
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLET, .data.ptr = sk};
+
+	for (int r = 0; r < READ_ROUNDS; r++)
+		if (sock_batch(wk, sk) < MEDIA_BATCH)
+			return;
+	if (epoll_ctl(wk->epfd, EPOLL_CTL_MOD, sk->leg->fd[sk->kind], &ev))
+		atomic_fetch_add(&sk->leg->errors, 1);
+}
+
 /* ---- commands (SIP thread -> worker) ---- */
 
 static void cmd_destructor(void *arg)
@@ -556,7 +574,7 @@ static void stream_watch(struct media_worker *wk, struct media_stream *st)
 	for (int side = 0; side < 2; side++) {
 		for (int k = 0; k < 2; k++) {
 			struct media_leg *l = &st->leg[side];
-			struct epoll_event ev = {.events = EPOLLIN,
+			struct epoll_event ev = {.events = EPOLLIN | EPOLLET,
 						 .data.ptr = &l->sk[k]};
 
 			if (epoll_ctl(wk->epfd, EPOLL_CTL_ADD, l->fd[k], &ev))
@@ -631,12 +649,7 @@ static void *worker_main(void *arg)
 				cmds = true;
 				continue;
 			}
-			/* level-triggered: what is left waits for the
-			 * next turn, so one busy stream cannot starve
-			 * the others */
-			for (int r = 0; r < READ_ROUNDS; r++)
-				if (sock_batch(wk, sk) < MEDIA_BATCH)
-					break;
+			sock_drain(wk, sk);
 		}
 		if (cmds || n == 0)
 			cmds_run(wk);

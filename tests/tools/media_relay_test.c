@@ -276,6 +276,24 @@ static void test_relay(struct media *m)
 		CHECK(relay_n(fd_u2, &lc, fd_pnat, &la, 2, 9) == 2);
 	}
 
+	/* a burst longer than the worker reads per turn (READ_ROUNDS
+	 * batches): every packet arrives without another one to push it
+	 * (edge-triggered epoll loses none), in order */
+	{
+		enum { BURST = 150 };
+		uint8_t in[2048];
+		int got = 0, rcvbuf = 1 << 20;
+
+		(void)setsockopt(fd_pnat, SOL_SOCKET, SO_RCVBUF, &rcvbuf,
+				 sizeof(rcvbuf));
+		for (int i = 0; i < BURST; i++)
+			send_to(fd_u2, &lc, buf, rtp(buf, (uint16_t)i, 11));
+		while (recv_from(fd_pnat, in, sizeof(in), NULL, 500) == 172
+		       && in[3] == (uint8_t)got)
+			++got;
+		CHECK(got == BURST);
+	}
+
 	/* the record of it, through text and back */
 	{
 		struct media_rec r, d;
