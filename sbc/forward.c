@@ -264,10 +264,17 @@ static int relay_response(struct txn *txn, const struct sip_msg *msg)
 	if (txn->hide && txn->call && txn->in->id == SIDE_ACCESS)
 		topo_learn_response(txn->call, msg, txn->sbc);
 	err = media_sdp(&body, txn->sbc, txn->call, msg, txn->out->id);
-	if (err)
-		LOGW(txn->sbc, "%s side: %u to %r %r: SDP not anchored: %m",
-		     txn->out->name, msg->scode, &msg->cseq.met,
-		     &msg->callid, err);
+	if (err) {
+		LOGW(txn->sbc, "%s side: %u to %r %r: SDP not anchored, "
+		     "removed: %m", txn->out->name, msg->scode,
+		     &msg->cseq.met, &msg->callid, err);
+		body = mbuf_alloc(1);   /* none: never the far side's
+					 * media address */
+		if (!body) {
+			mem_deref(mb);
+			return ENOMEM;
+		}
+	}
 	err = sipmsg_response_print(mb, msg, txn->msg, txn->hide
 				    && txn->in->id == SIDE_ACCESS
 				    ? txn->sbc : NULL, txn->msg->tp, body);
@@ -633,9 +640,15 @@ int forward_stray_response(struct sbc *sbc, struct side *in,
 		goto out;
 	}
 	d = dialog_of(sbc, msg);
-	if (media_sdp(&body, sbc, (struct dialog *)d, msg, in->id))
-		LOGW(sbc, "%s side: 2xx %r: SDP not anchored", in->name,
-		     &msg->callid);
+	if (media_sdp(&body, sbc, (struct dialog *)d, msg, in->id)) {
+		LOGW(sbc, "%s side: 2xx %r: SDP not anchored, removed",
+		     in->name, &msg->callid);
+		body = mbuf_alloc(1);
+		if (!body) {
+			err = ENOMEM;
+			goto out;
+		}
+	}
 	err = sipmsg_response_print(mb, msg, NULL, in->id == SIDE_CORE && d
 				    && d->hidden ? sbc : NULL, via.tp, body);
 	if (!err) {

@@ -116,7 +116,8 @@ int sipmsg_response_print(struct mbuf *mb, const struct sip_msg *rsp,
 	for (struct le *le = rsp->hdrl.head; le && !err; le = le->next) {
 		const struct sip_hdr *hdr = le->data;
 
-		if (hdr->id == SIP_HDR_VIA || hdr->id == SIP_HDR_CONTENT_LENGTH)
+		if (hdr->id == SIP_HDR_VIA || hdr->id == SIP_HDR_CONTENT_LENGTH
+		    || (hdr->id == SIP_HDR_CONTENT_TYPE && body && !body->end))
 			continue;
 		if (hide && topo_rsp_hdr(mb, hide, tp, hdr, &below_self,
 					 &err))

@@ -7,6 +7,7 @@
 # answers too: its 200 reaches the caller rewritten, the caller's ACK and
 # BYE to fork B pass, and neither ends the call nor moves its media.
 # Each fork is its own SDP session towards the caller (o= per dialog).
+# Last, a callee's SDP sbcd cannot read is removed, not passed on.
 . "$(dirname "$0")/lib.sh"
 
 MA=127.0.$T_N.20        # the caller's media
@@ -192,6 +193,33 @@ time.sleep(0.2)
 calls, media = run("calls"), run("media")
 assert callid not in calls, calls
 assert "stream" not in media, media
+
+# a callee whose SDP sbcd cannot read: the caller gets the 183 without
+# it, never the callee's media address
+callid = "broken%d@%s" % (random.randrange(10**9), P)
+ibranch = branch()
+uac.sendto(msg("INVITE sip:5551234@%s:5060 SIP/2.0" % A, [
+    "Via: SIP/2.0/UDP %s:5070;branch=%s;rport" % (P, ibranch),
+    "Max-Forwards: 70", "From: <sip:caller@%s>;tag=%s" % (P, ftag),
+    "To: <sip:5551234@%s>" % A, "Call-ID: " + callid, "CSeq: 1 INVITE",
+    "Contact: <sip:caller@%s:5070>" % P],
+    sdp("caller", 1, 1, MA, 7000)), (A, 5060))
+_, ihs, _, sbc_core = recv(uas, r"^INVITE ", "second INVITE")
+uas_reply(183, "Session Progress", "broken", ihs, (),
+          sdp("broken", 1, 1, MF, 7002).replace("m=audio 7002", "m=audio x7002"))
+first, hs, body, _ = recv(uac, r"^SIP/2.0 183 ", "183 with broken SDP")
+assert body == "" and not hget(hs, "content-type"), (hs, body)
+assert MF not in body
+uas_reply(486, "Busy Here", "broken", ihs)
+recv(uac, r"^SIP/2.0 486 ", "486 after the broken SDP")
+uac.sendto(msg("ACK sip:5551234@%s:5060 SIP/2.0" % A, [
+    "Via: SIP/2.0/UDP %s:5070;branch=%s;rport" % (P, ibranch),
+    "Max-Forwards: 70", "From: <sip:caller@%s>;tag=%s" % (P, ftag),
+    "To: <sip:5551234@%s>;tag=broken" % A, "Call-ID: " + callid,
+    "CSeq: 1 ACK"]), (A, 5060))
+time.sleep(0.2)
+assert callid not in run("calls")
+assert "stream" not in run("media")
 print("ok")
 PY
 ok "forked call: media follows the latest early fork, then the answering one (200 without SDP); a second fork's 200, ACK and BYE pass without ending the call"
