@@ -7,15 +7,22 @@
  * Retry-After (the caller's switch route-advances) and calls in progress
  * and emergency calls go on being served.
  *
- * Overload is both signs at once, over one interval: the daemon's CPU
- * near a full core (it cannot go faster) and a receive queue building up
- * (work arrives faster).  Either alone is normal: a busy but keeping-up
- * proxy, or a burst the next milliseconds will drain.
+ * Overload is both signs at once, over two intervals in a row: the
+ * daemon's CPU near a full core (it cannot go faster) and a receive queue
+ * building up (work arrives faster).  Either alone is normal: a busy but
+ * keeping-up proxy, or a burst the next milliseconds will drain; so is
+ * one interval of both (a burst of transactions ending together, 32 s
+ * after a burst of calls), which is why one look is not enough: turning
+ * calls away for a spike the queue absorbs costs calls for nothing.
+ * It ends once a look finds the queue under half its mark or the CPU
+ * under its own, at least OVERLOAD_HOLD_MS after it began.
  */
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <linux/sock_diag.h>
 #include "sbc.h"
+
+enum { OVERLOAD_LOOKS = 2, OVERLOAD_HOLD_MS = 500 };
 
 static uint32_t queue_pct(int fd)
 {
@@ -63,16 +70,22 @@ static void check(void *arg)
 
 	if (pct >= sbc->conf->overload_queue
 	    && cpu >= sbc->conf->overload_cpu) {
-		if (!ov->active)
+		if (!ov->active && ++ov->over >= OVERLOAD_LOOKS) {
 			LOGW(sbc, "overload: CPU %u%%, UDP receive queue %u%% "
 			     "full: new calls get 503", cpu, pct);
-		ov->active = true;
-		ov->until = tmr_jiffies() + 1000;
+			ov->active = true;
+		}
+		ov->until = tmr_jiffies() + OVERLOAD_HOLD_MS;
 	}
-	else if (ov->active && tmr_jiffies() >= ov->until) {
-		ov->active = false;
-		LOGW(sbc, "overload over: %llu new calls were refused",
-		     (unsigned long long)ov->refused);
+	else {
+		ov->over = 0;
+		if (ov->active && tmr_jiffies() >= ov->until
+		    && (pct < sbc->conf->overload_queue / 2
+			|| cpu < sbc->conf->overload_cpu)) {
+			ov->active = false;
+			LOGW(sbc, "overload over: %llu new calls were "
+			     "refused", (unsigned long long)ov->refused);
+		}
 	}
 	tmr_start(&ov->tmr, sbc->conf->overload_interval, check, sbc);
 }

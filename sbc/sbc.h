@@ -65,6 +65,7 @@ struct ctrl {
 struct overload {
 	struct tmr tmr;
 	bool active;
+	uint32_t over;              /* looks in a row that saw overload */
 	uint64_t until;
 	uint64_t refused;
 	uint64_t last_ms;
