@@ -288,7 +288,7 @@ static void test_defaults(void **state)
 	assert_int_equal(conf->max_fds, 65536);
 	assert_int_equal(conf->tcp_backlog, 4096);
 	assert_int_equal(conf->udp_sockbuf, 4194304);
-	assert_int_equal(conf->hash_size, 16384);
+	assert_int_equal(conf->hash_size, 131072);
 
 	mem_deref(conf);
 }
