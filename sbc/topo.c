@@ -3,7 +3,9 @@
  * a core-side address: requests going there lose the core's Vias and
  * Record-Routes (libre puts ours on), responses going there lose the
  * core's Record-Routes, Path entries and Service-Route, and every
- * Contact shows sbcd's access address.  What the way back needs (the
+ * Contact shows sbcd's access address, as does every IP address in From,
+ * To and the identity headers (P-Asserted-Identity, Diversion...) of
+ * requests going there (of responses: the identity headers).  What the way back needs (the
  * core party's target, its route set, the Vias of a call it placed) is
  * kept in the dialog (dialog.c), so in-dialog requests from the access
  * side are sent on to the real target along the real route set.
@@ -45,6 +47,74 @@ static int contact_print(struct mbuf *mb, const struct side *access,
 			   &us, sip_transp_param(tp), &addr.params);
 }
 
+/* Headers naming a party (From, To and the identities the core asserts,
+ * diverts or records): an IP address there is the core's topology, a
+ * domain name is an identity and stays. */
+static bool identity_hdr(const struct sip_hdr *hdr, bool from_to)
+{
+	static const char *names[] = {"P-Asserted-Identity",
+		"P-Preferred-Identity", "Remote-Party-ID", "Diversion",
+		"History-Info"};
+
+	if (hdr->id == SIP_HDR_FROM || hdr->id == SIP_HDR_TO)
+		return from_to;
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (!pl_strcasecmp(&hdr->name, names[i]))
+			return true;
+	return false;
+}
+
+/* One entry with its URI's IP host (and port, if any) replaced by
+ * sbcd's access address, unless the address is an access peer's (the
+ * caller's own, echoed back); anything else byte for byte. */
+static int identity_entry(struct mbuf *mb, const struct sbc *sbc,
+			  const struct side *access, const struct pl *e)
+{
+	const char *end = e->p + e->l, *a, *b;
+	struct sip_addr addr;
+	struct sa ip, us = access->laddr;
+	bool port = false;
+
+	if (sip_addr_decode(&addr, e) || sa_set(&ip, &addr.uri.host, 0)
+	    || conf_peer_find(sbc->conf, &ip))
+		return mbuf_write_pl(mb, e);
+	a = addr.uri.host.p;
+	b = a + addr.uri.host.l;
+	if (a > e->p && a[-1] == '[')
+		--a;
+	if (b < end && *b == ']')
+		++b;
+	if (b < end && *b == ':') {
+		port = true;
+		for (++b; b < end && *b >= '0' && *b <= '9'; ++b)
+			;
+	}
+	sa_set_port(&us, sipmsg_side_port(access, SIP_TRANSP_UDP));
+	if (port)
+		return mbuf_printf(mb, "%b%J%b", e->p, (size_t)(a - e->p),
+				   &us, b, (size_t)(end - b));
+	return mbuf_printf(mb, "%b%s%j%s%b", e->p, (size_t)(a - e->p),
+			   sa_af(&us) == AF_INET6 ? "[" : "", &us,
+			   sa_af(&us) == AF_INET6 ? "]" : "",
+			   b, (size_t)(end - b));
+}
+
+static int identity_print(struct mbuf *mb, const struct sbc *sbc,
+			  const struct side *access, const struct sip_hdr *hdr)
+{
+	struct pl list = hdr->val, e;
+	unsigned n = 0;
+	int err = mbuf_printf(mb, "%r: ", &hdr->name);
+
+	while (!err && sipmsg_list_next(&list, &e)) {
+		if (n++)
+			err = mbuf_write_str(mb, ", ");
+		if (!err)
+			err = identity_entry(mb, sbc, access, &e);
+	}
+	return err ? err : mbuf_write_str(mb, "\r\n");
+}
+
 static enum sip_transp hop_transport(const struct uri *uri)
 {
 	struct pl tp;
@@ -75,7 +145,10 @@ bool topo_req_hdr(struct mbuf *mb, const struct req_ctx *ctx,
 		return true;
 
 	default:
-		return false;
+		if (!identity_hdr(hdr, true))
+			return false;
+		*err = identity_print(mb, ctx->sbc, ctx->out, hdr);
+		return true;
 	}
 }
 
@@ -294,7 +367,11 @@ bool topo_rsp_hdr(struct mbuf *mb, const struct sbc *sbc,
 	default:
 		if (!pl_strcasecmp(&hdr->name, "Service-Route"))
 			return true;
-		return false;
+		/* From and To echo the access side's request */
+		if (!identity_hdr(hdr, false))
+			return false;
+		*err = identity_print(mb, sbc, access, hdr);
+		return true;
 	}
 }
 
