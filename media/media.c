@@ -8,6 +8,7 @@
  * so that the other side sees only sbcd's media address.
  */
 #include <string.h>
+#include <time.h>
 #include "sbc.h"
 #include "relay.h"
 
@@ -396,6 +397,44 @@ int media_sdp(struct mbuf **bodyp, struct sbc *sbc, struct dialog *d,
 	}
 	mb->pos = 0;
 	*bodyp = mb;
+	return 0;
+}
+
+/* The record of call d's relay session, if it has one (state.c). */
+int media_save(struct mbuf *mb, const struct dialog *d)
+{
+	const struct media_call *mc = d->media;
+	struct media_rec r;
+	int err;
+
+	if (!mc || !mc->s)
+		return 0;
+	err = media_rec_of(&r, mc->s);
+	return err ? err : media_encode(mb, &r);
+}
+
+/* A call restored from records takes over the relay session of its
+ * Call-ID (restored the same way).  Its SDP sessions start again at an
+ * o= version above any this process wrote before (the clock), so that
+ * the parties see the next SDP as newer. */
+int media_adopt(struct sbc *sbc, struct dialog *d)
+{
+	struct media_session *s;
+	struct media_call *mc;
+
+	if (!sbc->media || d->media)
+		return 0;
+	s = media_session_find(sbc->media, &(struct pl){d->callid,
+							 strlen(d->callid)});
+	if (!s)
+		return ENOENT;
+	mc = mem_zalloc(sizeof(*mc), call_destructor);
+	if (!mc)
+		return ENOMEM;
+	mc->s = s;
+	mc->ver.out[MEDIA_ACCESS] = mc->ver.out[MEDIA_CORE]
+		= (uint64_t)time(NULL);
+	d->media = mc;
 	return 0;
 }
 

@@ -183,6 +183,26 @@ static int encode_h(struct mbuf *mb, const void *rec)
 	return binding_encode(mb, rec);
 }
 
+static bool save_h(struct le *le, void *arg)
+{
+	const struct binding *b = le->data;
+	struct binding_rec r = {.expires = b->expires, .tp = b->tp,
+				.src = b->src};
+
+	if (b->tp != SIP_TRANSP_UDP)
+		return false;
+	pl_set_str(&r.aor, b->aor);
+	pl_set_str(&r.contact, b->contact);
+	return binding_encode(arg, &r) != 0;
+}
+
+/* The UDP bindings as records (state.c): a TCP or TLS client's
+ * connection does not outlive the process, so neither does its binding. */
+int binding_save(struct mbuf *mb, const struct sbc *sbc)
+{
+	return hash_apply(sbc->bindings.ht, save_h, mb) ? ENOMEM : 0;
+}
+
 /* conn: the connection a TCP/TLS client registered on, a node's own
  * (calls to the client must use it: it is the only way through a NAT);
  * a standby learns the binding without it. */

@@ -168,6 +168,7 @@ struct sbc_conf {
 	uint32_t max_dialogs;
 	bool remote_users;
 	char *flow_key_file;
+	char *state_file;
 	bool topology_hiding;
 	char *remote_user_profile;
 	uint32_t max_bindings;

@@ -511,6 +511,24 @@ bool dialog_is_other_fork(const struct dialog *d, const struct sip_msg *msg)
 	return pl_isset(tag) && pl_strcmp(tag, d->ttag);
 }
 
+static bool save_h(struct le *le, void *arg)
+{
+	const struct dialog *d = le->data;
+	struct dialog_rec r;
+
+	if (d->state != DLG_CONFIRMED)
+		return false;
+	rec_of(&r, d);
+	return dialog_encode(arg, &r) != 0;
+}
+
+/* The answered calls as records (state.c).  A ringing call is not worth
+ * keeping: its transaction dies with the process. */
+int dialog_save(struct mbuf *mb, const struct sbc *sbc)
+{
+	return hash_apply(sbc->dialogs.ht, save_h, mb) ? ENOMEM : 0;
+}
+
 /* Requests that live inside an INVITE dialog, the only ones tracked. */
 bool dialog_method(const struct pl *met)
 {

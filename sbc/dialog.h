@@ -77,6 +77,7 @@ int  dialog_encode(struct mbuf *mb, const struct dialog_rec *r);
 int  dialog_decode(struct dialog_rec *r, const struct pl *txt);
 int  dialog_apply(struct sbc *sbc, const struct dialog_rec *r,
 		  struct dialog **dp);
+int  dialog_save(struct mbuf *mb, const struct sbc *sbc);
 
 int  dialog_open(struct req_ctx *ctx, bool counted, struct dialog **dp);
 void dialog_confirm(struct dialog *d, const struct pl *ttag);

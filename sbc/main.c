@@ -132,6 +132,9 @@ static int sbc_start(struct sbc *sbc)
 	     sbc->side[SIDE_CORE].tls_name ? ", verified as " : "",
 	     sbc->side[SIDE_CORE].tls_name ? sbc->side[SIDE_CORE].tls_name
 					   : "");
+	err = state_load(sbc);
+	if (err)
+		return err;
 	/* always written, whatever the log level: tests and init wait for it */
 	LOGI(NULL, "sbcd " SBC_VERSION " ready");
 	return 0;
@@ -206,8 +209,10 @@ static int run(struct sbc *sbc)
 	prefault(sbc);
 
 	err = sbc_start(sbc);
-	if (!err)
+	if (!err) {
 		err = re_main(signal_handler);
+		(void)state_save(sbc);
+	}
 	LOGI(NULL, "shutting down (%llu requests, %llu responses received)",
 	     (unsigned long long)sbc->stats.req_rx,
 	     (unsigned long long)sbc->stats.rsp_rx);

@@ -214,7 +214,13 @@ void reg_final(struct sbc *sbc, const struct sip_msg *req,
 int  media_init(struct sbc *sbc);
 int  media_sdp(struct mbuf **bodyp, struct sbc *sbc, struct dialog *d,
 	       const struct sip_msg *msg, enum side_id from);
+int  media_save(struct mbuf *mb, const struct dialog *d);
+int  media_adopt(struct sbc *sbc, struct dialog *d);
 void media_close(struct sbc *sbc);
+
+/* state.c: the shared state across a planned restart (state_file) */
+int  state_save(struct sbc *sbc);
+int  state_load(struct sbc *sbc);
 
 /* ctrl.c: the control socket */
 int  ctrl_init(struct sbc *sbc);

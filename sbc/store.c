@@ -164,6 +164,21 @@ int store_ctr_add(struct store *st, const char *key, int64_t delta,
 	return err;
 }
 
+static bool ctr_save_h(struct le *le, void *arg)
+{
+	const struct store_ctr *c = le->data;
+	struct store_ctr_rec r = {.delta = c->val, .expires = c->expires};
+
+	pl_set_str(&r.key, c->key);
+	return store_ctr_encode(arg, &r) != 0;
+}
+
+/* Every counter as a record that recreates it (state.c). */
+int store_save(struct mbuf *mb, const struct store *st)
+{
+	return hash_apply(st->ctrs, ctr_save_h, mb) ? ENOMEM : 0;
+}
+
 int64_t store_ctr_get(const struct store *st, const char *key)
 {
 	struct pl k;

@@ -43,6 +43,7 @@ int  store_ctr_apply(struct store *st, const struct store_ctr_rec *r,
 int  store_ctr_add(struct store *st, const char *key, int64_t delta,
 		   uint64_t expires, int64_t *val);
 int64_t store_ctr_get(const struct store *st, const char *key);
+int  store_save(struct mbuf *mb, const struct store *st);
 int  store_ctrs_print(struct re_printf *pf, const struct store *st);
 int  store_field(struct pl *txt, struct pl *f);
 bool store_digits(const struct pl *pl, size_t max);

@@ -1,0 +1,191 @@
+/*
+ * state.c: the shared state across a planned restart (state_file).  At a
+ * clean stop the answered calls, their media sessions, the counters and
+ * the UDP bindings are written in the store's record format, one record a
+ * line; at the next start they are read back through the same apply
+ * functions a standby uses, so that the calls of a standalone node keep
+ * their media (the same ports, latched), their counters and their BYE
+ * across an upgrade.  The file is removed once read: after a crash, a
+ * stale file must not bring back calls that ended meanwhile.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include "sbc.h"
+#include "relay.h"
+
+enum { STATE_MAX = 256 << 20 };     /* bytes read at most */
+
+static bool save_media_h(struct le *le, void *arg)
+{
+	const struct dialog *d = le->data;
+
+	return d->state == DLG_CONFIRMED && media_save(arg, d) != 0;
+}
+
+static int write_file(const char *file, const struct mbuf *mb)
+{
+	char tmp[512];
+	FILE *f;
+	int err = 0;
+
+	if (re_snprintf(tmp, sizeof(tmp), "%s.new", file) < 0)
+		return ENAMETOOLONG;
+	f = fopen(tmp, "w");
+	if (!f)
+		return errno;
+	if (fwrite(mb->buf, 1, mb->end, f) != mb->end)
+		err = EIO;
+	if (fclose(f) && !err)
+		err = errno;
+	if (!err && rename(tmp, file))
+		err = errno;
+	if (err)
+		(void)unlink(tmp);
+	return err;
+}
+
+int state_save(struct sbc *sbc)
+{
+	const char *file = sbc->conf->state_file;
+	struct mbuf *mb;
+	int err;
+
+	if (!file || !file[0])
+		return 0;
+	mb = mbuf_alloc(65536);
+	if (!mb)
+		return ENOMEM;
+	/* sessions first: a call adopts the session of its Call-ID */
+	err = hash_apply(sbc->dialogs.ht, save_media_h, mb) ? ENOMEM : 0;
+	err = err ? err : dialog_save(mb, sbc);
+	err = err ? err : store_save(mb, &sbc->store);
+	err = err ? err : binding_save(mb, sbc);
+	err = err ? err : write_file(file, mb);
+	if (err)
+		LOGE(sbc, "state: cannot write %s: %m", file, err);
+	else
+		LOGI(sbc, "state: %u calls written to %s", sbc->dialogs.n,
+		     file);
+	mem_deref(mb);
+	return err;
+}
+
+static bool is_type(const struct pl *line, const char *type)
+{
+	const size_t n = strlen(type);
+
+	return line->l > n && !memcmp(line->p, type, n) && line->p[n] == ' ';
+}
+
+/* One record, by its type (the first word). */
+static int apply_line(struct sbc *sbc, const struct pl *line)
+{
+	int err;
+
+	if (is_type(line, "med")) {
+		struct media_rec r;
+
+		err = media_decode(&r, line);
+		return err ? err : media_apply(sbc->media, &r, NULL);
+	}
+	if (is_type(line, "dlg")) {
+		struct dialog_rec r;
+		struct dialog *d;
+
+		err = dialog_decode(&r, line);
+		err = err ? err : dialog_apply(sbc, &r, &d);
+		if (!err && sbc->media && media_adopt(sbc, d) == ENOMEM)
+			err = ENOMEM;
+		return err;
+	}
+	if (is_type(line, "ctr")) {
+		struct store_ctr_rec r;
+
+		err = store_ctr_decode(&r, line);
+		return err ? err : store_ctr_apply(&sbc->store, &r, NULL);
+	}
+	if (is_type(line, "bind")) {
+		struct binding_rec r;
+
+		err = binding_decode(&r, line);
+		return err ? err : binding_apply(sbc, &r);
+	}
+	return EBADMSG;
+}
+
+static int read_file(struct mbuf **mbp, const char *file)
+{
+	struct mbuf *mb = mbuf_alloc(65536);
+	uint8_t buf[65536];
+	FILE *f;
+	size_t n;
+	int err = 0;
+
+	if (!mb)
+		return ENOMEM;
+	f = fopen(file, "r");
+	if (!f) {
+		err = errno;
+		mem_deref(mb);
+		return err;
+	}
+	while (!err && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+		err = mb->end + n > STATE_MAX ? EFBIG
+			: mbuf_write_mem(mb, buf, n);
+	if (!err && ferror(f))
+		err = EIO;
+	(void)fclose(f);
+	if (err) {
+		mem_deref(mb);
+		return err;
+	}
+	mb->pos = 0;
+	*mbp = mb;
+	return 0;
+}
+
+/* A record that does not apply is skipped with its line number; the
+ * others still apply. */
+int state_load(struct sbc *sbc)
+{
+	const char *file = sbc->conf->state_file;
+	struct mbuf *mb;
+	struct pl txt, line;
+	unsigned n = 0, bad = 0;
+	int err;
+
+	if (!file || !file[0])
+		return 0;
+	err = read_file(&mb, file);
+	if (err == ENOENT)
+		return 0;
+	if (err) {
+		LOGE(sbc, "state: cannot read %s: %m", file, err);
+		return err;
+	}
+	pl_set_mbuf(&txt, mb);
+	while (pl_isset(&txt)) {
+		const char *nl = pl_strchr(&txt, '\n');
+
+		line.p = txt.p;
+		line.l = nl ? (size_t)(nl - txt.p) : txt.l;
+		pl_advance(&txt, nl ? line.l + 1 : line.l);
+		++n;
+		if (!line.l)
+			continue;
+		err = apply_line(sbc, &line);
+		if (err) {
+			++bad;
+			LOGW(sbc, "state: %s:%u: record not restored: %m",
+			     file, n, err);
+		}
+	}
+	if (unlink(file))
+		LOGW(sbc, "state: cannot remove %s: %m", file, errno);
+	LOGI(sbc, "state: %u calls restored from %s (%u records skipped)",
+	     sbc->dialogs.n, file, bad);
+	mem_deref(mb);
+	return 0;
+}

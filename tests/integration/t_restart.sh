@@ -1,0 +1,90 @@
+#!/bin/bash
+# A planned restart of a standalone node keeps its calls (state_file):
+# sbcd writes the answered call, its media session, its counters at a
+# clean stop and reads them back at start.  After the restart the call
+# is listed with its peer's count, RTP flows through the same sbcd ports
+# both ways (still latched: a third party is dropped), and the caller's
+# BYE reaches the callee instead of getting 481; then nothing is left.
+# A damaged record in the file is skipped, named by its line.
+. "$(dirname "$0")/lib.sh"
+
+ctl() { "${SBCCTL:?}" -s "$W/sbcd.sock" "$@"; }
+MA=127.0.$T_N.20        # the caller's media
+MB=127.0.$T_N.21        # the callee's
+MX=127.0.$T_N.22        # a third party
+sbc_conf "media_port_min = 39000" "media_port_max = 39999" "state_file = $W/state"
+sbc_start
+sed -e "s/\[media_ip\]/$MA/g" -e "s/\[media_port\]/7000/g" -e "s/IP\[media_ip_type\]/IP4/g" \
+	"$SCEN/uac.xml" > "$W/uac_media.xml"
+sed -e "s/\[media_ip\]/$MB/g" -e "s/\[media_port\]/7002/g" -e "s/IP\[media_ip_type\]/IP4/g" \
+	"$SCEN/uas.xml" > "$W/uas_media.xml"
+sipp_bg uas -sf "$W/uas_media.xml" -i "$U" -p 5080
+sipp_bg call -sf "$W/uac_media.xml" -s 5551234 -i "$P" -p 5070 "$A:5060" \
+	-m 1 -d 7000 -timeout 30 -timeout_error
+for _ in $(seq 1 30); do
+	grep -q "^SIP/2.0 200" "$W/call.msg" 2>/dev/null && break
+	sleep 0.1
+done
+ctl calls | grep -q " state confirmed " || fail "no answered call: $(ctl calls)"
+
+rtp_check() { # WHAT: RTP both ways through sbcd's ports, a third party dropped
+	python3 - "$W/call.msg" "$W/uas.msg" "$A" "$C" "$MA" "$MB" "$MX" <<'PY' || fail "$1"
+import re, socket, sys
+callmsg, uasmsg, A, C, MA, MB, MX = sys.argv[1:8]
+def port_of(f, first):
+    t = open(f, errors="replace").read()
+    i = t.find(first)
+    return int(re.search(r"^m=audio (\d+)", t[i:t.find("-----", i)], re.M).group(1))
+pa, pb = port_of(callmsg, "SIP/2.0 200 OK"), port_of(uasmsg, "INVITE sip:")
+def sock(ip, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((ip, port)); s.settimeout(1.0)
+    return s
+a, b, x = sock(MA, 7000), sock(MB, 7002), sock(MX, 7004)
+for seq in range(20):
+    pkt = bytes([0x80, 0, 0, seq]) + bytes(8) + b"A" * 160
+    a.sendto(pkt, (A, pa))
+    d, src = b.recvfrom(2048)
+    assert d == pkt and src == (C, pb), src
+    pkt = bytes([0x80, 0, 1, seq]) + bytes(8) + b"B" * 160
+    b.sendto(pkt, (C, pb))
+    d, src = a.recvfrom(2048)
+    assert d == pkt and src == (A, pa), src
+x.sendto(bytes(172), (A, pa))
+b.settimeout(0.3)
+try:
+    b.recvfrom(2048)
+    sys.exit("a third party's packet was relayed")
+except socket.timeout:
+    pass
+PY
+}
+rtp_check "RTP before the restart"
+ports_before=$(ctl media | grep -o "port [0-9]*" | sort | tr '\n' ' ')
+
+sbc_stop
+[ -s "$W/state" ] || fail "no state file written"
+grep -q "^dlg 1 " "$W/state" && grep -q "^med " "$W/state" || fail "state file: $(cat "$W/state")"
+# a damaged record is skipped with its line, the rest still applies
+echo "dlg 1 damaged" >> "$W/state"
+bad=$(wc -l < "$W/state")
+sbc_start
+grep -q "state: $W/state:$bad: record not restored" "$W/sbcd.log" || fail "no warning for the damaged line $bad"
+grep -q "(1 records skipped)" "$W/sbcd.log" || fail "the damaged record was not counted" 
+[ ! -e "$W/state" ] || fail "the state file was not removed once read"
+grep -q "state: 1 calls restored" "$W/sbcd.log" || fail "no restore log line"
+ctl calls | grep -q " state confirmed " || fail "the call was not restored: $(ctl calls)"
+ctl calls | grep -q "^calls test 1$" || fail "the peer's call count was not restored: $(ctl calls)"
+ports_after=$(ctl media | grep -o "port [0-9]*" | sort | tr '\n' ' ')
+[ "$ports_before" = "$ports_after" ] || fail "media ports moved: '$ports_before' -> '$ports_after'"
+rtp_check "RTP after the restart"
+ok "after a restart the call is back: same media ports, RTP both ways, latched (third party dropped)"
+
+wait_pid "$PID_call" 20 || fail "the caller's BYE after the restart failed: $(tail -3 "$W/call.err" 2>/dev/null)"
+grep -q "^SIP/2.0 200 OK" "$W/call.msg" && grep -q "^BYE " "$W/uas.msg" || fail "the BYE did not reach the callee"
+sleep 0.3
+[ -z "$(ctl calls | grep ' state ')" ] || fail "call left: $(ctl calls)"
+[ "$(ctl media | awk '$1 == "media_sessions" {print $2}')" = 0 ] || fail "media left: $(ctl media)"
+ok "the caller's BYE after the restart reached the callee; the call and its ports are gone"
+sbc_alive
+sbc_stop
