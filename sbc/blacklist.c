@@ -56,13 +56,14 @@ const char *bl_action_name(enum bl_action a)
 	}
 }
 
+static const char *fieldv[] = {"source", "number", "from", "from_user",
+			       "display_name", "user_agent"};
+static const char *matchv[] = {"exact", "prefix", "substring", "regex"};
+
 static int parse_field(const char *s, enum bl_field *f)
 {
-	static const char *namev[] = {"source", "number", "from", "from_user",
-				      "display_name", "user_agent"};
-
-	for (size_t i = 0; i < ARRAY_SIZE(namev); i++)
-		if (!strcmp(s, namev[i])) {
+	for (size_t i = 0; i < ARRAY_SIZE(fieldv); i++)
+		if (!strcmp(s, fieldv[i])) {
 			*f = (enum bl_field)i;
 			return 0;
 		}
@@ -71,10 +72,8 @@ static int parse_field(const char *s, enum bl_field *f)
 
 static int parse_match(const char *s, enum bl_match *m)
 {
-	static const char *namev[] = {"exact", "prefix", "substring", "regex"};
-
-	for (size_t i = 0; i < ARRAY_SIZE(namev); i++)
-		if (!strcmp(s, namev[i])) {
+	for (size_t i = 0; i < ARRAY_SIZE(matchv); i++)
+		if (!strcmp(s, matchv[i])) {
 			*m = (enum bl_match)i;
 			return 0;
 		}
@@ -284,6 +283,28 @@ int bl_rec_encode(struct mbuf *mb, const struct bl_rec *r)
 	return mbuf_printf(mb, "bl add %r %r %r %r %llu %r\n", &r->name,
 			   &r->field, &r->match, &r->action, r->expires,
 			   &r->value);
+}
+
+/* The rules added at run time as the records that add them again
+ * (state.c); the configured ones come from the configuration. */
+int bl_save(struct mbuf *mb, const struct list *rules)
+{
+	int err = 0;
+
+	for (struct le *le = rules->head; le && !err; le = le->next) {
+		const struct bl_rule *rule = le->data;
+		struct bl_rec r = {.add = true, .expires = rule->expires};
+
+		if (!rule->runtime)
+			continue;
+		pl_set_str(&r.name, rule->name);
+		pl_set_str(&r.field, fieldv[rule->field]);
+		pl_set_str(&r.match, matchv[rule->match]);
+		pl_set_str(&r.action, bl_action_name(rule->action));
+		pl_set_str(&r.value, rule->value);
+		err = bl_rec_encode(mb, &r);
+	}
+	return err;
 }
 
 int bl_rec_decode(struct bl_rec *r, const struct pl *txt)

@@ -1,7 +1,7 @@
 /*
  * state.c: the shared state across a planned restart (state_file).  At a
- * clean stop the answered calls, their media sessions, the counters and
- * the UDP bindings are written in the store's record format, one record a
+ * clean stop the answered calls, their media sessions, the counters, the
+ * UDP bindings and the blacklist rules added at run time are written in the store's record format, one record a
  * line; at the next start they are read back through the same apply
  * functions a standby uses, so that the calls of a standalone node keep
  * their media (the same ports, latched), their counters and their BYE
@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include "sbc.h"
 #include "relay.h"
+#include "blacklist.h"
 
 enum { STATE_MAX = 256 << 20 };     /* bytes read at most */
 
@@ -62,6 +63,7 @@ int state_save(struct sbc *sbc)
 	err = err ? err : dialog_save(mb, sbc);
 	err = err ? err : store_save(mb, &sbc->store);
 	err = err ? err : binding_save(mb, sbc);
+	err = err ? err : bl_save(mb, &sbc->blacklist);
 	err = err ? err : write_file(file, mb);
 	if (err)
 		LOGE(sbc, "state: cannot write %s: %m", file, err);
@@ -105,6 +107,13 @@ static int apply_line(struct sbc *sbc, const struct pl *line)
 
 		err = store_ctr_decode(&r, line);
 		return err ? err : store_ctr_apply(&sbc->store, &r, NULL);
+	}
+	if (is_type(line, "bl")) {
+		struct bl_rec r;
+		const char *why = NULL;
+
+		err = bl_rec_decode(&r, line);
+		return err ? err : bl_apply(&sbc->blacklist, &r, &why);
 	}
 	if (is_type(line, "bind")) {
 		struct binding_rec r;

@@ -1,7 +1,8 @@
 #!/bin/bash
 # A planned restart of a standalone node keeps its calls (state_file):
 # sbcd writes the answered call, its media session, its counters at a
-# clean stop and reads them back at start.  After the restart the call
+# clean stop (and a blacklist rule added at run time) and reads them back
+# at start.  After the restart the call
 # is listed with its peer's count, RTP flows through the same sbcd ports
 # both ways (still latched: a third party is dropped), and the caller's
 # BYE reaches the callee instead of getting 481; then nothing is left.
@@ -62,6 +63,7 @@ PY
 rtp_check "RTP before the restart"
 ports_before=$(ctl media | grep -o "port [0-9]*" | sort | tr '\n' ' ')
 
+ctl blacklist add evil user_agent prefix 403 0 EvilDialer > /dev/null || fail "blacklist add"
 sbc_stop
 [ -s "$W/state" ] || fail "no state file written"
 grep -q "^dlg 1 " "$W/state" && grep -q "^med " "$W/state" || fail "state file: $(cat "$W/state")"
@@ -75,6 +77,8 @@ grep -q "(1 records skipped)" "$W/sbcd.log" || fail "the damaged record was not 
 grep -q "state: 1 calls restored" "$W/sbcd.log" || fail "no restore log line"
 ctl calls | grep -q " state confirmed " || fail "the call was not restored: $(ctl calls)"
 ctl calls | grep -q "^calls test 1$" || fail "the peer's call count was not restored: $(ctl calls)"
+ctl blacklist list | grep -q '^evil user_agent prefix 403 expires=0 hits=0 EvilDialer' \
+	|| fail "the run-time blacklist rule was not restored: $(ctl blacklist list | grep -c .) rules"
 ports_after=$(ctl media | grep -o "port [0-9]*" | sort | tr '\n' ' ')
 [ "$ports_before" = "$ports_after" ] || fail "media ports moved: '$ports_before' -> '$ports_after'"
 rtp_check "RTP after the restart"
