@@ -32,7 +32,7 @@ hung_up "maximum call duration" "$W/long.msg" "$W/uas.msg"
 grep -A8 "^BYE sip:callee" "$W/uas.msg" | grep -q "^CSeq: 2 BYE" || fail "the callee's BYE is not in the caller's CSeq space"
 ok "dialog_max_duration: BYE to both parties after 3 s, call and media ports freed"
 wait_pid "$PID_long" 15
-kill "$PID_uas"
+kill "$PID_uas"; wait "$PID_uas" 2>/dev/null
 sbc_stop
 
 # 2. no media for 2 s: hung up; a call whose media flows is not

@@ -103,23 +103,23 @@ wait_pid "$PID_held2" 20 || fail "held call of pbx2 failed"
 ok "max_per_from = 1: a second call of the same From user refused"
 
 # --- every other way a call ends ----------------------------------------
-kill "$PID_uas"
+kill "$PID_uas"; wait "$PID_uas" 2>/dev/null
 sipp_bg uas_bye -sf "$SCEN/uas_indialog.xml" -i "$U" -p 5080
 sipp_call callee_bye uac_indialog.xml 1 -s 5551234 || fail "call hung up by the callee failed"
 expect_zero "BYE from the callee"
-kill "$PID_uas_bye"
+kill "$PID_uas_bye"; wait "$PID_uas_bye" 2>/dev/null
 
 sipp_bg uas_busy -sf "$(scen_gen uas486 uas_err.xml.in CODE=486 REASON='Busy Here' HDR=)" \
 	-i "$U" -p 5080
 sipp_call busy "$(scen_gen uac486 uac_err.xml.in CODE=486 HDR=CSeq RE=INVITE)" 2 -s 5551234 \
 	|| fail "busy calls failed"
 expect_zero "failure answer (486)"
-kill "$PID_uas_busy"
+kill "$PID_uas_busy"; wait "$PID_uas_busy" 2>/dev/null
 
 sipp_bg uas_cancel -sf "$SCEN/uas_cancel.xml" -i "$U" -p 5080
 sipp_call cancel uac_cancel.xml 2 -s 5551234 || fail "cancelled calls failed"
 expect_zero "CANCEL"
-kill "$PID_uas_cancel"
+kill "$PID_uas_cancel"; wait "$PID_uas_cancel" 2>/dev/null
 sleep 0.3
 
 reply_is "call to a silent upstream" 503 "$P:5072" 5551234

@@ -93,14 +93,14 @@ wait_pid "$PID_call" 15 || fail "the call did not end well"
 ok "SDP on each side shows only sbcd; RTP relayed both ways from sbcd's ports; a third party dropped; freed after BYE"
 
 # every other way a call ends gives the ports back
-kill "$PID_uas"
+kill "$PID_uas"; wait "$PID_uas" 2>/dev/null
 sipp_bg busy -sf "$(scen_gen uas486 uas_err.xml.in CODE=486 REASON='Busy Here' HDR=)" -i "$U" -p 5080
 sipp_call busy_uac "$(scen_gen uac486 uac_err.xml.in CODE=486 HDR=CSeq RE=INVITE)" 3 -s 5551234 \
 	|| fail "busy calls failed"
-kill "$PID_busy"
+kill "$PID_busy"; wait "$PID_busy" 2>/dev/null
 sipp_bg cancel -sf "$SCEN/uas_cancel.xml" -i "$U" -p 5080
 sipp_call cancel_uac uac_cancel.xml 3 -s 5551234 || fail "cancelled calls failed"
-kill "$PID_cancel"
+kill "$PID_cancel"; wait "$PID_cancel" 2>/dev/null
 sipp_bg many -sf "$SCEN/uas.xml" -i "$U" -p 5080
 sipp_call many_uac uac.xml 2000 -s 5551234 -r 200 -l 200 || fail "2000 calls failed"
 for _ in $(seq 1 30); do
