@@ -168,6 +168,12 @@ static const struct conf_opt optv[] = {
 	 "Hide core-side addresses (Via, Record-Route, Contact, Path, "
 	 "Service-Route) from remote users and from access-side "
 	 "destinations no peer declares; peers have their own option.", 0},
+	{NULL, "callid_hiding", CT_BOOL, O(callid_hiding), "no", 0, 0,
+	 "Show each side a call's Call-ID in another form (encrypted, "
+	 "stateless, keyed by the flow key), so that a core that writes its "
+	 "address into Call-IDs does not show it; the core then sees "
+	 "customers' Call-IDs masked too. Every message crossing sbcd is "
+	 "mapped, in both directions.", CF_RESTART},
 	{NULL, "state_file", CT_PATH, O(state_file), "", 0, 0,
 	 "File the answered calls (with their media sessions), counters, "
 	 "UDP bindings and run-time blacklist rules are written to at a "

@@ -169,6 +169,7 @@ struct sbc_conf {
 	bool remote_users;
 	char *flow_key_file;
 	char *state_file;
+	bool callid_hiding;
 	bool topology_hiding;
 	char *remote_user_profile;
 	uint32_t max_bindings;

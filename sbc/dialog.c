@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 #include "sbc.h"
+#include "callid.h"
 #include "store.h"
 
 struct dialog_count {
@@ -480,7 +481,14 @@ void dialog_end(struct dialog *d, const char *why)
 struct dialog *dialog_of(const struct sbc *sbc, const struct sip_msg *msg)
 {
 	struct dialog_rec r = {.callid = msg->callid, .ftag = msg->from.tag};
-	struct dialog *d = dialog_find(sbc, &r);
+	char buf[CALLID_ORIG_MAX + 1];
+	struct dialog *d;
+
+	/* the other side knows the call by the masked Call-ID */
+	if (sbc->conf->callid_hiding)
+		(void)callid_unmask(buf, sizeof(buf), &r.callid,
+				    sbc->flow_key, &msg->callid);
+	d = dialog_find(sbc, &r);
 
 	if (!d && pl_isset(&msg->to.tag)) {
 		r.ftag = msg->to.tag;

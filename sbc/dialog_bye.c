@@ -97,14 +97,19 @@ static int bye_send(struct dialog *d, int to)
 		nexthop = route.uri;
 	/* caller's From and the callee's To (with its tag) swap for a BYE
 	 * to the caller, whose CSeq space is the callee's */
-	err |= mbuf_printf(mb, "From: %r\r\nTo: %r\r\nCall-ID: %r\r\n"
-			   "CSeq: %u BYE\r\nMax-Forwards: 70\r\n"
+	err |= mbuf_printf(mb, "From: %r\r\nTo: %r\r\n",
+			   to == CALLER ? &ans->to.val : &inv->from.val,
+			   to == CALLER ? &inv->from.val : &ans->to.val);
+	/* the callee knows the Call-ID in the form that crossed sbcd */
+	if (to == CALLER)
+		err |= mbuf_printf(mb, "Call-ID: %r\r\n", &inv->callid);
+	else
+		err |= sipmsg_callid_print(mb, sbc, &inv->callid);
+	err |= mbuf_printf(mb, "CSeq: %u BYE\r\nMax-Forwards: 70\r\n"
 			   "Reason: SIP;cause=200;text=\"%s\"\r\n"
 			   "Content-Length: 0\r\n\r\n",
-			   to == CALLER ? &ans->to.val : &inv->from.val,
-			   to == CALLER ? &inv->from.val : &ans->to.val,
-			   &inv->callid, d->cseq[to == CALLER ? CALLEE : CALLER]
-			   + 1, d->bye_reason);
+			   d->cseq[to == CALLER ? CALLEE : CALLER] + 1,
+			   d->bye_reason);
 	if (!err) {
 		mb->pos = 0;
 		err = sip_request(NULL, sbc->side[side].sip, true, "BYE", 3,

@@ -144,6 +144,10 @@ static int build_headers(struct mbuf *mb, const struct req_ctx *ctx)
 				continue;
 			break;
 
+		case SIP_HDR_CALL_ID:
+			err = sipmsg_callid_print(mb, ctx->sbc, &hdr->val);
+			continue;
+
 		case SIP_HDR_MAX_FORWARDS:
 			mf = true;
 			err = mbuf_printf(mb, "Max-Forwards: %u\r\n",
@@ -275,7 +279,7 @@ static int relay_response(struct txn *txn, const struct sip_msg *msg)
 			return ENOMEM;
 		}
 	}
-	err = sipmsg_response_print(mb, msg, txn->msg, txn->hide
+	err = sipmsg_response_print(mb, msg, txn->msg, txn->sbc, txn->hide
 				    && txn->in->id == SIDE_ACCESS
 				    ? txn->sbc : NULL, txn->msg->tp, body);
 	if (!err && txn->hide && txn->in->id == SIDE_CORE
@@ -649,7 +653,7 @@ int forward_stray_response(struct sbc *sbc, struct side *in,
 			goto out;
 		}
 	}
-	err = sipmsg_response_print(mb, msg, NULL, in->id == SIDE_CORE && d
+	err = sipmsg_response_print(mb, msg, NULL, sbc, in->id == SIDE_CORE && d
 				    && d->hidden ? sbc : NULL, via.tp, body);
 	if (!err) {
 		mb->pos = 0;

@@ -117,6 +117,10 @@ static int sbc_start(struct sbc *sbc)
 		return err;
 
 	overload_init(sbc);
+	if (sbc->conf->callid_hiding && !sbc->conf->flow_key_file[0])
+		LOGW(sbc, "callid_hiding without flow_key_file: a restart "
+		     "changes every masked Call-ID (calls kept by state_file "
+		     "lose theirs)");
 	if (!sbc->conf->emergency_route[0])
 		LOGW(sbc, "no emergency_route: emergency calls (%s) will get "
 		     "503", sbc->conf->emergency_numbers);

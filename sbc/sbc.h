@@ -276,8 +276,11 @@ int  sipmsg_print_hdr(struct mbuf *mb, const struct sip_hdr *hdr);
 int  sipmsg_via_add_received(struct mbuf *mb, const struct sip_msg *msg,
 			     const struct sip_hdr *via);
 int  sipmsg_response_print(struct mbuf *mb, const struct sip_msg *rsp,
-			   const struct sip_msg *req, const struct sbc *hide,
-			   enum sip_transp tp, const struct mbuf *body);
+			   const struct sip_msg *req, const struct sbc *sbc,
+			   const struct sbc *hide, enum sip_transp tp,
+			   const struct mbuf *body);
+int  sipmsg_callid_print(struct mbuf *mb, const struct sbc *sbc,
+			 const struct pl *callid);
 
 /* topo.c: topology hiding towards the access side */
 bool topo_decide(const struct req_ctx *ctx);

@@ -4,6 +4,7 @@
  */
 #include <string.h>
 #include "sbc.h"
+#include "callid.h"
 
 int sipmsg_print_hdr(struct mbuf *mb, const struct sip_hdr *hdr)
 {
@@ -91,9 +92,24 @@ bool sipmsg_mentions_self(const struct sbc *sbc, const struct pl *val)
  * minus our top Via, its other headers, and its body.  hide: going to
  * the access side of a hidden call (topo.c), over transport tp.  body:
  * a rewritten body (media anchoring), or NULL for the response's own. */
+/* Call-ID: as it is, or in its other form with Call-ID hiding
+ * (callid.c): every message that crosses sbcd goes through here. */
+int sipmsg_callid_print(struct mbuf *mb, const struct sbc *sbc,
+			const struct pl *callid)
+{
+	char buf[CALLID_MASK_MAX];
+	struct pl out = *callid;
+
+	if (sbc->conf->callid_hiding
+	    && callid_cross(buf, sizeof(buf), &out, sbc->flow_key, callid))
+		return ENOMEM;
+	return mbuf_printf(mb, "Call-ID: %r\r\n", &out);
+}
+
 int sipmsg_response_print(struct mbuf *mb, const struct sip_msg *rsp,
-			  const struct sip_msg *req, const struct sbc *hide,
-			  enum sip_transp tp, const struct mbuf *body)
+			  const struct sip_msg *req, const struct sbc *sbc,
+			  const struct sbc *hide, enum sip_transp tp,
+			  const struct mbuf *body)
 {
 	const uint8_t *bp = body ? body->buf : mbuf_buf(rsp->mb);
 	const size_t bl = body ? body->end : mbuf_get_left(rsp->mb);
@@ -119,6 +135,10 @@ int sipmsg_response_print(struct mbuf *mb, const struct sip_msg *rsp,
 		if (hdr->id == SIP_HDR_VIA || hdr->id == SIP_HDR_CONTENT_LENGTH
 		    || (hdr->id == SIP_HDR_CONTENT_TYPE && body && !body->end))
 			continue;
+		if (hdr->id == SIP_HDR_CALL_ID) {
+			err = sipmsg_callid_print(mb, sbc, &hdr->val);
+			continue;
+		}
 		if (hide && topo_rsp_hdr(mb, hide, tp, hdr, &below_self,
 					 &err))
 			continue;

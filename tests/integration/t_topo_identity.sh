@@ -6,11 +6,13 @@
 # still works both ways (the PBX's BYE, matched by tags, reaches the
 # core). A P-Asserted-Identity in the core's answer to the PBX's call is
 # rewritten too, while From and To, the PBX's own, are echoed as sent.
+# With callid_hiding each side sees the other's Call-IDs masked (the core
+# puts its address in them): every message maps back on the way.
 . "$(dirname "$0")/lib.sh"
 
 PEERS="[peer pbx]
 addr = $P"
-sbc_conf
+sbc_conf "callid_hiding = yes" "flow_key_file = $W/flow.key"
 sbc_start
 python3 - "$SBCCTL" "$W/sbcd.sock" "$A" "$C" "$P" "$U" > "$W/topo.txt" 2>&1 <<'PY' \
 	|| fail "identity hiding: $(tail -5 "$W/topo.txt")"
@@ -45,7 +47,7 @@ def reply(s, dst, code, reason, req, tag, extra=()):
     s.sendto(msg("SIP/2.0 %d %s" % (code, reason), h), dst)
 
 # 1. the core calls the PBX
-cid = "core%d" % random.randrange(10**9)    # (a Call-ID is not hidden)
+cid = "core%d@%s" % (random.randrange(10**9), U)
 core.sendto(msg("INVITE sip:100@%s:5070 SIP/2.0" % P, [
     "Via: SIP/2.0/UDP %s:5080;branch=%s" % (U, branch()),
     "Route: <sip:%s:5060;lr>, <sip:%s:5070;lr>" % (C, P),
@@ -59,6 +61,8 @@ inv, sbc_acc = recv(pbx, r"INVITE ", "INVITE at the PBX")
 head = inv.split("\r\n\r\n")[0]
 for leak in (U, C, "10.1.2.3"):
     assert leak not in head, "%s reached the PBX:\n%s" % (leak, head)
+pcid = hdrs(inv, "call-id")[0]
+assert pcid != cid and pcid.startswith("sbc"), "the PBX saw Call-ID %s" % pcid
 assert hdrs(inv, "from")[0] == '"Core Caller" <sip:+15551000@%s:5060>;tag=c1' % A, hdrs(inv, "from")
 assert hdrs(inv, "to")[0] == "<sip:100@%s>" % A, hdrs(inv, "to")
 assert hdrs(inv, "p-asserted-identity")[0] == "<sip:+15551000@%s;user=phone>, <tel:+15551000>" % A, hdrs(inv, "p-asserted-identity")
@@ -66,21 +70,24 @@ assert hdrs(inv, "diversion")[0] == "<sip:+15552000@%s>;reason=unconditional;cou
 assert hdrs(inv, "remote-party-id")[0] == "<sip:+15551000@carrier.example.com>;party=calling"
 reply(pbx, sbc_acc, 200, "OK", inv, "p1", ["Contact: <sip:100@%s:5070>" % P])
 ok200, _ = recv(core, r"SIP/2.0 200 ", "200 at the core")
+assert hdrs(ok200, "call-id")[0] == cid, "the core's 200 has Call-ID %s" % hdrs(ok200, "call-id")
 rr = hdrs(ok200, "record-route")
 core.sendto(msg("ACK sip:100@%s:5070 SIP/2.0" % P, [
     "Via: SIP/2.0/UDP %s:5080;branch=%s" % (U, branch())]
     + ["Route: " + r for r in rr] + [
     "Max-Forwards: 70", 'From: "Core Caller" <sip:+15551000@%s:5080>;tag=c1' % U,
     "To: <sip:100@%s>;tag=p1" % U, "Call-ID: " + cid, "CSeq: 1 ACK"]), (C, 5060))
-recv(pbx, r"ACK ", "ACK at the PBX")
+ack, _ = recv(pbx, r"ACK ", "ACK at the PBX")
+assert hdrs(ack, "call-id")[0] == pcid, hdrs(ack, "call-id")
 # the PBX hangs up with what it saw: the tags carry the dialog
 prr = list(reversed(hdrs(inv, "record-route")))
 pbx.sendto(msg("BYE sip:core@%s:5060 SIP/2.0" % A, [
     "Via: SIP/2.0/UDP %s:5070;branch=%s" % (P, branch())]
     + ["Route: " + r for r in prr] + [
     "Max-Forwards: 70", "From: <sip:100@%s>;tag=p1" % A,
-    "To: " + hdrs(inv, "from")[0], "Call-ID: " + cid, "CSeq: 2 BYE"]), (A, 5060))
+    "To: " + hdrs(inv, "from")[0], "Call-ID: " + pcid, "CSeq: 2 BYE"]), (A, 5060))
 bye, sbc_core = recv(core, r"BYE ", "the PBX's BYE at the core")
+assert hdrs(bye, "call-id")[0] == cid, "the core's BYE has Call-ID %s" % hdrs(bye, "call-id")
 reply(core, sbc_core, 200, "OK", bye, "c1")
 recv(pbx, r"SIP/2.0 200 ", "200 to the PBX's BYE")
 
@@ -93,17 +100,19 @@ pbx.sendto(msg("INVITE sip:5551234@%s:5060 SIP/2.0" % A, [
     "From: " + frm, "To: " + to, "Call-ID: " + cid, "CSeq: 1 INVITE",
     "Contact: <sip:200@%s:5070>" % P]), (A, 5060))
 inv, sbc_core = recv(core, r"INVITE ", "the PBX's INVITE at the core")
+assert hdrs(inv, "call-id")[0] != cid and P not in hdrs(inv, "call-id")[0], hdrs(inv, "call-id")
 reply(core, sbc_core, 486, "Busy Here", inv, "c2",
       ["P-Asserted-Identity: <sip:+15553000@%s>" % U])
 busy, _ = recv(pbx, r"SIP/2.0 486 ", "486 at the PBX")
 assert U not in busy and C not in busy, busy
 assert hdrs(busy, "p-asserted-identity")[0] == "<sip:+15553000@%s>" % A
+assert hdrs(busy, "call-id")[0] == cid, "the PBX's 486 has Call-ID %s" % hdrs(busy, "call-id")
 assert hdrs(busy, "from")[0] == frm and hdrs(busy, "to")[0] == to + ";tag=c2", (hdrs(busy, "from"), hdrs(busy, "to"))
 time.sleep(0.2)
 calls = subprocess.run([ctl, "-s", sock, "calls"], capture_output=True, text=True).stdout
 assert "call " not in calls, calls
 print("ok")
 PY
-ok "identities hidden: core addresses in From, To, P-Asserted-Identity and Diversion replaced by sbcd's; the call works both ways"
+ok "identities hidden: core addresses in From, To, P-Asserted-Identity and Diversion replaced by sbcd's, Call-IDs masked both ways; the calls work both ways"
 sbc_alive
 sbc_stop
