@@ -100,5 +100,7 @@ struct dialog *dialog_by_callid(const struct sbc *sbc,
 				const void *arg);
 struct sip_msg;
 void dialog_learn(struct dialog *d, const struct sip_msg *msg, int in);
+int  dialog_msgs_save(struct mbuf *mb, const struct sbc *sbc);
+int  dialog_msgs_apply(struct sbc *sbc, const struct pl *txt);
 
 #endif

@@ -6,6 +6,7 @@
  * (counters, ports).  An early call only ends: its INVITE transaction
  * (timer C) answers the caller.
  */
+#include <stdlib.h>
 #include <string.h>
 #include "sbc.h"
 
@@ -171,4 +172,112 @@ void dialog_learn(struct dialog *d, const struct sip_msg *msg, int in)
 		if (msg->cseq.num > d->cseq[who])
 			d->cseq[who] = msg->cseq.num;
 	}
+}
+
+/* ---- what a BYE needs, as a record (state_file; a standby alike) ---- */
+
+static int hex_print(struct re_printf *pf, void *arg)
+{
+	const struct mbuf *mb = arg;
+	int err = 0;
+
+	for (size_t i = 0; i < mb->end && !err; i++)
+		err = re_hprintf(pf, "%02x", mb->buf[i]);
+	return err;
+}
+
+/* The message as it was received: libre keeps it whole in its buffer. */
+static bool whole(const struct sip_msg *m, const char *start)
+{
+	return m && m->mb && m->mb->end > strlen(start)
+		&& !memcmp(m->mb->buf, start, strlen(start));
+}
+
+static bool msgs_save_h(struct le *le, void *arg)
+{
+	const struct dialog *d = le->data;
+
+	if (d->state != DLG_CONFIRMED || !whole(d->invite, "INVITE ")
+	    || !whole(d->answer, "SIP/2.0 "))
+		return false;
+	return mbuf_printf(arg, "dmsg %s %s %d %u %u %H %H\n", d->callid,
+			   d->ftag, d->caller_side, d->cseq[CALLER],
+			   d->cseq[CALLEE], hex_print, d->invite->mb,
+			   hex_print, d->answer->mb) != 0;
+}
+
+/* "dmsg CALLID FTAG CALLER_SIDE CSEQ_CALLER CSEQ_CALLEE INVITE 2XX", the
+ * two messages in hex, for every answered call. */
+int dialog_msgs_save(struct mbuf *mb, const struct sbc *sbc)
+{
+	return hash_apply(sbc->dialogs.ht, msgs_save_h, mb) ? ENOMEM : 0;
+}
+
+static int msg_of_hex(struct sip_msg **mp, const struct pl *hex)
+{
+	struct mbuf *mb;
+	int err = 0;
+
+	if (!hex->l || hex->l % 2 || hex->l > 2 * 65535)
+		return EBADMSG;
+	mb = mbuf_alloc(hex->l / 2);
+	if (!mb)
+		return ENOMEM;
+	for (size_t i = 0; i < hex->l && !err; i += 2) {
+		char b[3] = {hex->p[i], hex->p[i + 1], 0}, *end;
+		const long v = strtol(b, &end, 16);
+
+		if (*end)
+			err = EBADMSG;
+		else
+			err = mbuf_write_u8(mb, (uint8_t)v);
+	}
+	mb->pos = 0;
+	err = err ? err : sip_msg_decode(mp, mb);
+	mem_deref(mb);
+	return err;
+}
+
+static bool ftag_is(const struct dialog *d, const void *arg)
+{
+	return !pl_strcmp(arg, d->ftag);
+}
+
+int dialog_msgs_apply(struct sbc *sbc, const struct pl *txt)
+{
+	struct pl t = *txt, tag, cid, ftag, side, c0, c1, inv, ans, rest;
+	struct sip_msg *mi = NULL, *ma = NULL;
+	struct dialog *d;
+	int err;
+
+	err  = store_field(&t, &tag);
+	err |= store_field(&t, &cid);
+	err |= store_field(&t, &ftag);
+	err |= store_field(&t, &side);
+	err |= store_field(&t, &c0);
+	err |= store_field(&t, &c1);
+	err |= store_field(&t, &inv);
+	err |= store_field(&t, &ans);
+	if (err || pl_strcmp(&tag, "dmsg") || !store_field(&t, &rest)
+	    || !store_digits(&side, 1) || pl_u32(&side) > SIDE_CORE
+	    || !store_digits(&c0, 10) || !store_digits(&c1, 10))
+		return EBADMSG;
+	d = dialog_by_callid(sbc, &cid, ftag_is, &ftag);
+	if (!d)
+		return ENOENT;
+	err = msg_of_hex(&mi, &inv);
+	err = err ? err : msg_of_hex(&ma, &ans);
+	if (err || !mi->req || ma->req) {
+		mem_deref(mi);
+		mem_deref(ma);
+		return err ? err : EBADMSG;
+	}
+	mem_deref(d->invite);
+	mem_deref(d->answer);
+	d->invite = mi;
+	d->answer = ma;
+	d->caller_side = (int)pl_u32(&side);
+	d->cseq[CALLER] = pl_u32(&c0);
+	d->cseq[CALLEE] = pl_u32(&c1);
+	return 0;
 }

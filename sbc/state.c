@@ -61,6 +61,7 @@ int state_save(struct sbc *sbc)
 	/* sessions first: a call adopts the session of its Call-ID */
 	err = hash_apply(sbc->dialogs.ht, save_media_h, mb) ? ENOMEM : 0;
 	err = err ? err : dialog_save(mb, sbc);
+	err = err ? err : dialog_msgs_save(mb, sbc);
 	err = err ? err : store_save(mb, &sbc->store);
 	err = err ? err : binding_save(mb, sbc);
 	err = err ? err : bl_save(mb, &sbc->blacklist);
@@ -102,6 +103,8 @@ static int apply_line(struct sbc *sbc, const struct pl *line)
 			err = ENOMEM;
 		return err;
 	}
+	if (is_type(line, "dmsg"))
+		return dialog_msgs_apply(sbc, line);
 	if (is_type(line, "ctr")) {
 		struct store_ctr_rec r;
 

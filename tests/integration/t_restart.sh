@@ -6,7 +6,8 @@
 # is listed with its peer's count, RTP flows through the same sbcd ports
 # both ways (still latched: a third party is dropped), and the caller's
 # BYE reaches the callee instead of getting 481; then nothing is left.
-# A damaged record in the file is skipped, named by its line.
+# A damaged record in the file is skipped, named by its line.  sbcd can
+# still hang a restored call up itself (it kept its INVITE and 2xx).
 . "$(dirname "$0")/lib.sh"
 
 ctl() { "${SBCCTL:?}" -s "$W/sbcd.sock" "$@"; }
@@ -90,5 +91,34 @@ sleep 0.3
 [ -z "$(ctl calls | grep ' state ')" ] || fail "call left: $(ctl calls)"
 [ "$(ctl media | awk '$1 == "media_sessions" {print $2}')" = 0 ] || fail "media left: $(ctl media)"
 ok "the caller's BYE after the restart reached the callee; the call and its ports are gone"
+sbc_alive
+sbc_stop
+kill "$PID_uas"; wait "$PID_uas" 2>/dev/null
+
+# 2. sbcd still hangs up a restored call itself: past dialog_max_duration
+# it sends both parties their BYE, built from the INVITE and 2xx it kept
+sbc_conf "media_port_min = 39000" "media_port_max = 39999" "state_file = $W/state" \
+	"dialog_max_duration = 5" "media_timeout = 0"
+sbc_start
+sipp_bg uas2 -sf "$SCEN/uas.xml" -i "$U" -p 5080
+sipp_bg long -sf "$SCEN/uac.xml" -s 5551234 -i "$P" -p 5070 "$A:5060" -m 1 -d 12000 -timeout 30
+for _ in $(seq 1 30); do
+	ctl calls | grep -q " state confirmed " && break
+	sleep 0.1
+done
+sbc_stop
+grep -q "^dmsg " "$W/state" || fail "the call's INVITE and 2xx were not written"
+sbc_start
+for _ in $(seq 1 80); do
+	grep -q "hung up by sbcd (maximum call duration)" "$W/sbcd.log" && break
+	sleep 0.1
+done
+grep -q "hung up by sbcd (maximum call duration)" "$W/sbcd.log" || fail "the restored call was not hung up"
+sleep 0.5
+grep -q "^BYE sip:caller1@$P:5070" "$W/long.msg" || fail "the caller got no BYE"
+grep -q "^BYE sip:callee@$U:5080" "$W/uas2.msg" || fail "the callee got no BYE"
+[ -z "$(ctl calls | grep ' state ')" ] || fail "call left: $(ctl calls)"
+ok "a restored call past dialog_max_duration: BYE to both parties"
+wait_pid "$PID_long" 15
 sbc_alive
 sbc_stop
