@@ -230,6 +230,13 @@ reply_is() {
 	esac || fail "$1: got '$r' instead of $2"
 }
 
+# A sipp scenario whose SDP names IP:PORT as its media (sipp's own
+# keywords, filled in): scen_media SCENARIO OUT_FILE IP PORT
+scen_media() {
+	sed -e "s/\[media_ip\]/$3/g" -e "s/\[media_port\]/$4/g" \
+		-e "s/IP\[media_ip_type\]/IP4/g" "$SCEN/$1" > "$W/$2"
+}
+
 # Instantiate a scenario template: scen_gen NAME TEMPLATE KEY=VALUE...
 # (sipp checks status codes when it loads a scenario, before keywords)
 scen_gen() {

@@ -53,8 +53,7 @@ wait_pid "$PID_quiet" 15
 
 # a call whose caller sends RTP every 200 ms for 5 s stays up
 MA=127.0.$T_N.20
-sed -e "s/\[media_ip\]/$MA/g" -e "s/\[media_port\]/7000/g" -e "s/IP\[media_ip_type\]/IP4/g" \
-	"$SCEN/uac.xml" > "$W/uac_media.xml"
+scen_media uac.xml uac_media.xml "$MA" 7000
 sipp_bg talk -sf "$W/uac_media.xml" -s 5551234 -i "$P" -p 5070 "$A:5060" -m 1 -d 5500 \
 	-timeout 20 -timeout_error
 for _ in $(seq 1 30); do

@@ -9,8 +9,7 @@ MA=127.0.$T_N.20
 MB=127.0.$T_N.21
 sbc_conf "media_port_min = 36000" "media_port_max = 36999"
 sbc_start
-sed -e "s/\[media_ip\]/$MA/g" -e "s/\[media_port\]/7000/g" -e "s/IP\[media_ip_type\]/IP4/g" \
-	"$SCEN/uac.xml" > "$W/uac_media.xml"
+scen_media uac.xml uac_media.xml "$MA" 7000
 sipp_bg uas -sf "$(scen_gen uas_early uas_early.xml.in MB="$MB")" -i "$U" -p 5080
 sipp_bg call -sf "$W/uac_media.xml" -s 5551234 -i "$P" -p 5070 "$A:5060" \
 	-m 1 -d 500 -timeout 30 -timeout_error

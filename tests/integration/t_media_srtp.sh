@@ -26,8 +26,7 @@ sed -e "s/\[media_ip\]/$MA/g" -e "s/\[media_port\]/7000/g" -e "s/IP\[media_ip_ty
 	-e "s|^\( *\)a=rtpmap:0 PCMU/8000|&\n\1a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:$KEY|" \
 	"$SCEN/uac.xml" > "$W/uac_srtp.xml"
 grep -q "a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:$KEY" "$W/uac_srtp.xml" || fail "scenario not made"
-sed -e "s/\[media_ip\]/$MB/g" -e "s/\[media_port\]/7002/g" -e "s/IP\[media_ip_type\]/IP4/g" \
-	"$SCEN/uas.xml" > "$W/uas_media.xml"
+scen_media uas.xml uas_media.xml "$MB" 7002
 sipp_bg uas -sf "$W/uas_media.xml" -i "$U" -p 5080
 sipp_bg call -sf "$W/uac_srtp.xml" -s 5551234 -i "$P" -p 5070 "$A:5060" \
 	-m 1 -d 4000 -timeout 30 -timeout_error

@@ -16,10 +16,8 @@ MB=127.0.$T_N.21        # the callee's
 MX=127.0.$T_N.22        # a third party
 sbc_conf "media_port_min = 39000" "media_port_max = 39999" "state_file = $W/state"
 sbc_start
-sed -e "s/\[media_ip\]/$MA/g" -e "s/\[media_port\]/7000/g" -e "s/IP\[media_ip_type\]/IP4/g" \
-	"$SCEN/uac.xml" > "$W/uac_media.xml"
-sed -e "s/\[media_ip\]/$MB/g" -e "s/\[media_port\]/7002/g" -e "s/IP\[media_ip_type\]/IP4/g" \
-	"$SCEN/uas.xml" > "$W/uas_media.xml"
+scen_media uac.xml uac_media.xml "$MA" 7000
+scen_media uas.xml uas_media.xml "$MB" 7002
 sipp_bg uas -sf "$W/uas_media.xml" -i "$U" -p 5080
 sipp_bg call -sf "$W/uac_media.xml" -s 5551234 -i "$P" -p 5070 "$A:5060" \
 	-m 1 -d 7000 -timeout 30 -timeout_error
