@@ -317,10 +317,11 @@ static const struct conf_opt optv[] = {
 	 "Calls tracked at most; past it new calls get 503.", 0},
 	{NULL, "dialog_check", CT_BOOL, O(dialog_check), "yes", 0, 0,
 	 "Answer 481 to requests from the access side inside an INVITE "
-	 "dialog (BYE, re-INVITE, ACK, UPDATE, INFO, PRACK, REFER) that "
-	 "belong to no call sbcd let through: a forged dialog cannot skip "
-	 "screening. Calls up before a restart of a standalone node are "
-	 "then unknown (a cluster keeps them).", 0},
+	 "or SUBSCRIBE dialog (BYE, re-INVITE, ACK, UPDATE, INFO, PRACK, "
+	 "REFER, SUBSCRIBE, NOTIFY) that belong to no dialog sbcd let "
+	 "through: a forged dialog cannot skip screening. Calls up before "
+	 "a restart of a standalone node are then unknown (unless "
+	 "state_file kept them; a cluster keeps them).", 0},
 	{NULL, "dialog_max_duration", CT_UINT, O(dialog_max_duration),
 	 "43200", 1, 604800,
 	 "Longest call: past it sbcd hangs up (a BYE to both parties) and "

@@ -202,7 +202,7 @@ int dialog_encode(struct mbuf *mb, const struct dialog_rec *r)
 	return mbuf_printf(mb, "dlg %u %u %llu %r %r %r %r %r %H %H %H\n",
 			   r->state,
 			   (r->counted ? 1u : 0u) | (r->emergency ? 2u : 0u)
-			   | (r->hidden ? 4u : 0u),
+			   | (r->hidden ? 4u : 0u) | (r->sub ? 8u : 0u),
 			   r->created, field(&r->callid),
 			   field(&r->ftag), field(&r->ttag), field(&r->peer),
 			   field(&r->from),
@@ -235,13 +235,14 @@ int dialog_decode(struct dialog_rec *r, const struct pl *txt)
 	err |= store_field(&t, &r->vias);
 	if (err || pl_strcmp(&tag, "dlg") || !store_digits(&st, 1)
 	    || pl_u32(&st) > DLG_ENDED || !store_digits(&cnt, 1)
-	    || pl_u32(&cnt) > 7 || !store_digits(&created, 19)
+	    || pl_u32(&cnt) > 15 || !store_digits(&created, 19)
 	    || !store_field(&t, &rest))
 		return EBADMSG;
 	r->state = (enum dialog_state)pl_u32(&st);
 	r->counted = pl_u32(&cnt) & 1;
 	r->emergency = (pl_u32(&cnt) & 2) != 0;
 	r->hidden = (pl_u32(&cnt) & 4) != 0;
+	r->sub = (pl_u32(&cnt) & 8) != 0;
 	r->escaped = true;
 	r->created = pl_u64(&created);
 	undash(&r->ftag);
@@ -266,6 +267,7 @@ static void rec_of(struct dialog_rec *r, const struct dialog *d)
 	r->counted = d->counted;
 	r->emergency = d->emergency;
 	r->hidden = d->hidden;
+	r->sub = d->sub;
 	r->created = d->created;
 	pl_set_str(&r->target, d->target ? d->target : "");
 	pl_set_str(&r->routes, d->routes ? d->routes : "");
@@ -281,7 +283,23 @@ static void maxdur_handler(void *arg)
 {
 	struct dialog *d = arg;
 
-	dialog_terminate(d, "maximum call duration");
+	if (d->sub)
+		dialog_end(d, "subscription expired");
+	else
+		dialog_terminate(d, "maximum call duration");
+}
+
+/* A subscription lasts what its last 2xx granted (RFC 6665 Expires),
+ * plus the time a final NOTIFY and its retransmissions need; never past
+ * dialog_max_duration from now. */
+void dialog_sub_refresh(struct dialog *d, uint32_t expires)
+{
+	const uint32_t max = d->sbc->conf->dialog_max_duration;
+
+	if (!d->sub || d->state == DLG_ENDED)
+		return;
+	tmr_start(&d->tmr, (uint64_t)(MIN(expires, max) + 32) * 1000,
+		  maxdur_handler, d);
 }
 
 /* An empty field (no peer, no From user) is an empty string. */
@@ -307,6 +325,7 @@ static int dialog_create(struct sbc *sbc, const struct dialog_rec *r,
 	d->state = r->state;
 	d->counted = r->counted;
 	d->emergency = r->emergency;
+	d->sub = r->sub;
 	d->created = r->created;
 	err = text_dup(&d->callid, &r->callid);
 	err |= text_dup(&d->ftag, &r->ftag);
@@ -418,6 +437,7 @@ int dialog_open(struct req_ctx *ctx, bool counted, struct dialog **dp)
 		.counted = counted && ctx->peer,
 		.emergency = ctx->emergency,
 		.hidden = ctx->hide,
+		.sub = !pl_strcmp(&msg->met, "SUBSCRIBE"),
 		.created = (uint64_t)time(NULL),
 	};
 
@@ -537,11 +557,12 @@ int dialog_save(struct mbuf *mb, const struct sbc *sbc)
 	return hash_apply(sbc->dialogs.ht, save_h, mb) ? ENOMEM : 0;
 }
 
-/* Requests that live inside an INVITE dialog, the only ones tracked. */
+/* Requests that live inside a tracked dialog: an INVITE's or a
+ * SUBSCRIBE's. */
 bool dialog_method(const struct pl *met)
 {
 	static const char *v[] = {"INVITE", "ACK", "BYE", "UPDATE", "INFO",
-				  "PRACK", "REFER"};
+				  "PRACK", "REFER", "SUBSCRIBE", "NOTIFY"};
 
 	for (size_t i = 0; i < ARRAY_SIZE(v); i++)
 		if (!pl_strcmp(met, v[i]))

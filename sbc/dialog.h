@@ -29,6 +29,8 @@ struct dialog {
 	bool counted;               /* in the peer's counters */
 	bool emergency;             /* never refused, even from a ban */
 	bool hidden;                /* topology hidden from the access side */
+	bool sub;                   /* a subscription's dialog (SUBSCRIBE):
+				     * no call, ends when it expires */
 	uint64_t created;           /* unix seconds */
 	/* what topology hiding keeps from the access side (topo.c) */
 	char *target;               /* the core party's Contact URI */
@@ -57,6 +59,7 @@ struct dialog_rec {
 	bool counted;
 	bool emergency;
 	bool hidden;
+	bool sub;
 	uint64_t created;
 	struct pl target;
 	struct pl routes;
@@ -80,6 +83,7 @@ int  dialog_apply(struct sbc *sbc, const struct dialog_rec *r,
 int  dialog_save(struct mbuf *mb, const struct sbc *sbc);
 
 int  dialog_open(struct req_ctx *ctx, bool counted, struct dialog **dp);
+void dialog_sub_refresh(struct dialog *d, uint32_t expires);
 void dialog_confirm(struct dialog *d, const struct pl *ttag);
 void dialog_core_party(struct dialog *d, const struct pl *target,
 		       const struct pl *routes, const struct pl *vias);

@@ -297,6 +297,18 @@ static int relay_response(struct txn *txn, const struct sip_msg *msg)
 	return err;
 }
 
+/* What a SUBSCRIBE's 2xx granted: its Expires, else the request's, else
+ * an hour (RFC 6665 leaves the default to the event package). */
+static uint32_t sub_expires(const struct sip_msg *req,
+			    const struct sip_msg *rsp)
+{
+	const struct sip_hdr *h = sip_msg_hdr(rsp, SIP_HDR_EXPIRES);
+
+	if (!h)
+		h = sip_msg_hdr(req, SIP_HDR_EXPIRES);
+	return h ? pl_u32(&h->val) : 3600;
+}
+
 static void timerc_handler(void *arg)
 {
 	struct txn *txn = arg;
@@ -382,6 +394,9 @@ static void resp_handler(int err, const struct sip_msg *msg, void *arg)
 		dialog_confirm(txn->dlg, &msg->to.tag);
 	else if (txn->dlg)
 		dialog_end(txn->dlg, "failure answer");
+	if (txn->call && txn->call->sub && msg->scode < 300
+	    && !pl_strcmp(&msg->cseq.met, "SUBSCRIBE"))
+		dialog_sub_refresh(txn->call, sub_expires(txn->msg, msg));
 	(void)relay_response(txn, msg);
 	if (txn->to_registrar)
 		reg_final(txn->sbc, txn->msg, msg);

@@ -53,6 +53,15 @@ static bool new_call(const struct req_ctx *ctx)
 	return !ctx->has_totag && !pl_strcmp(&ctx->msg->met, "INVITE");
 }
 
+/* A new subscription's dialog is tracked too (not counted as a call):
+ * its in-dialog requests are checked and, topology hidden, routed like
+ * a call's. */
+static bool new_subscription(const struct req_ctx *ctx)
+{
+	return !ctx->has_totag && !pl_strcmp(&ctx->msg->met, "SUBSCRIBE")
+		&& ctx->sbc->dialogs.n < ctx->sbc->conf->max_dialogs;
+}
+
 /* A new call is tracked (and counted for its peer) if the table has
  * room; then the peer's profile has its say. */
 static int admit_call(struct req_ctx *ctx)
@@ -109,7 +118,7 @@ int screen_request(struct req_ctx *ctx)
 	if (ctx->in->id != SIDE_ACCESS) {
 		/* calls to registered users: tracked for their in-dialog
 		 * requests, counted for nobody */
-		ctx->open_dialog = new_call(ctx);
+		ctx->open_dialog = new_call(ctx) || new_subscription(ctx);
 		return 0;
 	}
 	if (blacklisted(ctx))
@@ -130,8 +139,10 @@ int screen_request(struct req_ctx *ctx)
 		return 0;       /* a REGISTER, see above */
 	if (ctx->has_totag)
 		return in_dialog(ctx);
-	if (!new_call(ctx))
+	if (!new_call(ctx)) {
+		ctx->open_dialog = new_subscription(ctx);
 		return 0;
+	}
 	if (!flood_admit(ctx->sbc, peer)) {
 		ctx->scode = 503;
 		ctx->reason = "Call Rate Exceeded";

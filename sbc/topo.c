@@ -275,8 +275,10 @@ void topo_learn_response(struct dialog *d, const struct sip_msg *rsp,
 	/* the route set is the one of the answering fork, fixed by its 2xx
 	 * (the responses of the first INVITE; a re-INVITE's do not change
 	 * it) */
-	if (d->invite && rsp->cseq.num == d->invite->cseq.num
-	    && !pl_strcmp(&rsp->cseq.met, "INVITE"))
+	if ((d->invite && rsp->cseq.num == d->invite->cseq.num
+	     && !pl_strcmp(&rsp->cseq.met, "INVITE"))
+	    || (d->sub && !d->routes
+		&& !pl_strcmp(&rsp->cseq.met, "SUBSCRIBE")))
 		(void)core_routes_of_rsp(&routes, rsp, sbc);
 	if (!routes)
 		(void)str_dup(&routes, d->routes ? d->routes : "");

@@ -137,7 +137,11 @@ static void test_dialog_records(void **state)
 	assert_true(d.escaped);
 	assert_true(upl_eq(&d.vias, "SIP/2.0/UDP%2010.0.0.5;branch=z9hG4bKa%25b"));
 
-	pl_set_str(&pl, "dlg 1 8 1 c t - p f - - -");
+	pl_set_str(&pl, "dlg 1 8 1 c t - p f - - -");     /* a subscription */
+	assert_int_equal(dialog_decode(&d, &pl), 0);
+	assert_true(d.sub);
+	assert_false(d.counted);
+	pl_set_str(&pl, "dlg 1 16 1 c t - p f - - -");
 	assert_int_equal(dialog_decode(&d, &pl), EBADMSG);
 	pl_set_str(&pl, "dlg 1 1 1 c t - p f - - - extra");
 	assert_int_equal(dialog_decode(&d, &pl), EBADMSG);
