@@ -437,7 +437,7 @@ int dialog_open(struct req_ctx *ctx, bool counted, struct dialog **dp)
 		.counted = counted && ctx->peer,
 		.emergency = ctx->emergency,
 		.hidden = ctx->hide,
-		.sub = !pl_strcmp(&msg->met, "SUBSCRIBE"),
+		.sub = dialog_subscribing(&msg->met),
 		.created = (uint64_t)time(NULL),
 	};
 
@@ -557,8 +557,15 @@ int dialog_save(struct mbuf *mb, const struct sbc *sbc)
 	return hash_apply(sbc->dialogs.ht, save_h, mb) ? ENOMEM : 0;
 }
 
+/* The requests that make a subscription: SUBSCRIBE, and REFER with its
+ * implicit one. */
+bool dialog_subscribing(const struct pl *met)
+{
+	return !pl_strcmp(met, "SUBSCRIBE") || !pl_strcmp(met, "REFER");
+}
+
 /* Requests that live inside a tracked dialog: an INVITE's or a
- * SUBSCRIBE's. */
+ * subscription's. */
 bool dialog_method(const struct pl *met)
 {
 	static const char *v[] = {"INVITE", "ACK", "BYE", "UPDATE", "INFO",

@@ -93,6 +93,7 @@ bool dialog_is_other_fork(const struct dialog *d, const struct sip_msg *msg);
 const struct pl *dialog_callee_tag(const struct dialog *d,
 				   const struct sip_msg *msg);
 bool dialog_method(const struct pl *met);
+bool dialog_subscribing(const struct pl *met);
 uint32_t dialog_calls(const struct sbc *sbc, const char *peer,
 		      const struct pl *from);
 int  dialog_print(struct re_printf *pf, const struct sbc *sbc);

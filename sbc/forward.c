@@ -297,8 +297,9 @@ static int relay_response(struct txn *txn, const struct sip_msg *msg)
 	return err;
 }
 
-/* What a SUBSCRIBE's 2xx granted: its Expires, else the request's, else
- * an hour (RFC 6665 leaves the default to the event package). */
+/* What a SUBSCRIBE's (or REFER's) 2xx granted: its Expires, else the
+ * request's, else an hour (RFC 6665 leaves the default to the event
+ * package; a REFER's subscription ends with its last NOTIFY). */
 static uint32_t sub_expires(const struct sip_msg *req,
 			    const struct sip_msg *rsp)
 {
@@ -395,7 +396,7 @@ static void resp_handler(int err, const struct sip_msg *msg, void *arg)
 	else if (txn->dlg)
 		dialog_end(txn->dlg, "failure answer");
 	if (txn->call && txn->call->sub && msg->scode < 300
-	    && !pl_strcmp(&msg->cseq.met, "SUBSCRIBE"))
+	    && dialog_subscribing(&msg->cseq.met))
 		dialog_sub_refresh(txn->call, sub_expires(txn->msg, msg));
 	(void)relay_response(txn, msg);
 	if (txn->to_registrar)

@@ -55,10 +55,10 @@ static bool new_call(const struct req_ctx *ctx)
 
 /* A new subscription's dialog is tracked too (not counted as a call):
  * its in-dialog requests are checked and, topology hidden, routed like
- * a call's. */
+ * a call's.  An out-of-dialog REFER makes one (RFC 3515: its NOTIFYs). */
 static bool new_subscription(const struct req_ctx *ctx)
 {
-	return !ctx->has_totag && !pl_strcmp(&ctx->msg->met, "SUBSCRIBE")
+	return !ctx->has_totag && dialog_subscribing(&ctx->msg->met)
 		&& ctx->sbc->dialogs.n < ctx->sbc->conf->max_dialogs;
 }
 

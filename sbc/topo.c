@@ -278,7 +278,7 @@ void topo_learn_response(struct dialog *d, const struct sip_msg *rsp,
 	if ((d->invite && rsp->cseq.num == d->invite->cseq.num
 	     && !pl_strcmp(&rsp->cseq.met, "INVITE"))
 	    || (d->sub && !d->routes
-		&& !pl_strcmp(&rsp->cseq.met, "SUBSCRIBE")))
+		&& dialog_subscribing(&rsp->cseq.met)))
 		(void)core_routes_of_rsp(&routes, rsp, sbc);
 	if (!routes)
 		(void)str_dup(&routes, d->routes ? d->routes : "");

@@ -3,7 +3,8 @@
 # counted: a PBX behind a topology-hidden peer subscribes through sbcd;
 # the core's NOTIFY reaches the PBX; the PBX's refresh, sent to the
 # Contact it saw (sbcd's), reaches the core's real target; an in-dialog
-# NOTIFY of a subscription sbcd never saw gets 481.
+# NOTIFY of a subscription sbcd never saw gets 481.  The NOTIFYs of an
+# out-of-dialog REFER (its implicit subscription) pass the same way.
 . "$(dirname "$0")/lib.sh"
 
 PEERS="[peer pbx]
@@ -90,6 +91,27 @@ try:
     sys.exit("the forged NOTIFY reached the core: " + d.decode().split("\r\n")[0])
 except socket.timeout:
     pass
+
+# the core REFERs the PBX out of a dialog (RFC 3515): the PBX's NOTIFYs
+# about the transfer belong to the REFER's implicit subscription
+rcid = "refer%d@%s" % (random.randrange(10**9), U)
+core.sendto(msg("REFER sip:100@%s:5070 SIP/2.0" % P, ["Via: SIP/2.0/UDP %s:5080;branch=%s" % (U, br()),
+    "Route: <sip:%s:5060;lr>, <sip:%s:5070;lr>" % (C, P), "Max-Forwards: 70",
+    "From: <sip:200@%s>;tag=r1" % U, "To: <sip:100@%s>" % P, "Call-ID: " + rcid, "CSeq: 1 REFER",
+    "Contact: <sip:200@%s:5080>" % U, "Refer-To: <sip:300@example.com>"]), (C, 5060))
+refer, sbc_acc = recv(pbx, r"REFER ", "REFER at the PBX")
+reply(pbx, sbc_acc, refer, 202, ["Contact: <sip:100@%s:5070>" % P])
+recv(core, r"SIP/2.0 202 ", "202 at the core")
+rtarget = re.search(r"<([^>]+)>", hdrs(refer, "contact")[0]).group(1)
+pbx.sendto(msg("NOTIFY %s SIP/2.0" % rtarget, ["Via: SIP/2.0/UDP %s:5070;branch=%s" % (P, br()),
+    "Max-Forwards: 70"] + ["Route: " + r for r in hdrs(refer, "record-route")] + [
+    "From: <sip:100@%s>;tag=n1" % P, "To: " + hdrs(refer, "from")[0], "Call-ID: " + hdrs(refer, "call-id")[0],
+    "CSeq: 1 NOTIFY", "Event: refer", "Subscription-State: terminated;reason=noresource",
+    "Content-Type: message/sipfrag"]), (A, 5060))
+rn, sbc_core = recv(core, r"NOTIFY ", "the PBX's NOTIFY at the core")
+assert rn.startswith("NOTIFY sip:200@%s:5080 " % U), rn.split("\r\n")[0]
+reply(core, sbc_core, rn, 200)
+recv(pbx, r"SIP/2.0 200 ", "200 to the PBX's NOTIFY")
 print("ok")
 PY
 ok "subscription through a hidden peer: NOTIFY delivered, refresh routed to the core's real target, not a call; a forged in-dialog NOTIFY gets 481"
