@@ -42,23 +42,7 @@
 #   (TLS :25071); sipp UAS 127.0.9.3:25080 (kamailio) / :25082 (sbcd);
 #   TLS UAS 127.0.9.3:25081; sipp control/media ports 25300-25599.
 
-set -u -o pipefail
-export LC_ALL=C
-
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(dirname "$HERE")
-
-case "${1:-}" in
--h | --help)
-	sed -n '2,/^$/{s/^# \{0,1\}//;p}' "$0"
-	exit 0
-	;;
-"") ;;
-*)
-	echo "cps.sh: no arguments are taken, only environment variables (see --help)" >&2
-	exit 2
-	;;
-esac
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 SYSTEMS=${SYSTEMS:-"kamailio sbcd"}
 MODES=${MODES:-${MODE:-"udp tls"}}
@@ -97,14 +81,8 @@ declare -A UAS_MP=([kamailio]=25400 [sbcd]=25420)
 RECV_TIMEOUT_MS=$((HOLD_MS + 9000))
 UAS_TIMEWAIT_S=2 # <timewait> at the end of uas_rr.xml
 
-die() {
-	echo "cps.sh: $*" >&2
-	exit 1
-}
-note() { printf '%s\n' "$*" | tee -a "${RAW:-/dev/null}"; }
 
 # ---- argument checks ---------------------------------------------------------
-isuint() { [[ $1 =~ ^[0-9]+$ ]]; }
 for v in STEP_SECONDS HOLD_MS MAX_FAILS GAP_SECONDS SETTLE_SECONDS NOISE_RETRIES \
 	NOISE_STEAL_PCT NOISE_FOREIGN_PCT PROXY_CPU GEN_CPU; do
 	isuint "${!v}" || die "$v must be a non-negative integer (got '${!v}')"
@@ -137,9 +115,6 @@ taskset -pc "$GEN_CPU" $$ >/dev/null 2>&1 || true
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || ulimit -n 65536 2>/dev/null || true
 
 # ---- process bookkeeping: we stop only what we started, by PID --------------
-# OWN[pid]=starttime (field 22 of /proc/PID/stat), so a recycled PID is never hit.
-declare -A OWN=()
-OWN_ORDER=()
 declare -a PP=() CPU=() CCPU=() COMM=()
 
 scan_procs() { # snapshot of every process: parent, cpu ticks, start time
@@ -203,26 +178,7 @@ tree_cpu() { # pid -> cpu ticks of the whole tree (+ reaped children of the root
 	echo $((sum + CCPU[root]))
 }
 
-own() { # register pids (and, after a scan, their descendants) as ours
-	local pid st s
-	for pid in "$@"; do
-		{ read -r s <"/proc/$pid/stat"; } 2>/dev/null || continue
-		s=${s##*) }
-		read -r -a st <<<"$s"
-		if [[ -z ${OWN[$pid]:-} ]]; then OWN_ORDER+=("$pid"); fi
-		OWN[$pid]=${st[19]}
-	done
-}
 
-alive() { # pid: still the process we started, and not a zombie
-	local pid=$1 s
-	local -a a
-	[[ -n ${OWN[$pid]:-} ]] || return 1
-	{ read -r s <"/proc/$pid/stat"; } 2>/dev/null || return 1
-	s=${s##*) }
-	read -r -a a <<<"$s"
-	[[ ${a[19]} == "${OWN[$pid]}" && ${a[0]} != Z ]]
-}
 
 stop_tree() { # pid [grace seconds]: TERM the leaves of the tree, then the rest, then KILL
 	# Leaves first: for timeout -> time -> sipp, sipp exits, GNU time reaps it and
@@ -292,8 +248,6 @@ udp_bound() { [[ -n $(ss -Hlun "src $1:$2" 2>/dev/null) ]]; }
 tcp_listening() { [[ -n $(ss -Hltn "src $1:$2" 2>/dev/null) ]]; }
 port_busy() { udp_bound "$1" "$2" || tcp_listening "$1" "$2"; }
 
-fmt() { awk -v x="$1" -v f="$2" 'BEGIN { if (x == "" || x == "-") print "-"; else printf f, x }'; }
-calc() { awk "BEGIN { x = ($*); printf \"%.6f\", x }"; }
 calcf() { awk "BEGIN { x = ($2); printf \"$1\", x }"; } # format expression
 
 # ---- scratch and results ---------------------------------------------------------

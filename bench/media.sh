@@ -39,23 +39,7 @@
 #   127.0.8.10:40000-44999, B side 127.0.8.11:45000-49999; relay ports
 #   51000-59999; sipp control/media ports 50300-50599.
 
-set -u -o pipefail
-export LC_ALL=C
-
-HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(dirname "$HERE")
-
-case "${1:-}" in
--h | --help)
-	sed -n '2,/^$/{s/^# \{0,1\}//;p}' "$0"
-	exit 0
-	;;
-"") ;;
-*)
-	echo "media.sh: no arguments are taken, only environment variables (see --help)" >&2
-	exit 2
-	;;
-esac
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 SYSTEMS=${SYSTEMS:-"sbcd rtpengine raw"}
 STREAMS=${STREAMS:-"250 500 1000 1500 2000"}
@@ -87,12 +71,6 @@ GEN_B_IP=127.0.8.11 GEN_B_PORT0=45000 GEN_B_PORT_MAX=49999
 RELAY_PORT_MIN=51000 RELAY_PORT_MAX=59999
 MAX_STREAMS=2200 # 4 relay ports a stream (RTP+RTCP each side) in 51000-59999
 
-die() {
-	echo "media.sh: $*" >&2
-	exit 1
-}
-note() { printf '%s\n' "$*" | tee -a "${RAW:-/dev/null}"; }
-isuint() { [[ $1 =~ ^[0-9]+$ ]]; }
 for v in STEP_SECONDS SETUP_RATE MAX_FAILS NOISE_RETRIES NOISE_STEAL_PCT NOISE_FOREIGN_PCT RELAY_CPU GEN_CPU; do
 	isuint "${!v}" || die "$v must be a non-negative integer (got '${!v}')"
 done
@@ -143,24 +121,6 @@ fi
 [[ " $SYSTEMS " == *" raw "* && ! -x $RAWFWD ]] && SKIP[raw]="$RAWFWD not found (build it)"
 
 # ---- process bookkeeping: we stop only what we started, by PID ------------------
-declare -A OWN=()
-own() { # pid: remember its start time, so that a recycled PID is never signalled
-	local s
-	local -a a
-	{ read -r s <"/proc/$1/stat"; } 2>/dev/null || return 0
-	s=${s##*) }
-	read -r -a a <<<"$s"
-	OWN[$1]=${a[19]}
-}
-alive() {
-	local s
-	local -a a
-	[[ -n ${OWN[$1]:-} ]] || return 1
-	{ read -r s <"/proc/$1/stat"; } 2>/dev/null || return 1
-	s=${s##*) }
-	read -r -a a <<<"$s"
-	[[ ${a[19]} == "${OWN[$1]}" && ${a[0]} != Z ]]
-}
 stop_pid() { # pid [grace s]: TERM, then KILL
 	local p=$1 g=${2:-5} i
 	alive "$p" || {
@@ -188,8 +148,6 @@ trap cleanup EXIT
 trap 'echo "media.sh: interrupted" >&2; exit 130' INT TERM HUP
 
 # ---- measuring ---------------------------------------------------------------------
-fmt() { awk -v x="$1" -v f="$2" 'BEGIN { if (x == "" || x == "-") print "-"; else printf f, x }'; }
-calc() { awk "BEGIN { x = ($*); printf \"%.6f\", x }"; }
 pid_ticks() { # utime+stime of a process, all its threads
 	local s
 	local -a a
