@@ -341,8 +341,8 @@ int media_sdp(struct mbuf **bodyp, struct sbc *sbc, struct dialog *d,
 	const enum media_side in = mside(from);
 	const enum media_side out = in == MEDIA_ACCESS ? MEDIA_CORE
 		: MEDIA_ACCESS;
-	const bool follow = !dialog_is_other_fork(d, msg);
 	const struct pl *tag;
+	bool follow;
 	struct media_fork *f = NULL;
 	struct media_ver *ver;
 	struct sdp_info info;
@@ -357,6 +357,7 @@ int media_sdp(struct mbuf **bodyp, struct sbc *sbc, struct dialog *d,
 		return 0;
 	if (!has_sdp(msg))
 		return answered(d, msg, in);
+	follow = !dialog_is_other_fork(d, msg);
 	pl_set_mbuf(&body, msg->mb);
 	err = sdp_parse(&info, &body);
 	if (err)

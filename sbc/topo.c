@@ -52,16 +52,21 @@ static int contact_print(struct mbuf *mb, const struct side *access,
  * domain name is an identity and stays. */
 static bool identity_hdr(const struct sip_hdr *hdr, bool from_to)
 {
-	static const char *names[] = {"P-Asserted-Identity",
-		"P-Preferred-Identity", "Remote-Party-ID", "Diversion",
-		"History-Info"};
+	switch (hdr->id) {
 
-	if (hdr->id == SIP_HDR_FROM || hdr->id == SIP_HDR_TO)
+	case SIP_HDR_FROM:
+	case SIP_HDR_TO:
 		return from_to;
-	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
-		if (!pl_strcasecmp(&hdr->name, names[i]))
-			return true;
-	return false;
+
+	case SIP_HDR_P_ASSERTED_IDENTITY:
+	case SIP_HDR_P_PREFERRED_IDENTITY:
+	case SIP_HDR_HISTORY_INFO:
+		return true;
+
+	default:                /* names libre has no id for */
+		return !pl_strcasecmp(&hdr->name, "Remote-Party-ID")
+			|| !pl_strcasecmp(&hdr->name, "Diversion");
+	}
 }
 
 /* One entry with its URI's IP host (and port, if any) replaced by
