@@ -154,6 +154,18 @@ sipp_call() {
 		-m "$n" -r 10 -timeout 30 -timeout_error "$@"
 }
 
+# Poll until a command succeeds, every 0.1 s, at most TENTHS times:
+# wait_for TENTHS COMMAND...
+wait_for() {
+	local n=$1
+	shift
+	for _ in $(seq 1 "$n"); do
+		"$@" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # Wait until a background process ends (bounded): wait_pid PID SECONDS
 wait_pid() {
 	local pid=$1 t=$2

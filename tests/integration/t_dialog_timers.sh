@@ -41,11 +41,7 @@ sbc_start
 sipp_bg uas2 -sf "$SCEN/uas.xml" -i "$U" -p 5080
 sipp_bg quiet -sf "$SCEN/uac.xml" -s 5551234 -i "$P" -p 5070 "$A:5060" -m 1 -d 9000 \
 	-timeout 20
-for _ in $(seq 1 60); do
-	grep -q "hung up by sbcd (media inactivity)" "$W/sbcd.log" && break
-	sleep 0.1
-done
-grep -q "hung up by sbcd (media inactivity)" "$W/sbcd.log" || fail "a call without media was not hung up"
+wait_for 60 grep -q "hung up by sbcd (media inactivity)" "$W/sbcd.log" || fail "a call without media was not hung up"
 sleep 0.5
 hung_up "media inactivity" "$W/quiet.msg" "$W/uas2.msg"
 ok "media_timeout: a call without a packet for 2 s hung up (BYE to both), freed"
@@ -56,10 +52,7 @@ MA=127.0.$T_N.20
 scen_media uac.xml uac_media.xml "$MA" 7000
 sipp_bg talk -sf "$W/uac_media.xml" -s 5551234 -i "$P" -p 5070 "$A:5060" -m 1 -d 5500 \
 	-timeout 20 -timeout_error
-for _ in $(seq 1 30); do
-	grep -q "^SIP/2.0 200" "$W/talk.msg" 2>/dev/null && break
-	sleep 0.1
-done
+wait_for 30 grep -q "^SIP/2.0 200" "$W/talk.msg" || true
 python3 - "$W/talk.msg" "$A" "$MA" <<'PY' || fail "cannot send media"
 import re, socket, sys, time
 txt = open(sys.argv[1], errors="replace").read()

@@ -11,6 +11,7 @@
 . "$(dirname "$0")/lib.sh"
 
 ctl() { "${SBCCTL:?}" -s "$W/sbcd.sock" "$@"; }
+confirmed() { ctl calls | grep -q " state confirmed "; }
 MA=127.0.$T_N.20        # the caller's media
 MB=127.0.$T_N.21        # the callee's
 MX=127.0.$T_N.22        # a third party
@@ -21,10 +22,7 @@ scen_media uas.xml uas_media.xml "$MB" 7002
 sipp_bg uas -sf "$W/uas_media.xml" -i "$U" -p 5080
 sipp_bg call -sf "$W/uac_media.xml" -s 5551234 -i "$P" -p 5070 "$A:5060" \
 	-m 1 -d 7000 -timeout 30 -timeout_error
-for _ in $(seq 1 30); do
-	grep -q "^SIP/2.0 200" "$W/call.msg" 2>/dev/null && break
-	sleep 0.1
-done
+wait_for 30 grep -q "^SIP/2.0 200" "$W/call.msg" || true
 ctl calls | grep -q " state confirmed " || fail "no answered call: $(ctl calls)"
 
 rtp_check() { # WHAT: RTP both ways through sbcd's ports, a third party dropped
@@ -100,18 +98,11 @@ sbc_conf "media_port_min = 39000" "media_port_max = 39999" "state_file = $W/stat
 sbc_start
 sipp_bg uas2 -sf "$SCEN/uas.xml" -i "$U" -p 5080
 sipp_bg long -sf "$SCEN/uac.xml" -s 5551234 -i "$P" -p 5070 "$A:5060" -m 1 -d 12000 -timeout 30
-for _ in $(seq 1 30); do
-	ctl calls | grep -q " state confirmed " && break
-	sleep 0.1
-done
+wait_for 30 confirmed || true
 sbc_stop
 grep -q "^dmsg " "$W/state" || fail "the call's INVITE and 2xx were not written"
 sbc_start
-for _ in $(seq 1 80); do
-	grep -q "hung up by sbcd (maximum call duration)" "$W/sbcd.log" && break
-	sleep 0.1
-done
-grep -q "hung up by sbcd (maximum call duration)" "$W/sbcd.log" || fail "the restored call was not hung up"
+wait_for 80 grep -q "hung up by sbcd (maximum call duration)" "$W/sbcd.log" || fail "the restored call was not hung up"
 sleep 0.5
 grep -q "^BYE sip:caller1@$P:5070" "$W/long.msg" || fail "the caller got no BYE"
 grep -q "^BYE sip:callee@$U:5080" "$W/uas2.msg" || fail "the callee got no BYE"
