@@ -439,6 +439,45 @@ int media_adopt(struct sbc *sbc, struct dialog *d)
 	return 0;
 }
 
+static bool has_session(const struct dialog *d, const void *s)
+{
+	const struct media_call *mc = d->media;
+
+	return mc && mc->s == s;
+}
+
+static bool has_no_media(const struct dialog *d, const void *arg)
+{
+	(void)arg;
+	return !d->media;
+}
+
+/* A received session record.  The session of a call is the call's to
+ * end (its media_call holds it), so an end goes through the call; a new
+ * session whose call came first is adopted by it. */
+int media_rec_apply(struct sbc *sbc, const struct media_rec *r)
+{
+	struct media_session *s;
+	struct dialog *d;
+	int err;
+
+	if (!sbc->media)
+		return ENOTSUP;
+	s = media_session_find(sbc->media, &r->id);
+	if (r->ended && s) {
+		d = dialog_by_callid(sbc, &r->id, has_session, s);
+		if (d) {
+			d->media = mem_deref(d->media);
+			return 0;
+		}
+	}
+	err = media_apply(sbc->media, r, &s);
+	if (err || r->ended)
+		return err;
+	d = dialog_by_callid(sbc, &r->id, has_no_media, NULL);
+	return d ? media_adopt(sbc, d) : 0;
+}
+
 static int encode_h(struct mbuf *mb, const void *rec)
 {
 	return media_encode(mb, rec);
@@ -449,13 +488,6 @@ static void publish_h(const struct media_rec *rec, void *arg)
 	struct sbc *sbc = arg;
 
 	store_publish(&sbc->store, encode_h, rec);
-}
-
-static bool has_session(const struct dialog *d, const void *s)
-{
-	const struct media_call *mc = d->media;
-
-	return mc && mc->s == s;
 }
 
 /* A confirmed call without a packet for media_timeout: hung up (BYE to
@@ -485,7 +517,7 @@ static void idle_tmr(void *arg)
 	struct sbc *sbc = arg;
 	const uint32_t t = sbc->conf->media_timeout;
 
-	if (t)
+	if (t && !store_silent(&sbc->store))
 		media_idle_apply(sbc->media, t * 1000ULL, idle_h, sbc);
 	tmr_start(&sbc->media_tmr, t ? (t < 4 ? 1000 : t * 250ULL) : 10000,
 		  idle_tmr, sbc);

@@ -1456,6 +1456,39 @@ int media_apply(struct media *m, const struct media_rec *r,
 	return 0;
 }
 
+static bool end_one(struct le *le, void *arg)
+{
+	(void)arg;
+	session_end(le->data);
+	return false;
+}
+
+/* Ends every session: a standby about to take a new snapshot (the calls
+ * release theirs first). */
+void media_reset(struct media *m)
+{
+	if (m)
+		(void)hash_apply(m->ht, end_one, NULL);
+}
+
+static bool touch_one(struct le *le, void *arg)
+{
+	struct media_session *s = le->data;
+
+	s->created = *(uint64_t *)arg;
+	return false;
+}
+
+/* Media inactivity counts from now: a standby takes over sessions whose
+ * packets went to another node. */
+void media_touch(struct media *m)
+{
+	uint64_t now = media_now_ms();
+
+	if (m)
+		(void)hash_apply(m->ht, touch_one, &now);
+}
+
 /* ---- control ---- */
 
 static bool print_session(struct le *le, void *arg)

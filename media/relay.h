@@ -140,5 +140,7 @@ int  media_encode(struct mbuf *mb, const struct media_rec *r);
 int  media_decode(struct media_rec *r, const struct pl *txt);
 int  media_apply(struct media *m, const struct media_rec *r,
 		 struct media_session **sp);
+void media_reset(struct media *m);
+void media_touch(struct media *m);
 
 #endif

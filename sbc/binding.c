@@ -178,6 +178,19 @@ int binding_apply(struct sbc *sbc, const struct binding_rec *r)
 	return 0;
 }
 
+static bool reset_one(struct le *le, void *arg)
+{
+	(void)arg;
+	remove_binding(le->data);
+	return false;
+}
+
+/* Forgets every binding: a standby about to take a new snapshot. */
+void binding_reset(struct sbc *sbc)
+{
+	(void)hash_apply(sbc->bindings.ht, reset_one, NULL);
+}
+
 static int encode_h(struct mbuf *mb, const void *rec)
 {
 	return binding_encode(mb, rec);
@@ -189,15 +202,14 @@ static bool save_h(struct le *le, void *arg)
 	struct binding_rec r = {.expires = b->expires, .tp = b->tp,
 				.src = b->src};
 
-	if (b->tp != SIP_TRANSP_UDP)
-		return false;
 	pl_set_str(&r.aor, b->aor);
 	pl_set_str(&r.contact, b->contact);
 	return binding_encode(arg, &r) != 0;
 }
 
-/* The UDP bindings as records (state.c): a TCP or TLS client's
- * connection does not outlive the process, so neither does its binding. */
+/* The bindings as records (state.c).  A TCP or TLS client's connection
+ * does not outlive the process, but its flow identity does: calls to it
+ * get 430 until it connects again. */
 int binding_save(struct mbuf *mb, const struct sbc *sbc)
 {
 	return hash_apply(sbc->bindings.ht, save_h, mb) ? ENOMEM : 0;

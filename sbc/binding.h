@@ -50,6 +50,7 @@ int  binding_encode(struct mbuf *mb, const struct binding_rec *r);
 int  binding_decode(struct binding_rec *r, const struct pl *txt);
 int  binding_apply(struct sbc *sbc, const struct binding_rec *r);
 int  binding_save(struct mbuf *mb, const struct sbc *sbc);
+void binding_reset(struct sbc *sbc);
 bool binding_conn_alive(const struct binding *b);
 void binding_registered(struct sbc *sbc, const struct sip_msg *req,
 			const struct sip_msg *rsp, void *conn);

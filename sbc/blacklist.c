@@ -285,6 +285,21 @@ int bl_rec_encode(struct mbuf *mb, const struct bl_rec *r)
 			   &r->value);
 }
 
+/* Removes the rules added at run time: a standby about to take a new
+ * snapshot. */
+void bl_reset(struct list *rules)
+{
+	struct le *le = rules->head;
+
+	while (le) {
+		struct bl_rule *rule = le->data;
+
+		le = le->next;
+		if (rule->runtime)
+			mem_deref(rule);
+	}
+}
+
 /* The rules added at run time as the records that add them again
  * (state.c); the configured ones come from the configuration. */
 int bl_save(struct mbuf *mb, const struct list *rules)

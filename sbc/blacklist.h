@@ -50,6 +50,7 @@ int  bl_rec_encode(struct mbuf *mb, const struct bl_rec *r);
 int  bl_rec_decode(struct bl_rec *r, const struct pl *txt);
 int  bl_apply(struct list *rules, const struct bl_rec *r, const char **why);
 int  bl_save(struct mbuf *mb, const struct list *rules);
+void bl_reset(struct list *rules);
 struct bl_rule *bl_find(const struct list *rules, const struct pl *name);
 
 int  bl_rule_alloc(struct bl_rule **rp, const char *name, const char *field,

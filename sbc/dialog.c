@@ -8,8 +8,11 @@
  * standby will feed with the records it receives.
  *
  * Record, one line:
- *   dlg STATE FLAGS CREATED CALLID FTAG PEER FROM TARGET ROUTES VIAS
- * (FLAGS: 1 counted, 2 emergency, 4 hidden; "-" for an empty field; in
+ *   dlg STATE FLAGS CREATED SUBEXP CALLID FTAG TTAG PEER FROM TARGET ROUTES
+ *       VIAS
+ * (SUBEXP: unix seconds a subscription lasts until, 0 for a call)
+ * (FLAGS: 1 counted, 2 emergency, 4 hidden, 8 subscription; "-" for an
+ * empty field; in
  * the last three, which hold spaces, '%' and ' ' are written %25, %20).
  */
 #include <string.h>
@@ -199,11 +202,11 @@ static int unescape(char **dst, const struct pl *pl)
 
 int dialog_encode(struct mbuf *mb, const struct dialog_rec *r)
 {
-	return mbuf_printf(mb, "dlg %u %u %llu %r %r %r %r %r %H %H %H\n",
+	return mbuf_printf(mb, "dlg %u %u %llu %llu %r %r %r %r %r %H %H %H\n",
 			   r->state,
 			   (r->counted ? 1u : 0u) | (r->emergency ? 2u : 0u)
 			   | (r->hidden ? 4u : 0u) | (r->sub ? 8u : 0u),
-			   r->created, field(&r->callid),
+			   r->created, r->sub_expires, field(&r->callid),
 			   field(&r->ftag), field(&r->ttag), field(&r->peer),
 			   field(&r->from),
 			   escaped, &r->target, escaped, &r->routes,
@@ -218,13 +221,14 @@ static void undash(struct pl *pl)
 
 int dialog_decode(struct dialog_rec *r, const struct pl *txt)
 {
-	struct pl t = *txt, tag, st, cnt, created, rest;
+	struct pl t = *txt, tag, st, cnt, created, subexp, rest;
 	int err;
 
 	err  = store_field(&t, &tag);
 	err |= store_field(&t, &st);
 	err |= store_field(&t, &cnt);
 	err |= store_field(&t, &created);
+	err |= store_field(&t, &subexp);
 	err |= store_field(&t, &r->callid);
 	err |= store_field(&t, &r->ftag);
 	err |= store_field(&t, &r->ttag);
@@ -236,7 +240,7 @@ int dialog_decode(struct dialog_rec *r, const struct pl *txt)
 	if (err || pl_strcmp(&tag, "dlg") || !store_digits(&st, 1)
 	    || pl_u32(&st) > DLG_ENDED || !store_digits(&cnt, 1)
 	    || pl_u32(&cnt) > 15 || !store_digits(&created, 19)
-	    || !store_field(&t, &rest))
+	    || !store_digits(&subexp, 19) || !store_field(&t, &rest))
 		return EBADMSG;
 	r->state = (enum dialog_state)pl_u32(&st);
 	r->counted = pl_u32(&cnt) & 1;
@@ -245,6 +249,7 @@ int dialog_decode(struct dialog_rec *r, const struct pl *txt)
 	r->sub = (pl_u32(&cnt) & 8) != 0;
 	r->escaped = true;
 	r->created = pl_u64(&created);
+	r->sub_expires = pl_u64(&subexp);
 	undash(&r->ftag);
 	undash(&r->ttag);
 	undash(&r->peer);
@@ -269,6 +274,7 @@ static void rec_of(struct dialog_rec *r, const struct dialog *d)
 	r->hidden = d->hidden;
 	r->sub = d->sub;
 	r->created = d->created;
+	r->sub_expires = d->sub_expires;
 	pl_set_str(&r->target, d->target ? d->target : "");
 	pl_set_str(&r->routes, d->routes ? d->routes : "");
 	pl_set_str(&r->vias, d->vias ? d->vias : "");
@@ -279,10 +285,18 @@ static int encode_h(struct mbuf *mb, const void *rec)
 	return dialog_encode(mb, rec);
 }
 
+static int local_change(struct sbc *sbc, const struct dialog_rec *r,
+			struct dialog **dp);
+
+/* A standby ends nothing by itself: the active sends the BYEs and the
+ * record that ends the call; if the active is gone first, the timer is
+ * armed again at the takeover (dialog_takeover). */
 static void maxdur_handler(void *arg)
 {
 	struct dialog *d = arg;
 
+	if (store_silent(&d->sbc->store))
+		return;
 	if (d->sub)
 		dialog_end(d, "subscription expired");
 	else
@@ -295,11 +309,13 @@ static void maxdur_handler(void *arg)
 void dialog_sub_refresh(struct dialog *d, uint32_t expires)
 {
 	const uint32_t max = d->sbc->conf->dialog_max_duration;
+	struct dialog_rec r;
 
 	if (!d->sub || d->state == DLG_ENDED)
 		return;
-	tmr_start(&d->tmr, (uint64_t)(MIN(expires, max) + 32) * 1000,
-		  maxdur_handler, d);
+	rec_of(&r, d);
+	r.sub_expires = (uint64_t)time(NULL) + MIN(expires, max) + 32;
+	(void)local_change(d->sbc, &r, NULL);
 }
 
 /* An empty field (no peer, no From user) is an empty string. */
@@ -308,11 +324,29 @@ static int text_dup(char **dst, const struct pl *pl)
 	return pl_isset(pl) ? pl_strdup(dst, pl) : str_dup(dst, "");
 }
 
+/* When a dialog ends by itself: an answered call at
+ * dialog_max_duration from its start; a ringing one once its INVITE
+ * transaction is surely gone (invite_timeout, plus 32 s for its last
+ * answer), which only matters for a call whose transaction died with
+ * another process (state_file, a standby taking over): its own
+ * transaction ends it before. */
+static void deadline_arm(struct dialog *d)
+{
+	const struct sbc_conf *conf = d->sbc->conf;
+	const uint64_t now = (uint64_t)time(NULL);
+	uint64_t end = d->created + conf->dialog_max_duration;
+
+	if (d->sub && d->sub_expires)
+		end = d->sub_expires;       /* each refresh grants anew */
+	else if (d->state == DLG_EARLY)
+		end = MIN(end, d->created + conf->invite_timeout + 32);
+	tmr_start(&d->tmr, end > now ? (end - now) * 1000 : 0,
+		  maxdur_handler, d);
+}
+
 static int dialog_create(struct sbc *sbc, const struct dialog_rec *r,
 			 struct dialog **dp)
 {
-	const uint64_t now = (uint64_t)time(NULL);
-	const uint64_t end = r->created + sbc->conf->dialog_max_duration;
 	struct dialog *d;
 	int err;
 
@@ -340,8 +374,6 @@ static int dialog_create(struct sbc *sbc, const struct dialog_rec *r,
 	hash_append(sbc->dialogs.ht, hash_joaat((const uint8_t *)r->callid.p,
 						r->callid.l), &d->he, d);
 	++sbc->dialogs.n;
-	tmr_start(&d->tmr, end > now ? (end - now) * 1000 : 0,
-		  maxdur_handler, d);
 	*dp = d;
 	return 0;
 }
@@ -398,13 +430,19 @@ int dialog_apply(struct sbc *sbc, const struct dialog_rec *r,
 		return 0;
 	}
 	if (d) {
-		d->state = r->state;
+		if (d->state != r->state || d->sub_expires != r->sub_expires) {
+			d->state = r->state;
+			d->sub_expires = r->sub_expires;
+			deadline_arm(d);
+		}
 	}
 	else {
 		int err = dialog_create(sbc, r, &d);
 
 		if (err)
 			return err;
+		d->sub_expires = r->sub_expires;
+		deadline_arm(d);
 	}
 	d->hidden = r->hidden;
 	if (core_party_set(d, r) || text_set(&d->ttag, &r->ttag, false)) {
@@ -539,19 +577,44 @@ bool dialog_is_other_fork(const struct dialog *d, const struct sip_msg *msg)
 	return pl_isset(tag) && pl_strcmp(tag, d->ttag);
 }
 
+/* Forgets every dialog without a word: a standby about to take a new
+ * snapshot. */
+void dialog_reset(struct sbc *sbc)
+{
+	hash_flush(sbc->dialogs.ht);
+	sbc->dialogs.n = 0;
+}
+
+static bool takeover_h(struct le *le, void *arg)
+{
+	struct dialog *d = le->data;
+	(void)arg;
+
+	d->confirmed_ms = tmr_jiffies();     /* media_timeout from now */
+	if (!tmr_isrunning(&d->tmr))
+		deadline_arm(d);
+	return false;
+}
+
+/* This node takes over: timers that fired while it was a standby fire
+ * now, media inactivity counts from now. */
+void dialog_takeover(struct sbc *sbc)
+{
+	(void)hash_apply(sbc->dialogs.ht, takeover_h, NULL);
+}
+
 static bool save_h(struct le *le, void *arg)
 {
 	const struct dialog *d = le->data;
 	struct dialog_rec r;
 
-	if (d->state != DLG_CONFIRMED)
-		return false;
 	rec_of(&r, d);
 	return dialog_encode(arg, &r) != 0;
 }
 
-/* The answered calls as records (state.c).  A ringing call is not worth
- * keeping: its transaction dies with the process. */
+/* Every dialog as a record (state.c).  A ringing call's transaction dies
+ * with the process, but the callee's 2xx, retransmitted until it is
+ * ACKed, still finds its call on the node that takes over. */
 int dialog_save(struct mbuf *mb, const struct sbc *sbc)
 {
 	return hash_apply(sbc->dialogs.ht, save_h, mb) ? ENOMEM : 0;

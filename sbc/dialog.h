@@ -32,6 +32,8 @@ struct dialog {
 	bool sub;                   /* a subscription's dialog (SUBSCRIBE):
 				     * no call, ends when it expires */
 	uint64_t created;           /* unix seconds */
+	uint64_t sub_expires;       /* a subscription: unix seconds it lasts
+				     * until (its last 2xx), 0: not yet */
 	/* what topology hiding keeps from the access side (topo.c) */
 	char *target;               /* the core party's Contact URI */
 	char *routes;               /* its route set, Route values in order */
@@ -61,6 +63,7 @@ struct dialog_rec {
 	bool hidden;
 	bool sub;
 	uint64_t created;
+	uint64_t sub_expires;
 	struct pl target;
 	struct pl routes;
 	struct pl vias;
@@ -81,6 +84,8 @@ int  dialog_decode(struct dialog_rec *r, const struct pl *txt);
 int  dialog_apply(struct sbc *sbc, const struct dialog_rec *r,
 		  struct dialog **dp);
 int  dialog_save(struct mbuf *mb, const struct sbc *sbc);
+void dialog_reset(struct sbc *sbc);
+void dialog_takeover(struct sbc *sbc);
 
 int  dialog_open(struct req_ctx *ctx, bool counted, struct dialog **dp);
 void dialog_sub_refresh(struct dialog *d, uint32_t expires);
@@ -107,5 +112,6 @@ struct sip_msg;
 void dialog_learn(struct dialog *d, const struct sip_msg *msg, int in);
 int  dialog_msgs_save(struct mbuf *mb, const struct sbc *sbc);
 int  dialog_msgs_apply(struct sbc *sbc, const struct pl *txt);
+int  dialog_cseq_apply(struct sbc *sbc, const struct pl *txt);
 
 #endif

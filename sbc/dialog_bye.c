@@ -128,7 +128,7 @@ void dialog_terminate(struct dialog *d, const char *why)
 	struct sbc *sbc = d->sbc;
 	int err = 0;
 
-	if (d->state == DLG_ENDED)
+	if (d->state == DLG_ENDED || store_silent(&sbc->store))
 		return;
 	mem_ref(d);
 	if (d->state == DLG_CONFIRMED && d->invite && d->answer) {
@@ -146,8 +146,12 @@ void dialog_terminate(struct dialog *d, const char *why)
 	mem_deref(d);
 }
 
+static int msgs_encode_h(struct mbuf *mb, const void *arg);
+static int cseq_encode_h(struct mbuf *mb, const void *arg);
+
 /* What a BYE needs later: the INVITE, its 2xx, and the CSeq each party
- * has used so far. */
+ * has used so far; the other nodes get them as records once the call is
+ * answered, and each later CSeq. */
 void dialog_learn(struct dialog *d, const struct sip_msg *msg, int in)
 {
 	if (!d || d->state == DLG_ENDED || dialog_is_other_fork(d, msg))
@@ -161,16 +165,24 @@ void dialog_learn(struct dialog *d, const struct sip_msg *msg, int in)
 	}
 	if (!msg->req) {
 		if (!d->answer && msg->scode >= 200 && msg->scode < 300
-		    && !pl_strcmp(&msg->cseq.met, "INVITE"))
+		    && !pl_strcmp(&msg->cseq.met, "INVITE")) {
 			d->answer = mem_ref((struct sip_msg *)msg);
+			if (d->invite)
+				store_publish(&d->sbc->store, msgs_encode_h,
+					      d);
+		}
 		return;
 	}
 	if (pl_strcmp(&msg->met, "ACK") && pl_strcmp(&msg->met, "CANCEL")) {
 		const int who = !pl_strcmp(&msg->from.tag, d->ftag) ? CALLER
 			: CALLEE;
 
-		if (msg->cseq.num > d->cseq[who])
+		if (msg->cseq.num > d->cseq[who]) {
 			d->cseq[who] = msg->cseq.num;
+			if (d->answer)
+				store_publish(&d->sbc->store, cseq_encode_h,
+					      d);
+		}
 	}
 }
 
@@ -193,6 +205,28 @@ static bool whole(const struct sip_msg *m, const char *start)
 		&& !memcmp(m->mb->buf, start, strlen(start));
 }
 
+static int msgs_encode_h(struct mbuf *mb, const void *arg)
+{
+	const struct dialog *d = arg;
+
+	if (!whole(d->invite, "INVITE ") || !whole(d->answer, "SIP/2.0 "))
+		return EINVAL;
+	return mbuf_printf(mb, "dmsg %s %s %d %u %u %H %H\n", d->callid,
+			   d->ftag, d->caller_side, d->cseq[CALLER],
+			   d->cseq[CALLEE], hex_print, d->invite->mb,
+			   hex_print, d->answer->mb);
+}
+
+/* "dcsq CALLID FTAG CSEQ_CALLER CSEQ_CALLEE": a request inside the call
+ * (a re-INVITE, an UPDATE) moved a party's CSeq on. */
+static int cseq_encode_h(struct mbuf *mb, const void *arg)
+{
+	const struct dialog *d = arg;
+
+	return mbuf_printf(mb, "dcsq %s %s %u %u\n", d->callid, d->ftag,
+			   d->cseq[CALLER], d->cseq[CALLEE]);
+}
+
 static bool msgs_save_h(struct le *le, void *arg)
 {
 	const struct dialog *d = le->data;
@@ -200,10 +234,7 @@ static bool msgs_save_h(struct le *le, void *arg)
 	if (d->state != DLG_CONFIRMED || !whole(d->invite, "INVITE ")
 	    || !whole(d->answer, "SIP/2.0 "))
 		return false;
-	return mbuf_printf(arg, "dmsg %s %s %d %u %u %H %H\n", d->callid,
-			   d->ftag, d->caller_side, d->cseq[CALLER],
-			   d->cseq[CALLEE], hex_print, d->invite->mb,
-			   hex_print, d->answer->mb) != 0;
+	return msgs_encode_h(arg, d) != 0;
 }
 
 /* "dmsg CALLID FTAG CALLER_SIDE CSEQ_CALLER CSEQ_CALLEE INVITE 2XX", the
@@ -277,6 +308,28 @@ int dialog_msgs_apply(struct sbc *sbc, const struct pl *txt)
 	d->invite = mi;
 	d->answer = ma;
 	d->caller_side = (int)pl_u32(&side);
+	d->cseq[CALLER] = pl_u32(&c0);
+	d->cseq[CALLEE] = pl_u32(&c1);
+	return 0;
+}
+
+int dialog_cseq_apply(struct sbc *sbc, const struct pl *txt)
+{
+	struct pl t = *txt, tag, cid, ftag, c0, c1, rest;
+	struct dialog *d;
+	int err;
+
+	err  = store_field(&t, &tag);
+	err |= store_field(&t, &cid);
+	err |= store_field(&t, &ftag);
+	err |= store_field(&t, &c0);
+	err |= store_field(&t, &c1);
+	if (err || pl_strcmp(&tag, "dcsq") || !store_field(&t, &rest)
+	    || !store_digits(&c0, 10) || !store_digits(&c1, 10))
+		return EBADMSG;
+	d = dialog_by_callid(sbc, &cid, ftag_is, &ftag);
+	if (!d)
+		return ENOENT;
 	d->cseq[CALLER] = pl_u32(&c0);
 	d->cseq[CALLEE] = pl_u32(&c1);
 	return 0;

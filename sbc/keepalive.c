@@ -141,6 +141,12 @@ static void turn(struct keepalive *ka)
 	const uint64_t now = tmr_jiffies();
 	int err = 0;
 
+	/* a standby sends nothing; it judges from its takeover on */
+	if (store_silent(&b->sbc->store)) {
+		b->last_seen = now;
+		ka->options_since = 0;
+		return;
+	}
 	if (b->tp != SIP_TRANSP_UDP) {
 		/* never sip_send() on a closed one: libre would connect to
 		 * the client's address, which behind NAT is no listener */

@@ -90,6 +90,11 @@ bool recv_request(const struct sip_msg *msg, void *arg)
 		.msg = msg,
 	};
 
+	/* a standby sends nothing, not even an answer */
+	if (store_silent(&side->sbc->store)) {
+		++side->sbc->stats.standby_dropped;
+		return true;
+	}
 	pipeline(&ctx);
 	mem_deref(ctx.dialog);
 	mem_deref(ctx.hop_owner);
@@ -102,6 +107,10 @@ bool recv_response(const struct sip_msg *msg, void *arg)
 	struct side *side = arg;
 
 	++side->sbc->stats.rsp_rx;
+	if (store_silent(&side->sbc->store)) {
+		++side->sbc->stats.standby_dropped;
+		return true;
+	}
 	if (validate_response(side->sbc->conf, msg)) {
 		++side->sbc->stats.invalid;
 		LOGI(side->sbc, "%s side: dropped malformed response from %J",

@@ -87,6 +87,7 @@ struct sbc_stats {
 	uint64_t verdict_approved;
 	uint64_t verdict_rejected;     /* 403 or 603 */
 	uint64_t verdict_failed;       /* timeout, error, 5xx */
+	uint64_t standby_dropped;      /* messages a standby did not take */
 };
 
 /* The next hops of a configuration, parsed from its strings (they point
@@ -216,9 +217,16 @@ int  media_sdp(struct mbuf **bodyp, struct sbc *sbc, struct dialog *d,
 	       const struct sip_msg *msg, enum side_id from);
 int  media_save(struct mbuf *mb, const struct dialog *d);
 int  media_adopt(struct sbc *sbc, struct dialog *d);
+struct media_rec;
+int  media_rec_apply(struct sbc *sbc, const struct media_rec *r);
 void media_close(struct sbc *sbc);
 
-/* state.c: the shared state across a planned restart (state_file) */
+/* state.c: the shared state as records: state_file across a planned
+ * restart, the snapshot a joining standby receives, what it applies */
+int  state_snapshot(struct mbuf *mb, const struct sbc *sbc);
+int  state_apply(struct sbc *sbc, const struct pl *line);
+void state_reset(struct sbc *sbc);
+void state_takeover(struct sbc *sbc);
 int  state_save(struct sbc *sbc);
 int  state_load(struct sbc *sbc);
 

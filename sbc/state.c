@@ -1,12 +1,15 @@
 /*
- * state.c: the shared state across a planned restart (state_file).  At a
- * clean stop the answered calls, their media sessions, the counters, the
- * UDP bindings and the blacklist rules added at run time are written in the store's record format, one record a
- * line; at the next start they are read back through the same apply
- * functions a standby uses, so that the calls of a standalone node keep
- * their media (the same ports, latched), their counters and their BYE
- * across an upgrade.  The file is removed once read: after a crash, a
- * stale file must not bring back calls that ended meanwhile.
+ * state.c: the shared state as records.  state_snapshot() writes every
+ * piece of it (calls, their media sessions and what their BYEs need,
+ * counters, bindings, the blacklist rules added at run time) in the
+ * store's record format, one record a line, and state_apply() applies
+ * one line through the kind's one apply function.  A clean stop writes
+ * the snapshot to state_file and the next start reads it back, so that
+ * the calls of a standalone node keep their media (the same ports,
+ * latched), their counters and their BYE across an upgrade; a joining
+ * standby receives the same snapshot over the cluster (cluster/).  The
+ * file is removed once read: after a crash, a stale file must not bring
+ * back calls that ended meanwhile.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -22,7 +25,7 @@ static bool save_media_h(struct le *le, void *arg)
 {
 	const struct dialog *d = le->data;
 
-	return d->state == DLG_CONFIRMED && media_save(arg, d) != 0;
+	return media_save(arg, d) != 0;
 }
 
 static int write_file(const char *file, const struct mbuf *mb)
@@ -47,6 +50,23 @@ static int write_file(const char *file, const struct mbuf *mb)
 	return err;
 }
 
+/* Every piece of shared state as records, one a line: what state_file
+ * keeps and what a joining standby receives (cluster/), one code path so
+ * that neither can forget a kind of record.  Media sessions come first:
+ * a call adopts the session of its Call-ID. */
+int state_snapshot(struct mbuf *mb, const struct sbc *sbc)
+{
+	int err;
+
+	err = hash_apply(sbc->dialogs.ht, save_media_h, mb) ? ENOMEM : 0;
+	err = err ? err : dialog_save(mb, sbc);
+	err = err ? err : dialog_msgs_save(mb, sbc);
+	err = err ? err : store_save(mb, &sbc->store);
+	err = err ? err : binding_save(mb, sbc);
+	err = err ? err : bl_save(mb, &sbc->blacklist);
+	return err;
+}
+
 int state_save(struct sbc *sbc)
 {
 	const char *file = sbc->conf->state_file;
@@ -58,13 +78,7 @@ int state_save(struct sbc *sbc)
 	mb = mbuf_alloc(65536);
 	if (!mb)
 		return ENOMEM;
-	/* sessions first: a call adopts the session of its Call-ID */
-	err = hash_apply(sbc->dialogs.ht, save_media_h, mb) ? ENOMEM : 0;
-	err = err ? err : dialog_save(mb, sbc);
-	err = err ? err : dialog_msgs_save(mb, sbc);
-	err = err ? err : store_save(mb, &sbc->store);
-	err = err ? err : binding_save(mb, sbc);
-	err = err ? err : bl_save(mb, &sbc->blacklist);
+	err = state_snapshot(mb, sbc);
 	err = err ? err : write_file(file, mb);
 	if (err)
 		LOGE(sbc, "state: cannot write %s: %m", file, err);
@@ -82,8 +96,9 @@ static bool is_type(const struct pl *line, const char *type)
 	return line->l > n && !memcmp(line->p, type, n) && line->p[n] == ' ';
 }
 
-/* One record, by its type (the first word). */
-static int apply_line(struct sbc *sbc, const struct pl *line)
+/* One record, by its type (the first word): EBADMSG for a damaged or
+ * unknown one, which is never applied. */
+int state_apply(struct sbc *sbc, const struct pl *line)
 {
 	int err;
 
@@ -91,7 +106,7 @@ static int apply_line(struct sbc *sbc, const struct pl *line)
 		struct media_rec r;
 
 		err = media_decode(&r, line);
-		return err ? err : media_apply(sbc->media, &r, NULL);
+		return err ? err : media_rec_apply(sbc, &r);
 	}
 	if (is_type(line, "dlg")) {
 		struct dialog_rec r;
@@ -105,6 +120,8 @@ static int apply_line(struct sbc *sbc, const struct pl *line)
 	}
 	if (is_type(line, "dmsg"))
 		return dialog_msgs_apply(sbc, line);
+	if (is_type(line, "dcsq"))
+		return dialog_cseq_apply(sbc, line);
 	if (is_type(line, "ctr")) {
 		struct store_ctr_rec r;
 
@@ -125,6 +142,28 @@ static int apply_line(struct sbc *sbc, const struct pl *line)
 		return err ? err : binding_apply(sbc, &r);
 	}
 	return EBADMSG;
+}
+
+/* Forgets every piece of shared state, what the configuration made
+ * aside: a standby about to take a new snapshot.  Calls go first, with
+ * the media sessions they hold. */
+void state_reset(struct sbc *sbc)
+{
+	dialog_reset(sbc);
+	media_reset(sbc->media);
+	binding_reset(sbc);
+	store_reset(&sbc->store);
+	bl_reset(&sbc->blacklist);
+}
+
+/* A standby becomes the active: what it ran silently starts now.
+ * Dialog timers that fell due meanwhile fire, media inactivity and
+ * keep-alive judgement count from now (keepalive.c keeps its timers
+ * running and only sends nothing while silent). */
+void state_takeover(struct sbc *sbc)
+{
+	dialog_takeover(sbc);
+	media_touch(sbc->media);
 }
 
 static int read_file(struct mbuf **mbp, const char *file)
@@ -187,7 +226,7 @@ int state_load(struct sbc *sbc)
 		++n;
 		if (!line.l)
 			continue;
-		err = apply_line(sbc, &line);
+		err = state_apply(sbc, &line);
 		if (err) {
 			++bad;
 			LOGW(sbc, "state: %s:%u: record not restored: %m",

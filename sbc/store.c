@@ -73,13 +73,19 @@ void store_close(struct store *st)
 	st->ctrs = mem_deref(st->ctrs);
 }
 
+/* Forgets every counter: a standby about to take a new snapshot. */
+void store_reset(struct store *st)
+{
+	hash_flush(st->ctrs);
+}
+
 void store_publish(struct store *st, int (*encode)(struct mbuf *mb,
 						  const void *rec),
 		   const void *rec)
 {
 	struct mbuf *mb;
 
-	if (!st->publishh)
+	if (!st->publishh || st->role == STORE_STANDBY)
 		return;
 	mb = mbuf_alloc(256);
 	if (mb && !encode(mb, rec))

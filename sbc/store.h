@@ -12,16 +12,39 @@
 
 #include <re.h>
 
+/* The version of the record format: a node refuses records of another
+ * (cluster/), never misapplies them.  Raise it with any change of a
+ * record's fields. */
+enum { STORE_VERSION = 1 };
+
 /* Called with each local change, encoded, for the other nodes. */
 typedef void (store_publish_h)(const struct mbuf *rec, void *arg);
+/* sbcctl's "role ..." commands, answered by the cluster (cluster/). */
+typedef int (store_ctrl_h)(struct mbuf *out, const char *args, void *arg);
+
+/* What this node is to the shared state.  A standby only applies what
+ * the active sends: it sends nothing itself (no SIP, no keep-alive, no
+ * BYE of its own); store_silent() is what the senders ask. */
+enum store_role {
+	STORE_STANDALONE = 0,
+	STORE_ACTIVE,
+	STORE_STANDBY,
+};
 
 struct store {
 	struct hash *ctrs;          /* struct store_ctr by key */
 	uint32_t nctrs;
 	struct tmr tmr;             /* forgets expired counters */
+	enum store_role role;
 	store_publish_h *publishh;
+	store_ctrl_h *ctrlh;
 	void *arg;
 };
+
+static inline bool store_silent(const struct store *st)
+{
+	return st->role == STORE_STANDBY;
+}
 
 /* A change to a counter: add delta, keep it until expires. */
 struct store_ctr_rec {
@@ -44,6 +67,7 @@ int  store_ctr_add(struct store *st, const char *key, int64_t delta,
 		   uint64_t expires, int64_t *val);
 int64_t store_ctr_get(const struct store *st, const char *key);
 int  store_save(struct mbuf *mb, const struct store *st);
+void store_reset(struct store *st);
 int  store_ctrs_print(struct re_printf *pf, const struct store *st);
 int  store_field(struct pl *txt, struct pl *f);
 bool store_digits(const struct pl *pl, size_t max);

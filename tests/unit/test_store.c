@@ -119,7 +119,7 @@ static void test_dialog_records(void **state)
 	pl_set_str(&r.vias, "SIP/2.0/UDP 10.0.0.5;branch=z9hG4bKa%b");
 	assert_int_equal(dialog_encode(mb, &r), 0);
 	pl_set_mbuf(&pl, (mb->pos = 0, mb));
-	assert_true(upl_eq(&pl, "dlg 1 3 1795000000 "
+	assert_true(upl_eq(&pl, "dlg 1 3 1795000000 0 "
 			   "a84b4c76e66710@pc33.example.com 1928301774 "
 			   "a6c85cf trunk - - - "
 			   "SIP/2.0/UDP%2010.0.0.5;branch=z9hG4bKa%25b\n"));
@@ -137,19 +137,22 @@ static void test_dialog_records(void **state)
 	assert_true(d.escaped);
 	assert_true(upl_eq(&d.vias, "SIP/2.0/UDP%2010.0.0.5;branch=z9hG4bKa%25b"));
 
-	pl_set_str(&pl, "dlg 1 8 1 c t - p f - - -");     /* a subscription */
+	pl_set_str(&pl, "dlg 1 8 1 1795000100 c t - p f - - -");     /* a subscription */
 	assert_int_equal(dialog_decode(&d, &pl), 0);
 	assert_true(d.sub);
 	assert_false(d.counted);
-	pl_set_str(&pl, "dlg 1 16 1 c t - p f - - -");
+	assert_int_equal(d.sub_expires, 1795000100);
+	pl_set_str(&pl, "dlg 1 1 1 x c t - p f - - -");   /* SUBEXP */
 	assert_int_equal(dialog_decode(&d, &pl), EBADMSG);
-	pl_set_str(&pl, "dlg 1 1 1 c t - p f - - - extra");
+	pl_set_str(&pl, "dlg 1 16 1 0 c t - p f - - -");
 	assert_int_equal(dialog_decode(&d, &pl), EBADMSG);
-	pl_set_str(&pl, "dlg 1 1 1 c t - p f");
+	pl_set_str(&pl, "dlg 1 1 1 0 c t - p f - - - extra");
 	assert_int_equal(dialog_decode(&d, &pl), EBADMSG);
-	pl_set_str(&pl, "dlg 3 1 1 c t - p f - - -");
+	pl_set_str(&pl, "dlg 1 1 1 0 c t - p f");
 	assert_int_equal(dialog_decode(&d, &pl), EBADMSG);
-	pl_set_str(&pl, "dlg 1 1 1 c t - p");
+	pl_set_str(&pl, "dlg 3 1 1 0 c t - p f - - -");
+	assert_int_equal(dialog_decode(&d, &pl), EBADMSG);
+	pl_set_str(&pl, "dlg 1 1 1 0 c t - p");
 	assert_int_equal(dialog_decode(&d, &pl), EBADMSG);
 	(void)fx;
 	mem_deref(mb);
@@ -241,7 +244,7 @@ static void test_dialog_apply(void **state)
 	struct dialog *d;
 	struct pl pl;
 
-	pl_set_str(&pl, "dlg 0 5 1795000000 cid tag - trunk carol "
+	pl_set_str(&pl, "dlg 0 5 1795000000 0 cid tag - trunk carol "
 		   "<sip:c@10.0.0.9> - SIP/2.0/UDP%2010.0.0.5:5060%25x");
 	assert_int_equal(dialog_decode(&r, &pl), 0);
 	r.created = (uint64_t)time(NULL);
