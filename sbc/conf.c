@@ -32,6 +32,7 @@ enum conf_type {
 	CT_OPTADDR,             /* like CT_ADDR; empty: unset */
 	CT_KEEPALIVE,           /* keepalive: options, crlf, none */
 	CT_MEDIA,               /* peer media: pass, rtp, srtp */
+	CT_CLUSTER,             /* cluster: none, corosync */
 };
 
 /* The words of the one-word types, in the order of their enums (conf.h);
@@ -41,6 +42,7 @@ static const char *const choicev[] = {
 	[CT_FAIL] = "open,closed",
 	[CT_KEEPALIVE] = "options,crlf,none",
 	[CT_MEDIA] = "pass,rtp,srtp",
+	[CT_CLUSTER] = "none,corosync",
 };
 
 struct conf_opt {
@@ -366,6 +368,29 @@ static const struct conf_opt optv[] = {
 	 1, 1000000, "Calls with relayed media at most; past it (or with the "
 	 "port pool exhausted) new calls get 503.",
 	 CF_RESTART},
+
+	{"Cluster: an active/standby pair over Corosync (cluster/)",
+	 "cluster", CT_CLUSTER, O(cluster), "none", 0, 0,
+	 "none: a standalone node. corosync: one node of a pair; every call, "
+	 "media session, binding, counter, ban and run-time rule is "
+	 "replicated over Corosync CPG, the node starts as a silent standby "
+	 "and `sbcctl role active` (the Pacemaker agent) makes it the "
+	 "active. SIP and media sockets bind the service addresses before "
+	 "they are local (IP_FREEBIND).", CF_RESTART},
+	{NULL, "cluster_group", CT_STR, O(cluster_group), "sbc", 0, 0,
+	 "CPG group of the pair: the nodes of one pair use the same name, "
+	 "two pairs on one Corosync ring different ones.", CF_RESTART},
+	{NULL, "cluster_msg_max", CT_UINT, O(cluster_msg_max), "262144",
+	 4096, 1048576, "Bytes of one replication message at most: records "
+	 "made in one turn of the event loop travel together, and a "
+	 "snapshot for a joining node is cut into messages of this size.",
+	 0},
+	{NULL, "cluster_queue_max", CT_UINT, O(cluster_queue_max),
+	 "268435456", 1048576, 4294967295U, "Bytes of replication held at "
+	 "most: messages Corosync cannot take yet (CS_ERR_TRY_AGAIN), and "
+	 "on a joining node the changes that arrive while its snapshot "
+	 "does. Past it messages are dropped and counted, and a standby "
+	 "that misses one asks for a new snapshot.", 0},
 
 	{"System resources",
 	 "max_fds", CT_UINT, O(max_fds), "65536", 1024, 1048576,
@@ -897,6 +922,7 @@ static int opt_set(struct sbc_conf *conf, void *base,
 	case CT_FAIL:
 	case CT_KEEPALIVE:
 	case CT_MEDIA:
+	case CT_CLUSTER:
 		*why = choicev[o->type];
 		return choice_index(choicev[o->type], val, (uint32_t *)p);
 
@@ -1513,7 +1539,8 @@ int conf_print_default(struct re_printf *pf, void *unused)
 			err |= re_hprintf(pf, "# (a reload keeps the running "
 					  "value: restart to change it)\n");
 		if (o->type == CT_MODE || o->type == CT_FAIL
-		    || o->type == CT_KEEPALIVE || o->type == CT_MEDIA)
+		    || o->type == CT_KEEPALIVE || o->type == CT_MEDIA
+		    || o->type == CT_CLUSTER)
 			err |= re_hprintf(pf, "# (%s)\n", choicev[o->type]);
 		err |= re_hprintf(pf, "%s = %s\n", o->name, o->def);
 	}
@@ -1546,7 +1573,8 @@ static int opt_print(struct re_printf *pf, const struct opt_val *v)
 	case CT_MODE:
 	case CT_FAIL:
 	case CT_KEEPALIVE:
-	case CT_MEDIA: {
+	case CT_MEDIA:
+	case CT_CLUSTER: {
 		struct pl c = choice_name(choicev[o->type],
 					  *(const uint32_t *)p);
 

@@ -90,6 +90,8 @@ struct conf_peer {
 
 enum conf_media { CONF_MEDIA_PASS = 0, CONF_MEDIA_RTP, CONF_MEDIA_SRTP };
 
+enum conf_cluster { CONF_CLUSTER_NONE = 0, CONF_CLUSTER_COROSYNC };
+
 /* A [blacklist NAME] section: one rule of the blacklist. */
 struct conf_blacklist {
 	CONF_SECTION_HEAD;
@@ -190,6 +192,10 @@ struct sbc_conf {
 	uint32_t media_max_sessions;
 	uint32_t media_sockbuf;
 	uint32_t media_max_forks;
+	uint32_t cluster;           /* enum conf_cluster */
+	char *cluster_group;
+	uint32_t cluster_msg_max;
+	uint32_t cluster_queue_max;
 	struct list peerl;          /* struct conf_peer, in file order */
 	struct list blacklistl;     /* struct conf_blacklist */
 	struct list profilel;       /* struct conf_profile */

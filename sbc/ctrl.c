@@ -18,6 +18,10 @@
  *                             expires, 0: never
  *   blacklist del NAME        remove a rule
  *   media                     relayed media: sessions, ports, counters
+ *   role                      active, standby or standalone, whether
+ *                             synced, the peers, replication lag
+ *   role active [--force]     take over (a synced standby, unless forced)
+ *   role standby              stop sending; follow the active
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -80,7 +84,8 @@ static int print_stats(struct re_printf *pf, const struct sbc *sbc)
 		"verdicts_rejected %llu\n"
 		"verdicts_failed %llu\n"
 		"auth_fail_users_tracked %u\n"
-		"auth_fail_sources_tracked %u\n",
+		"auth_fail_sources_tracked %u\n"
+		"standby_dropped %llu\n",
 		(unsigned long long)st->req_rx,
 		(unsigned long long)st->rsp_rx,
 		(unsigned long long)st->invalid,
@@ -98,7 +103,8 @@ static int print_stats(struct re_printf *pf, const struct sbc *sbc)
 		(unsigned long long)st->verdict_rejected,
 		(unsigned long long)st->verdict_failed,
 		authguard_users(sbc->authguard),
-		authguard_srcs(sbc->authguard));
+		authguard_srcs(sbc->authguard),
+		(unsigned long long)st->standby_dropped);
 }
 
 static const char *field_name(enum bl_field f)
@@ -222,6 +228,12 @@ static int run(struct mbuf *out, struct sbc *sbc, char *line)
 		LOGI(sbc, "control: ban of %s lifted", line + 6);
 		return mbuf_printf(out, "OK\n");
 	}
+	else if (!strcmp(line, "role") || !strncmp(line, "role ", 5)) {
+		if (!sbc->store.ctrlh)
+			return mbuf_printf(out, "role standalone\nOK\n");
+		return sbc->store.ctrlh(out, line[4] ? line + 5 : "",
+					sbc->store.arg);
+	}
 	else if (!strcmp(line, "blacklist list"))
 		err = mbuf_printf(out, "%H", print_blacklist, sbc);
 	else if (!strncmp(line, "blacklist add ", 14))
@@ -235,7 +247,7 @@ static int run(struct mbuf *out, struct sbc *sbc, char *line)
 	else
 		return mbuf_printf(out, "ERR unknown command (stats, events, "
 				   "bans, unban, calls, bindings, counters, "
-				   "media, reload, "
+				   "media, reload, role, "
 				   "blacklist list|add|del)\n");
 	return err ? err : mbuf_printf(out, "OK\n");
 }

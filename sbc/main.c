@@ -14,6 +14,8 @@
 #include "blacklist.h"
 #include "flow.h"
 #include "authguard.h"
+#include "freebind.h"
+#include "cluster.h"
 #define DEBUG_MODULE "sbcd"
 #define DEBUG_LEVEL 0
 #include <re_dbg.h>
@@ -136,7 +138,15 @@ static int sbc_start(struct sbc *sbc)
 	     sbc->side[SIDE_CORE].tls_name ? ", verified as " : "",
 	     sbc->side[SIDE_CORE].tls_name ? sbc->side[SIDE_CORE].tls_name
 					   : "");
-	err = state_load(sbc);
+	if (sbc->conf->cluster == CONF_CLUSTER_NONE) {
+		err = state_load(sbc);
+	}
+	else {
+		if (sbc->conf->state_file[0])
+			LOGW(sbc, "state_file is not read by a cluster node: "
+			     "it takes the state from the active");
+		err = cluster_init(sbc);
+	}
 	if (err)
 		return err;
 	/* always written, whatever the log level: tests and init wait for it */
@@ -146,6 +156,7 @@ static int sbc_start(struct sbc *sbc)
 
 static void sbc_stop(struct sbc *sbc)
 {
+	cluster_close(sbc);
 	reload_close(sbc);
 	ctrl_close(sbc);
 	overload_close(sbc);
@@ -199,6 +210,8 @@ static int run(struct sbc *sbc)
 {
 	int err;
 
+	if (sbc->conf->cluster != CONF_CLUSTER_NONE)
+		freebind_enable();
 	/* libre sizes its fd table once, before the first socket */
 	(void)fd_setsize((int)sbc->conf->max_fds);
 	err = libre_init();
@@ -215,7 +228,8 @@ static int run(struct sbc *sbc)
 	err = sbc_start(sbc);
 	if (!err) {
 		err = re_main(signal_handler);
-		(void)state_save(sbc);
+		if (sbc->conf->cluster == CONF_CLUSTER_NONE)
+			(void)state_save(sbc);
 	}
 	LOGI(NULL, "shutting down (%llu requests, %llu responses received)",
 	     (unsigned long long)sbc->stats.req_rx,

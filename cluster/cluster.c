@@ -1,0 +1,1098 @@
+/*
+ * cluster.c: the active/standby pair over Corosync CPG.  The nodes of a
+ * pair join one CPG group (cluster_group).  The active publishes every
+ * local change of the shared state as the store's records (sbc/store.h):
+ * the records made in one turn of the event loop travel as one message,
+ * numbered (epoch, seq), in CPG's agreed order.  A standby applies them
+ * through the same apply functions state_file uses (state_apply), in
+ * sequence: a gap, or a message of another epoch (a new active), makes
+ * it ask for a snapshot.
+ *
+ * A joining standby asks the active for a snapshot (Q).  The active
+ * flushes what it has batched, so that the snapshot holds exactly the
+ * changes up to its current seq S, and sends state_snapshot() cut into
+ * messages (D, then E).  Changes keep flowing meanwhile: the joining
+ * node keeps the live messages it receives and, once the snapshot is
+ * applied, applies those numbered past S, so nothing is lost or applied
+ * twice.  The node is then synced.
+ *
+ * Roles: a node starts as a silent standby; `sbcctl role active` makes
+ * it the active (only a synced node, unless forced), `role standby`
+ * demotes it.  A promotion starts a new epoch.  Losing quorum (Corosync's
+ * quorum service) demotes the active.  Each node tells the others its
+ * role, whether it is synced and its state version (S), so that the
+ * agent can promote only a full node, and a new cluster whose nodes all
+ * start empty has every node synced.
+ *
+ * Every message starts with one text line:
+ *   sbc VERSION TYPE EPOCH SEQ TIME_US TO ARG
+ * VERSION is the record format's (STORE_VERSION); another one is refused
+ * with a log line naming it.  TO is the node a message is for (0: all),
+ * ARG the sync's nonce.  Nothing here blocks: CPG's dispatch and
+ * multicast run on libre's loop, and what Corosync cannot take yet
+ * (CS_ERR_TRY_AGAIN) waits in a bounded queue.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/uio.h>
+#include <corosync/cpg.h>
+#include <corosync/quorum.h>
+#include "sbc.h"
+#include "cluster.h"
+
+enum {
+	MEMBERS_MAX = 16,
+	LAG_SAMPLES = 4096,
+	RETRY_MS = 5,
+	SYNC_TIMEOUT_MS = 30000,
+	RECONNECT_MS = 1000,
+	STATUS_LAG_MS = 1000,       /* a standby tells its lag this often */
+};
+
+struct member {
+	uint32_t nodeid, pid;
+	enum store_role role;
+	bool synced;
+	bool known;                 /* its status arrived */
+	uint64_t epoch, seq;
+	uint32_t lag_p50, lag_p99;  /* µs, as it measured them */
+};
+
+struct qmsg {
+	struct le le;
+	struct mbuf *mb;
+};
+
+struct cluster {
+	struct sbc *sbc;
+	cpg_handle_t cpg;
+	int cpg_fd;
+	quorum_handle_t qh;
+	int q_fd;
+	bool quorate;
+	struct cpg_name group;
+	uint32_t nodeid, pid;
+	struct member memv[MEMBERS_MAX];
+	uint32_t nmem;
+	struct tmr reconnect_tmr;
+
+	/* the state this node holds: of the last message applied or sent */
+	bool synced;
+	uint64_t epoch, seq;
+
+	/* outgoing */
+	struct mbuf *batch;         /* records of this turn of the loop */
+	uint64_t batch_us;          /* when its first record was made */
+	struct tmr flush_tmr;
+	struct list outq;           /* struct qmsg Corosync did not take */
+	size_t outq_bytes;
+	struct tmr retry_tmr;
+
+	/* joining: the snapshot and the live messages meanwhile */
+	bool syncing;
+	uint64_t nonce;
+	uint64_t sync_start_ms;
+	uint32_t sync_from;
+	struct mbuf *snap;
+	struct list pend;           /* struct qmsg */
+	size_t pend_bytes;
+	struct tmr sync_tmr;
+
+	/* figures */
+	uint32_t lagv[LAG_SAMPLES]; /* µs, local apply to this apply */
+	uint32_t nlag, lagpos;
+	bool lag_new;
+	uint64_t status_ms;
+	uint64_t sent, sent_bytes, received, applied, refused, dropped;
+	uint64_t resyncs, skipped;
+	uint64_t sync_ms, sync_records;
+	uint64_t warned_s;
+};
+
+static void send_status(struct cluster *c);
+static void maybe_sync(struct cluster *c);
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static const char *role_name(enum store_role r)
+{
+	static const char *v[] = {"standalone", "active", "standby"};
+
+	return v[r];
+}
+
+/* At most one warning a second: a stream of bad messages must not flood
+ * the log. */
+static bool warn_ok(struct cluster *c)
+{
+	const uint64_t s = (uint64_t)time(NULL);
+
+	if (s == c->warned_s)
+		return false;
+	c->warned_s = s;
+	return true;
+}
+
+/* ---- sending ---- */
+
+static int cpg_send(struct cluster *c, const struct mbuf *mb)
+{
+	struct iovec iov = {mb->buf, mb->end};
+	cs_error_t e;
+
+	if (!c->cpg)
+		return ENOTCONN;
+	e = cpg_mcast_joined(c->cpg, CPG_TYPE_AGREED, &iov, 1);
+	if (e == CS_ERR_TRY_AGAIN)
+		return EAGAIN;
+	if (e != CS_OK) {
+		if (warn_ok(c))
+			LOGW(c->sbc, "cluster: CPG multicast failed: error "
+			     "%d", e);
+		return EIO;
+	}
+	++c->sent;
+	c->sent_bytes += mb->end;
+	return 0;
+}
+
+static void drain(void *arg)
+{
+	struct cluster *c = arg;
+	struct le *le;
+
+	while ((le = list_head(&c->outq))) {
+		struct qmsg *q = le->data;
+		int err = cpg_send(c, q->mb);
+
+		if (err == EAGAIN) {
+			tmr_start(&c->retry_tmr, RETRY_MS, drain, c);
+			return;
+		}
+		c->outq_bytes -= q->mb->end;
+		mem_deref(q);
+	}
+}
+
+static void qmsg_destructor(void *arg)
+{
+	struct qmsg *q = arg;
+
+	list_unlink(&q->le);
+	mem_deref(q->mb);
+}
+
+static int queue(struct list *l, size_t *bytes, size_t max,
+		 const uint8_t *p, size_t n)
+{
+	struct qmsg *q;
+
+	if (*bytes + n > max)
+		return ENOSPC;
+	q = mem_zalloc(sizeof(*q), qmsg_destructor);
+	if (!q)
+		return ENOMEM;
+	q->mb = mbuf_alloc(n);
+	if (!q->mb || mbuf_write_mem(q->mb, p, n)) {
+		mem_deref(q);
+		return ENOMEM;
+	}
+	*bytes += n;
+	list_append(l, &q->le, q);
+	return 0;
+}
+
+/* In order: behind what waits already, else at once. */
+static void send_msg(struct cluster *c, struct mbuf *mb)
+{
+	int err = list_isempty(&c->outq) ? cpg_send(c, mb) : EAGAIN;
+
+	if (err != EAGAIN)
+		return;
+	err = queue(&c->outq, &c->outq_bytes,
+		    c->sbc->conf->cluster_queue_max, mb->buf, mb->end);
+	if (err) {
+		++c->dropped;
+		if (warn_ok(c))
+			LOGW(c->sbc, "cluster: %zu bytes wait for Corosync "
+			     "(cluster_queue_max): a message is dropped, the "
+			     "standby will ask for a snapshot",
+			     c->outq_bytes);
+		return;
+	}
+	if (!tmr_isrunning(&c->retry_tmr))
+		tmr_start(&c->retry_tmr, RETRY_MS, drain, c);
+}
+
+static int head_print(struct mbuf *mb, char type, uint64_t epoch,
+		      uint64_t seq, uint64_t us, uint32_t to, uint64_t arg)
+{
+	return mbuf_printf(mb, "sbc %u %c %llu %llu %llu %u %llu\n",
+			   STORE_VERSION, type, epoch, seq, us, to, arg);
+}
+
+/* The records of this turn of the loop, as the next message. */
+static void flush(struct cluster *c)
+{
+	struct mbuf *mb;
+
+	tmr_cancel(&c->flush_tmr);
+	if (!c->batch || !c->batch->end)
+		return;
+	mb = mbuf_alloc(c->batch->end + 96);
+	if (!mb || head_print(mb, 'R', c->epoch, c->seq + 1, c->batch_us, 0,
+			      0)
+	    || mbuf_write_mem(mb, c->batch->buf, c->batch->end)) {
+		/* a lost change: the standby sees the gap and resyncs */
+		++c->dropped;
+		++c->seq;
+		mem_deref(mb);
+		mbuf_reset(c->batch);
+		return;
+	}
+	++c->seq;
+	mbuf_reset(c->batch);
+	send_msg(c, mb);
+	mem_deref(mb);
+}
+
+static void flush_h(void *arg)
+{
+	flush(arg);
+}
+
+/* The store's publish hook: each local change of the active. */
+static void publish_h(const struct mbuf *rec, void *arg)
+{
+	struct cluster *c = arg;
+
+	if (c->sbc->store.role != STORE_ACTIVE)
+		return;
+	if (!c->batch->end) {
+		c->batch_us = now_us();
+		tmr_start(&c->flush_tmr, 0, flush_h, c);
+	}
+	if (mbuf_write_mem(c->batch, rec->buf, rec->end))
+		++c->dropped;
+	if (c->batch->end >= c->sbc->conf->cluster_msg_max)
+		flush(c);
+}
+
+/* ---- members ---- */
+
+static struct member *member_find(struct cluster *c, uint32_t nodeid,
+				  uint32_t pid)
+{
+	for (uint32_t i = 0; i < c->nmem; i++)
+		if (c->memv[i].nodeid == nodeid && c->memv[i].pid == pid)
+			return &c->memv[i];
+	return NULL;
+}
+
+static bool is_self(const struct cluster *c, uint32_t nodeid, uint32_t pid)
+{
+	return nodeid == c->nodeid && pid == c->pid;
+}
+
+static const struct member *active_peer(const struct cluster *c)
+{
+	for (uint32_t i = 0; i < c->nmem; i++) {
+		const struct member *m = &c->memv[i];
+
+		if (m->known && m->role == STORE_ACTIVE
+		    && !is_self(c, m->nodeid, m->pid))
+			return m;
+	}
+	return NULL;
+}
+
+/* With no active in the group, a node is synced if it was when the
+ * active left (it holds the newest state), or if no node holds any
+ * state at all (a new cluster: empty is complete). */
+static void judge_synced(struct cluster *c)
+{
+	if (c->synced || c->syncing || active_peer(c)
+	    || c->sbc->store.role == STORE_ACTIVE)
+		return;
+	for (uint32_t i = 0; i < c->nmem; i++) {
+		const struct member *m = &c->memv[i];
+
+		if (is_self(c, m->nodeid, m->pid))
+			continue;
+		if (!m->known || m->epoch)
+			return;
+	}
+	if (c->epoch)
+		return;
+	c->synced = true;
+	LOGI(c->sbc, "cluster: no node holds state: synced (empty)");
+	send_status(c);
+}
+
+static void send_status(struct cluster *c)
+{
+	struct mbuf *mb = mbuf_alloc(160);
+	uint32_t p50 = 0, p99 = 0;
+
+	if (!mb)
+		return;
+	if (c->nlag) {
+		uint32_t *v = mem_alloc(c->nlag * sizeof(*v), NULL);
+
+		if (v) {
+			memcpy(v, c->lagv, c->nlag * sizeof(*v));
+			for (uint32_t i = 1; i < c->nlag; i++) {
+				uint32_t x = v[i], j = i;
+
+				for (; j && v[j - 1] > x; j--)
+					v[j] = v[j - 1];
+				v[j] = x;
+			}
+			p50 = v[c->nlag / 2];
+			p99 = v[(c->nlag * 99) / 100];
+			mem_deref(v);
+		}
+	}
+	c->status_ms = tmr_jiffies();
+	c->lag_new = false;
+	if (!head_print(mb, 'S', c->epoch, c->seq, now_us(), 0, 0)
+	    && !mbuf_printf(mb, "%u %u %u %u\n", c->sbc->store.role,
+			    c->synced, p50, p99))
+		send_msg(c, mb);
+	mem_deref(mb);
+}
+
+static void status_recv(struct cluster *c, struct member *m, uint64_t epoch,
+			uint64_t seq, const struct pl *body)
+{
+	struct pl role, synced, p50, p99;
+
+	if (re_regex(body->p, body->l, "[0-2] [01] [0-9]+ [0-9]+", &role,
+		     &synced, &p50, &p99)) {
+		++c->refused;
+		return;
+	}
+	m->known = true;
+	m->role = (enum store_role)pl_u32(&role);
+	m->synced = pl_u32(&synced) != 0;
+	m->epoch = epoch;
+	m->seq = seq;
+	m->lag_p50 = pl_u32(&p50);
+	m->lag_p99 = pl_u32(&p99);
+	if (m->role == STORE_ACTIVE && c->sbc->store.role == STORE_ACTIVE
+	    && warn_ok(c))
+		LOGW(c->sbc, "cluster: node %u is active too", m->nodeid);
+	maybe_sync(c);
+	judge_synced(c);
+}
+
+/* ---- applying ---- */
+
+static void lag_sample(struct cluster *c, uint64_t sent_us)
+{
+	const uint64_t now = now_us();
+	const uint64_t lag = now > sent_us ? now - sent_us : 0;
+
+	c->lagv[c->lagpos] = lag > UINT32_MAX ? UINT32_MAX : (uint32_t)lag;
+	c->lagpos = (c->lagpos + 1) % LAG_SAMPLES;
+	if (c->nlag < LAG_SAMPLES)
+		++c->nlag;
+	c->lag_new = true;
+}
+
+/* Every line of body through state_apply.  A damaged or unknown record
+ * is refused (and counted), never applied; one that finds nothing to
+ * change (the end of a call this node never saw) is skipped. */
+static void apply_records(struct cluster *c, const struct pl *body,
+			  uint32_t nodeid)
+{
+	struct pl txt = *body, line;
+
+	while (pl_isset(&txt)) {
+		const char *nl = pl_strchr(&txt, '\n');
+		int err;
+
+		line.p = txt.p;
+		line.l = nl ? (size_t)(nl - txt.p) : txt.l;
+		pl_advance(&txt, nl ? line.l + 1 : line.l);
+		if (!line.l)
+			continue;
+		err = state_apply(c->sbc, &line);
+		if (!err) {
+			++c->applied;
+			continue;
+		}
+		if (err == EBADMSG || err == EPROTO || err == EINVAL) {
+			++c->refused;
+			if (warn_ok(c))
+				LOGW(c->sbc, "cluster: record from node %u "
+				     "refused (%m): %b", nodeid, err, line.p,
+				     MIN(line.l, (size_t)80));
+		}
+		else {
+			++c->skipped;
+			LOGD(c->sbc, "cluster: record from node %u not "
+			     "applied (%m): %b", nodeid, err, line.p,
+			     MIN(line.l, (size_t)80));
+		}
+	}
+}
+
+static void sync_lost(struct cluster *c, const char *why)
+{
+	if (c->synced || c->syncing)
+		LOGW(c->sbc, "cluster: %s: asking for a snapshot", why);
+	c->synced = false;
+	++c->resyncs;
+	maybe_sync(c);
+}
+
+/* A live message of the active, in sequence, or the cause of a resync. */
+static void records_recv(struct cluster *c, uint32_t nodeid, uint64_t epoch,
+			 uint64_t seq, uint64_t us, const struct pl *body)
+{
+	char why[96];
+
+	if (c->sbc->store.role == STORE_ACTIVE) {
+		if (warn_ok(c))
+			LOGW(c->sbc, "cluster: node %u sends changes while "
+			     "this node is active: ignored", nodeid);
+		return;
+	}
+	if (c->synced && epoch == c->epoch && seq <= c->seq)
+		return;                 /* had it already */
+	if (c->synced && epoch == c->epoch && seq == c->seq + 1) {
+		apply_records(c, body, nodeid);
+		c->seq = seq;
+		lag_sample(c, us);
+		if (c->lag_new && tmr_jiffies() - c->status_ms
+		    >= STATUS_LAG_MS)
+			send_status(c);
+		return;
+	}
+	if (c->syncing) {
+		/* the snapshot is on its way: kept for after it */
+		const struct pl *hdr_body = body;
+		struct mbuf *mb = mbuf_alloc(body->l + 64);
+		int err;
+
+		if (!mb)
+			return;
+		err = head_print(mb, 'R', epoch, seq, us, nodeid, 0);
+		err = err ? err : mbuf_write_pl(mb, hdr_body);
+		err = err ? err : queue(&c->pend, &c->pend_bytes,
+					c->sbc->conf->cluster_queue_max,
+					mb->buf, mb->end);
+		mem_deref(mb);
+		if (err) {
+			++c->dropped;
+			c->syncing = false;
+			sync_lost(c, "too much arrived during the snapshot "
+				  "(cluster_queue_max)");
+		}
+		return;
+	}
+	(void)re_snprintf(why, sizeof(why), "message %llu/%llu after "
+			  "%llu/%llu", epoch, seq, c->epoch, c->seq);
+	sync_lost(c, c->synced ? why : "not synced");
+}
+
+/* ---- the snapshot ---- */
+
+static void sync_timeout(void *arg)
+{
+	struct cluster *c = arg;
+
+	c->syncing = false;
+	sync_lost(c, "no snapshot within 30 s");
+}
+
+/* A standby without the state asks the active for it. */
+static void maybe_sync(struct cluster *c)
+{
+	const struct member *a = active_peer(c);
+	struct mbuf *mb;
+
+	if (c->sbc->store.role != STORE_STANDBY || c->synced || c->syncing
+	    || !a)
+		return;
+	mb = mbuf_alloc(96);
+	if (!mb)
+		return;
+	c->nonce = rand_u64();
+	c->syncing = true;
+	c->sync_from = a->nodeid;
+	c->sync_start_ms = tmr_jiffies();
+	mbuf_reset(c->snap);
+	list_flush(&c->pend);
+	c->pend_bytes = 0;
+	tmr_start(&c->sync_tmr, SYNC_TIMEOUT_MS, sync_timeout, c);
+	LOGI(c->sbc, "cluster: asking node %u for a snapshot", a->nodeid);
+	if (!head_print(mb, 'Q', 0, 0, now_us(), a->nodeid, c->nonce))
+		send_msg(c, mb);
+	mem_deref(mb);
+}
+
+/* The active answers a request: the state as of its current seq, cut at
+ * line ends into messages of cluster_msg_max. */
+static void snapshot_send(struct cluster *c, uint32_t to, uint64_t nonce)
+{
+	const size_t max = c->sbc->conf->cluster_msg_max;
+	struct mbuf *snap = mbuf_alloc(1 << 20), *mb = NULL;
+	size_t pos = 0, nrec = 0;
+	int err;
+
+	if (!snap)
+		return;
+	flush(c);                   /* all until seq is in the stream */
+	err = state_snapshot(snap, c->sbc);
+	while (!err && pos < snap->end) {
+		size_t n = MIN(max, snap->end - pos);
+
+		while (pos + n < snap->end && n && snap->buf[pos + n - 1]
+		       != '\n')
+			--n;
+		if (!n)
+			n = MIN(max, snap->end - pos);   /* a huge line */
+		mb = mbuf_alloc(n + 96);
+		err = mb ? head_print(mb, 'D', c->epoch, c->seq, now_us(), to,
+				      nonce) : ENOMEM;
+		err = err ? err : mbuf_write_mem(mb, snap->buf + pos, n);
+		if (!err)
+			send_msg(c, mb);
+		mb = mem_deref(mb);
+		pos += n;
+	}
+	for (size_t i = 0; i < snap->end; i++)
+		nrec += snap->buf[i] == '\n';
+	mb = mbuf_alloc(128);
+	if (!err && mb && !head_print(mb, 'E', c->epoch, c->seq, now_us(), to,
+				       nonce)
+	    && !mbuf_printf(mb, "%zu %zu\n", nrec, snap->end))
+		send_msg(c, mb);
+	LOGI(c->sbc, "cluster: snapshot for node %u: %zu records, %zu bytes, "
+	     "at %llu/%llu%s", to, nrec, snap->end, c->epoch, c->seq,
+	     err ? " (failed)" : "");
+	mem_deref(mb);
+	mem_deref(snap);
+}
+
+/* The snapshot is whole: what this node held goes, the snapshot and the
+ * live messages that came after it apply. */
+static void snapshot_apply(struct cluster *c, uint32_t nodeid,
+			   uint64_t epoch, uint64_t seq)
+{
+	const uint64_t applied = c->applied;
+	struct le *le;
+
+	tmr_cancel(&c->sync_tmr);
+	state_reset(c->sbc);
+	{
+		const struct pl body = {(const char *)c->snap->buf,
+					c->snap->end};
+
+		apply_records(c, &body, nodeid);
+	}
+	c->sync_records = c->applied - applied;
+	mbuf_reset(c->snap);
+	c->epoch = epoch;
+	c->seq = seq;
+	c->synced = true;
+	c->syncing = false;
+	c->sync_ms = tmr_jiffies() - c->sync_start_ms;
+	LOGI(c->sbc, "cluster: synced from node %u: %llu records in %llu ms "
+	     "(%u calls), at %llu/%llu", nodeid, c->sync_records,
+	     c->sync_ms, c->sbc->dialogs.n, epoch, seq);
+	while ((le = list_head(&c->pend)) && c->synced) {
+		struct qmsg *q = le->data;
+		const struct pl m = {(const char *)q->mb->buf, q->mb->end};
+		struct pl v, ty, e, s, us, to, arg, body;
+
+		if (!re_regex(m.p, m.l, "sbc [0-9]+ [A-Z] [0-9]+ [0-9]+ [0-9]+ "
+			      "[0-9]+ [0-9]+\n", &v, &ty, &e, &s, &us, &to,
+			      &arg)) {
+			body.p = arg.p + arg.l + 1;
+			body.l = m.l - (size_t)(body.p - m.p);
+			records_recv(c, pl_u32(&to), pl_u64(&e), pl_u64(&s),
+				     pl_u64(&us), &body);
+		}
+		c->pend_bytes -= q->mb->end;
+		mem_deref(q);
+	}
+	list_flush(&c->pend);
+	c->pend_bytes = 0;
+	send_status(c);
+}
+
+static void chunk_recv(struct cluster *c, char type, uint32_t nodeid,
+		       uint64_t epoch, uint64_t seq, uint64_t nonce,
+		       const struct pl *body)
+{
+	if (!c->syncing || nonce != c->nonce)
+		return;                 /* another node's snapshot */
+	if (type == 'E') {
+		snapshot_apply(c, nodeid, epoch, seq);
+		return;
+	}
+	if (c->snap->end + body->l > c->sbc->conf->cluster_queue_max
+	    || mbuf_write_pl(c->snap, body)) {
+		c->syncing = false;
+		sync_lost(c, "snapshot larger than cluster_queue_max");
+	}
+}
+
+/* ---- CPG callbacks ---- */
+
+static void deliver_h(cpg_handle_t h, const struct cpg_name *group,
+		      uint32_t nodeid, uint32_t pid, void *msg, size_t len)
+{
+	struct cluster *c;
+	struct pl m = {msg, len}, v, ty, e, s, us, to, arg, body;
+	struct member *mem;
+	(void)group;
+
+	if (cpg_context_get(h, (void **)&c) != CS_OK || !c)
+		return;
+	++c->received;
+	if (re_regex(m.p, MIN(m.l, (size_t)256), "sbc [0-9]+ [A-Z] [0-9]+ "
+		     "[0-9]+ [0-9]+ [0-9]+ [0-9]+\n", &v, &ty, &e, &s, &us,
+		     &to, &arg) || v.p != m.p + 4) {
+		++c->refused;
+		if (warn_ok(c))
+			LOGW(c->sbc, "cluster: message from node %u refused: "
+			     "not an sbc message", nodeid);
+		return;
+	}
+	if (pl_u32(&v) != STORE_VERSION) {
+		++c->refused;
+		if (warn_ok(c))
+			LOGW(c->sbc, "cluster: message from node %u refused: "
+			     "record version %r, this sbcd (" SBC_VERSION
+			     ") speaks %u", nodeid, &v, STORE_VERSION);
+		return;
+	}
+	body.p = arg.p + arg.l + 1;
+	body.l = len - (size_t)(body.p - m.p);
+	if (is_self(c, nodeid, pid))
+		return;                 /* our own, back in agreed order */
+	if (pl_u32(&to) && pl_u32(&to) != c->nodeid)
+		return;
+	switch (ty.p[0]) {
+	case 'R':
+		records_recv(c, nodeid, pl_u64(&e), pl_u64(&s), pl_u64(&us),
+			     &body);
+		break;
+	case 'S':
+		mem = member_find(c, nodeid, pid);
+		if (mem)
+			status_recv(c, mem, pl_u64(&e), pl_u64(&s), &body);
+		break;
+	case 'Q':
+		if (c->sbc->store.role == STORE_ACTIVE)
+			snapshot_send(c, nodeid, pl_u64(&arg));
+		break;
+	case 'D':
+	case 'E':
+		chunk_recv(c, ty.p[0], nodeid, pl_u64(&e), pl_u64(&s),
+			   pl_u64(&arg), &body);
+		break;
+	default:
+		++c->refused;
+		if (warn_ok(c))
+			LOGW(c->sbc, "cluster: message from node %u refused: "
+			     "unknown type %r", nodeid, &ty);
+	}
+}
+
+static void confchg_h(cpg_handle_t h, const struct cpg_name *group,
+		      const struct cpg_address *memv, size_t nmem,
+		      const struct cpg_address *leftv, size_t nleft,
+		      const struct cpg_address *joinv, size_t njoin)
+{
+	struct cluster *c;
+	struct member old[MEMBERS_MAX];
+	(void)group;
+
+	if (cpg_context_get(h, (void **)&c) != CS_OK || !c)
+		return;
+	memcpy(old, c->memv, sizeof(old));
+	c->nmem = 0;
+	for (size_t i = 0; i < nmem && c->nmem < MEMBERS_MAX; i++) {
+		struct member *m = &c->memv[c->nmem++];
+		bool found = false;
+
+		for (uint32_t j = 0; j < MEMBERS_MAX && !found; j++) {
+			if (old[j].nodeid == memv[i].nodeid
+			    && old[j].pid == memv[i].pid) {
+				*m = old[j];
+				found = true;
+			}
+		}
+		if (!found) {
+			memset(m, 0, sizeof(*m));
+			m->nodeid = memv[i].nodeid;
+			m->pid = memv[i].pid;
+		}
+	}
+	for (size_t i = 0; i < nleft; i++) {
+		static const char *why[] = {"", "join", "leave", "nodedown",
+					    "nodeup", "procdown"};
+		const uint32_t r = leftv[i].reason;
+
+		LOGW(c->sbc, "cluster: node %u (pid %u) left: %s",
+		     leftv[i].nodeid, leftv[i].pid,
+		     r < ARRAY_SIZE(why) ? why[r] : "?");
+		if (c->syncing && leftv[i].nodeid == c->sync_from) {
+			c->syncing = false;
+			tmr_cancel(&c->sync_tmr);
+			LOGW(c->sbc, "cluster: node %u left during the "
+			     "snapshot", c->sync_from);
+		}
+	}
+	for (size_t i = 0; i < njoin; i++)
+		LOGI(c->sbc, "cluster: node %u (pid %u) joined",
+		     joinv[i].nodeid, joinv[i].pid);
+	if (njoin)
+		send_status(c);         /* the newcomers learn who is who */
+	maybe_sync(c);
+	judge_synced(c);
+}
+
+/* ---- roles ---- */
+
+static int promote(struct cluster *c, struct mbuf *out, bool force)
+{
+	struct sbc *sbc = c->sbc;
+	const struct member *a = active_peer(c);
+	uint64_t epoch;
+
+	if (sbc->store.role == STORE_ACTIVE)
+		return mbuf_printf(out, "OK\n");
+	if (!c->quorate && !force)
+		return mbuf_printf(out, "ERR no quorum\n");
+	if (a && !force)
+		return mbuf_printf(out, "ERR node %u is active\n", a->nodeid);
+	if (!c->synced && !force)
+		return mbuf_printf(out, "ERR not synced (--force takes over "
+				   "with what this node has)\n");
+	epoch = (uint64_t)time(NULL) * 1000;
+	c->epoch = epoch > c->epoch ? epoch : c->epoch + 1;
+	c->seq = 0;
+	c->syncing = false;
+	tmr_cancel(&c->sync_tmr);
+	list_flush(&c->pend);
+	c->pend_bytes = 0;
+	sbc->store.role = STORE_ACTIVE;
+	state_takeover(sbc);
+	LOGI(sbc, "cluster: active%s (epoch %llu): %u calls, %u bindings",
+	     c->synced ? "" : ", forced, NOT synced", c->epoch,
+	     sbc->dialogs.n, sbc->bindings.n);
+	c->synced = true;
+	send_status(c);
+	return mbuf_printf(out, "OK\n");
+}
+
+static void demote(struct cluster *c, const char *why)
+{
+	if (c->sbc->store.role != STORE_ACTIVE)
+		return;
+	flush(c);
+	c->sbc->store.role = STORE_STANDBY;
+	LOGW(c->sbc, "cluster: standby (%s)", why);
+	send_status(c);
+}
+
+static int role_print(struct mbuf *out, struct cluster *c)
+{
+	int err;
+
+	err = mbuf_printf(out, "role %s\nsynced %s\nnode %u\nquorate %s\n"
+			  "epoch %llu\nseq %llu\n",
+			  role_name(c->sbc->store.role),
+			  c->syncing ? "syncing" : c->synced ? "yes" : "no",
+			  c->nodeid, c->quorate ? "yes" : "no", c->epoch,
+			  c->seq);
+	for (uint32_t i = 0; i < c->nmem && !err; i++) {
+		const struct member *m = &c->memv[i];
+
+		if (is_self(c, m->nodeid, m->pid))
+			continue;
+		err = mbuf_printf(out, "peer %u %s %s seq %llu lag_p50_us %u "
+				  "lag_p99_us %u\n", m->nodeid,
+				  m->known ? role_name(m->role) : "unknown",
+				  m->synced ? "synced" : "not-synced", m->seq,
+				  m->lag_p50, m->lag_p99);
+	}
+	err = err ? err : mbuf_printf(out, "messages_sent %llu\n"
+		"messages_received %llu\nrecords_applied %llu\n"
+		"records_refused %llu\nrecords_skipped %llu\n"
+		"messages_dropped %llu\nresyncs %llu\nqueue_bytes %zu\n"
+		"last_sync_ms %llu\nlast_sync_records %llu\n", c->sent,
+		c->received, c->applied, c->refused, c->skipped, c->dropped,
+		c->resyncs, c->outq_bytes, c->sync_ms, c->sync_records);
+	return err;
+}
+
+static int lag_print(struct mbuf *out, struct cluster *c)
+{
+	uint32_t *v;
+	uint32_t n = c->nlag;
+
+	if (!n)
+		return mbuf_printf(out, "lag_p50_us 0\nlag_p99_us 0\n"
+				   "lag_max_us 0\nlag_samples 0\n");
+	v = mem_alloc(n * sizeof(*v), NULL);
+	if (!v)
+		return ENOMEM;
+	memcpy(v, c->lagv, n * sizeof(*v));
+	for (uint32_t i = 1; i < n; i++) {
+		uint32_t x = v[i], j = i;
+
+		for (; j && v[j - 1] > x; j--)
+			v[j] = v[j - 1];
+		v[j] = x;
+	}
+	(void)mbuf_printf(out, "lag_p50_us %u\nlag_p99_us %u\nlag_max_us %u\n"
+			  "lag_samples %u\n", v[n / 2], v[(n * 99) / 100],
+			  v[n - 1], n);
+	mem_deref(v);
+	return 0;
+}
+
+/* The store's control hook: "role", "role active [--force]",
+ * "role standby". */
+static int ctrl_h(struct mbuf *out, const char *args, void *arg)
+{
+	struct cluster *c = arg;
+
+	if (!strcmp(args, "")) {
+		int err = role_print(out, c);
+
+		err = err ? err : lag_print(out, c);
+		return err ? err : mbuf_printf(out, "OK\n");
+	}
+	if (!strcmp(args, "active"))
+		return promote(c, out, false);
+	if (!strcmp(args, "active --force"))
+		return promote(c, out, true);
+	if (!strcmp(args, "standby")) {
+		demote(c, "sbcctl role standby");
+		return mbuf_printf(out, "OK\n");
+	}
+	return mbuf_printf(out, "ERR usage: role [active [--force] | "
+			   "standby]\n");
+}
+
+/* ---- Corosync on libre's loop ---- */
+
+static void cpg_close(struct cluster *c);
+static int cpg_open(struct cluster *c);
+
+static void reconnect(void *arg)
+{
+	struct cluster *c = arg;
+
+	if (cpg_open(c)) {
+		tmr_start(&c->reconnect_tmr, RECONNECT_MS, reconnect, c);
+		return;
+	}
+	LOGI(c->sbc, "cluster: connected to Corosync again");
+}
+
+static void lost(struct cluster *c, const char *what, int e)
+{
+	LOGE(c->sbc, "cluster: Corosync %s lost (error %d)", what, e);
+	demote(c, "Corosync lost");
+	c->synced = false;
+	cpg_close(c);
+	tmr_start(&c->reconnect_tmr, RECONNECT_MS, reconnect, c);
+}
+
+static void cpg_fd_h(int flags, void *arg)
+{
+	struct cluster *c = arg;
+	cs_error_t e;
+	(void)flags;
+
+	e = cpg_dispatch(c->cpg, CS_DISPATCH_ALL);
+	if (e != CS_OK && e != CS_ERR_TRY_AGAIN)
+		lost(c, "CPG", e);
+}
+
+static void quorum_h(quorum_handle_t h, uint32_t quorate, uint64_t ring,
+		     uint32_t n, uint32_t *v)
+{
+	struct cluster *c;
+	(void)ring;
+	(void)v;
+
+	if (quorum_context_get(h, (const void **)&c) != CS_OK || !c)
+		return;
+	if (c->quorate != (quorate != 0))
+		LOGI(c->sbc, "cluster: %s (%u nodes)", quorate ? "quorate"
+		     : "quorum lost", n);
+	c->quorate = quorate != 0;
+	if (!c->quorate)
+		demote(c, "quorum lost");
+}
+
+static void q_fd_h(int flags, void *arg)
+{
+	struct cluster *c = arg;
+	cs_error_t e;
+	(void)flags;
+
+	e = quorum_dispatch(c->qh, CS_DISPATCH_ALL);
+	if (e != CS_OK && e != CS_ERR_TRY_AGAIN)
+		lost(c, "quorum service", e);
+}
+
+static void cpg_close(struct cluster *c)
+{
+	if (c->cpg_fd >= 0)
+		fd_close(c->cpg_fd);
+	if (c->cpg)
+		(void)cpg_finalize(c->cpg);
+	if (c->q_fd >= 0)
+		fd_close(c->q_fd);
+	if (c->qh)
+		(void)quorum_finalize(c->qh);
+	c->cpg = 0;
+	c->qh = 0;
+	c->cpg_fd = c->q_fd = -1;
+	c->nmem = 0;
+}
+
+static int cpg_open(struct cluster *c)
+{
+	cpg_model_v1_data_t model = {
+		.model = CPG_MODEL_V1,
+		.cpg_deliver_fn = deliver_h,
+		.cpg_confchg_fn = confchg_h,
+	};
+	quorum_callbacks_t qcb = {.quorum_notify_fn = quorum_h};
+	uint32_t qtype, quorate = 0;
+	cs_error_t e;
+	int err;
+
+	e = cpg_model_initialize(&c->cpg, CPG_MODEL_V1,
+				 (cpg_model_data_t *)&model, c);
+	if (e != CS_OK) {
+		c->cpg = 0;
+		goto fail;
+	}
+	e = cpg_local_get(c->cpg, &c->nodeid);
+	e = e == CS_OK ? cpg_fd_get(c->cpg, &c->cpg_fd) : e;
+	if (e != CS_OK)
+		goto fail;
+	e = quorum_initialize(&c->qh, &qcb, &qtype);
+	if (e != CS_OK) {
+		c->qh = 0;
+		goto fail;
+	}
+	e = quorum_context_set(c->qh, c);
+	e = e == CS_OK ? quorum_getquorate(c->qh, (int *)&quorate) : e;
+	e = e == CS_OK ? quorum_trackstart(c->qh, CS_TRACK_CHANGES) : e;
+	e = e == CS_OK ? quorum_fd_get(c->qh, &c->q_fd) : e;
+	if (e != CS_OK)
+		goto fail;
+	c->quorate = quorate != 0;
+	err = fd_listen(c->cpg_fd, FD_READ, cpg_fd_h, c);
+	err = err ? err : fd_listen(c->q_fd, FD_READ, q_fd_h, c);
+	if (err) {
+		cpg_close(c);
+		return err;
+	}
+	e = cpg_join(c->cpg, &c->group);
+	if (e != CS_OK)
+		goto fail;
+	return 0;
+ fail:
+	LOGE(c->sbc, "cluster: cannot reach Corosync (error %d): is "
+	     "corosync running?", e);
+	cpg_close(c);
+	return ENOTCONN;
+}
+
+static void cluster_destructor(void *arg)
+{
+	struct cluster *c = arg;
+
+	tmr_cancel(&c->flush_tmr);
+	tmr_cancel(&c->retry_tmr);
+	tmr_cancel(&c->sync_tmr);
+	tmr_cancel(&c->reconnect_tmr);
+	cpg_close(c);
+	list_flush(&c->outq);
+	list_flush(&c->pend);
+	mem_deref(c->batch);
+	mem_deref(c->snap);
+}
+
+int cluster_init(struct sbc *sbc)
+{
+	const struct sbc_conf *conf = sbc->conf;
+	struct cluster *c;
+	int err;
+
+	if (conf->cluster == CONF_CLUSTER_NONE) {
+		sbc->store.role = STORE_STANDALONE;
+		return 0;
+	}
+	c = mem_zalloc(sizeof(*c), cluster_destructor);
+	if (!c)
+		return ENOMEM;
+	c->sbc = sbc;
+	c->pid = (uint32_t)getpid();
+	c->cpg_fd = c->q_fd = -1;
+	c->group.length = (uint32_t)str_len(conf->cluster_group);
+	if (c->group.length >= sizeof(c->group.value)) {
+		mem_deref(c);
+		LOGE(sbc, "cluster_group: longer than %zu characters",
+		     sizeof(c->group.value) - 1);
+		return EINVAL;
+	}
+	memcpy(c->group.value, conf->cluster_group, c->group.length);
+	c->batch = mbuf_alloc(65536);
+	c->snap = mbuf_alloc(65536);
+	if (!c->batch || !c->snap) {
+		mem_deref(c);
+		return ENOMEM;
+	}
+	sbc->store.role = STORE_STANDBY;
+	err = cpg_open(c);
+	if (err) {
+		mem_deref(c);
+		return err;
+	}
+	sbc->store.publishh = publish_h;
+	sbc->store.ctrlh = ctrl_h;
+	sbc->store.arg = c;
+	LOGI(sbc, "cluster: node %u in CPG group '%s', standby, %s",
+	     c->nodeid, conf->cluster_group, c->quorate ? "quorate"
+	     : "no quorum");
+	return 0;
+}
+
+void cluster_close(struct sbc *sbc)
+{
+	struct cluster *c = sbc->store.arg;
+
+	if (!sbc->store.ctrlh)
+		return;
+	flush(c);
+	drain(c);
+	sbc->store.publishh = NULL;
+	sbc->store.ctrlh = NULL;
+	sbc->store.arg = NULL;
+	mem_deref(c);
+}
