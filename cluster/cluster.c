@@ -240,6 +240,53 @@ static int head_print(struct mbuf *mb, char type, uint64_t epoch,
 			   STORE_VERSION, type, epoch, seq, us, to, arg);
 }
 
+/* A message's first line, and its body after it. */
+struct head {
+	uint32_t ver;
+	char type;
+	uint64_t epoch, seq, us;
+	uint32_t to;
+	uint64_t arg;
+	struct pl body;
+};
+
+/* A decimal uint64_t (a nonce takes all 20 digits). */
+static bool num(const struct pl *f, uint64_t *v)
+{
+	if (!store_digits(f, 20)
+	    || (f->l == 20 && memcmp(f->p, "18446744073709551615", 20) > 0))
+		return false;
+	*v = pl_u64(f);
+	return true;
+}
+
+static int head_decode(struct head *h, const struct pl *m)
+{
+	const char *nl = pl_strchr(m, '\n');
+	struct pl line, f[8];
+	uint64_t ver, to;
+
+	if (!nl)
+		return EBADMSG;
+	line.p = m->p;
+	line.l = (size_t)(nl - m->p);
+	for (size_t i = 0; i < ARRAY_SIZE(f); i++)
+		if (store_field(&line, &f[i]))
+			return EBADMSG;
+	if (pl_strcmp(&f[0], "sbc") || !num(&f[1], &ver) || f[2].l != 1
+	    || f[2].p[0] < 'A' || f[2].p[0] > 'Z' || !num(&f[3], &h->epoch)
+	    || !num(&f[4], &h->seq) || !num(&f[5], &h->us)
+	    || !num(&f[6], &to) || !num(&f[7], &h->arg)
+	    || ver > UINT32_MAX || to > UINT32_MAX || pl_isset(&line))
+		return EBADMSG;
+	h->ver = (uint32_t)ver;
+	h->type = f[2].p[0];
+	h->to = (uint32_t)to;
+	h->body.p = nl + 1;
+	h->body.l = m->l - (size_t)(h->body.p - m->p);
+	return 0;
+}
+
 /* The records of this turn of the loop, as the next message. */
 static void flush(struct cluster *c)
 {
@@ -374,20 +421,27 @@ static void send_status(struct cluster *c)
 static void status_recv(struct cluster *c, struct member *m, uint64_t epoch,
 			uint64_t seq, const struct pl *body)
 {
-	struct pl role, synced, p50, p99;
+	struct pl t = *body, f[4];
+	uint64_t v[4];
 
-	if (re_regex(body->p, body->l, "[0-2] [01] [0-9]+ [0-9]+", &role,
-		     &synced, &p50, &p99)) {
+	for (size_t i = 0; i < ARRAY_SIZE(f); i++) {
+		if (store_field(&t, &f[i]) || !num(&f[i], &v[i])
+		    || v[i] > UINT32_MAX) {
+			++c->refused;
+			return;
+		}
+	}
+	if (v[0] > STORE_STANDBY || v[1] > 1) {
 		++c->refused;
 		return;
 	}
 	m->known = true;
-	m->role = (enum store_role)pl_u32(&role);
-	m->synced = pl_u32(&synced) != 0;
+	m->role = (enum store_role)v[0];
+	m->synced = v[1] != 0;
 	m->epoch = epoch;
 	m->seq = seq;
-	m->lag_p50 = pl_u32(&p50);
-	m->lag_p99 = pl_u32(&p99);
+	m->lag_p50 = (uint32_t)v[2];
+	m->lag_p99 = (uint32_t)v[3];
 	if (m->role == STORE_ACTIVE && c->sbc->store.role == STORE_ACTIVE
 	    && warn_ok(c))
 		LOGW(c->sbc, "cluster: node %u is active too", m->nodeid);
@@ -615,16 +669,10 @@ static void snapshot_apply(struct cluster *c, uint32_t nodeid,
 	while ((le = list_head(&c->pend)) && c->synced) {
 		struct qmsg *q = le->data;
 		const struct pl m = {(const char *)q->mb->buf, q->mb->end};
-		struct pl v, ty, e, s, us, to, arg, body;
+		struct head h;
 
-		if (!re_regex(m.p, m.l, "sbc [0-9]+ [A-Z] [0-9]+ [0-9]+ [0-9]+ "
-			      "[0-9]+ [0-9]+\n", &v, &ty, &e, &s, &us, &to,
-			      &arg)) {
-			body.p = arg.p + arg.l + 1;
-			body.l = m.l - (size_t)(body.p - m.p);
-			records_recv(c, pl_u32(&to), pl_u64(&e), pl_u64(&s),
-				     pl_u64(&us), &body);
-		}
+		if (!head_decode(&h, &m))
+			records_recv(c, h.to, h.epoch, h.seq, h.us, &h.body);
 		c->pend_bytes -= q->mb->end;
 		mem_deref(q);
 	}
@@ -656,60 +704,68 @@ static void deliver_h(cpg_handle_t h, const struct cpg_name *group,
 		      uint32_t nodeid, uint32_t pid, void *msg, size_t len)
 {
 	struct cluster *c;
-	struct pl m = {msg, len}, v, ty, e, s, us, to, arg, body;
+	const struct pl m = {msg, len};
 	struct member *mem;
+	struct head hd;
 	(void)group;
 
 	if (cpg_context_get(h, (void **)&c) != CS_OK || !c)
 		return;
 	++c->received;
-	if (re_regex(m.p, MIN(m.l, (size_t)256), "sbc [0-9]+ [A-Z] [0-9]+ "
-		     "[0-9]+ [0-9]+ [0-9]+ [0-9]+\n", &v, &ty, &e, &s, &us,
-		     &to, &arg) || v.p != m.p + 4) {
+	if (is_self(c, nodeid, pid))
+		return;                 /* our own, back in agreed order */
+	if (head_decode(&hd, &m)) {
 		++c->refused;
 		if (warn_ok(c))
 			LOGW(c->sbc, "cluster: message from node %u refused: "
 			     "not an sbc message", nodeid);
 		return;
 	}
-	if (pl_u32(&v) != STORE_VERSION) {
+	if (hd.ver != STORE_VERSION) {
 		++c->refused;
 		if (warn_ok(c))
 			LOGW(c->sbc, "cluster: message from node %u refused: "
-			     "record version %r, this sbcd (" SBC_VERSION
-			     ") speaks %u", nodeid, &v, STORE_VERSION);
+			     "record version %u, this sbcd (" SBC_VERSION
+			     ") speaks %u", nodeid, hd.ver, STORE_VERSION);
 		return;
 	}
-	body.p = arg.p + arg.l + 1;
-	body.l = len - (size_t)(body.p - m.p);
-	if (is_self(c, nodeid, pid))
-		return;                 /* our own, back in agreed order */
-	if (pl_u32(&to) && pl_u32(&to) != c->nodeid)
+	if (hd.to && hd.to != c->nodeid)
 		return;
-	switch (ty.p[0]) {
+	switch (hd.type) {
 	case 'R':
-		records_recv(c, nodeid, pl_u64(&e), pl_u64(&s), pl_u64(&us),
-			     &body);
+		mem = member_find(c, nodeid, pid);
+		if (!mem || !mem->known || mem->role != STORE_ACTIVE) {
+			/* only the active's changes: a stranger on the group
+			 * (or a node that is no longer active) changes
+			 * nothing, nor can it take a seq of the stream */
+			++c->refused;
+			if (warn_ok(c))
+				LOGW(c->sbc, "cluster: changes from node %u "
+				     "(pid %u), which is not the active: "
+				     "refused", nodeid, pid);
+			break;
+		}
+		records_recv(c, nodeid, hd.epoch, hd.seq, hd.us, &hd.body);
 		break;
 	case 'S':
 		mem = member_find(c, nodeid, pid);
 		if (mem)
-			status_recv(c, mem, pl_u64(&e), pl_u64(&s), &body);
+			status_recv(c, mem, hd.epoch, hd.seq, &hd.body);
 		break;
 	case 'Q':
 		if (c->sbc->store.role == STORE_ACTIVE)
-			snapshot_send(c, nodeid, pl_u64(&arg));
+			snapshot_send(c, nodeid, hd.arg);
 		break;
 	case 'D':
 	case 'E':
-		chunk_recv(c, ty.p[0], nodeid, pl_u64(&e), pl_u64(&s),
-			   pl_u64(&arg), &body);
+		chunk_recv(c, hd.type, nodeid, hd.epoch, hd.seq, hd.arg,
+			   &hd.body);
 		break;
 	default:
 		++c->refused;
 		if (warn_ok(c))
 			LOGW(c->sbc, "cluster: message from node %u refused: "
-			     "unknown type %r", nodeid, &ty);
+			     "unknown type %c", nodeid, hd.type);
 	}
 }
 

@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""rtp_pump.py: one far end of the media of many calls through sbcd.
+
+Reads a sipp message log to learn, per call (Call-ID), the sbcd media
+address and port this end must send to: the caller side (--side a) takes
+the SDP of each 200 it received, the callee side (--side b) the SDP of
+each INVITE.  For each call it binds its own UDP socket on --ip and sends
+G.711-sized RTP packets every 20 ms, and counts what comes back: packets
+received, received after a given moment (--mark FILE: its mtime, touched
+by the test at the fault), and the longest gap between two arrivals.
+Runs until --stop FILE exists or --max seconds passed (bounded), then
+prints one line per call:
+  CALLID sent N received N after_mark N max_gap_ms N
+"""
+import argparse
+import os
+import re
+import select
+import socket
+import struct
+import sys
+import time
+
+
+def calls_of(log, side):
+    """Call-ID -> (ip, port) of sbcd's media, from sipp's -trace_msg log:
+    blocks between dashed lines, each "... message received [N] bytes :"
+    and the message."""
+    text = open(log, errors="replace").read()
+    want = "SIP/2.0 200" if side == "a" else "INVITE sip:"
+    out = {}
+    for block in re.split(r"^-{20,}.*$", text, flags=re.M):
+        if "message received" not in block:
+            continue
+        msg = block[block.find("bytes :") + 7:].lstrip("\r\n ")
+        if not msg.startswith(want):
+            continue
+        cid = re.search(r"^Call-ID:\s*(\S+)", msg, re.M | re.I)
+        cline = re.search(r"^c=IN IP4 (\S+)", msg, re.M)
+        mline = re.search(r"^m=audio (\d+)", msg, re.M)
+        if cid and cline and mline and cid.group(1) not in out:
+            out[cid.group(1)] = (cline.group(1), int(mline.group(1)))
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--side", choices="ab", required=True)
+    ap.add_argument("--log", required=True)
+    ap.add_argument("--ip", required=True)
+    ap.add_argument("--calls", type=int, required=True,
+                    help="calls to wait for in the log")
+    ap.add_argument("--stop", required=True)
+    ap.add_argument("--mark", required=True)
+    ap.add_argument("--max", type=float, default=120)
+    ap.add_argument("--ptime", type=float, default=0.02)
+    a = ap.parse_args()
+
+    t_end = time.time() + a.max
+    calls = {}
+    while len(calls) < a.calls and time.time() < t_end:
+        if os.path.exists(a.log):
+            calls = calls_of(a.log, a.side)
+        time.sleep(0.2)
+    if len(calls) < a.calls:
+        sys.exit("rtp_pump: %d of %d calls in %s" % (len(calls), a.calls,
+                                                     a.log))
+    socks = {}
+    st = {}
+    for i, (cid, dst) in enumerate(sorted(calls.items())):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind((a.ip, 0))
+        s.setblocking(False)
+        socks[s.fileno()] = (s, cid, dst)
+        st[cid] = {"sent": 0, "rx": 0, "after": 0, "last": None, "gap": 0.0,
+                   "ssrc": 0x10000 * (i + 1) + (1 if a.side == "a" else 2)}
+    seq = 0
+    nxt = time.time()
+    poll = select.poll()
+    for fd in socks:
+        poll.register(fd, select.POLLIN)
+    while time.time() < t_end and not os.path.exists(a.stop):
+        now = time.time()
+        if now >= nxt:
+            seq = (seq + 1) & 0xFFFF
+            for s, cid, dst in socks.values():
+                hdr = struct.pack("!BBHII", 0x80, 0, seq,
+                                  (seq * 160) & 0xFFFFFFFF, st[cid]["ssrc"])
+                try:
+                    s.sendto(hdr + b"\xd5" * 160, dst)
+                    st[cid]["sent"] += 1
+                except OSError:
+                    pass
+            nxt += a.ptime
+            if nxt < now:
+                nxt = now + a.ptime
+        for fd, _ in poll.poll(max(0, int((nxt - time.time()) * 1000))):
+            s, cid, _dst = socks[fd]
+            mark = os.path.getmtime(a.mark) if os.path.exists(a.mark) else None
+            while True:
+                try:
+                    s.recvfrom(4096)
+                except BlockingIOError:
+                    break
+                t = time.time()
+                c = st[cid]
+                c["rx"] += 1
+                if mark is not None and t > mark:
+                    c["after"] += 1
+                if c["last"] is not None:
+                    c["gap"] = max(c["gap"], t - c["last"])
+                c["last"] = t
+    for cid in sorted(st):
+        c = st[cid]
+        print("%s sent %d received %d after_mark %d max_gap_ms %d"
+              % (cid, c["sent"], c["rx"], c["after"], c["gap"] * 1000))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,200 @@
+#!/bin/bash
+# t_pair: an active/standby pair over Corosync keeps every established
+# call through a crash of the active.
+#   1. two nodes; sbcd on n1 with the service addresses, an empty cluster:
+#      both nodes synced, n1 made active;
+#   2. CALLS calls placed through n1 (UDP, RTP on all of them), then sbcd
+#      started on n2: a standby joining while calls are up gets the
+#      snapshot and reports itself synced, with every call and media
+#      session; an unsynced promotion is refused meanwhile;
+#   3. n1 crashes (cable cut, SIGKILL of all its processes); n2 sees the
+#      membership change, the test moves the addresses and promotes n2;
+#   4. every call's RTP resumes both ways through n2 (packets counted at
+#      each far end after the crash), the peer's call count is right, and
+#      every call's BYE, half from the caller and half from the callee,
+#      is answered 200 through n2 (sipp fails on a missing or duplicate
+#      one); nothing is left afterwards.
+# Label cluster.  Arg 1: the lab index (tests/cluster/CMakeLists.txt).
+. "$(dirname "$0")/lab.sh"
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+SCEN=$HERE/scenarios
+ISCEN=$HERE/../integration/scenarios
+SBCCTL=${SBCCTL:?SBCCTL must point to sbcctl}
+CALLS=${PAIR_CALLS:-20}         # half hung up by each end
+HALF=$((CALLS / 2))
+HOLD_UAC=20000                  # ms the callers hold before their BYE
+HOLD_UAS=26000                  # ms after which the callee hangs up
+
+ctl() { local n=$1; shift; lab_x "$n" "$SBCCTL" -s "$LAB_W/$n/sbcd.sock" "$@"; }
+field() { ctl "$1" role | awk -v k="$2" '$1 == k { print $2; exit }'; }
+
+# Wait (bounded, seconds) until COMMAND... succeeds.
+wait_for() {
+	local t=$1 end
+	shift
+	end=$(($(lab_ms) + t * 1000))
+	while ! "$@" 2>/dev/null; do
+		[ "$(lab_ms)" -lt "$end" ] || return 1
+		sleep 0.1
+	done
+}
+
+# The exit status of a child of this script that ends by itself within
+# SECS, or 124 after killing it.
+reap() {
+	local pid=$1 t=$2 rc=0
+	for _ in $(seq 1 $((t * 10))); do
+		grep -qs '^State:[[:space:]]*[^Z]' "/proc/$pid/status" || break
+		sleep 0.1
+	done
+	grep -qs '^State:[[:space:]]*[^Z]' "/proc/$pid/status" && { lab_stop "$pid" 1; return 124; }
+	wait "$pid" || rc=$?
+	return $rc
+}
+
+is_synced() { [ "$(field "$1" synced)" = yes ]; }
+n_calls() { ctl "$1" calls | awk '$1 == "dialogs" { print $2 }'; }
+confirmed() { [ "$(ctl "$1" calls | grep -c ' state confirmed ')" = "$CALLS" ]; }
+sessions() { ctl "$1" media | awk '$1 == "media_sessions" { print $2 }'; }
+has_sessions() { [ "$(sessions "$1")" = "$CALLS" ]; }
+peer_calls() { ctl "$1" calls | awk '$1 == "calls" && $2 == "lab" && NF == 3 { print $3 }'; }
+
+lab_up n1 n2
+head -c 32 /dev/urandom > "$LAB_W/flow.key"
+opts=("cluster = corosync" "media_port_min = 30000" "media_port_max = 30999"
+      "dialog_max_duration = 600" "media_timeout = 60")
+for n in n1 n2; do
+	cp "$LAB_W/flow.key" "$LAB_W/$n/flow.key"
+done
+
+# ---- 1. an empty cluster; n1 becomes the active ----
+lab_addr_add n1 "$LAB_VIP_ACCESS"
+lab_addr_add n1 "$LAB_VIP_CORE"
+lab_sbcd n1 "${opts[@]}" "flow_key_file = $LAB_W/n1/flow.key"
+SBC1=$LAB_BG_PID
+[ "$(field n1 role)" = standby ] || fail "n1 did not start as a standby: $(ctl n1 role)"
+wait_for 10 is_synced n1 || fail "n1 alone, empty, not synced: $(ctl n1 role)"
+ctl n1 role active >/dev/null || fail "n1 cannot be made active: $(ctl n1 role active)"
+[ "$(field n1 role)" = active ] || fail "n1 not active: $(ctl n1 role)"
+ok "n1 active (an empty cluster is synced)"
+
+# ---- 2. calls through n1, then a standby joins ----
+sed -e "s/\[media_ip\]/$LAB_CLI_IP/g" -e "s/\[media_port\]/6000/g" \
+	-e "s/IP\[media_ip_type\]/IP4/g" "$ISCEN/uac.xml" > "$LAB_W/uac.xml"
+sed -e "s/\[media_ip\]/$LAB_CLI_IP/g" -e "s/\[media_port\]/6000/g" \
+	-e "s/IP\[media_ip_type\]/IP4/g" "$SCEN/uac_wait_bye.xml" > "$LAB_W/uac_wait_bye.xml"
+sed -e "s/\[media_ip\]/$LAB_CORE_IP/g" -e "s/\[media_port\]/6002/g" \
+	-e "s/IP\[media_ip_type\]/IP4/g" -e "s/\"HOLD\"/\"$HOLD_UAS\"/" \
+	"$SCEN/uas_any_bye.xml" > "$LAB_W/uas.xml"
+sipp_args=(-nostdin -trace_msg -trace_err -timeout 90 -timeout_error)
+lab_bg core "$LAB_W/uas.out" sipp -sf "$LAB_W/uas.xml" -i "$LAB_CORE_IP" -p 5080 \
+	-m "$CALLS" -message_file "$LAB_W/uas.msg" -error_file "$LAB_W/uas.err" \
+	"${sipp_args[@]}"
+UAS=$LAB_BG_PID
+lab_bg cli "$LAB_W/uac1.out" sipp -sf "$LAB_W/uac.xml" -s 5551000 -i "$LAB_CLI_IP" \
+	-p 5070 "$LAB_VIP_ACCESS:5060" -m "$HALF" -r 20 -d "$HOLD_UAC" \
+	-message_file "$LAB_W/uac1.msg" -error_file "$LAB_W/uac1.err" "${sipp_args[@]}"
+UAC1=$LAB_BG_PID
+lab_bg cli "$LAB_W/uac2.out" sipp -sf "$LAB_W/uac_wait_bye.xml" -s 5552000 \
+	-i "$LAB_CLI_IP" -p 5072 "$LAB_VIP_ACCESS:5060" -m "$((CALLS - HALF))" -r 20 \
+	-message_file "$LAB_W/uac2.msg" -error_file "$LAB_W/uac2.err" "${sipp_args[@]}"
+UAC2=$LAB_BG_PID
+wait_for 20 confirmed n1 || fail "calls not all answered on n1: $(ctl n1 calls | head -3)"
+ok "$CALLS calls answered through n1"
+
+# RTP on every call, both ways, until the test says stop
+cat "$LAB_W/uac1.msg" "$LAB_W/uac2.msg" > "$LAB_W/uac.msg"
+rm -f "$LAB_W/stop" "$LAB_W/mark"
+lab_bg cli "$LAB_W/pump_a.out" python3 "$HERE/rtp_pump.py" --side a \
+	--log "$LAB_W/uac.msg" --ip "$LAB_CLI_IP" --calls "$CALLS" \
+	--stop "$LAB_W/stop" --mark "$LAB_W/mark" --max 60
+PUMPA=$LAB_BG_PID
+lab_bg core "$LAB_W/pump_b.out" python3 "$HERE/rtp_pump.py" --side b \
+	--log "$LAB_W/uas.msg" --ip "$LAB_CORE_IP" --calls "$CALLS" \
+	--stop "$LAB_W/stop" --mark "$LAB_W/mark" --max 60
+PUMPB=$LAB_BG_PID
+
+# a standby joins while the calls are up: refused promotion until synced
+lab_sbcd n2 "${opts[@]}" "flow_key_file = $LAB_W/n2/flow.key"
+SBC2=$LAB_BG_PID
+if ! is_synced n2; then
+	out=$(ctl n2 role active)
+	case $out in *"ERR"*) ;; *) fail "an unsynced standby was promoted: $out" ;; esac
+fi
+t0=$(lab_ms)
+wait_for 10 is_synced n2 || fail "n2 not synced within 10 s: $(ctl n2 role)"
+ok "n2 synced in $(( $(lab_ms) - t0 )) ms ($(field n2 last_sync_records) records)"
+wait_for 5 confirmed n2 || fail "n2 lacks calls: $(ctl n2 calls | head -3)"
+wait_for 5 has_sessions n2 || fail "n2 lacks media sessions: $(sessions n2)"
+[ "$(field n2 role)" = standby ] || fail "n2 is not a standby: $(ctl n2 role)"
+out=$(ctl n2 role active)
+case $out in *"node 1 is active"*) ;; *) fail "n2 promoted beside an active n1: $out" ;; esac
+ok "n2 holds $CALLS calls and their media sessions, as a standby"
+
+# bad input: a stranger on the group sends another version's records, an
+# unknown type, garbage, and changes while not the active: each refused
+# and counted on the standby, none applied, and the standby stays synced
+e1=$(field n1 epoch)
+s1=$(field n1 seq)
+r0=$(field n2 records_refused)
+lab_x n1 "${CPGINJECT:?}" sbc \
+	"sbc 2 R $e1 $((s1 + 1)) 0 0 0\nctr 9999999999 1 injected-v2" \
+	"sbc 1 X $e1 0 0 0 0\n" "not a message at all" \
+	"sbc 1 R $e1 $((s1 + 1)) 0 0 0\nctr 9999999999 1 injected-stranger" ||
+	fail "cpg-inject failed"
+r1=$(field n2 records_refused)
+[ "$((r1 - r0))" = 4 ] || fail "n2 refused $((r1 - r0)) of 4 bad messages: $(ctl n2 role)"
+ctl n2 counters | grep -q injected && fail "n2 applied an injected record: $(ctl n2 counters)"
+grep -q "record version 2, this sbcd" "$LAB_W/n2/sbcd.log" || fail "no log line names version 2"
+is_synced n2 || fail "n2 lost its sync to a stranger's messages: $(ctl n2 role)"
+[ "$(field n2 seq)" = "$(field n1 seq)" ] || fail "n2 at seq $(field n2 seq), n1 at $(field n1 seq)"
+ok "a stranger's messages (other version, unknown type, garbage, not the active) refused and counted"
+
+sleep 2     # some RTP through n1 first, and live changes reach n2
+ctl n1 role > "$LAB_W/role_n1.txt"
+ctl n2 role > "$LAB_W/role_n2.txt"
+
+# ---- 3. n1 crashes ----
+touch "$LAB_W/mark"
+tc=$(lab_ms)
+lab_crash n1
+gone() { ! ctl n2 role | grep -q '^peer 1 '; }
+wait_for 15 gone || fail "n2 still sees n1 15 s after the crash"
+tm=$(lab_ms)
+lab_addr_move "$LAB_VIP_ACCESS" n1 n2
+lab_addr_move "$LAB_VIP_CORE" n1 n2
+ctl n2 role active >/dev/null || fail "n2 cannot take over: $(ctl n2 role active)"
+tp=$(lab_ms)
+[ "$(field n2 role)" = active ] || fail "n2 not active: $(ctl n2 role)"
+ok "n1 crashed: n2 saw it after $((tm - tc)) ms, active after $((tp - tc)) ms"
+[ "$(peer_calls n2)" = "$CALLS" ] || fail "n2 counts $(peer_calls n2) calls of the peer, not $CALLS"
+
+# ---- 4. media resumes, then every BYE goes through n2 ----
+sleep 4
+touch "$LAB_W/stop"
+reap "$PUMPA" 10 || fail "the caller-side RTP pump failed: $(tail -3 "$LAB_W/pump_a.out")"
+reap "$PUMPB" 10 || fail "the callee-side RTP pump failed: $(tail -3 "$LAB_W/pump_b.out")"
+for side in a b; do
+	bad=$(awk '$7 == 0' "$LAB_W/pump_$side.out")
+	[ -z "$bad" ] || fail "RTP did not resume towards side $side: $bad"
+	[ "$(wc -l < "$LAB_W/pump_$side.out")" = "$CALLS" ] ||
+		fail "side $side reports $(wc -l < "$LAB_W/pump_$side.out") calls"
+done
+gap=$(cat "$LAB_W"/pump_?.out | awk '$9 > m { m = $9 } END { print m + 0 }')
+ok "RTP resumed both ways on all $CALLS calls (longest gap $gap ms, failover $((tp - tc)) ms)"
+
+for p in "$UAC1" "$UAC2" "$UAS"; do
+	rc=0
+	reap "$p" 60 || rc=$?
+	[ "$rc" = 0 ] || fail "sipp (PID $p) failed (rc $rc): $(cat "$LAB_W"/*.err 2>/dev/null | head -5)"
+done
+ok "every BYE (caller's and callee's) answered through n2"
+no_calls() { [ "$(n_calls n2)" = 0 ]; }
+wait_for 5 no_calls || fail "calls left on n2: $(ctl n2 calls | head -3)"
+[ "$(sessions n2)" = 0 ] || fail "media sessions left on n2: $(sessions n2)"
+[ -z "$(peer_calls n2)" ] || [ "$(peer_calls n2)" = 0 ] || fail "peer count left: $(peer_calls n2)"
+lab_stop "$SBC2" 10 || fail "sbcd on n2 did not stop cleanly"
+grep -qE 'AddressSanitizer|runtime error:|LeakSanitizer' "$LAB_W/n2/sbcd.log" &&
+	fail "sanitizer report in n2's sbcd.log"
+ok "nothing left on n2"
