@@ -9,7 +9,8 @@ CONF       ?= conf/sbc.conf
 DEPS = build-essential cmake pkg-config libre-dev libssl-dev openssl \
        libcmocka-dev sip-tester kamailio kamailio-tls-modules \
        iproute2 procps util-linux python3 ca-certificates sipvicious tzdata \
-       libsrtp2-dev libcpg-dev libquorum-dev corosync
+       libsrtp2-dev \
+       corosync libcpg-dev libquorum-dev iputils-arping
 
 .PHONY: all deps build asan run check check-fast bench bench-media clean
 

@@ -1,0 +1,631 @@
+# lab.sh: the cluster lab, sourced by the cluster tests, failover drills
+# and the Ansible test:  . "$(dirname "$0")/lab.sh"   (script arg 1 = IDX)
+# Needs root, iproute2, util-linux (unshare, nsenter, setsid, flock),
+# corosync and arping.  Recipe and measurements:
+# /work/shared/notes/cluster-lab.md.
+#
+# One lab instance = network namespaces sbl<IDX>-*, IDX given by the caller
+# (tests/cluster/CMakeLists.txt: SBC_LAB_BASE + n), so labs of parallel
+# tests and of other checkouts never share a name:
+#   sbl<IDX>-lan    bridge br0 and the lan ends v-<member> of every veth
+#   sbl<IDX>-n1..n3 cluster nodes, eth0 192.0.2.11..13/24; each also has a
+#                   private mount+UTS namespace (lab_node.sh) kept by a
+#                   holder process, running corosync -f
+#   sbl<IDX>-cli    192.0.2.100, the callers (sipp UAC, test tools)
+#   sbl<IDX>-core   192.0.2.200, the far ends (sipp UAS, registrar)
+# No default routes; nothing is created in the root namespace.
+# Service addresses that float between nodes: LAB_VIP_ACCESS 192.0.2.50,
+# LAB_VIP_CORE 192.0.2.51.  Work dir LAB_W (per node: LAB_W/<node>/,
+# corosync log in LAB_W/<node>/log-corosync/corosync.log).
+#
+# Functions (MEMBER = n1|n2|n3|cli|core, NODE = n1|n2|n3):
+#   lab_up [NODE...]        build the lab (default n1 n2), start corosync on
+#                           every node, wait until each sees all members;
+#                           sets LAB_UP_MS
+#   lab_x MEMBER CMD...     run CMD in MEMBER (nodes: nsenter into the
+#                           holder's net+mount+UTS namespaces)
+#   lab_cli CMD... / lab_core CMD...   lab_x cli / lab_x core
+#   lab_bg MEMBER LOG CMD...  start CMD in MEMBER in the background, output
+#                           to LOG; its PID is in LAB_BG_PID (the PID of CMD
+#                           itself: nothing sits between)
+#   lab_stop PID [SECS]     SIGTERM a lab_bg process, SIGKILL after SECS
+#                           (default 5); returns its exit status
+#   lab_kill_proc NODE PID  SIGKILL one process of a live node
+#   lab_members NODE        print how many members corosync in NODE sees
+#   lab_wait_members NODE N TIMEOUT   wait until that number is N
+#   lab_addr_add NODE IP / lab_addr_del NODE IP   an address on eth0 (/24);
+#                           add also sends gratuitous ARP (arping -U)
+#   lab_addr_move IP FROM TO  del on FROM (if it still has it), add on TO
+#   lab_crash NODE          cable cut, SIGKILL of every process of the node,
+#                           eth0 flushed (a dead node must not answer ARP)
+#   lab_revive NODE         address and cable back, launcher again; does
+#                           not wait for membership (lab_wait_members)
+#   lab_sbcd NODE [OPT=VAL...]  write LAB_W/NODE/sbcd.conf (sbcd standalone on
+#                           the VIPs, upstream the core's UAS) and start $SBCD
+#                           in NODE, wait until ready; PID in LAB_BG_PID
+#   lab_down                kill every process of every lab namespace by
+#                           PID, wait until gone, delete the namespaces,
+#                           remove LAB_W unless the test failed; sets
+#                           LAB_DOWN_MS.  Runs from the EXIT trap; idempotent
+#   lab_leftovers           print what a finished lab left behind (lab
+#                           namespaces, killed PIDs still alive, libqb
+#                           files in /dev/shm); empty = clean
+#   fail MSG / ok MSG / lab_log MSG
+# Settings (environment): LAB_TOKEN (totem token ms, 1000: shorter flaps on
+# these VMs), LAB_TOTEM_EXTRA (more totem lines), LAB_KEEP=1 (keep LAB_W),
+# LAB_PACEMAKER=1 (start pacemakerd in every node: not implemented yet, a
+# later issue adds lab_pacemaker; the lab refuses rather than ignoring it).
+# TODO: lab_partition / lab_heal (cable cut without killing the node).
+#
+# Processes are stopped by PID only: the PIDs come from `ip netns pids` of
+# the lab's own namespaces, so nothing outside the lab is ever touched.
+# Leftovers of an aborted run with the same IDX are cleaned at start; a
+# run with the same IDX that is still alive is refused instead (claim file
+# in LAB_LOCKDIR, /run/lock).  Every wait is bounded.
+
+set -u
+LAB_NAME=$(basename "$0" .sh)
+LAB_IDX=${LAB_IDX:-${1:?usage: $0 LAB_INDEX}}
+case $LAB_IDX in
+'' | *[!0-9]*) echo "lab index must be a number: $LAB_IDX" >&2; exit 2 ;;
+esac
+LAB_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+LAB_P=sbl$LAB_IDX
+LAB_LAN=$LAB_P-lan
+LAB_W=${LAB_WORKDIR:-${TMPDIR:-/tmp}/sbc-lab.$LAB_IDX.$$}
+LAB_TOKEN=${LAB_TOKEN:-1000}
+LAB_TOTEM_EXTRA=${LAB_TOTEM_EXTRA:-}
+LAB_VIP_ACCESS=192.0.2.50
+LAB_VIP_CORE=192.0.2.51
+LAB_CLI_IP=192.0.2.100
+LAB_CORE_IP=192.0.2.200
+LAB_LOCKDIR=${LAB_LOCKDIR:-/run/lock}
+[ -d "$LAB_LOCKDIR" ] && [ -w "$LAB_LOCKDIR" ] || LAB_LOCKDIR=/tmp
+LAB_CLAIM=$LAB_LOCKDIR/sbc-lab.$LAB_IDX
+LAB_NODES=""
+LAB_LOGS=""
+LAB_SEEN=""
+LAB_BG_PID=""
+LAB_UP_MS=""
+LAB_DOWN_MS=""
+LAB_FAILED=0
+LAB_CLAIMED=0
+LAB_IS_DOWN=0
+
+lab_log() { echo "[$LAB_NAME] $*"; }
+
+ok() { lab_log "ok: $*"; }
+
+# Post-mortem on stdout (ctest shows it): the tail of every corosync log
+# and of every lab_bg log; the work dir is kept by lab_down.
+fail() {
+	LAB_FAILED=1
+	lab_log "FAIL: $*"
+	local f
+	for f in "$LAB_W"/n?/log-corosync/corosync.log "$LAB_W"/n?/node.log $LAB_LOGS; do
+		[ -s "$f" ] || continue
+		echo "---- $f (tail) ----"
+		tail -8 "$f"
+	done
+	exit 1
+}
+
+# Exit code 77: ctest reports the test as skipped (SKIP_RETURN_CODE).
+lab_skip() {
+	lab_log "SKIP: $*"
+	exit 77
+}
+
+lab_require() {
+	local c
+	[ "$(id -u)" = 0 ] || lab_skip "needs root (network and mount namespaces)"
+	for c in ip unshare nsenter setsid flock timeout corosync corosync-keygen \
+		corosync-quorumtool corosync-cfgtool arping; do
+		command -v "$c" >/dev/null || lab_skip "$c not installed (make deps)"
+	done
+}
+
+# Milliseconds since the epoch (EPOCHREALTIME without its decimal point).
+lab_ms() {
+	local t=${EPOCHREALTIME//[.,]/}
+	echo $((t / 1000))
+}
+
+# Seconds with 2 decimals between two lab_ms values.
+lab_secs() {
+	local d=$(($2 - $1))
+	printf '%d.%02d' $((d / 1000)) $((d % 1000 / 10))
+}
+
+# ---- processes -------------------------------------------------------------
+
+# Start time of a live process (field 22 of /proc/PID/stat, after the
+# command name, which may hold spaces); fails for a gone or zombie one.
+# A PID plus its start time names a process even if the PID is reused.
+lab_pid_start() {
+	local s
+	s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	s=${s##*) }
+	set -- $s
+	[ "$1" != Z ] || return 1
+	echo "${20}"
+}
+
+# Is PID:START gone (exited, zombie, or its PID now someone else's)?
+lab_gone() {
+	local pid=${1%%:*} start=${1#*:} cur
+	cur=$(lab_pid_start "$pid") || return 0
+	[ "$cur" != "$start" ]
+}
+
+# The network namespace identity (inode) of a lab namespace and of a PID.
+lab_ns_ino() { stat -L -c %i "/run/netns/$1" 2>/dev/null; }
+lab_pid_ns_ino() {
+	local l
+	l=$(readlink "/proc/$1/ns/net" 2>/dev/null) || return 1
+	l=${l#net:[}
+	echo "${l%]}"
+}
+
+# The lab namespaces that exist now (also those of an aborted run).
+lab_ns_list() {
+	ip netns list 2>/dev/null | awk '{print $1}' | grep "^$LAB_P-" || true
+}
+
+# Which lab namespace PID is in (prints its name); fails if none.
+lab_pid_ns() {
+	local ino ns
+	ino=$(lab_pid_ns_ino "$1") || return 1
+	for ns in $(lab_ns_list); do
+		[ "$(lab_ns_ino "$ns")" = "$ino" ] && { echo "$ns"; return 0; }
+	done
+	return 1
+}
+
+# SIGKILL every process of the given namespaces, by PID, and wait (5 s at
+# most) until they are gone.  Each is remembered in LAB_SEEN (PID:START)
+# for lab_leftovers.  Children of this shell are reaped.
+lab_kill_ns() {
+	local ns p s list="" left
+	for ns in "$@"; do
+		for p in $(ip netns pids "$ns" 2>/dev/null); do
+			s=$(lab_pid_start "$p") || continue
+			list="$list $p:$s"
+			kill -9 "$p" 2>/dev/null
+		done
+	done
+	LAB_SEEN="$LAB_SEEN$list"
+	for _ in $(seq 1 100); do
+		left=""
+		for p in $list; do
+			lab_gone "$p" || left="$left $p"
+		done
+		[ -z "$left" ] && break
+		sleep 0.05
+	done
+	# reap the ones that are our children (a live child would block wait)
+	for p in $list; do
+		lab_gone "$p" && wait "${p%%:*}" 2>/dev/null
+	done
+	[ -z "$left" ] || { lab_log "still alive after SIGKILL:$left"; return 1; }
+	return 0
+}
+
+# ---- claim of the lab index ------------------------------------------------
+
+# Take the index: the claim file names the owning shell (PID START).  A
+# live owner means another run uses this IDX right now: refuse (cleaning
+# its namespaces would kill its lab).  flock makes check-and-claim atomic.
+lab_claim() {
+	local rc=0
+	(
+		flock -w 10 9 || exit 2
+		read -r opid ostart <&9
+		if [ -n "${opid:-}" ] && ! lab_gone "$opid:$ostart"; then
+			echo "$opid" >&2
+			exit 3
+		fi
+		echo "$$ $(lab_pid_start $$)" > "$LAB_CLAIM"
+	) 9<>"$LAB_CLAIM" 2>"$LAB_W/claim.err" || rc=$?
+	case $rc in
+	0) LAB_CLAIMED=1 ;;
+	3) fail "lab index $LAB_IDX is in use by PID $(cat "$LAB_W/claim.err"); pick another (SBC_LAB_BASE)" ;;
+	*) fail "cannot claim lab index $LAB_IDX ($LAB_CLAIM)" ;;
+	esac
+	rm -f "$LAB_W/claim.err"
+}
+
+# Give the index back (the file stays: an empty claim is a free index).
+lab_unclaim() {
+	[ "$LAB_CLAIMED" = 1 ] || return 0
+	(
+		flock -w 10 9 || exit 2
+		read -r opid _ <&9
+		[ "${opid:-}" = $$ ] && : > "$LAB_CLAIM"
+	) 9<>"$LAB_CLAIM"
+	LAB_CLAIMED=0
+}
+
+# ---- network ---------------------------------------------------------------
+
+lab_ip() {
+	case $1 in
+	n1) echo 192.0.2.11 ;;
+	n2) echo 192.0.2.12 ;;
+	n3) echo 192.0.2.13 ;;
+	cli) echo $LAB_CLI_IP ;;
+	core) echo $LAB_CORE_IP ;;
+	*) return 1 ;;
+	esac
+}
+
+# Leftovers of an aborted run of this IDX: processes by PID, then names.
+lab_clean_stale() {
+	local nss ns
+	nss=$(lab_ns_list)
+	[ -n "$nss" ] || return 0
+	lab_log "cleaning leftovers of an earlier run:" $nss
+	lab_kill_ns $nss
+	for ns in $nss; do
+		ip netns del "$ns" || fail "cannot delete stale namespace $ns"
+	done
+}
+
+# One member's namespace and cable: the veth is created inside the lan
+# namespace with its peer moved straight into the member's namespace.
+lab_net_member() {
+	local m=$1 ns=$LAB_P-$1
+	ip netns add "$ns" || return 1
+	ip -n "$ns" link set lo up &&
+		ip -n "$LAB_LAN" link add "v-$m" type veth peer name eth0 netns "$ns" &&
+		ip -n "$LAB_LAN" link set "v-$m" master br0 up &&
+		ip -n "$ns" addr add "$(lab_ip "$m")/24" dev eth0 &&
+		ip -n "$ns" link set eth0 up
+}
+
+lab_net() {
+	local m
+	ip netns add "$LAB_LAN" || return 1
+	ip -n "$LAB_LAN" link set lo up &&
+		ip -n "$LAB_LAN" link add br0 type bridge stp_state 0 forward_delay 0 &&
+		ip -n "$LAB_LAN" link set br0 up || return 1
+	for m in $LAB_NODES cli core; do
+		lab_net_member "$m" || return 1
+	done
+}
+
+# ---- corosync --------------------------------------------------------------
+
+# One corosync.conf and one authkey for all nodes; corosync picks its own
+# nodelist entry by the local address.  two_node (implies wait_for_all)
+# keeps a 2-node cluster quorate when one node is lost.
+lab_corosync_conf() {
+	local n id count=0
+	corosync-keygen -l -k "$LAB_W/authkey" >/dev/null 2>&1 ||
+		fail "corosync-keygen failed"
+	{
+		cat <<EOC
+totem {
+	version: 2
+	cluster_name: sbclab$LAB_IDX
+	transport: knet
+	crypto_cipher: aes256
+	crypto_hash: sha256
+	token: $LAB_TOKEN
+	$LAB_TOTEM_EXTRA
+}
+nodelist {
+EOC
+		for n in $LAB_NODES; do
+			id=${n#n}
+			count=$((count + 1))
+			printf '\tnode {\n\t\tname: %s\n\t\tnodeid: %s\n\t\tring0_addr: %s\n\t}\n' \
+				"$n" "$id" "$(lab_ip "$n")"
+		done
+		echo "}"
+		echo "quorum {"
+		echo "	provider: corosync_votequorum"
+		[ "$count" = 2 ] && echo "	two_node: 1"
+		echo "}"
+		cat <<EOC
+logging {
+	to_logfile: yes
+	logfile: /var/log/corosync/corosync.log
+	to_stderr: no
+	to_syslog: no
+	timestamp: hires
+}
+EOC
+	} > "$LAB_W/corosync.conf"
+}
+
+# Start a node's launcher (lab_node.sh) in its namespaces; returns once
+# the holder has published its PID (the node's mounts are in place).
+lab_node_start() {
+	local n=$1 d=$LAB_W/$1 h
+	mkdir -p "$d/etc-corosync" || fail "mkdir $d"
+	install -m 0644 "$LAB_W/corosync.conf" "$d/etc-corosync/corosync.conf" &&
+		install -m 0400 "$LAB_W/authkey" "$d/etc-corosync/authkey" ||
+		fail "cannot install corosync config for $n"
+	rm -f "$d/holder.pid"
+	# setsid: the node is not in the test's process group (a ^C reaches
+	# the test, whose EXIT trap stops the node); disown: a bare `wait`
+	# in a test must not wait for the holder, which never exits
+	setsid ip netns exec "$LAB_P-$n" unshare --mount --uts --propagation private \
+		-- bash "$LAB_HERE/lab_node.sh" "$n" "$d" </dev/null >>"$d/node.log" 2>&1 &
+	disown $!
+	for _ in $(seq 1 100); do
+		h=$(cat "$d/holder.pid" 2>/dev/null)
+		[ -n "$h" ] && return 0
+		sleep 0.05
+	done
+	fail "node $n: launcher did not come up within 5 s"
+}
+
+# The holder PID of a node, checked to be in the node's own netns (a
+# stale PID file must never lead nsenter into a stranger's namespaces).
+lab_holder() {
+	local h
+	h=$(cat "$LAB_W/$1/holder.pid" 2>/dev/null) || return 1
+	[ -n "$h" ] && [ "$(lab_pid_ns_ino "$h")" = "$(lab_ns_ino "$LAB_P-$1")" ] ||
+		return 1
+	echo "$h"
+}
+
+# LAB_PRE: the command prefix that runs something in a member.
+# ip netns exec and nsenter (without -p) exec the command: no extra
+# process between, so $! of a background job is the command's PID.
+lab_pre() {
+	local h
+	case $1 in
+	cli | core) LAB_PRE=(ip netns exec "$LAB_P-$1") ;;
+	n[123])
+		h=$(lab_holder "$1") || { echo "node $1 is not running" >&2; return 1; }
+		LAB_PRE=(nsenter -t "$h" -n -m -u --)
+		;;
+	*) echo "no lab member '$1'" >&2; return 1 ;;
+	esac
+}
+
+lab_x() {
+	local -a LAB_PRE
+	lab_pre "$1" || return 1
+	shift
+	"${LAB_PRE[@]}" "$@"
+}
+
+lab_cli() { lab_x cli "$@"; }
+lab_core() { lab_x core "$@"; }
+
+lab_bg() {
+	local m=$1 log=$2
+	local -a LAB_PRE
+	shift 2
+	lab_pre "$m" || fail "lab_bg: $m is not running"
+	"${LAB_PRE[@]}" "$@" </dev/null >"$log" 2>&1 &
+	LAB_BG_PID=$!
+	LAB_LOGS="$LAB_LOGS $log"
+	lab_log "$m: started $1 (PID $LAB_BG_PID, log $log)"
+}
+
+lab_stop() {
+	local pid=$1 t=${2:-5} s rc=0
+	# already gone: just its exit status (if it is our child)
+	s=$(lab_pid_start "$pid") || { wait "$pid" 2>/dev/null; return; }
+	lab_pid_ns "$pid" >/dev/null || { lab_log "lab_stop: $pid is not a lab process"; return 1; }
+	kill "$pid" 2>/dev/null
+	for _ in $(seq 1 $((t * 20))); do
+		lab_gone "$pid:$s" && break
+		sleep 0.05
+	done
+	lab_gone "$pid:$s" || kill -9 "$pid" 2>/dev/null
+	for _ in $(seq 1 40); do
+		lab_gone "$pid:$s" && break
+		sleep 0.05
+	done
+	wait "$pid" 2>/dev/null || rc=$?
+	return $rc
+}
+
+lab_kill_proc() {
+	local s
+	[ "$(lab_pid_ns "$2")" = "$LAB_P-$1" ] || fail "lab_kill_proc: PID $2 is not in $1"
+	s=$(lab_pid_start "$2") || return 0
+	kill -9 "$2"
+	for _ in $(seq 1 100); do
+		lab_gone "$2:$s" && { wait "$2" 2>/dev/null; return 0; }
+		sleep 0.05
+	done
+	fail "lab_kill_proc: PID $2 in $1 survived SIGKILL for 5 s"
+}
+
+# Members as corosync in NODE sees them: the rows of the membership table
+# of corosync-quorumtool -s (every CLI call bounded: a corosync CLI can
+# hang while the cluster re-forms).
+lab_members() {
+	local -a LAB_PRE
+	lab_pre "$1" 2>/dev/null || { echo 0; return 1; }
+	timeout -k 1 5 "${LAB_PRE[@]}" corosync-quorumtool -s 2>/dev/null |
+		awk '/^Membership information/ { t = 1; next }
+		     t && $1 ~ /^[0-9]+$/ && $2 ~ /^[0-9]+$/ { n++ }
+		     END { print n + 0 }'
+}
+
+lab_wait_members() {
+	local n=$1 want=$2 t=$3 end got
+	end=$(($(lab_ms) + t * 1000))
+	while :; do
+		got=$(lab_members "$n")
+		[ "$got" = "$want" ] && return 0
+		[ "$(lab_ms)" -lt "$end" ] || break
+		sleep 0.1
+	done
+	lab_log "$n: corosync sees $got members, not $want, after $t s"
+	return 1
+}
+
+# ---- addresses -------------------------------------------------------------
+
+# Gratuitous ARP from NODE for IP, so cli, core and the other nodes
+# replace a cached MAC (of the node that had it before) at once.  The
+# first goes out at once, a second 1 s later (as IPaddr2's send_arp);
+# in the background because arping takes whole seconds to finish (its
+# interval is in whole seconds, -i 0 never ends).  It is a process of the
+# node's namespace, so lab_crash and lab_down stop it if still running.
+lab_garp() {
+	local -a LAB_PRE
+	lab_pre "$1" || fail "lab_garp: $1 is not running"
+	"${LAB_PRE[@]}" arping -q -U -c 2 -I eth0 -s "$2" "$2" \
+		</dev/null >>"$LAB_W/$1/arping.log" 2>&1 &
+	disown $!
+}
+
+lab_addr_add() {
+	ip -n "$LAB_P-$1" addr add "$2/24" dev eth0 || fail "cannot add $2 on $1"
+	lab_garp "$1" "$2"
+}
+
+lab_addr_del() {
+	ip -n "$LAB_P-$1" addr del "$2/24" dev eth0 || fail "cannot delete $2 on $1"
+}
+
+lab_addr_move() {
+	local ip=$1 from=$2 to=$3
+	# a crashed node has no addresses left (lab_crash flushed them)
+	if ip -n "$LAB_P-$from" -4 addr show dev eth0 | grep -q "inet $ip/"; then
+		lab_addr_del "$from" "$ip"
+	fi
+	lab_addr_add "$to" "$ip"
+}
+
+# ---- faults ----------------------------------------------------------------
+
+lab_crash() {
+	local n=$1 ns=$LAB_P-$1
+	ip -n "$LAB_LAN" link set "v-$n" down || fail "cannot cut the cable of $n"
+	lab_kill_ns "$ns" || fail "processes of $n survived SIGKILL"
+	ip -n "$ns" addr flush dev eth0
+	rm -f "$LAB_W/$n/holder.pid"
+	lab_log "$n crashed"
+}
+
+lab_revive() {
+	local n=$1 ns=$LAB_P-$1
+	ip -n "$ns" addr add "$(lab_ip "$n")/24" dev eth0 || fail "cannot re-address $n"
+	ip -n "$LAB_LAN" link set "v-$n" up || fail "cannot reconnect $n"
+	lab_node_start "$n"
+	lab_log "$n revived"
+}
+
+# ---- sbcd ------------------------------------------------------------------
+
+# sbcd standalone in NODE on the two VIPs (which must be on NODE already:
+# sbcd binds them), upstream the core's UAS on 5080, the lab network as a
+# peer; OPT=VAL arguments replace or add global options.
+lab_sbcd() {
+	local n=$1 d=$LAB_W/$1 kv k pid
+	shift
+	: "${SBCD:?SBCD must point to the sbcd binary}"
+	cat > "$d/sbcd.opts" <<EOC
+log_level = debug
+access_addr = $LAB_VIP_ACCESS
+access_tls_port = 0
+core_addr = $LAB_VIP_CORE
+core_tls_port = 0
+core_tls_cert =
+core_tls_key =
+upstream = sip:$LAB_CORE_IP:5080;transport=udp
+control_socket = $d/sbcd.sock
+EOC
+	for kv in "$@"; do
+		k=${kv%%=*}
+		k=${k% }
+		sed -i "/^$k *=/d" "$d/sbcd.opts"
+		echo "$kv" >> "$d/sbcd.opts"
+	done
+	{ cat "$d/sbcd.opts"; printf '[peer lab]\naddr = 192.0.2.0/24\n'; } > "$d/sbcd.conf"
+	lab_bg "$n" "$d/sbcd.log" "$SBCD" -f "$d/sbcd.conf"
+	pid=$LAB_BG_PID
+	for _ in $(seq 1 100); do
+		grep -q ' ready$' "$d/sbcd.log" && return 0
+		kill -0 "$pid" 2>/dev/null || fail "sbcd in $n exited at start-up"
+		sleep 0.05
+	done
+	fail "sbcd in $n not ready within 5 s"
+}
+
+# ---- bring-up and teardown -------------------------------------------------
+
+lab_up() {
+	local t0 n count=0
+	t0=$(lab_ms)
+	LAB_NODES=${*:-n1 n2}
+	for n in $LAB_NODES; do
+		case $n in n[123]) ;; *) fail "lab_up: no node '$n' (n1 n2 n3)" ;; esac
+		count=$((count + 1))
+	done
+	[ "$count" -ge 2 ] || fail "lab_up: at least 2 nodes"
+	[ "${LAB_PACEMAKER:-0}" = 1 ] && fail "LAB_PACEMAKER=1 is not implemented yet"
+	lab_net || fail "cannot build the lab network"
+	lab_corosync_conf
+	for n in $LAB_NODES; do
+		lab_node_start "$n"
+	done
+	for n in $LAB_NODES; do
+		lab_wait_members "$n" "$count" 20 || fail "corosync in $n did not see all $count nodes"
+	done
+	LAB_UP_MS=$(($(lab_ms) - t0))
+	lab_log "lab $LAB_P up ($LAB_NODES) in $(lab_secs 0 "$LAB_UP_MS") s"
+}
+
+lab_down() {
+	local t0 nss ns
+	[ "$LAB_IS_DOWN" = 1 ] && return 0
+	LAB_IS_DOWN=1
+	t0=$(lab_ms)
+	# without the claim, namespaces of this IDX belong to another run
+	[ "$LAB_CLAIMED" = 1 ] && nss=$(lab_ns_list) || nss=""
+	lab_kill_ns $nss || LAB_FAILED=1
+	for ns in $nss; do
+		ip netns del "$ns" || { lab_log "cannot delete $ns"; LAB_FAILED=1; }
+	done
+	lab_unclaim
+	LAB_DOWN_MS=$(($(lab_ms) - t0))
+	lab_log "lab $LAB_P down in $(lab_secs 0 "$LAB_DOWN_MS") s"
+	if [ "$LAB_FAILED" = 0 ] && [ -z "${LAB_KEEP:-}" ]; then
+		rm -rf "$LAB_W"
+	else
+		lab_log "work dir kept: $LAB_W"
+	fi
+}
+
+lab_leftovers() {
+	local p f
+	lab_ns_list
+	for p in $LAB_SEEN; do
+		lab_gone "$p" || echo "process ${p%%:*} alive"
+	done
+	for p in $LAB_SEEN; do
+		# qb-SERVERPID-..., qb-NAME-PID-... (blackbox)
+		for f in /dev/shm/qb-"${p%%:*}"-* /dev/shm/qb-*-"${p%%:*}"-*; do
+			[ -e "$f" ] && echo "$f"
+		done
+	done
+	return 0
+}
+
+# A non-zero exit (fail, set -u, a plain exit 1) keeps the work dir.
+lab_exit() {
+	local rc=$?
+	[ "$rc" = 0 ] || [ "$rc" = 77 ] || LAB_FAILED=1
+	lab_down
+}
+
+lab_require
+trap lab_exit EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+rm -rf "$LAB_W"
+mkdir -p "$LAB_W" || fail "cannot create $LAB_W"
+lab_claim
+lab_clean_stale
