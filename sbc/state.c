@@ -114,7 +114,8 @@ int state_apply(struct sbc *sbc, const struct pl *line)
 
 		err = dialog_decode(&r, line);
 		err = err ? err : dialog_apply(sbc, &r, &d);
-		if (!err && sbc->media && media_adopt(sbc, d) == ENOMEM)
+		/* an ended call comes back as NULL */
+		if (!err && d && sbc->media && media_adopt(sbc, d) == ENOMEM)
 			err = ENOMEM;
 		return err;
 	}

@@ -18,60 +18,19 @@
 . "$(dirname "$0")/lab.sh"
 
 HERE=$(cd "$(dirname "$0")" && pwd)
-SCEN=$HERE/scenarios
-ISCEN=$HERE/../integration/scenarios
-SBCCTL=${SBCCTL:?SBCCTL must point to sbcctl}
+. "$HERE/pair.sh"
 CALLS=${PAIR_CALLS:-20}         # half hung up by each end
 HALF=$((CALLS / 2))
 HOLD_UAC=20000                  # ms the callers hold before their BYE
 HOLD_UAS=26000                  # ms after which the callee hangs up
 
-ctl() { local n=$1; shift; lab_x "$n" "$SBCCTL" -s "$LAB_W/$n/sbcd.sock" "$@"; }
-field() { ctl "$1" role | awk -v k="$2" '$1 == k { print $2; exit }'; }
-
-# Wait (bounded, seconds) until COMMAND... succeeds.
-wait_for() {
-	local t=$1 end
-	shift
-	end=$(($(lab_ms) + t * 1000))
-	while ! "$@" 2>/dev/null; do
-		[ "$(lab_ms)" -lt "$end" ] || return 1
-		sleep 0.1
-	done
-}
-
-# The exit status of a child of this script that ends by itself within
-# SECS, or 124 after killing it.
-reap() {
-	local pid=$1 t=$2 rc=0
-	for _ in $(seq 1 $((t * 10))); do
-		grep -qs '^State:[[:space:]]*[^Z]' "/proc/$pid/status" || break
-		sleep 0.1
-	done
-	grep -qs '^State:[[:space:]]*[^Z]' "/proc/$pid/status" && { lab_stop "$pid" 1; return 124; }
-	wait "$pid" || rc=$?
-	return $rc
-}
-
-is_synced() { [ "$(field "$1" synced)" = yes ]; }
-n_calls() { ctl "$1" calls | awk '$1 == "dialogs" { print $2 }'; }
-confirmed() { [ "$(ctl "$1" calls | grep -c ' state confirmed ')" = "$CALLS" ]; }
-sessions() { ctl "$1" media | awk '$1 == "media_sessions" { print $2 }'; }
-has_sessions() { [ "$(sessions "$1")" = "$CALLS" ]; }
-peer_calls() { ctl "$1" calls | awk '$1 == "calls" && $2 == "lab" && NF == 3 { print $3 }'; }
-
 lab_up n1 n2
-head -c 32 /dev/urandom > "$LAB_W/flow.key"
-opts=("cluster = corosync" "media_port_min = 30000" "media_port_max = 30999"
-      "dialog_max_duration = 600" "media_timeout = 60")
-for n in n1 n2; do
-	cp "$LAB_W/flow.key" "$LAB_W/$n/flow.key"
-done
+pair_init
 
 # ---- 1. an empty cluster; n1 becomes the active ----
 lab_addr_add n1 "$LAB_VIP_ACCESS"
 lab_addr_add n1 "$LAB_VIP_CORE"
-lab_sbcd n1 "${opts[@]}" "flow_key_file = $LAB_W/n1/flow.key"
+pair_sbcd n1
 SBC1=$LAB_BG_PID
 [ "$(field n1 role)" = standby ] || fail "n1 did not start as a standby: $(ctl n1 role)"
 wait_for 10 is_synced n1 || fail "n1 alone, empty, not synced: $(ctl n1 role)"
@@ -80,26 +39,7 @@ ctl n1 role active >/dev/null || fail "n1 cannot be made active: $(ctl n1 role a
 ok "n1 active (an empty cluster is synced)"
 
 # ---- 2. calls through n1, then a standby joins ----
-sed -e "s/\[media_ip\]/$LAB_CLI_IP/g" -e "s/\[media_port\]/6000/g" \
-	-e "s/IP\[media_ip_type\]/IP4/g" "$ISCEN/uac.xml" > "$LAB_W/uac.xml"
-sed -e "s/\[media_ip\]/$LAB_CLI_IP/g" -e "s/\[media_port\]/6000/g" \
-	-e "s/IP\[media_ip_type\]/IP4/g" "$SCEN/uac_wait_bye.xml" > "$LAB_W/uac_wait_bye.xml"
-sed -e "s/\[media_ip\]/$LAB_CORE_IP/g" -e "s/\[media_port\]/6002/g" \
-	-e "s/IP\[media_ip_type\]/IP4/g" -e "s/\"HOLD\"/\"$HOLD_UAS\"/" \
-	"$SCEN/uas_any_bye.xml" > "$LAB_W/uas.xml"
-sipp_args=(-nostdin -trace_msg -trace_err -timeout 90 -timeout_error)
-lab_bg core "$LAB_W/uas.out" sipp -sf "$LAB_W/uas.xml" -i "$LAB_CORE_IP" -p 5080 \
-	-m "$CALLS" -message_file "$LAB_W/uas.msg" -error_file "$LAB_W/uas.err" \
-	"${sipp_args[@]}"
-UAS=$LAB_BG_PID
-lab_bg cli "$LAB_W/uac1.out" sipp -sf "$LAB_W/uac.xml" -s 5551000 -i "$LAB_CLI_IP" \
-	-p 5070 "$LAB_VIP_ACCESS:5060" -m "$HALF" -r 20 -d "$HOLD_UAC" \
-	-message_file "$LAB_W/uac1.msg" -error_file "$LAB_W/uac1.err" "${sipp_args[@]}"
-UAC1=$LAB_BG_PID
-lab_bg cli "$LAB_W/uac2.out" sipp -sf "$LAB_W/uac_wait_bye.xml" -s 5552000 \
-	-i "$LAB_CLI_IP" -p 5072 "$LAB_VIP_ACCESS:5060" -m "$((CALLS - HALF))" -r 20 \
-	-message_file "$LAB_W/uac2.msg" -error_file "$LAB_W/uac2.err" "${sipp_args[@]}"
-UAC2=$LAB_BG_PID
+pair_calls "$CALLS" "$HALF" "$HOLD_UAC" "$HOLD_UAS" 20
 wait_for 20 confirmed n1 || fail "calls not all answered on n1: $(ctl n1 calls | head -3)"
 ok "$CALLS calls answered through n1"
 
@@ -116,7 +56,7 @@ lab_bg core "$LAB_W/pump_b.out" python3 "$HERE/rtp_pump.py" --side b \
 PUMPB=$LAB_BG_PID
 
 # a standby joins while the calls are up: refused promotion until synced
-lab_sbcd n2 "${opts[@]}" "flow_key_file = $LAB_W/n2/flow.key"
+pair_sbcd n2
 SBC2=$LAB_BG_PID
 if ! is_synced n2; then
 	out=$(ctl n2 role active)
@@ -162,8 +102,7 @@ lab_crash n1
 gone() { ! ctl n2 role | grep -q '^peer 1 '; }
 wait_for 15 gone || fail "n2 still sees n1 15 s after the crash"
 tm=$(lab_ms)
-lab_addr_move "$LAB_VIP_ACCESS" n1 n2
-lab_addr_move "$LAB_VIP_CORE" n1 n2
+pair_move n1 n2
 ctl n2 role active >/dev/null || fail "n2 cannot take over: $(ctl n2 role active)"
 tp=$(lab_ms)
 [ "$(field n2 role)" = active ] || fail "n2 not active: $(ctl n2 role)"
@@ -184,17 +123,11 @@ done
 gap=$(cat "$LAB_W"/pump_?.out | awk '$9 > m { m = $9 } END { print m + 0 }')
 ok "RTP resumed both ways on all $CALLS calls (longest gap $gap ms, failover $((tp - tc)) ms)"
 
-for p in "$UAC1" "$UAC2" "$UAS"; do
-	rc=0
-	reap "$p" 60 || rc=$?
-	[ "$rc" = 0 ] || fail "sipp (PID $p) failed (rc $rc): $(cat "$LAB_W"/*.err 2>/dev/null | head -5)"
-done
+pair_calls_done 60
 ok "every BYE (caller's and callee's) answered through n2"
 no_calls() { [ "$(n_calls n2)" = 0 ]; }
 wait_for 5 no_calls || fail "calls left on n2: $(ctl n2 calls | head -3)"
 [ "$(sessions n2)" = 0 ] || fail "media sessions left on n2: $(sessions n2)"
 [ -z "$(peer_calls n2)" ] || [ "$(peer_calls n2)" = 0 ] || fail "peer count left: $(peer_calls n2)"
-lab_stop "$SBC2" 10 || fail "sbcd on n2 did not stop cleanly"
-grep -qE 'AddressSanitizer|runtime error:|LeakSanitizer' "$LAB_W/n2/sbcd.log" &&
-	fail "sanitizer report in n2's sbcd.log"
+pair_stop n2 "$SBC2"
 ok "nothing left on n2"

@@ -1,0 +1,119 @@
+# pair.sh: what the pair tests share, sourced after lab.sh: sbcctl in a
+# node, the role fields, bounded waits, sipp calls held through sbcd on
+# the service addresses, and reaping the test's own children.
+HERE=$(cd "$(dirname "$0")" && pwd)
+SCEN=$HERE/scenarios
+ISCEN=$HERE/../integration/scenarios
+SBCCTL=${SBCCTL:?SBCCTL must point to sbcctl}
+
+ctl() { local n=$1; shift; lab_x "$n" "$SBCCTL" -s "$LAB_W/$n/sbcd.sock" "$@"; }
+field() { ctl "$1" role | awk -v k="$2" '$1 == k { print $2; exit }'; }
+
+# Wait (bounded, seconds) until COMMAND... succeeds.
+wait_for() {
+	local t=$1 end
+	shift
+	end=$(($(lab_ms) + t * 1000))
+	while ! "$@" 2>/dev/null; do
+		[ "$(lab_ms)" -lt "$end" ] || return 1
+		sleep 0.1
+	done
+}
+
+# The exit status of a child of this script that ends by itself within
+# SECS, or 124 after killing it.
+reap() {
+	local pid=$1 t=$2 rc=0
+	for _ in $(seq 1 $((t * 10))); do
+		grep -qs '^State:[[:space:]]*[^Z]' "/proc/$pid/status" || break
+		sleep 0.1
+	done
+	grep -qs '^State:[[:space:]]*[^Z]' "/proc/$pid/status" && { lab_stop "$pid" 1; return 124; }
+	wait "$pid" || rc=$?
+	return $rc
+}
+
+is_synced() { [ "$(field "$1" synced)" = yes ]; }
+n_calls() { ctl "$1" calls | awk '$1 == "dialogs" { print $2 }'; }
+confirmed() { [ "$(ctl "$1" calls | grep -c ' state confirmed ')" = "$CALLS" ]; }
+sessions() { ctl "$1" media | awk '$1 == "media_sessions" { print $2 }'; }
+has_sessions() { [ "$(sessions "$1")" = "$CALLS" ]; }
+peer_calls() { ctl "$1" calls | awk '$1 == "calls" && $2 == "lab" && NF == 3 { print $3 }'; }
+
+
+# Both nodes' sbcd options: one flow key, the same media ports.
+pair_init() {
+	local n
+	head -c 32 /dev/urandom > "$LAB_W/flow.key"
+	for n in n1 n2 n3; do
+		[ -d "$LAB_W/$n" ] && cp "$LAB_W/flow.key" "$LAB_W/$n/flow.key"
+	done
+	PAIR_OPTS=("cluster = corosync" "media_port_min = 30000"
+		   "media_port_max = 39999" "dialog_max_duration = 600"
+		   "media_timeout = 120")
+}
+
+pair_sbcd() { # NODE [OPT=VAL...]: sbcd of the pair in NODE; PID in LAB_BG_PID
+	local n=$1
+	shift
+	lab_sbcd "$n" "${PAIR_OPTS[@]}" "flow_key_file = $LAB_W/$n/flow.key" "$@"
+}
+
+# CALLS calls through the access address, held: the first HALF hung up
+# by the caller after HOLD_UAC ms, the others by the callee after HOLD_UAS
+# ms (the callee hangs up a call whose BYE has not come by then).  Sets
+# UAS UAC1 UAC2 (PIDs); sipp exits 0 once every call ended right.
+pair_calls() { # CALLS HALF HOLD_UAC HOLD_UAS RATE
+	local calls=$1 half=$2 huac=$3 huas=$4 rate=$5
+	local args=(-nostdin -trace_err -timeout 600 -timeout_error)
+	# message logs tell rtp_pump.py the media ports; at hundreds of calls
+	# a second they would slow sipp down (PAIR_TRACE=0)
+	[ "${PAIR_TRACE:-1}" = 1 ] && args+=(-trace_msg)
+	sed -e "s/\[media_ip\]/$LAB_CLI_IP/g" -e "s/\[media_port\]/6000/g" \
+		-e "s/IP\[media_ip_type\]/IP4/g" "$ISCEN/uac.xml" > "$LAB_W/uac.xml"
+	sed -e "s/\[media_ip\]/$LAB_CLI_IP/g" -e "s/\[media_port\]/6000/g" \
+		-e "s/IP\[media_ip_type\]/IP4/g" "$SCEN/uac_wait_bye.xml" \
+		> "$LAB_W/uac_wait_bye.xml"
+	sed -e "s/\[media_ip\]/$LAB_CORE_IP/g" -e "s/\[media_port\]/6002/g" \
+		-e "s/IP\[media_ip_type\]/IP4/g" -e "s/\"HOLD\"/\"$huas\"/" \
+		"$SCEN/uas_any_bye.xml" > "$LAB_W/uas.xml"
+	lab_bg core "$LAB_W/uas.out" sipp -sf "$LAB_W/uas.xml" -i "$LAB_CORE_IP" \
+		-p 5080 -m "$calls" -message_file "$LAB_W/uas.msg" \
+		-error_file "$LAB_W/uas.err" "${args[@]}"
+	UAS=$LAB_BG_PID
+	lab_bg cli "$LAB_W/uac1.out" sipp -sf "$LAB_W/uac.xml" -s 5551000 \
+		-i "$LAB_CLI_IP" -p 5070 "$LAB_VIP_ACCESS:5060" -m "$half" \
+		-r "$rate" -d "$huac" -message_file "$LAB_W/uac1.msg" \
+		-error_file "$LAB_W/uac1.err" "${args[@]}"
+	UAC1=$LAB_BG_PID
+	lab_bg cli "$LAB_W/uac2.out" sipp -sf "$LAB_W/uac_wait_bye.xml" \
+		-s 5552000 -i "$LAB_CLI_IP" -p 5072 "$LAB_VIP_ACCESS:5060" \
+		-m "$((calls - half))" -r "$rate" -message_file "$LAB_W/uac2.msg" \
+		-error_file "$LAB_W/uac2.err" "${args[@]}"
+	UAC2=$LAB_BG_PID
+}
+
+# The three sipp of pair_calls end, each with every call right.
+pair_calls_done() { # SECS
+	local p rc
+	for p in "$UAC1" "$UAC2" "$UAS"; do
+		rc=0
+		reap "$p" "$1" || rc=$?
+		[ "$rc" = 0 ] || fail "sipp (PID $p) failed (rc $rc): $(cat "$LAB_W"/*.err 2>/dev/null | head -5)"
+	done
+}
+
+# The service addresses move from FROM to TO (a crashed FROM has none).
+pair_move() { # FROM TO
+	lab_addr_move "$LAB_VIP_ACCESS" "$1" "$2"
+	lab_addr_move "$LAB_VIP_CORE" "$1" "$2"
+}
+
+# sbcd in NODE stops cleanly on SIGTERM, and its log has no sanitizer
+# report (the ASan build runs t_pair).
+pair_stop() { # NODE PID
+	lab_stop "$2" 10 || fail "sbcd on $1 did not stop cleanly"
+	grep -qE 'AddressSanitizer|runtime error:|LeakSanitizer' "$LAB_W/$1/sbcd.log" &&
+		fail "sanitizer report in $1's sbcd.log"
+	return 0
+}
