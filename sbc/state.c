@@ -1,7 +1,7 @@
 /*
  * state.c: the shared state as records.  state_snapshot() writes every
  * piece of it (calls, their media sessions and what their BYEs need,
- * counters, bindings, the blacklist rules added at run time) in the
+ * counters, bindings, the blacklist rules added at run time, bans) in the
  * store's record format, one record a line, and state_apply() applies
  * one line through the kind's one apply function.  A clean stop writes
  * the snapshot to state_file and the next start reads it back, so that
@@ -64,6 +64,7 @@ int state_snapshot(struct mbuf *mb, const struct sbc *sbc)
 	err = err ? err : store_save(mb, &sbc->store);
 	err = err ? err : binding_save(mb, sbc);
 	err = err ? err : bl_save(mb, &sbc->blacklist);
+	err = err ? err : flood_save(mb, sbc);
 	return err;
 }
 
@@ -141,6 +142,12 @@ int state_apply(struct sbc *sbc, const struct pl *line)
 		err = binding_decode(&r, line);
 		return err ? err : binding_apply(sbc, &r);
 	}
+	if (is_type(line, "ban")) {
+		struct flood_ban_rec r;
+
+		err = flood_ban_decode(&r, line);
+		return err ? err : flood_ban_apply(sbc, &r);
+	}
 	return EBADMSG;
 }
 
@@ -154,6 +161,7 @@ void state_reset(struct sbc *sbc)
 	binding_reset(sbc);
 	store_reset(&sbc->store);
 	bl_reset(&sbc->blacklist);
+	flood_reset(sbc);
 }
 
 /* A standby becomes the active: what it ran silently starts now.
