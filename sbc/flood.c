@@ -137,6 +137,20 @@ static void kernel_filter(struct sbc *sbc)
 	mem_deref(b.v);
 }
 
+static void kernel_filter_h(void *arg)
+{
+	kernel_filter(arg);
+}
+
+/* A snapshot changes bans by the thousand, and each rebuild walks them
+ * all: the kernel's copy is rebuilt once for them, on the next turn of
+ * the loop (meanwhile the request path drops the sources itself). */
+static void kernel_filter_soon(struct sbc *sbc)
+{
+	if (!tmr_isrunning(&sbc->flood.ktmr))
+		tmr_start(&sbc->flood.ktmr, 0, kernel_filter_h, sbc);
+}
+
 /* Counts a request from src; true if src is banned (now or from now). */
 bool flood_count(struct sbc *sbc, const struct req_ctx *ctx)
 {
@@ -231,7 +245,7 @@ static int lift(struct sbc *sbc, const struct sa *addr)
 	s->banned_until = 0;
 	s->until_s = 0;
 	s->count = 0;               /* not banned again by its next request */
-	kernel_filter(sbc);
+	kernel_filter_soon(sbc);
 	return 0;
 }
 
@@ -257,7 +271,7 @@ int flood_ban_apply(struct sbc *sbc, const struct flood_ban_rec *r)
 	s->banned_until = tmr_jiffies()
 		+ min(r->until - now, (uint64_t)UINT32_MAX) * 1000ULL;
 	s->reason = reason;
-	kernel_filter(sbc);
+	kernel_filter_soon(sbc);
 	return 0;
 }
 
@@ -392,6 +406,7 @@ int flood_init(struct sbc *sbc)
 	int err;
 
 	fl->max = sbc->conf->flood_sources;
+	tmr_init(&fl->ktmr);
 	err = hash_alloc(&fl->srcs, 4096);
 	err = err ? err : hash_alloc(&fl->buckets, 64);
 	if (err)
@@ -405,6 +420,7 @@ void flood_close(struct sbc *sbc)
 	struct flood *fl = &sbc->flood;
 
 	tmr_cancel(&fl->tmr);
+	tmr_cancel(&fl->ktmr);
 	hash_flush(fl->srcs);
 	hash_flush(fl->buckets);
 	fl->srcs = mem_deref(fl->srcs);
@@ -477,5 +493,5 @@ void flood_reset(struct sbc *sbc)
 {
 	hash_flush(sbc->flood.srcs);
 	sbc->flood.nsrcs = 0;
-	kernel_filter(sbc);
+	kernel_filter_soon(sbc);
 }

@@ -55,6 +55,7 @@ struct flood {
 	bool expired;             /* a ban ended in this sweep */
 	uint32_t kernel_bans;     /* sources the kernel filter drops */
 	struct tmr tmr;           /* forgets quiet sources */
+	struct tmr ktmr;          /* rebuilds the kernel filter */
 };
 
 struct ctrl {
