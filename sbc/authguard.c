@@ -15,10 +15,13 @@
  *     so the ban is listed, can be lifted, and reaches the kernel filter;
  *   - the user is locked for a window: its REGISTERs, from any source,
  *     are dropped before they reach the registrar.
- * Both tables are bounded by auth_fail_tracked entries each.
+ * Both tables are bounded by auth_fail_tracked entries each.  A lock
+ * changes only in authguard_lock_apply(), fed with a ulock record (see
+ * authguard.h), published when made here.
  */
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include "sbc.h"
 #include "authguard.h"
 
@@ -197,10 +200,8 @@ unsigned authguard_fail(struct authguard *ag, const struct pl *user,
 		if (!u)
 			v |= AG_FULL;
 		else if (count(&u->fails, &u->window, ag->limit,
-			       ag->window_ms, now)) {
-			u->locked_until = now + ag->window_ms;
-			v |= AG_USER_LOCKED;
-		}
+			       ag->window_ms, now))
+			v |= AG_USER_LIMIT;
 	}
 	s = src_get(ag, src);
 	if (!s)
@@ -283,112 +284,155 @@ uint32_t authguard_srcs(const struct authguard *ag)
 	return ag ? ag->nsrcs : 0;
 }
 
-static uint32_t age(uint64_t now, uint64_t t)
+/* A name as a record's field: nothing that would end it or change its
+ * meaning ('%') is written as it is. */
+static int user_print(struct re_printf *pf, const char *u)
 {
-	return !t || t > now ? 0 : (uint32_t)min(now - t, UINT32_MAX);
-}
+	int err = 0;
 
-static uint32_t remaining(uint64_t now, uint64_t t)
-{
-	return t <= now ? 0 : (uint32_t)min(t - now, UINT32_MAX);
-}
+	for (; *u && !err; u++) {
+		const uint8_t c = (uint8_t)*u;
 
-/* user: len (1) | name | fails (4) | window age ms (4) | lock left ms (4) */
-int authguard_user_encode(struct mbuf *mb, const struct ag_user *u,
-			  uint64_t now)
-{
-	const size_t len = strlen(u->name);
-	int err;
-
-	err  = mbuf_write_u8(mb, (uint8_t)len);
-	err |= mbuf_write_mem(mb, (const uint8_t *)u->name, len);
-	err |= mbuf_write_u32(mb, htonl(u->fails));
-	err |= mbuf_write_u32(mb, htonl(age(now, u->window)));
-	err |= mbuf_write_u32(mb, htonl(remaining(now, u->locked_until)));
+		if (c <= ' ' || c >= 0x7f || c == '%')
+			err = re_hprintf(pf, "%%%02X", c);
+		else
+			err = pf->vph(u, 1, pf->arg);
+	}
 	return err;
 }
 
-int authguard_user_apply(struct authguard *ag, struct mbuf *mb,
-			 uint64_t now)
+static bool is_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')
+		|| (c >= 'A' && c <= 'F');
+}
+
+/* The field back as a name: EBADMSG for a bad or NUL escape, a byte that
+ * should have been escaped, nothing, or more than a name holds. */
+static int user_unescape(char *dst, const struct pl *f)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < f->l; i++) {
+		uint8_t c = (uint8_t)f->p[i];
+
+		if (c == '%') {
+			if (i + 2 >= f->l || !is_hex(f->p[i + 1])
+			    || !is_hex(f->p[i + 2]))
+				return EBADMSG;
+			c = (uint8_t)(ch_hex(f->p[i + 1]) << 4
+				      | ch_hex(f->p[i + 2]));
+			i += 2;
+			if (!c)
+				return EBADMSG;
+		}
+		else if (c <= ' ' || c >= 0x7f) {
+			return EBADMSG;
+		}
+		if (n >= AUTHGUARD_USER_MAX)
+			return EBADMSG;
+		dst[n++] = (char)c;
+	}
+	dst[n] = '\0';
+	return n ? 0 : EBADMSG;
+}
+
+int authguard_lock_encode(struct mbuf *mb, const struct ag_lock_rec *r)
+{
+	return mbuf_printf(mb, "ulock %llu %H\n", r->until, user_print,
+			   r->user);
+}
+
+int authguard_lock_decode(struct ag_lock_rec *r, const struct pl *txt)
+{
+	struct pl t = *txt, tag, until, user, rest;
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	err  = store_field(&t, &tag);
+	err |= store_field(&t, &until);
+	err |= store_field(&t, &user);
+	if (err || pl_strcmp(&tag, "ulock") || !store_digits(&until, 19)
+	    || user_unescape(r->user, &user) || !store_field(&t, &rest))
+		return EBADMSG;
+	r->until = pl_u64(&until);
+	return 0;
+}
+
+/* Lifts a live lock; ENOENT if there is none. */
+static int unlock(struct authguard *ag, const struct pl *name, uint64_t now)
+{
+	struct ag_user *u = authguard_user_find(ag, name);
+
+	if (!u || u->locked_until <= now)
+		return ENOENT;
+	u->locked_until = 0;
+	u->locked_until_s = 0;
+	return 0;
+}
+
+/* The one place a lock changes, for local locks and received ones.  The
+ * record's unix time becomes this node's clock.  A lock whose end has
+ * passed (0: lifted) lifts one. */
+int authguard_lock_apply(struct authguard *ag, const struct ag_lock_rec *r,
+			 uint64_t now, uint64_t wall)
 {
 	struct ag_user *u;
 	struct pl name;
-	uint32_t fails, wage, lock;
-	size_t len;
 
-	if (mbuf_get_left(mb) < 1)
-		return EBADMSG;
-	len = mbuf_read_u8(mb);
-	if (!len || len > AUTHGUARD_USER_MAX || mbuf_get_left(mb) < len + 12)
-		return EBADMSG;
-	name.p = (const char *)mbuf_buf(mb);
-	name.l = len;
-	mbuf_advance(mb, (ssize_t)len);
-	fails = ntohl(mbuf_read_u32(mb));
-	wage = ntohl(mbuf_read_u32(mb));
-	lock = ntohl(mbuf_read_u32(mb));
-	if (wage > now)
+	if (!ag)
 		return EINVAL;
+	pl_set_str(&name, r->user);
+	if (!name.l || name.l > AUTHGUARD_USER_MAX)
+		return EBADMSG;
+	if (r->until <= wall)
+		return unlock(ag, &name, now);
 	u = user_get(ag, &name);
 	if (!u)
 		return ENOSPC;
-	u->fails = fails;
-	u->window = now - wage;
-	u->locked_until = lock ? now + lock : 0;
+	u->locked_until_s = r->until;
+	/* bounded, so that the milliseconds of a far UNTIL do not wrap */
+	u->locked_until = now + min(r->until - wall, (uint64_t)UINT32_MAX)
+		* 1000ULL;
 	return 0;
 }
 
-/* source: family (1: 4 or 6) | address | fails (4) | window age ms (4) */
-int authguard_src_encode(struct mbuf *mb, const struct ag_src *s,
-			 uint64_t now)
-{
-	int err;
+struct save {
+	struct mbuf *mb;
+	uint64_t now;
+};
 
-	if (sa_af(&s->addr) == AF_INET) {
-		err  = mbuf_write_u8(mb, 4);
-		err |= mbuf_write_mem(mb, (const uint8_t *)
-				      &s->addr.u.in.sin_addr, 4);
-	}
-	else {
-		err  = mbuf_write_u8(mb, 6);
-		err |= mbuf_write_mem(mb, s->addr.u.in6.sin6_addr.s6_addr, 16);
-	}
-	err |= mbuf_write_u32(mb, htonl(s->fails));
-	err |= mbuf_write_u32(mb, htonl(age(now, s->window)));
-	return err;
+static bool save_h(struct le *le, void *arg)
+{
+	const struct ag_user *u = le->data;
+	struct save *sv = arg;
+	struct ag_lock_rec r = {.until = u->locked_until_s};
+
+	if (u->locked_until <= sv->now)
+		return false;
+	str_ncpy(r.user, u->name, sizeof(r.user));
+	return authguard_lock_encode(sv->mb, &r) != 0;
 }
 
-int authguard_src_apply(struct authguard *ag, struct mbuf *mb,
-			uint64_t now)
+/* The live locks as the records that make them again (state.c). */
+int authguard_save(struct mbuf *mb, const struct authguard *ag,
+		   uint64_t now)
 {
-	struct ag_src *s;
-	struct sa addr;
-	uint32_t wage;
-	uint8_t fam;
+	struct save sv = {mb, now};
 
-	if (mbuf_get_left(mb) < 1)
-		return EBADMSG;
-	fam = mbuf_read_u8(mb);
-	if (fam == 4 && mbuf_get_left(mb) >= 4 + 8) {
-		sa_init(&addr, AF_INET);
-		(void)mbuf_read_mem(mb, (uint8_t *)&addr.u.in.sin_addr, 4);
-	}
-	else if (fam == 6 && mbuf_get_left(mb) >= 16 + 8) {
-		sa_init(&addr, AF_INET6);
-		(void)mbuf_read_mem(mb, addr.u.in6.sin6_addr.s6_addr, 16);
-	}
-	else {
-		return EBADMSG;
-	}
-	s = src_get(ag, &addr);
-	if (!s)
-		return ENOSPC;
-	s->fails = ntohl(mbuf_read_u32(mb));
-	wage = ntohl(mbuf_read_u32(mb));
-	if (wage > now)
-		return EINVAL;
-	s->window = now - wage;
-	return 0;
+	if (!ag)
+		return 0;
+	return hash_apply(ag->users, save_h, &sv) ? ENOMEM : 0;
+}
+
+/* Forgets every user, locks included: a standby about to take a new
+ * snapshot.  The sources' counts are this node's own and stay. */
+void authguard_reset(struct authguard *ag)
+{
+	if (!ag)
+		return;
+	hash_flush(ag->users);
+	ag->nusers = 0;
 }
 
 /* ---- the request path ---- */
@@ -476,6 +520,28 @@ static bool failed(const struct sip_msg *req, const struct sip_msg *rsp)
 				      stale_h, NULL);
 }
 
+static int lock_encode_h(struct mbuf *mb, const void *rec)
+{
+	return authguard_lock_encode(mb, rec);
+}
+
+/* A lock made here, for a window: applied, then published for the other
+ * nodes. */
+static int lock_user(struct sbc *sbc, const struct pl *user)
+{
+	struct authguard *ag = sbc->authguard;
+	const uint64_t wall = (uint64_t)time(NULL);
+	struct ag_lock_rec r = {.until = wall + ag->window_ms / 1000};
+	const struct pl k = user_key(user);
+	int err;
+
+	err = pl_strcpy(&k, r.user, sizeof(r.user));
+	err = err ? err : authguard_lock_apply(ag, &r, tmr_jiffies(), wall);
+	if (!err)
+		store_publish(&sbc->store, lock_encode_h, &r);
+	return err;
+}
+
 static void verdict(struct sbc *sbc, const struct sip_msg *req, unsigned v)
 {
 	const struct sbc_conf *conf = sbc->conf;
@@ -495,12 +561,21 @@ static void verdict(struct sbc *sbc, const struct sip_msg *req, unsigned v)
 		ag->full_warned = true;
 		event_emit(sbc, &ctx, "auth_guess", "table_full");
 	}
-	if (v & AG_USER_LOCKED) {
-		LOGW(sbc, "auth_guess: user %r failed %u REGISTERs in %u s "
-		     "(last from %j): locked for %u s", &req->to.uri.user,
-		     conf->auth_fail_limit, conf->auth_fail_window, &req->src,
-		     conf->auth_fail_window);
-		event_emit(sbc, &ctx, "auth_guess", "lock");
+	if (v & AG_USER_LIMIT) {
+		int err = lock_user(sbc, &req->to.uri.user);
+
+		if (err) {
+			LOGW(sbc, "auth_guess: user %r: cannot lock: %m",
+			     &req->to.uri.user, err);
+		}
+		else {
+			LOGW(sbc, "auth_guess: user %r failed %u REGISTERs "
+			     "in %u s (last from %j): locked for %u s",
+			     &req->to.uri.user, conf->auth_fail_limit,
+			     conf->auth_fail_window, &req->src,
+			     conf->auth_fail_window);
+			event_emit(sbc, &ctx, "auth_guess", "lock");
+		}
 	}
 	if ((v & AG_SRC_LIMIT) && !flood_banned(sbc, &req->src)) {
 		if (flood_ban(sbc, &req->src, conf->auth_fail_ban,

@@ -178,10 +178,10 @@ static const struct conf_opt optv[] = {
 	 "mapped, in both directions.", CF_RESTART},
 	{NULL, "state_file", CT_PATH, O(state_file), "", 0, 0,
 	 "File the answered calls (with their media sessions), counters, "
-	 "UDP bindings and run-time blacklist rules are written to at a "
-	 "clean stop and read back (then removed) at the next start, so "
-	 "that a planned restart of a standalone node keeps its calls. "
-	 "Empty: none.", CF_RESTART},
+	 "UDP bindings, run-time blacklist rules, bans and password-"
+	 "guessing user locks are written to at a clean stop and read "
+	 "back (then removed) at the next start, so that a planned restart "
+	 "of a standalone node keeps its calls. Empty: none.", CF_RESTART},
 	{NULL, "flow_key_file", CT_PATH, O(flow_key_file), "", 0, 0,
 	 "File of the key that signs Path flow tokens (32 bytes, created "
 	 "mode 0600 if missing), so that registrations stay reachable "

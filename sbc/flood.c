@@ -9,8 +9,17 @@
  * A ban is also pushed into the kernel: a classic BPF filter on the
  * access side's UDP socket drops the banned IPv4 sources before they are
  * queued, so a flood far past what sbcd can parse costs it nothing.
+ *
+ * A ban is shared state (store.h): it changes only in flood_ban_apply(),
+ * fed with a record, so that it holds on a standby that takes over and
+ * across a restart (state_file).  The counting that leads to a ban stays
+ * local: it is per request, far too hot to publish.  Record, one line:
+ *   ban UNTIL ADDR REASON
+ * (UNTIL: unix seconds, 0 for a ban lifted; ADDR: an IP address, no
+ * port; REASON: flood or auth_guess.)
  */
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <linux/filter.h>
 #include "sbc.h"
@@ -21,9 +30,14 @@ struct src_rate {
 	uint64_t window;            /* start of the counting window, ms */
 	uint32_t count;
 	uint64_t banned_until;      /* ms, 0: not banned */
+	uint64_t until_s;           /* the same, unix seconds: the record's */
 	uint64_t dropped;
-	const char *reason;         /* of the ban: "flood", "auth_guess" */
+	const char *reason;         /* of the ban: one of reasonv[] */
 };
+
+/* The reasons a record may carry: a ban of another kind is refused, so
+ * that a record never makes up a reason nothing here checks. */
+static const char *reasonv[] = {"flood", "auth_guess"};
 
 struct peer_bucket {
 	struct le he;
@@ -123,6 +137,20 @@ static void kernel_filter(struct sbc *sbc)
 	mem_deref(b.v);
 }
 
+static void kernel_filter_h(void *arg)
+{
+	kernel_filter(arg);
+}
+
+/* A snapshot changes bans by the thousand, and each rebuild walks them
+ * all: the kernel's copy is rebuilt once for them, on the next turn of
+ * the loop (meanwhile the request path drops the sources itself). */
+static void kernel_filter_soon(struct sbc *sbc)
+{
+	if (!tmr_isrunning(&sbc->flood.ktmr))
+		tmr_start(&sbc->flood.ktmr, 0, kernel_filter_h, sbc);
+}
+
 /* Counts a request from src; true if src is banned (now or from now). */
 bool flood_count(struct sbc *sbc, const struct req_ctx *ctx)
 {
@@ -130,6 +158,7 @@ bool flood_count(struct sbc *sbc, const struct req_ctx *ctx)
 	struct flood *fl = &sbc->flood;
 	const uint64_t now = tmr_jiffies();
 	struct src_rate *s;
+	int err;
 
 	if (ctx->in->id != SIDE_ACCESS)
 		return false;
@@ -160,33 +189,121 @@ bool flood_count(struct sbc *sbc, const struct req_ctx *ctx)
 	if (++s->count <= conf->flood_requests)
 		return false;
 
-	s->banned_until = now + conf->flood_ban * 1000ULL;
-	s->reason = "flood";
+	err = flood_ban(sbc, &ctx->msg->src, conf->flood_ban, "flood");
+	if (err) {
+		LOGW(sbc, "flood: %j: cannot ban: %m", &ctx->msg->src, err);
+		return false;
+	}
 	LOGW(sbc, "flood: %j sent over %u requests in %u s: banned for %u s",
 	     &ctx->msg->src, conf->flood_requests, conf->flood_window,
 	     conf->flood_ban);
 	event_emit(sbc, ctx, "flood", "ban");
-	kernel_filter(sbc);
 	return true;
 }
 
-/* A ban for another reason than flooding (password guessing): listed,
- * lifted and pushed to the kernel like a flood ban.  ENOSPC if the table
- * of sources is full. */
+static const char *reason_of(const struct pl *pl)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(reasonv); i++)
+		if (!pl_strcmp(pl, reasonv[i]))
+			return reasonv[i];
+	return NULL;
+}
+
+int flood_ban_encode(struct mbuf *mb, const struct flood_ban_rec *r)
+{
+	return mbuf_printf(mb, "ban %llu %j %r\n", r->until, &r->addr,
+			   &r->reason);
+}
+
+int flood_ban_decode(struct flood_ban_rec *r, const struct pl *txt)
+{
+	struct pl t = *txt, tag, until, addr, rest;
+	int err;
+
+	memset(r, 0, sizeof(*r));
+	err  = store_field(&t, &tag);
+	err |= store_field(&t, &until);
+	err |= store_field(&t, &addr);
+	err |= store_field(&t, &r->reason);
+	/* sa_set() would cut a longer field to its buffer: refused first */
+	if (err || pl_strcmp(&tag, "ban") || !store_digits(&until, 19)
+	    || addr.l > 45 || sa_set(&r->addr, &addr, 0)
+	    || !sa_isset(&r->addr, SA_ADDR)
+	    || !reason_of(&r->reason) || !store_field(&t, &rest))
+		return EBADMSG;
+	r->until = pl_u64(&until);
+	return 0;
+}
+
+/* Lifts a live ban; ENOENT if there is none. */
+static int lift(struct sbc *sbc, const struct sa *addr)
+{
+	struct src_rate *s = src_get(&sbc->flood, addr, false);
+
+	if (!s || s->banned_until <= tmr_jiffies())
+		return ENOENT;
+	s->banned_until = 0;
+	s->until_s = 0;
+	s->count = 0;               /* not banned again by its next request */
+	kernel_filter_soon(sbc);
+	return 0;
+}
+
+/* The one place a ban changes, for local bans and received ones.  The
+ * record's unix time becomes this node's monotonic milliseconds, what
+ * the request path compares.  A ban whose end has passed (0: lifted)
+ * lifts one. */
+int flood_ban_apply(struct sbc *sbc, const struct flood_ban_rec *r)
+{
+	const uint64_t now = (uint64_t)time(NULL);
+	const char *reason = reason_of(&r->reason);
+	struct src_rate *s;
+
+	if (!reason || !sa_isset(&r->addr, SA_ADDR))
+		return EBADMSG;
+	if (r->until <= now)
+		return lift(sbc, &r->addr);
+	s = src_get(&sbc->flood, &r->addr, true);
+	if (!s)
+		return ENOSPC;
+	s->until_s = r->until;
+	/* bounded, so that the milliseconds of a far UNTIL do not wrap */
+	s->banned_until = tmr_jiffies()
+		+ min(r->until - now, (uint64_t)UINT32_MAX) * 1000ULL;
+	s->reason = reason;
+	kernel_filter_soon(sbc);
+	return 0;
+}
+
+static int ban_encode_h(struct mbuf *mb, const void *rec)
+{
+	return flood_ban_encode(mb, rec);
+}
+
+/* A ban made here: applied, then published for the other nodes. */
+static int local_ban(struct sbc *sbc, const struct flood_ban_rec *r)
+{
+	int err = flood_ban_apply(sbc, r);
+
+	if (!err)
+		store_publish(&sbc->store, ban_encode_h, r);
+	return err;
+}
+
+/* Bans src (flooding, or another reason: password guessing): listed,
+ * lifted and pushed to the kernel alike.  A longer ban in place stays.
+ * ENOSPC if the table of sources is full. */
 int flood_ban(struct sbc *sbc, const struct sa *src, uint32_t seconds,
 	      const char *reason)
 {
-	const uint64_t until = tmr_jiffies() + seconds * 1000ULL;
-	struct src_rate *s = src_get(&sbc->flood, src, true);
+	struct flood_ban_rec r = {.until = (uint64_t)time(NULL) + seconds,
+				  .addr = *src};
+	const struct src_rate *s = src_get(&sbc->flood, src, false);
 
-	if (!s)
-		return ENOSPC;
-	if (s->banned_until < until) {
-		s->banned_until = until;
-		s->reason = reason;
-	}
-	kernel_filter(sbc);
-	return 0;
+	if (s && s->banned_until > tmr_jiffies() && s->until_s >= r.until)
+		return 0;
+	pl_set_str(&r.reason, reason);
+	return local_ban(sbc, &r);
 }
 
 bool flood_banned(const struct sbc *sbc, const struct sa *src)
@@ -258,6 +375,7 @@ static bool sweep_one(struct le *le, void *arg)
 
 	if (s->banned_until && s->banned_until <= now) {
 		s->banned_until = 0;
+		s->until_s = 0;
 		sbc->flood.expired = true;
 		LOGI(sbc, "%s: ban of %j over (%llu requests dropped)",
 		     s->reason ? s->reason : "flood", &s->addr,
@@ -288,6 +406,7 @@ int flood_init(struct sbc *sbc)
 	int err;
 
 	fl->max = sbc->conf->flood_sources;
+	tmr_init(&fl->ktmr);
 	err = hash_alloc(&fl->srcs, 4096);
 	err = err ? err : hash_alloc(&fl->buckets, 64);
 	if (err)
@@ -301,6 +420,7 @@ void flood_close(struct sbc *sbc)
 	struct flood *fl = &sbc->flood;
 
 	tmr_cancel(&fl->tmr);
+	tmr_cancel(&fl->ktmr);
 	hash_flush(fl->srcs);
 	hash_flush(fl->buckets);
 	fl->srcs = mem_deref(fl->srcs);
@@ -329,15 +449,49 @@ int flood_bans_print(struct re_printf *pf, const struct sbc *sbc)
 	return 0;
 }
 
-/* Lifts a ban (kernel filter included); false if src was not banned. */
+/* Lifts a ban (kernel filter included), on every node; false if src was
+ * not banned. */
 bool flood_unban(struct sbc *sbc, const struct sa *src)
 {
-	struct src_rate *s = src_get(&sbc->flood, src, false);
+	const struct src_rate *s = src_get(&sbc->flood, src, false);
+	struct flood_ban_rec r = {.until = 0, .addr = *src};
 
-	if (!s || s->banned_until <= tmr_jiffies())
+	if (!s || !s->reason)
 		return false;
-	s->banned_until = 0;
-	s->count = 0;
-	kernel_filter(sbc);
-	return true;
+	pl_set_str(&r.reason, s->reason);
+	return local_ban(sbc, &r) == 0;
+}
+
+struct save {
+	struct mbuf *mb;
+	uint64_t now;
+};
+
+static bool save_h(struct le *le, void *arg)
+{
+	const struct src_rate *s = le->data;
+	struct save *sv = arg;
+	struct flood_ban_rec r = {.until = s->until_s, .addr = s->addr};
+
+	if (s->banned_until <= sv->now)
+		return false;
+	pl_set_str(&r.reason, s->reason);
+	return flood_ban_encode(sv->mb, &r) != 0;
+}
+
+/* The live bans as the records that make them again (state.c). */
+int flood_save(struct mbuf *mb, const struct sbc *sbc)
+{
+	struct save sv = {mb, tmr_jiffies()};
+
+	return hash_apply(sbc->flood.srcs, save_h, &sv) ? ENOMEM : 0;
+}
+
+/* Forgets every source, bans included, and empties the kernel filter: a
+ * standby about to take a new snapshot. */
+void flood_reset(struct sbc *sbc)
+{
+	hash_flush(sbc->flood.srcs);
+	sbc->flood.nsrcs = 0;
+	kernel_filter_soon(sbc);
 }

@@ -55,6 +55,7 @@ struct flood {
 	bool expired;             /* a ban ended in this sweep */
 	uint32_t kernel_bans;     /* sources the kernel filter drops */
 	struct tmr tmr;           /* forgets quiet sources */
+	struct tmr ktmr;          /* rebuilds the kernel filter */
 };
 
 struct ctrl {
@@ -182,7 +183,14 @@ uint64_t event_count(const struct sbc *sbc, const char *rule,
 int  event_json_str(struct re_printf *pf, const struct pl *pl);
 int  event_counts_print(struct re_printf *pf, const struct sbc *sbc);
 
-/* flood.c */
+/* flood.c: a ban as a record: UNTIL unix seconds (0: lifted), ADDR an IP
+ * address (its port ignored), REASON one of flood.c's known reasons */
+struct flood_ban_rec {
+	uint64_t until;
+	struct sa addr;
+	struct pl reason;
+};
+
 int  flood_init(struct sbc *sbc);
 void flood_close(struct sbc *sbc);
 bool flood_count(struct sbc *sbc, const struct req_ctx *ctx);
@@ -191,14 +199,19 @@ bool flood_admit(struct sbc *sbc, const struct conf_peer *peer);
 int  flood_bans_print(struct re_printf *pf, const struct sbc *sbc);
 bool flood_unban(struct sbc *sbc, const struct sa *src);
 void flood_reload(struct sbc *sbc);
+int  flood_ban(struct sbc *sbc, const struct sa *src, uint32_t seconds,
+	       const char *reason);
+int  flood_ban_encode(struct mbuf *mb, const struct flood_ban_rec *r);
+int  flood_ban_decode(struct flood_ban_rec *r, const struct pl *txt);
+int  flood_ban_apply(struct sbc *sbc, const struct flood_ban_rec *r);
+int  flood_save(struct mbuf *mb, const struct sbc *sbc);
+void flood_reset(struct sbc *sbc);
 
 /* reload.c: a new configuration without dropping calls */
 int  reload_init(struct sbc *sbc);
 void reload_close(struct sbc *sbc);
 int  reload_conf(struct sbc *sbc);
 int  reload_hops(const struct sbc_conf *conf, struct hops *hop);
-int  flood_ban(struct sbc *sbc, const struct sa *src, uint32_t seconds,
-	       const char *reason);
 
 /* register.c: REGISTER forwarding to the registrar, with Path */
 void reg_route(struct req_ctx *ctx);

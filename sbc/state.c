@@ -1,12 +1,13 @@
 /*
  * state.c: the shared state as records.  state_snapshot() writes every
  * piece of it (calls, their media sessions and what their BYEs need,
- * counters, bindings, the blacklist rules added at run time) in the
- * store's record format, one record a line, and state_apply() applies
- * one line through the kind's one apply function.  A clean stop writes
- * the snapshot to state_file and the next start reads it back, so that
- * the calls of a standalone node keep their media (the same ports,
- * latched), their counters and their BYE across an upgrade; a joining
+ * counters, bindings, the blacklist rules added at run time, bans and
+ * user locks) in the store's record format, one record a line, and
+ * state_apply() applies one line through the kind's one apply function.
+ * A clean stop writes the snapshot to state_file and the next start
+ * reads it back, so that the calls of a standalone node keep their media
+ * (the same ports, latched), their counters and their BYE across an
+ * upgrade, and a banned source or a locked user stays so; a joining
  * standby receives the same snapshot over the cluster (cluster/).  The
  * file is removed once read: after a crash, a stale file must not bring
  * back calls that ended meanwhile.
@@ -14,10 +15,12 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include "sbc.h"
 #include "relay.h"
 #include "blacklist.h"
+#include "authguard.h"
 
 enum { STATE_MAX = 256 << 20 };     /* bytes read at most */
 
@@ -64,6 +67,8 @@ int state_snapshot(struct mbuf *mb, const struct sbc *sbc)
 	err = err ? err : store_save(mb, &sbc->store);
 	err = err ? err : binding_save(mb, sbc);
 	err = err ? err : bl_save(mb, &sbc->blacklist);
+	err = err ? err : flood_save(mb, sbc);
+	err = err ? err : authguard_save(mb, sbc->authguard, tmr_jiffies());
 	return err;
 }
 
@@ -142,6 +147,20 @@ int state_apply(struct sbc *sbc, const struct pl *line)
 		err = binding_decode(&r, line);
 		return err ? err : binding_apply(sbc, &r);
 	}
+	if (is_type(line, "ban")) {
+		struct flood_ban_rec r;
+
+		err = flood_ban_decode(&r, line);
+		return err ? err : flood_ban_apply(sbc, &r);
+	}
+	if (is_type(line, "ulock")) {
+		struct ag_lock_rec r;
+
+		err = authguard_lock_decode(&r, line);
+		return err ? err : authguard_lock_apply(sbc->authguard, &r,
+							tmr_jiffies(),
+							(uint64_t)time(NULL));
+	}
 	return EBADMSG;
 }
 
@@ -155,6 +174,8 @@ void state_reset(struct sbc *sbc)
 	binding_reset(sbc);
 	store_reset(&sbc->store);
 	bl_reset(&sbc->blacklist);
+	flood_reset(sbc);
+	authguard_reset(sbc->authguard);
 }
 
 /* A standby becomes the active: what it ran silently starts now.

@@ -1,11 +1,11 @@
 /*
  * store.h: the shared-state store.  Every piece of state that nodes
- * share (counters here; dialogs in dialog.c) changes only through one
- * apply function, fed with a record: a local change builds the record
- * and applies it, a standby will apply what it receives.  Each record
- * has one text encoder and one decoder.  Standalone, the store is this
- * process's memory; the cluster issue hooks `publish` to Corosync and
- * Redis.
+ * share (counters here; dialogs in dialog.c, bans in flood.c, user locks
+ * in authguard.c, ...) changes only through one apply function, fed
+ * with a record: a local change builds the record and applies it, a
+ * standby will apply what it receives.  Each record has one text encoder
+ * and one decoder.  Standalone, the store is this process's memory; the
+ * cluster issue hooks `publish` to Corosync and Redis.
  */
 #ifndef SBC_STORE_H
 #define SBC_STORE_H

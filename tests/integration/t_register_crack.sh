@@ -6,7 +6,9 @@
 #    1225-1240, so the tool works through sbcd;
 #  - with auth_fail_limit = 5 it does not find it in 1000-2000 (1234 is
 #    the 235th guess): the source is banned after 5 failures, and only
-#    about 5 guesses reach the registrar.
+#    about 5 guesses reach the registrar;
+#  - across a planned restart (state_file) the source stays banned and
+#    the user locked: its REGISTERs from another address are dropped.
 . "$(dirname "$0")/lib.sh"
 
 command -v svcrack >/dev/null || { t_log "sipvicious not installed: skipped"; exit 0; }
@@ -20,6 +22,21 @@ PEERS="[peer test]
 addr = 127.0.$T_N.0/24, $S"
 ctl() { "${SBCCTL:?}" -s "$W/sbcd.sock" "$@"; }
 guesses() { grep -c "REG cred user=100 " "$W/kamailio.log"; }
+register() { # FILE USER: a REGISTER from the caller, without credentials
+	crlf "$1" <<EOM
+REGISTER sip:$A SIP/2.0
+Via: SIP/2.0/UDP $P:5078;branch=z9hG4bK$RANDOM$RANDOM;rport
+From: <sip:$2@$A>;tag=$RANDOM
+To: <sip:$2@$A>
+Call-ID: r$RANDOM$RANDOM@$P
+CSeq: 1 REGISTER
+Contact: <sip:$2@$P:5078>
+Max-Forwards: 70
+Expires: 60
+Content-Length: 0
+
+EOM
+}
 
 kam_start 1234
 sbc_conf "registrar = sip:$U:5080;transport=udp" "scanner_signatures = no" \
@@ -35,6 +52,8 @@ sbc_stop
 
 n0=$(guesses)
 sbc_set "auth_fail_limit = $LIMIT"
+sbc_set "auth_fail_window = 600"
+sbc_set "state_file = $W/state"
 sbc_start
 t0=$(date +%s)
 timeout 50 svcrack -b "$P" -P $((LP + 1)) -x "$P" -u 100 -r 1000-2000 --maximumtime 5 "$A" > "$W/crack.out" 2>&1
@@ -44,5 +63,21 @@ n=$(( $(guesses) - n0 ))
 ctl bans | grep -q "^$S remaining=.* reason=auth_guess" || fail "bans: $(ctl bans)"
 grep -q '"rule":"auth_guess","action":"ban"' "$W/security.log" || fail "no ban event"
 ok "limit $LIMIT: svcrack 1000-2000 found nothing in $(( $(date +%s) - t0 )) s; $n guesses reached the registrar; source banned"
+sbc_alive
+
+# a planned restart: the ban and the lock are written and read back
+sbc_stop
+grep -q "^ban [0-9]* $S auth_guess$" "$W/state" || fail "the ban was not written: $(cat "$W/state")"
+grep -q "^ulock [0-9]* 100$" "$W/state" || fail "the lock was not written: $(cat "$W/state")"
+sbc_start
+ctl bans | grep -q "^$S remaining=.* reason=auth_guess$" || fail "bans after the restart: $(ctl bans)"
+register "$W/reg.txt" 100
+r=$(raw_udp "$P:5078" "$A" 5060 "$W/reg.txt" 1)
+[ "$r" = TIMEOUT ] || fail "a REGISTER of the locked user got '$r' after the restart"
+grep -q "REGISTER for locked user 100 from $P:5078 dropped" "$W/sbcd.log" || fail "no drop of the locked user logged"
+register "$W/reg.txt" 200
+r=$(raw_udp "$P:5078" "$A" 5060 "$W/reg.txt" 3)
+case $r in "SIP/2.0 401"*) ;; *) fail "another user's REGISTER got '$r'" ;; esac
+ok "after a restart the source is still banned and the user still locked (another user is challenged)"
 sbc_alive
 sbc_stop

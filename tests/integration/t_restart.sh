@@ -1,8 +1,9 @@
 #!/bin/bash
 # A planned restart of a standalone node keeps its calls (state_file):
 # sbcd writes the answered call, its media session, its counters at a
-# clean stop (and a blacklist rule added at run time) and reads them back
-# at start.  After the restart the call
+# clean stop (and a blacklist rule added at run time, and the ban of a
+# flooding source) and reads them back at start.  After the restart the
+# flooder is still banned, and the call
 # is listed with its peer's count, RTP flows through the same sbcd ports
 # both ways (still latched: a third party is dropped), and the caller's
 # BYE reaches the callee instead of getting 481; then nothing is left.
@@ -15,7 +16,13 @@ confirmed() { ctl calls | grep -q " state confirmed "; }
 MA=127.0.$T_N.20        # the caller's media
 MB=127.0.$T_N.21        # the callee's
 MX=127.0.$T_N.22        # a third party
-sbc_conf "media_port_min = 39000" "media_port_max = 39999" "state_file = $W/state"
+X=127.0.$T_N.23         # a flooder
+options() { # FILE SRC_IP SRC_PORT: an OPTIONS to sbcd itself
+	printf 'OPTIONS sip:%s SIP/2.0\r\nVia: SIP/2.0/UDP %s:%s;branch=z9hG4bK%s\r\nFrom: <sip:f@%s>;tag=1\r\nTo: <sip:%s>\r\nCall-ID: o%s@%s\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n' \
+		"$A" "$2" "$3" "$RANDOM$RANDOM" "$2" "$A" "$RANDOM$RANDOM" "$2" > "$1"
+}
+sbc_conf "media_port_min = 39000" "media_port_max = 39999" "state_file = $W/state" \
+	"flood_requests = 20" "flood_window = 10" "flood_ban = 300"
 sbc_start
 scen_media uac.xml uac_media.xml "$MA" 7000
 scen_media uas.xml uas_media.xml "$MB" 7002
@@ -61,9 +68,24 @@ rtp_check "RTP before the restart"
 ports_before=$(ctl media | grep -o "port [0-9]*" | sort | tr '\n' ' ')
 
 ctl blacklist add evil user_agent prefix 403 0 EvilDialer > /dev/null || fail "blacklist add"
+# 30 OPTIONS from the flooder: banned at the 21st
+python3 - "$X" "$A" <<'PY'
+import socket, sys
+X, A = sys.argv[1], sys.argv[2]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((X, 5076))
+for i in range(30):
+    s.sendto(("OPTIONS sip:%s SIP/2.0\r\nVia: SIP/2.0/UDP %s:5076;branch=z9hG4bKf%d\r\n"
+              "From: <sip:f@%s>;tag=1\r\nTo: <sip:%s>\r\nCall-ID: f%d@%s\r\n"
+              "CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+              % (A, X, i, X, A, i, X)).encode(), (A, 5060))
+PY
+wait_for 30 grep -q "flood: $X sent over 20 requests" "$W/sbcd.log" || fail "the flooder was not banned"
+ctl bans | grep -q "^$X remaining=" || fail "bans before the restart: $(ctl bans)"
 sbc_stop
 [ -s "$W/state" ] || fail "no state file written"
 grep -q "^dlg 1 " "$W/state" && grep -q "^med " "$W/state" || fail "state file: $(cat "$W/state")"
+grep -q "^ban [0-9]* $X flood$" "$W/state" || fail "the ban was not written: $(grep -c . "$W/state") records"
 # a damaged record is skipped with its line, the rest still applies
 echo "dlg 1 damaged" >> "$W/state"
 bad=$(wc -l < "$W/state")
@@ -87,6 +109,17 @@ sleep 0.3
 [ -z "$(ctl calls | grep ' state ')" ] || fail "call left: $(ctl calls)"
 [ "$(ctl media | awk '$1 == "media_sessions" {print $2}')" = 0 ] || fail "media left: $(ctl media)"
 ok "the caller's BYE after the restart reached the callee; the call and its ports are gone"
+
+# the ban holds for what was left of it, in the kernel filter too
+left=$(ctl bans | sed -n "s/^$X remaining=\([0-9]*\)s dropped=0 reason=flood$/\1/p")
+[ -n "$left" ] && [ "$left" -gt 250 ] && [ "$left" -le 300 ] || fail "the ban was not restored: $(ctl bans)"
+options "$W/o.txt" "$X" 5077
+r=$(raw_udp "$X:5077" "$A" 5060 "$W/o.txt" 1)
+[ "$r" = TIMEOUT ] || fail "the banned flooder got '$r' after the restart"
+options "$W/o.txt" "$P" 5077
+r=$(raw_udp "$P:5077" "$A" 5060 "$W/o.txt" 2)
+case $r in "SIP/2.0 200"*) ;; *) fail "the caller's OPTIONS got '$r'" ;; esac
+ok "after a restart the flooder is still banned (${left} s left, dropped), others are answered"
 sbc_alive
 sbc_stop
 kill "$PID_uas"; wait "$PID_uas" 2>/dev/null

@@ -1,10 +1,12 @@
 /*
  * test_authguard.c: password-guessing protection (sbc/authguard.c).
  * The counting: per user and per source, the limit, the window, a success
- * resetting the user, case-insensitive users, bounded tables, the sweep,
- * and the replication encoding of both kinds of state.  Then the verdicts
- * on registrar answers in a struct sbc: which answers count (credentials
- * offered, not stale), the ban through flood.c, the lock, the events.
+ * resetting the user, case-insensitive users, bounded tables, the sweep.
+ * The user locks as records: round trip, damaged ones refused, applied on
+ * another clock, lifted, saved, reset.  Then the verdicts on registrar
+ * answers in a struct sbc: which answers count (credentials offered, not
+ * stale), the ban through flood.c, the lock, the events, the records
+ * published.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -15,7 +17,7 @@
 #include "unit_util.h"
 #include "authguard.h"
 
-enum { LIMIT = 5, WINDOW = 60, T0 = 1000000 };
+enum { LIMIT = 5, WINDOW = 60, T0 = 1000000, WALL = 1795000000 };
 
 static struct sa addr(const char *ip)
 {
@@ -33,6 +35,16 @@ static struct pl user(const char *u)
 	return pl;
 }
 
+/* What the verdict does at the limit: a lock record for a window,
+ * applied at now (ms) when the unix time is WALL. */
+static void lock(struct authguard *ag, const char *name, uint64_t now)
+{
+	struct ag_lock_rec r = {.until = WALL + WINDOW};
+
+	str_ncpy(r.user, name, sizeof(r.user));
+	assert_int_equal(authguard_lock_apply(ag, &r, now, WALL), 0);
+}
+
 static void test_user_and_source(void **state)
 {
 	struct authguard *ag = NULL;
@@ -44,10 +56,12 @@ static void test_user_and_source(void **state)
 	for (int i = 1; i < LIMIT; i++)
 		assert_int_equal(authguard_fail(ag, &bob, &src, T0 + i), 0);
 	assert_false(authguard_locked(ag, &bob, T0 + LIMIT));
-	/* the limit-th failure: user locked and source at its limit; the
-	 * user part is compared without case */
+	/* the limit-th failure: user and source at their limit; the user
+	 * part is compared without case; the lock is the record's */
 	assert_int_equal(authguard_fail(ag, &BOB, &src, T0 + LIMIT),
-			 AG_USER_LOCKED | AG_SRC_LIMIT);
+			 AG_USER_LIMIT | AG_SRC_LIMIT);
+	assert_false(authguard_locked(ag, &bob, T0 + LIMIT + 1));
+	lock(ag, "bob", T0 + LIMIT);
 	assert_true(authguard_locked(ag, &bob, T0 + LIMIT + 1));
 	assert_true(authguard_locked(ag, &BOB, T0 + WINDOW * 1000));
 	assert_false(authguard_locked(ag, &bob, T0 + LIMIT + WINDOW * 1000));
@@ -75,16 +89,15 @@ static void test_per_source_and_per_user(void **state)
 		v = authguard_fail(ag, &u, &src, T0 + i);
 		assert_int_equal(v, i < LIMIT ? 0 : AG_SRC_LIMIT);
 	}
-	/* one user, a different source each time: the user is locked */
+	/* one user, a different source each time: the user is caught */
 	for (int i = 1; i <= LIMIT; i++) {
 		struct sa s;
 
 		(void)re_snprintf(ip, sizeof(ip), "198.51.100.%d", i);
 		s = addr(ip);
 		v = authguard_fail(ag, &bob, &s, T0 + i);
-		assert_int_equal(v, i < LIMIT ? 0 : AG_USER_LOCKED);
+		assert_int_equal(v, i < LIMIT ? 0 : AG_USER_LIMIT);
 	}
-	assert_true(authguard_locked(ag, &bob, T0 + LIMIT));
 	mem_deref(ag);
 }
 
@@ -148,55 +161,123 @@ static void test_bounded_and_off(void **state)
 	mem_deref(ag);
 }
 
-static void test_replication(void **state)
+static int lock_str(struct ag_lock_rec *r, const char *s)
 {
-	struct authguard *ag = NULL, *copy = NULL;
-	struct pl bob = user("bob");
-	struct sa src = addr("2001:db8::7");
-	struct ag_user *u;
-	struct ag_src *s;
-	struct mbuf *mb = mbuf_alloc(256);
+	struct pl pl;
+
+	pl_set_str(&pl, s);
+	return authguard_lock_decode(r, &pl);
+}
+
+static void test_lock_records(void **state)
+{
+	struct ag_lock_rec r = {.until = WALL + 60}, d;
+	struct mbuf *mb = mbuf_alloc(512);
+	char line[512], name[AUTHGUARD_USER_MAX + 2];
+	struct pl pl;
+	(void)state;
+
+	/* what would end the field or change its meaning is escaped */
+	assert_non_null(mb);
+	str_ncpy(r.user, "b%20 o\x01\xc3\xa9", sizeof(r.user));
+	assert_int_equal(authguard_lock_encode(mb, &r), 0);
+	pl_set_mbuf(&pl, (mb->pos = 0, mb));
+	assert_true(upl_eq(&pl, "ulock 1795000060 b%2520%20o%01%C3%A9\n"));
+	assert_int_equal(authguard_lock_decode(&d, &pl), 0);
+	assert_int_equal(d.until, WALL + 60);
+	assert_string_equal(d.user, r.user);
+	assert_int_equal(lock_str(&d, "ulock 0 bob"), 0);
+	assert_int_equal(d.until, 0);
+	assert_string_equal(d.user, "bob");
+
+	/* the longest name counted fits, one more does not */
+	memset(name, 'a', AUTHGUARD_USER_MAX);
+	name[AUTHGUARD_USER_MAX] = '\0';
+	(void)re_snprintf(line, sizeof(line), "ulock 1 %s", name);
+	assert_int_equal(lock_str(&d, line), 0);
+	assert_string_equal(d.user, name);
+	(void)re_snprintf(line, sizeof(line), "ulock 1 %sa", name);
+	assert_int_equal(lock_str(&d, line), EBADMSG);
+	(void)re_snprintf(line, sizeof(line), "ulock 1 %s%%61", name);
+	assert_int_equal(lock_str(&d, line), EBADMSG);
+
+	/* damaged */
+	assert_int_equal(lock_str(&d, "ulock x bob"), EBADMSG);
+	assert_int_equal(lock_str(&d, "ulock -1 bob"), EBADMSG);
+	assert_int_equal(lock_str(&d, "ulock 99999999999999999999 bob"),
+			 EBADMSG);
+	assert_int_equal(lock_str(&d, "ulock 1"), EBADMSG);
+	assert_int_equal(lock_str(&d, "ulock 1 bob extra"), EBADMSG);
+	assert_int_equal(lock_str(&d, "ulock 1 bob%2"), EBADMSG);
+	assert_int_equal(lock_str(&d, "ulock 1 b%zzob"), EBADMSG);
+	assert_int_equal(lock_str(&d, "ulock 1 b%00ob"), EBADMSG);
+	assert_int_equal(lock_str(&d, "ulock 1 b\x01ob"), EBADMSG);
+	assert_int_equal(lock_str(&d, "ulock 1 b\xc3\xa9"), EBADMSG);
+	assert_int_equal(lock_str(&d, "lock 1 bob"), EBADMSG);
+	assert_int_equal(lock_str(&d, "ban 1 bob"), EBADMSG);
+	mem_deref(mb);
+}
+
+/* Locks applied on a node whose clock reads otherwise: they end at the
+ * record's unix time; saved, reset and applied again, the same. */
+static void test_lock_apply(void **state)
+{
+	struct authguard *ag = NULL;
+	struct ag_lock_rec r;
+	struct mbuf *mb = mbuf_alloc(256), *again = mbuf_alloc(256);
+	struct pl bob = user("bob"), BOB = user("BOB"), ann = user("ann");
 	(void)state;
 
 	assert_non_null(mb);
-	assert_int_equal(authguard_alloc(&ag, LIMIT, WINDOW, 100), 0);
-	assert_int_equal(authguard_alloc(&copy, LIMIT, WINDOW, 100), 0);
-	for (int i = 0; i < LIMIT; i++)
-		(void)authguard_fail(ag, &bob, &src, T0 + 1000);
-	(void)authguard_fail(ag, &bob, &src, T0 + 2000);
+	assert_non_null(again);
+	assert_int_equal(authguard_alloc(&ag, LIMIT, WINDOW, 2), 0);
+	assert_int_equal(lock_str(&r, "ulock 1795000060 bob"), 0);
+	assert_int_equal(authguard_lock_apply(ag, &r, 2 * T0, WALL), 0);
+	assert_true(authguard_locked(ag, &BOB, 2 * T0));
+	assert_true(authguard_locked(ag, &bob, 2 * T0 + 59999));
+	assert_false(authguard_locked(ag, &bob, 2 * T0 + 60000));
+	assert_false(authguard_locked(ag, &ann, 2 * T0));
 
-	u = authguard_user_find(ag, &bob);
-	s = authguard_src_find(ag, &src);
-	assert_non_null(u);
-	assert_non_null(s);
-	assert_int_equal(authguard_user_encode(mb, u, T0 + 3000), 0);
-	assert_int_equal(authguard_src_encode(mb, s, T0 + 3000), 0);
+	/* over already: not applied */
+	assert_int_equal(lock_str(&r, "ulock 1795000000 ann"), 0);
+	assert_int_equal(authguard_lock_apply(ag, &r, 2 * T0, WALL), ENOENT);
+	assert_int_equal(lock_str(&r, "ulock 0 ann"), 0);
+	assert_int_equal(authguard_lock_apply(ag, &r, 2 * T0, WALL), ENOENT);
+	assert_false(authguard_locked(ag, &ann, 2 * T0));
+	assert_int_equal(authguard_users(ag), 1);
 
-	/* applied on a node whose clock reads otherwise */
-	mb->pos = 0;
-	assert_int_equal(authguard_user_apply(copy, mb, 2 * T0), 0);
-	assert_int_equal(authguard_src_apply(copy, mb, 2 * T0), 0);
-	assert_int_equal(mbuf_get_left(mb), 0);
+	/* the live locks saved, forgotten, applied again */
+	assert_int_equal(authguard_save(mb, ag, 2 * T0), 0);
+	assert_true(upl_eq(&(struct pl){(const char *)mb->buf, mb->end},
+			   "ulock 1795000060 bob\n"));
+	authguard_reset(ag);
+	assert_false(authguard_locked(ag, &bob, 2 * T0));
+	assert_int_equal(authguard_users(ag), 0);
+	assert_int_equal(authguard_lock_decode(&r, &(struct pl){
+		(const char *)mb->buf, mb->end}), 0);
+	assert_int_equal(authguard_lock_apply(ag, &r, 3 * T0, WALL + 30), 0);
+	assert_true(authguard_locked(ag, &bob, 3 * T0 + 29999));
+	assert_false(authguard_locked(ag, &bob, 3 * T0 + 30000));
+	assert_int_equal(authguard_save(again, ag, 3 * T0), 0);
+	assert_int_equal(again->end, mb->end);
+	assert_memory_equal(again->buf, mb->buf, mb->end);
+	mbuf_reset(again);
+	assert_int_equal(authguard_save(again, ag, 3 * T0 + 30000), 0);
+	assert_int_equal(again->end, 0);
 
-	u = authguard_user_find(copy, &bob);
-	s = authguard_src_find(copy, &src);
-	assert_non_null(u);
-	assert_non_null(s);
-	assert_string_equal(u->name, "bob");
-	assert_int_equal(u->fails, 1);
-	assert_int_equal(u->window, 2 * T0 - 2000);  /* window of T0+1000 */
-	assert_true(authguard_locked(copy, &bob, 2 * T0));
-	assert_int_equal(u->locked_until, 2 * T0 - 2000 + WINDOW * 1000);
-	assert_int_equal(s->fails, 1);
-	assert_true(sa_cmp(&s->addr, &src, SA_ADDR));
-
-	/* truncated input is refused */
-	mb->pos = 0;
-	mb->end = 3;
-	assert_int_equal(authguard_user_apply(copy, mb, 2 * T0), EBADMSG);
+	/* lifted; bounded; a lock to the end of time does not wrap */
+	assert_int_equal(lock_str(&r, "ulock 0 Bob"), 0);
+	assert_int_equal(authguard_lock_apply(ag, &r, 3 * T0, WALL), 0);
+	assert_false(authguard_locked(ag, &bob, 3 * T0));
+	assert_int_equal(authguard_lock_apply(ag, &r, 3 * T0, WALL), ENOENT);
+	assert_int_equal(lock_str(&r, "ulock 9999999999999999999 ann"), 0);
+	assert_int_equal(authguard_lock_apply(ag, &r, 3 * T0, WALL), 0);
+	assert_true(authguard_locked(ag, &ann, 3 * T0));
+	assert_int_equal(lock_str(&r, "ulock 1795000060 carol"), 0);
+	assert_int_equal(authguard_lock_apply(ag, &r, 3 * T0, WALL), ENOSPC);
 	mem_deref(mb);
+	mem_deref(again);
 	mem_deref(ag);
-	mem_deref(copy);
 }
 
 /* ---- verdicts on registrar answers, in a struct sbc ---- */
@@ -221,7 +302,13 @@ static void test_replication(void **state)
 
 struct gfx {
 	struct sbc sbc;
+	struct mbuf *pub;           /* the records published */
 };
+
+static void capture(const struct mbuf *rec, void *arg)
+{
+	assert_int_equal(mbuf_write_mem(arg, rec->buf, rec->end), 0);
+}
 
 static int gfx_setup(void **state)
 {
@@ -239,6 +326,11 @@ static int gfx_setup(void **state)
 	if (event_init(&fx->sbc) || flood_init(&fx->sbc)
 	    || authguard_init(&fx->sbc))
 		return -1;
+	fx->pub = mbuf_alloc(256);
+	if (!fx->pub)
+		return -1;
+	fx->sbc.store.publishh = capture;
+	fx->sbc.store.arg = fx->pub;
 	*state = fx;
 	return 0;
 }
@@ -251,6 +343,7 @@ static int gfx_teardown(void **state)
 	flood_close(&fx->sbc);
 	event_close(&fx->sbc);
 	usbc_close(&fx->sbc);
+	mem_deref(fx->pub);
 	mem_deref(fx);
 	return 0;
 }
@@ -292,7 +385,7 @@ static void test_verdicts(void **state)
 	struct gfx *fx = *state;
 	struct sbc *sbc = &fx->sbc;
 	struct sa s1 = addr("192.0.2.10");
-	struct pl bob = user("bob");
+	struct pl bob = user("bob"), pl, lu, bu;
 
 	/* what does not count: the first challenge, a stale nonce, a 404,
 	 * and a 200 resets */
@@ -326,15 +419,28 @@ static void test_verdicts(void **state)
 	assert_int_equal(event_count(sbc, "auth_guess", "ban"), 1);
 	assert_int_equal(event_count(sbc, "auth_guess", "lock"), 1);
 
+	/* both went out as records: the lock for auth_fail_window, the ban
+	 * for auth_fail_ban */
+	pl_set_mbuf(&pl, (fx->pub->pos = 0, fx->pub));
+	assert_int_equal(re_regex(pl.p, pl.l, "ulock [0-9]+ bob\nban [0-9]+ "
+				  "192.0.2.10 auth_guess\n", &lu, &bu), 0);
+	assert_in_range(pl_u64(&bu) - pl_u64(&lu), 600 - 60, 600 - 60 + 1);
+	assert_ptr_equal(pl.p, lu.p - strlen("ulock "));
+	assert_ptr_equal(pl.p + pl.l, bu.p + bu.l
+			 + strlen(" 192.0.2.10 auth_guess\n"));
+	mbuf_reset(fx->pub);
+
 	/* bob's REGISTERs from anywhere are dropped, others' are not */
 	assert_true(screened(fx, "192.0.2.99", REG("bob", "")));
 	assert_true(screened(fx, "192.0.2.99", REG("BOB", CRED)));
 	assert_false(screened(fx, "192.0.2.99", REG("carol", "")));
 	assert_int_equal(event_count(sbc, "auth_guess", "drop"), 2);
 
-	/* the ban is a flood.c ban: it can be lifted */
+	/* the ban is a flood.c ban: it can be lifted, on every node */
 	assert_true(flood_unban(sbc, &s1));
 	assert_false(flood_banned(sbc, &s1));
+	pl_set_mbuf(&pl, (fx->pub->pos = 0, fx->pub));
+	assert_true(upl_eq(&pl, "ban 0 192.0.2.10 auth_guess\n"));
 }
 
 int main(void)
@@ -344,7 +450,8 @@ int main(void)
 		cmocka_unit_test(test_per_source_and_per_user),
 		cmocka_unit_test(test_success_and_window),
 		cmocka_unit_test(test_bounded_and_off),
-		cmocka_unit_test(test_replication),
+		cmocka_unit_test(test_lock_records),
+		cmocka_unit_test(test_lock_apply),
 		cmocka_unit_test_setup_teardown(test_verdicts, gfx_setup,
 						gfx_teardown),
 	};

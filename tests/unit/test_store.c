@@ -1,16 +1,22 @@
 /*
- * test_store.c: shared state as records.  Counter and dialog records
+ * test_store.c: shared state as records.  Counter, dialog and ban records
  * survive encode and decode unchanged, malformed ones are refused, and
  * applying records (what a standby will do) keeps the counts a local
- * node would have: up on a new call, down however it ends.
+ * node would have: up on a new call, down however it ends.  Bans made
+ * here are published; a snapshot, a reset and the snapshot's records
+ * applied again (a joining standby) give the same bans and user locks
+ * back.
  */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 #include "unit_util.h"
 #include "blacklist.h"
+#include "authguard.h"
 
 static int setup(void **state)
 {
@@ -20,8 +26,13 @@ static int setup(void **state)
 		return -1;
 	fx = *state;
 	fx->sbc.conf->max_bindings = 2;
+	fx->sbc.side[SIDE_ACCESS].udp_fd = -1;
+	fx->sbc.conf->security_log = mem_deref(fx->sbc.conf->security_log);
+	if (str_dup(&fx->sbc.conf->security_log, "/dev/null"))
+		return -1;
 	if (store_init(&fx->sbc.store, 64) || dialog_init(&fx->sbc)
-	    || binding_init(&fx->sbc))
+	    || binding_init(&fx->sbc) || event_init(&fx->sbc)
+	    || flood_init(&fx->sbc) || authguard_init(&fx->sbc))
 		return -1;
 	return 0;
 }
@@ -30,6 +41,9 @@ static int teardown(void **state)
 {
 	struct ufx *fx = *state;
 
+	authguard_close(&fx->sbc);
+	flood_close(&fx->sbc);
+	event_close(&fx->sbc);
 	dialog_close(&fx->sbc);
 	binding_close(&fx->sbc);
 	store_close(&fx->sbc.store);
@@ -374,6 +388,317 @@ static void test_binding_records(void **state)
 	mem_deref(mb);
 }
 
+static int ban_str(struct flood_ban_rec *r, const char *s)
+{
+	struct pl pl;
+
+	pl_set_str(&pl, s);
+	return flood_ban_decode(r, &pl);
+}
+
+/* "ban UNTIL ADDR REASON" through state_apply, UNTIL from now. */
+static int ban_line(struct sbc *sbc, int64_t in, const char *addr,
+		    const char *reason)
+{
+	char line[128];
+	struct pl pl;
+	uint64_t until = in ? (uint64_t)((int64_t)time(NULL) + in) : 0;
+
+	(void)re_snprintf(line, sizeof(line), "ban %llu %s %s", until, addr,
+			  reason);
+	pl_set_str(&pl, line);
+	return state_apply(sbc, &pl);
+}
+
+static bool banned(const struct sbc *sbc, const char *ip)
+{
+	struct sa sa;
+
+	assert_int_equal(sa_set_str(&sa, ip, 40000), 0);
+	return flood_banned(sbc, &sa);
+}
+
+/* What sbcctl bans lists, for comparisons. */
+static void bans(char *buf, size_t sz, const struct sbc *sbc)
+{
+	assert_true(re_snprintf(buf, sz, "%H", flood_bans_print, sbc) >= 0);
+}
+
+/* The seconds left of ip's ban, as sbcctl bans lists them. */
+static long remaining(const struct sbc *sbc, const char *ip)
+{
+	char buf[512], key[64];
+	const char *p;
+
+	bans(buf, sizeof(buf), sbc);
+	(void)re_snprintf(key, sizeof(key), "%s remaining=", ip);
+	p = strstr(buf, key);
+	assert_non_null(p);
+	return strtol(p + strlen(key), NULL, 10);
+}
+
+static void test_ban_records(void **state)
+{
+	struct flood_ban_rec r = {.until = 1795000000}, d;
+	struct mbuf *mb = mbuf_alloc(128);
+	struct pl pl;
+	(void)state;
+
+	assert_non_null(mb);
+	assert_int_equal(sa_set_str(&r.addr, "192.0.2.10", 5060), 0);
+	pl_set_str(&r.reason, "flood");
+	assert_int_equal(flood_ban_encode(mb, &r), 0);
+	pl_set_mbuf(&pl, (mb->pos = 0, mb));
+	assert_true(upl_eq(&pl, "ban 1795000000 192.0.2.10 flood\n"));
+	assert_int_equal(flood_ban_decode(&d, &pl), 0);
+	assert_int_equal(d.until, 1795000000);
+	assert_true(sa_cmp(&d.addr, &r.addr, SA_ADDR));
+	assert_true(upl_eq(&d.reason, "flood"));
+
+	mbuf_reset(mb);
+	assert_int_equal(ban_str(&d, "ban 0 2001:db8::7 auth_guess"), 0);
+	assert_int_equal(d.until, 0);
+	assert_int_equal(flood_ban_encode(mb, &d), 0);
+	pl_set_mbuf(&pl, (mb->pos = 0, mb));
+	assert_true(upl_eq(&pl, "ban 0 2001:db8::7 auth_guess\n"));
+
+	/* damaged: address, number, reason, fields */
+	assert_int_equal(ban_str(&d, "ban 1 192.0.2.300 flood"), EBADMSG);
+	assert_int_equal(ban_str(&d, "ban 1 192.0.2.10:5060 flood"), EBADMSG);
+	assert_int_equal(ban_str(&d, "ban 1 [2001:db8::7] flood"), EBADMSG);
+	assert_int_equal(ban_str(&d, "ban 1 0.0.0.0 flood"), EBADMSG);
+	assert_int_equal(ban_str(&d, "ban 1 example.com flood"), EBADMSG);
+	assert_int_equal(ban_str(&d, "ban 1 192.0.2.10000000000000000000000000"
+				 "0000000000000000000000000000000000000000000"
+				 " flood"), EBADMSG);
+	assert_int_equal(ban_str(&d, "ban x 192.0.2.10 flood"), EBADMSG);
+	assert_int_equal(ban_str(&d, "ban -1 192.0.2.10 flood"), EBADMSG);
+	assert_int_equal(ban_str(&d, "ban 1x 192.0.2.10 flood"), EBADMSG);
+	assert_int_equal(ban_str(&d, "ban 99999999999999999999 192.0.2.10 "
+				 "flood"), EBADMSG);
+	assert_int_equal(ban_str(&d, "ban 1 192.0.2.10 Flood"), EBADMSG);
+	assert_int_equal(ban_str(&d, "ban 1 192.0.2.10 because"), EBADMSG);
+	assert_int_equal(ban_str(&d, "ban 1 192.0.2.10 flood extra"), EBADMSG);
+	assert_int_equal(ban_str(&d, "ban 1 192.0.2.10"), EBADMSG);
+	assert_int_equal(ban_str(&d, "ban 1"), EBADMSG);
+	assert_int_equal(ban_str(&d, "bl 1 192.0.2.10 flood"), EBADMSG);
+	mem_deref(mb);
+}
+
+/* Records applied as a standby would; damaged ones never are. */
+static void test_ban_apply(void **state)
+{
+	struct ufx *fx = *state;
+	struct sbc *sbc = &fx->sbc;
+	struct flood_ban_rec r;
+	char buf[256];
+
+	assert_int_equal(ban_line(sbc, 600, "192.0.2.10", "flood"), 0);
+	assert_true(banned(sbc, "192.0.2.10"));      /* whatever the port */
+	assert_false(banned(sbc, "192.0.2.11"));
+	assert_in_range(remaining(sbc, "192.0.2.10"), 595, 600);
+	bans(buf, sizeof(buf), sbc);
+	assert_non_null(strstr(buf, "reason=flood"));
+
+	/* a received ban replaces the one in place, reason included */
+	assert_int_equal(ban_line(sbc, 60, "192.0.2.10", "auth_guess"), 0);
+	assert_in_range(remaining(sbc, "192.0.2.10"), 55, 60);
+	bans(buf, sizeof(buf), sbc);
+	assert_non_null(strstr(buf, "reason=auth_guess"));
+
+	/* damaged records change nothing */
+	assert_int_equal(ban_line(sbc, 600, "192.0.2.300", "flood"), EBADMSG);
+	assert_int_equal(ban_line(sbc, 600, "192.0.2.12", "other"), EBADMSG);
+	assert_int_equal(ban_line(sbc, 600, "192.0.2.12 flood", "flood"),
+			 EBADMSG);
+	assert_false(banned(sbc, "192.0.2.12"));
+	assert_int_equal(sbc->flood.nsrcs, 1);
+
+	/* neither is an unknown reason applied past the decoder */
+	assert_int_equal(ban_str(&r, "ban 1795000000 192.0.2.12 flood"), 0);
+	r.until = (uint64_t)time(NULL) + 60;
+	pl_set_str(&r.reason, "other");
+	assert_int_equal(flood_ban_apply(sbc, &r), EBADMSG);
+	assert_false(banned(sbc, "192.0.2.12"));
+
+	/* a ban to the end of time does not wrap round to none */
+	assert_int_equal(ban_str(&r, "ban 9999999999999999999 192.0.2.14 "
+				 "flood"), 0);
+	assert_int_equal(flood_ban_apply(sbc, &r), 0);
+	assert_true(banned(sbc, "192.0.2.14"));
+	assert_int_equal(ban_line(sbc, 0, "192.0.2.14", "flood"), 0);
+
+	/* a ban already over is not applied */
+	assert_int_equal(ban_line(sbc, -1, "192.0.2.13", "flood"), ENOENT);
+	assert_int_equal(ban_line(sbc, 0, "192.0.2.13", "flood"), ENOENT);
+	assert_false(banned(sbc, "192.0.2.13"));
+
+	/* lifted by UNTIL 0, or by one already over */
+	assert_int_equal(ban_line(sbc, 0, "192.0.2.10", "flood"), 0);
+	assert_false(banned(sbc, "192.0.2.10"));
+	assert_int_equal(ban_line(sbc, 0, "192.0.2.10", "flood"), ENOENT);
+	assert_int_equal(ban_line(sbc, 600, "2001:db8::7", "flood"), 0);
+	assert_true(banned(sbc, "2001:db8::7"));
+	assert_int_equal(ban_line(sbc, -5, "2001:db8::7", "flood"), 0);
+	assert_false(banned(sbc, "2001:db8::7"));
+	bans(buf, sizeof(buf), sbc);
+	assert_string_equal(buf, "");
+}
+
+static void capture(const struct mbuf *rec, void *arg)
+{
+	assert_int_equal(mbuf_write_mem(arg, rec->buf, rec->end), 0);
+}
+
+/* pub holds one ban record, for addr and reason, that ends secs after a
+ * time in [t0, now]. */
+static void published(struct mbuf *pub, const char *addr,
+		      const char *reason, uint64_t t0, uint64_t secs)
+{
+	struct flood_ban_rec r;
+	struct sa sa;
+	struct pl pl;
+	const uint64_t t1 = (uint64_t)time(NULL);
+
+	pl_set_mbuf(&pl, (pub->pos = 0, pub));
+	assert_ptr_equal(pl_strchr(&pl, '\n'), pl.p + pl.l - 1);
+	assert_int_equal(flood_ban_decode(&r, &pl), 0);
+	assert_int_equal(sa_set_str(&sa, addr, 0), 0);
+	assert_true(sa_cmp(&r.addr, &sa, SA_ADDR));
+	assert_true(upl_eq(&r.reason, reason));
+	assert_in_range(r.until, secs ? t0 + secs : 0, secs ? t1 + secs : 0);
+	mbuf_reset(pub);
+}
+
+/* Local bans (flooding, another reason, lifted) are applied and
+ * published, each as one record. */
+static void test_ban_local(void **state)
+{
+	struct ufx *fx = *state;
+	struct sbc *sbc = &fx->sbc;
+	struct mbuf *pub = mbuf_alloc(256);
+	struct sa x, y;
+	uint64_t now;
+
+	assert_non_null(pub);
+	sbc->store.publishh = capture;
+	sbc->store.arg = pub;
+	sbc->conf->flood_requests = 3;
+	sbc->conf->flood_ban = 600;
+	fx->msg = umsg_decode("OPTIONS sip:127.0.0.1 SIP/2.0\n"
+			      "Via: SIP/2.0/UDP 192.0.2.30:5060;branch=z9hG4bK1\n"
+			      "From: <sip:x@192.0.2.30>;tag=1\n"
+			      "To: <sip:127.0.0.1>\n"
+			      "Call-ID: o1\nCSeq: 1 OPTIONS\n"
+			      "Content-Length: 0\n", NULL);
+	assert_non_null(fx->msg);
+	assert_int_equal(sa_set_str(&fx->msg->src, "192.0.2.30", 5060), 0);
+	fx->ctx.sbc = sbc;
+	fx->ctx.in = &sbc->side[SIDE_ACCESS];
+	fx->ctx.msg = fx->msg;
+
+	now = (uint64_t)time(NULL);
+	for (int i = 0; i < 3; i++)
+		assert_false(flood_count(sbc, &fx->ctx));
+	assert_int_equal(pub->end, 0);
+	assert_true(flood_count(sbc, &fx->ctx));
+	assert_true(banned(sbc, "192.0.2.30"));
+	assert_true(flood_count(sbc, &fx->ctx));     /* published once */
+	published(pub, "192.0.2.30", "flood", now, 600);
+
+	/* another reason; a shorter one does not replace a longer ban */
+	assert_int_equal(sa_set_str(&x, "2001:db8::9", 5060), 0);
+	assert_int_equal(flood_ban(sbc, &x, 3600, "auth_guess"), 0);
+	published(pub, "2001:db8::9", "auth_guess", now, 3600);
+	assert_int_equal(flood_ban(sbc, &x, 60, "flood"), 0);
+	assert_int_equal(pub->end, 0);
+
+	/* lifted: published as UNTIL 0; lifting what is not banned is not */
+	assert_true(flood_unban(sbc, &fx->msg->src));
+	assert_false(banned(sbc, "192.0.2.30"));
+	assert_false(flood_count(sbc, &fx->ctx));    /* counting anew */
+	published(pub, "192.0.2.30", "flood", 0, 0);
+	assert_int_equal(sa_set_str(&y, "192.0.2.31", 0), 0);
+	assert_false(flood_unban(sbc, &y));
+	assert_false(flood_unban(sbc, &fx->msg->src));
+	assert_int_equal(pub->end, 0);
+
+	/* a standby publishes nothing */
+	sbc->store.role = STORE_STANDBY;
+	assert_int_equal(flood_ban(sbc, &y, 60, "flood"), 0);
+	assert_true(banned(sbc, "192.0.2.31"));
+	assert_int_equal(pub->end, 0);
+	sbc->store.publishh = NULL;
+	mem_deref(pub);
+}
+
+static bool locked(const struct sbc *sbc, const char *name)
+{
+	struct pl pl;
+
+	pl_set_str(&pl, name);
+	return authguard_locked(sbc->authguard, &pl, tmr_jiffies());
+}
+
+/* What a joining standby does: the snapshot's every line applied after
+ * a reset gives the same bans and locks back, and nothing else. */
+static void test_snapshot_bans(void **state)
+{
+	struct ufx *fx = *state;
+	struct sbc *sbc = &fx->sbc;
+	struct mbuf *snap = mbuf_alloc(1024), *again = mbuf_alloc(1024);
+	char buf[128];
+	struct pl txt, line;
+	unsigned n = 0;
+
+	assert_non_null(snap);
+	assert_non_null(again);
+	assert_int_equal(ban_line(sbc, 600, "192.0.2.40", "flood"), 0);
+	assert_int_equal(ban_line(sbc, 3600, "2001:db8::40", "auth_guess"), 0);
+	assert_int_equal(ban_line(sbc, 60, "192.0.2.41", "flood"), 0);
+	assert_int_equal(ban_line(sbc, 0, "192.0.2.41", "flood"), 0);
+	(void)re_snprintf(buf, sizeof(buf), "ulock %llu b%%20ob",
+			  (uint64_t)time(NULL) + 60);
+	pl_set_str(&line, buf);
+	assert_int_equal(state_apply(sbc, &line), 0);
+	assert_true(locked(sbc, "b ob"));
+	pl_set_str(&line, "ulock 1 carol");
+	assert_int_equal(state_apply(sbc, &line), ENOENT);
+	pl_set_str(&line, "ulock 1 carol x");
+	assert_int_equal(state_apply(sbc, &line), EBADMSG);
+	assert_false(locked(sbc, "carol"));
+
+	assert_int_equal(state_snapshot(snap, sbc), 0);
+	state_reset(sbc);
+	assert_false(banned(sbc, "192.0.2.40"));
+	assert_false(banned(sbc, "2001:db8::40"));
+	assert_int_equal(sbc->flood.nsrcs, 0);
+	assert_false(locked(sbc, "b ob"));
+
+	pl_set_mbuf(&txt, (snap->pos = 0, snap));
+	while (pl_isset(&txt)) {
+		const char *nl = pl_strchr(&txt, '\n');
+
+		assert_non_null(nl);
+		line.p = txt.p;
+		line.l = (size_t)(nl - txt.p);
+		pl_advance(&txt, line.l + 1);
+		assert_int_equal(state_apply(sbc, &line), 0);
+		++n;
+	}
+	assert_int_equal(n, 3);
+	assert_true(locked(sbc, "b ob"));
+	assert_true(banned(sbc, "192.0.2.40"));
+	assert_true(banned(sbc, "2001:db8::40"));
+	assert_false(banned(sbc, "192.0.2.41"));
+	/* the records carry the unix time: the same to the second */
+	assert_int_equal(state_snapshot(again, sbc), 0);
+	assert_int_equal(again->end, snap->end);
+	assert_memory_equal(again->buf, snap->buf, snap->end);
+	mem_deref(snap);
+	mem_deref(again);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -384,6 +709,10 @@ int main(void)
 		T(test_dialog_apply),
 		T(test_blacklist_records),
 		T(test_binding_records),
+		T(test_ban_records),
+		T(test_ban_apply),
+		T(test_ban_local),
+		T(test_snapshot_bans),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
