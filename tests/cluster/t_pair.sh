@@ -91,6 +91,27 @@ is_synced n2 || fail "n2 lost its sync to a stranger's messages: $(ctl n2 role)"
 [ "$(field n2 seq)" = "$(field n1 seq)" ] || fail "n2 at seq $(field n2 seq), n1 at $(field n1 seq)"
 ok "a stranger's messages (other version, unknown type, garbage, not the active) refused and counted"
 
+# a flooder banned and a blacklist rule added on n1 hold on n2
+ip -n "$LAB_P-cli" addr add 192.0.2.101/24 dev eth0
+lab_cli python3 -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("192.0.2.101", 0))
+for i in range(400):
+    s.sendto(("OPTIONS sip:x@%s SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.101;branch=z9hG4bKf%d\r\n"
+              "From: <sip:f@192.0.2.101>;tag=%d\r\nTo: <sip:x@%s>\r\nCall-ID: f%d\r\n"
+              "CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+              % ("'"$LAB_VIP_ACCESS"'", i, i, "'"$LAB_VIP_ACCESS"'", i)).encode(),
+             ("'"$LAB_VIP_ACCESS"'", 5060))
+'
+ctl n1 bans | grep -q "192.0.2.101" || fail "the flooder is not banned on n1: $(ctl n1 bans)"
+ctl n1 blacklist add labrule source exact drop 0 192.0.2.102 >/dev/null ||
+	fail "cannot add a blacklist rule on n1"
+banned_on_n2() { ctl n2 bans | grep -q "192.0.2.101"; }
+wait_for 5 banned_on_n2 || fail "n2 does not know the ban: $(ctl n2 bans)"
+ctl n2 blacklist list | grep -q "^labrule " || fail "n2 lacks the rule: $(ctl n2 blacklist list)"
+ok "the flood ban and the run-time blacklist rule made on n1 are on n2"
+
 sleep 2     # some RTP through n1 first, and live changes reach n2
 ctl n1 role > "$LAB_W/role_n1.txt"
 ctl n2 role > "$LAB_W/role_n2.txt"
@@ -108,6 +129,11 @@ tp=$(lab_ms)
 [ "$(field n2 role)" = active ] || fail "n2 not active: $(ctl n2 role)"
 ok "n1 crashed: n2 saw it after $((tm - tc)) ms, active after $((tp - tc)) ms"
 [ "$(peer_calls n2)" = "$CALLS" ] || fail "n2 counts $(peer_calls n2) calls of the peer, not $CALLS"
+ctl n2 bans | grep -q "192.0.2.101" || fail "the ban is gone on the survivor: $(ctl n2 bans)"
+ctl n2 blacklist list | grep -q "^labrule " || fail "the rule is gone on the survivor"
+lab_cli sipp -sn uac -i 192.0.2.101 -p 5090 "$LAB_VIP_ACCESS:5060" -m 1 -timeout 3 \
+	-timeout_error -nostdin >/dev/null 2>&1 && fail "the banned source placed a call through n2"
+ok "the ban and the rule hold on the survivor"
 
 # ---- 4. media resumes, then every BYE goes through n2 ----
 sleep 4
