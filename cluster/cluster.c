@@ -445,6 +445,14 @@ static void status_recv(struct cluster *c, struct member *m, uint64_t epoch,
 	if (m->role == STORE_ACTIVE && c->sbc->store.role == STORE_ACTIVE
 	    && warn_ok(c))
 		LOGW(c->sbc, "cluster: node %u is active too", m->nodeid);
+	/* synced means holding the state of the active's epoch: an empty
+	 * new cluster's nodes are synced until one of them is promoted */
+	if (m->role == STORE_ACTIVE && c->sbc->store.role == STORE_STANDBY
+	    && c->synced && m->epoch != c->epoch) {
+		c->synced = false;
+		LOGI(c->sbc, "cluster: node %u is active (epoch %llu)",
+		     m->nodeid, m->epoch);
+	}
 	maybe_sync(c);
 	judge_synced(c);
 }

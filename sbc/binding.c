@@ -339,6 +339,46 @@ void binding_seen(struct sbc *sbc, const struct sip_msg *msg)
 	}
 }
 
+struct moved {
+	enum sip_transp tp;
+	const struct sa *addr;
+	const struct uri *contact;
+	struct binding *b;
+};
+
+static bool moved_h(struct le *le, void *arg)
+{
+	struct binding *b = le->data;
+	struct moved *m = arg;
+	struct pl pl;
+	struct uri u;
+
+	if (b->tp != m->tp || !sa_cmp(&b->src, m->addr, SA_ADDR)
+	    || !binding_conn_alive(b))
+		return false;
+	pl_set_str(&pl, b->contact);
+	if (uri_decode(&u, &pl) || !same_contact(&u, m->contact))
+		return false;
+	m->b = b;
+	return true;
+}
+
+/* The flow a TCP/TLS client's contact moved to: the client connected
+ * again (after a failover its old connection is gone with the old node)
+ * from the same address, and registered the same contact on its new
+ * connection.  A walk of the table: it only runs for a flow that is
+ * gone. */
+struct binding *binding_moved(const struct sbc *sbc, enum sip_transp tp,
+			      const struct sa *addr, const struct uri *contact)
+{
+	struct moved m = {tp, addr, contact, NULL};
+
+	if (tp == SIP_TRANSP_UDP || !sbc->bindings.n)
+		return NULL;
+	(void)hash_apply(sbc->bindings.ht, moved_h, &m);
+	return m.b;
+}
+
 struct binding *binding_of(const struct sbc *sbc, enum sip_transp tp,
 			   const struct sa *src)
 {

@@ -57,6 +57,8 @@ void binding_registered(struct sbc *sbc, const struct sip_msg *req,
 void binding_seen(struct sbc *sbc, const struct sip_msg *msg);
 struct binding *binding_of(const struct sbc *sbc, enum sip_transp tp,
 			   const struct sa *src);
+struct binding *binding_moved(const struct sbc *sbc, enum sip_transp tp,
+			      const struct sa *addr, const struct uri *contact);
 int  binding_print(struct re_printf *pf, const struct sbc *sbc);
 
 /* keepalive.c: NAT keep-alives towards the clients of the bindings */

@@ -78,6 +78,21 @@ void reg_route_flow(struct req_ctx *ctx)
 	}
 	b = binding_of(sbc, tp, &addr);
 	if (tp != SIP_TRANSP_UDP && (!b || !binding_conn_alive(b))) {
+		/* the client's new connection, if it has one: the token
+		 * names the flow it registered on before */
+		struct binding *nb = binding_moved(sbc, tp, &addr,
+						   &ctx->msg->uri);
+
+		if (nb) {
+			LOGI(sbc, "core side: %r to %r: the client's %s flow "
+			     "moved from %J to %J", &ctx->msg->met,
+			     &ctx->msg->ruri, sipmsg_tp_name(tp), &addr,
+			     &nb->src);
+			addr = nb->src;
+			b = nb;
+		}
+	}
+	if (tp != SIP_TRANSP_UDP && (!b || !binding_conn_alive(b))) {
 		LOGI(sbc, "core side: %r to %r: the client's %s connection "
 		     "from %J is gone: 430", &ctx->msg->met,
 		     &ctx->msg->ruri, sipmsg_tp_name(tp), &addr);
