@@ -142,9 +142,10 @@ lab_secs() {
 # Start time of a live process (field 22 of /proc/PID/stat, after the
 # command name, which may hold spaces); fails for a gone or zombie one.
 # A PID plus its start time names a process even if the PID is reused.
+# (read, not cat: the wait loops call this often, a fork each adds up)
 lab_pid_start() {
 	local s
-	s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	{ read -r s <"/proc/$1/stat"; } 2>/dev/null || return 1
 	s=${s##*) }
 	set -- $s
 	[ "$1" != Z ] || return 1
@@ -582,9 +583,14 @@ lab_down() {
 	local t0 nss ns
 	[ "$LAB_IS_DOWN" = 1 ] && return 0
 	LAB_IS_DOWN=1
+	# without the claim nothing here is ours: namespaces of this IDX
+	# belong to another run, and the work dir holds nothing to look at
+	if [ "$LAB_CLAIMED" != 1 ]; then
+		rm -rf "$LAB_W"
+		return 0
+	fi
 	t0=$(lab_ms)
-	# without the claim, namespaces of this IDX belong to another run
-	[ "$LAB_CLAIMED" = 1 ] && nss=$(lab_ns_list) || nss=""
+	nss=$(lab_ns_list)
 	lab_kill_ns $nss || LAB_FAILED=1
 	for ns in $nss; do
 		ip netns del "$ns" || { lab_log "cannot delete $ns"; LAB_FAILED=1; }
