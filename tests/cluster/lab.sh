@@ -406,7 +406,23 @@ lab_bg() {
 	"${LAB_PRE[@]}" "$@" </dev/null >"$log" 2>&1 &
 	LAB_BG_PID=$!
 	LAB_LOGS="$LAB_LOGS $log"
+	lab_in_ns "$LAB_BG_PID" "$LAB_P-$m" || fail "lab_bg: $1 did not enter $m within 5 s"
 	lab_log "$m: started $1 (PID $LAB_BG_PID, log $log)"
+}
+
+# Wait (5 s at most) until PID has entered namespace NS, or has ended.
+# Until nsenter / ip netns exec has switched, the new PID is still in the
+# root namespace: lab_crash or lab_down would not see it there (it would
+# escape the kill), lab_kill_proc would refuse it.
+lab_in_ns() {
+	local ino
+	ino=$(lab_ns_ino "$2")
+	for _ in $(seq 1 500); do
+		[ "$(lab_pid_ns_ino "$1")" = "$ino" ] && return 0
+		lab_pid_start "$1" >/dev/null || return 0
+		sleep 0.01
+	done
+	return 1
 }
 
 lab_stop() {
@@ -479,6 +495,7 @@ lab_garp() {
 	"${LAB_PRE[@]}" arping -q -U -c 2 -I eth0 -s "$2" "$2" \
 		</dev/null >>"$LAB_W/$1/arping.log" 2>&1 &
 	disown $!
+	lab_in_ns $! "$LAB_P-$1" || lab_log "$1: arping did not start"
 }
 
 lab_addr_add() {
