@@ -2,8 +2,10 @@
 # t_lab.sh IDX: the cluster lab (lab.sh) itself.  Two corosync nodes see
 # each other; sbcd standalone on n1 carries a call from cli to core on the
 # VIPs; n1 crashes, n2's corosync sees it within 3*token+5 s, the VIPs move
-# to n2, a second sbcd there carries another call; the teardown leaves no
-# namespace and no process behind.  No cluster code of sbcd is used.
+# to n2, a second sbcd there carries another call; n1 is revived and
+# rejoins; lab_kill_proc kills one process of a live node; the teardown
+# leaves no namespace and no process behind.  No cluster code of sbcd is
+# used.
 . "$(dirname "$0")/lab.sh"
 : "${SBCD:?SBCD must point to the sbcd binary}"
 command -v sipp >/dev/null || lab_skip "sipp not installed (make deps)"
@@ -93,7 +95,24 @@ T_CALL2=$(($(lab_ms) - T_MOVE))
 [ "$(neigh_of core "$LAB_VIP_CORE")" = "$(mac_of n2)" ] || fail "core still sends the core VIP to $(neigh_of core "$LAB_VIP_CORE")"
 ok "VIPs moved to n2, sbcd started there, call completed $(lab_secs 0 "$T_CALL2") s after the move"
 
+# n1 comes back and joins n2; a process of a live node is killed alone
+T_REVIVE=$(lab_ms)
+lab_revive n1
+lab_wait_members n1 2 10 && lab_wait_members n2 2 10 || fail "revived n1 did not rejoin within 10 s"
+T_REJOIN=$(($(lab_ms) - T_REVIVE))
+check_corosync n1 2 n2
+check_corosync n2 2 n1
+lab_bg n1 "$LAB_W/n1/sleep.log" sleep 60
+VICTIM=$LAB_BG_PID
+lab_kill_proc n1 "$VICTIM"
+kill -0 "$VICTIM" 2>/dev/null && fail "lab_kill_proc left $VICTIM alive"
+[ "$(lab_members n2)" = 2 ] || fail "killing one process of n1 cost a member"
+ok "n1 revived and rejoined in $(lab_secs 0 "$T_REJOIN") s; lab_kill_proc killed one process of n1 only"
+
 lab_stop "$SBC2" || fail "sbcd on n2 did not exit cleanly"
+# (the ASan build's reports land in the logs; n1's sbcd died by SIGKILL)
+grep -qE 'AddressSanitizer|runtime error:|LeakSanitizer' "$LAB_W"/n?/sbcd.log &&
+	fail "sanitizer report in an sbcd log"
 lab_stop "$UAS"
 
 # 4. teardown leaves nothing
@@ -101,4 +120,4 @@ lab_down
 LEFT=$(lab_leftovers)
 [ -z "$LEFT" ] || fail "left behind: $LEFT"
 ok "teardown in $(lab_secs 0 "$LAB_DOWN_MS") s: no $LAB_P- namespace, none of its $(wc -w <<<"$LAB_SEEN") processes alive"
-ok "timings: up $(lab_secs 0 "$LAB_UP_MS") s, crash detected $(lab_secs 0 "$T_DETECT") s, failover call $(lab_secs 0 "$T_CALL2") s, down $(lab_secs 0 "$LAB_DOWN_MS") s, total $(lab_secs "$T_START" "$(lab_ms)") s"
+ok "timings: up $(lab_secs 0 "$LAB_UP_MS") s, crash detected $(lab_secs 0 "$T_DETECT") s, failover call $(lab_secs 0 "$T_CALL2") s, rejoin $(lab_secs 0 "$T_REJOIN") s, down $(lab_secs 0 "$LAB_DOWN_MS") s, total $(lab_secs "$T_START" "$(lab_ms)") s"
