@@ -1328,6 +1328,7 @@ class Caller(UA):
             return
         call.reinvite = "pending"
         call.reinvite_asked = True
+        self.changed()
         inv = call.request("INVITE", body=call.sdp)
         acks = {}
 
@@ -1477,7 +1478,7 @@ def common_options(p):
                    help="address put in our SDP (c=)")
     p.add_argument("--media-port", type=int, default=None,
                    help="first SDP port; call k gets PORT+2*(k-1) "
-                        "(default 20000 for uac, 30000 for uas)")
+                        "(default 20000 for uac, 40000 for uas)")
     p.add_argument("--out", required=True,
                    help="per-call result file, rewritten as calls change")
     p.add_argument("--max", type=float, required=True,
@@ -1500,12 +1501,9 @@ def common_options(p):
 
 def parse_args(argv):
     ap = argparse.ArgumentParser(
-        description="SIP test UA (UDP/TCP/TLS, reconnects after a failover)",
-        epilog="Output: one line per call in --out: CALLID state=... "
-        "ended_by=caller|callee|- bye_code=... media=IP:PORT reinvite=... "
-        "code=...; stdout: calls N answered N ended N failed N. "
-        "Exit 0 if every call did what it was asked, else 1. "
-        "SIGUSR1: the uac re-INVITEs every call that is up.")
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="'sipua.py uac --help' and 'sipua.py uas --help' list the "
+        "options of each role.")
     sub = ap.add_subparsers(dest="role", required=True)
     s = sub.add_parser("uas", help="answer calls")
     common_options(s)
@@ -1528,13 +1526,16 @@ def parse_args(argv):
     c.add_argument("--target", type=ip_port, required=True,
                    help="IP:PORT the calls go to (sbcd's access side)")
     c.add_argument("--transport", choices=("udp", "tcp", "tls"),
-                   default="udp")
+                   default="udp", help="to the target (default udp); a "
+                   "lost TCP/TLS connection is opened again, every 0.2 s "
+                   "for up to 60 s")
     c.add_argument("--local-ip", required=True,
                    help="our address (Via, Contact, From)")
     c.add_argument("--local-port", type=int, default=0,
                    help="our port for UDP and the TCP/TLS listener "
                         "(default: any free one)")
-    c.add_argument("--calls", type=int, required=True)
+    c.add_argument("--calls", type=int, required=True,
+                   help="number of calls to place")
     c.add_argument("--rate", type=float, default=10.0,
                    help="calls placed per second (default 10)")
     c.add_argument("--number", help="dialled number (default 5550000+i)")
@@ -1543,15 +1544,18 @@ def parse_args(argv):
                         "its calls")
     c.add_argument("--reinvite-at", type=float, default=None,
                    help="seconds after the ACK when every call sends a "
-                        "re-INVITE with the same SDP (code recorded)")
+                        "re-INVITE with the same SDP (code recorded; a call "
+                        "that ended before it counts as not done)")
     c.add_argument("--keepalive", type=float, default=2.0,
                    help="seconds between CRLFCRLF pings on a TCP/TLS "
                         "connection, so a dead one is noticed (0: off)")
     a = ap.parse_args(argv)
     if a.media_port is None:
-        a.media_port = 20000 if a.role == "uac" else 30000
+        a.media_port = 20000 if a.role == "uac" else 40000
     if bool(a.cert) != bool(a.key):
         ap.error("--cert and --key go together")
+    if a.role == "uac" and a.rate <= 0:
+        ap.error("--rate must be above 0")
     if not 0.0 <= a.bye_fraction <= 1.0:
         ap.error("--bye-fraction must be within 0..1")
     return a
