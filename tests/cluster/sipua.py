@@ -21,6 +21,19 @@ Two roles, one process each:
                [--ca F --tls-name NAME --bye-fraction F --reinvite-at S]
       places N calls, ACKs, optionally re-INVITEs, hangs up its share.
 
+Connections: a request goes over UDP, or on its call's TCP/TLS connection
+while that lives, else on a new one to its next hop (the first Route, else
+the remote target: loose routing).  Our outbound connections start from
+our own listening port (SO_REUSEPORT), so that a peer that looks up a
+connection by our Contact address finds the one we opened.  A connection
+that fails (reset, EOF, write error, refused) makes every request still
+waiting for its answer go again on a new connection, every 0.2 s for up
+to 60 s; a UAC also reconnects at once while it has calls up, and its
+keep-alive pings (--keepalive) make it notice a connection that a
+failover took away before a request needs it.  Responses go back on the
+connection the request came on (over UDP to the top Via's received and
+rport, else sent-by).
+
 Which end hangs up a call: the UAC decides with its --bye-fraction (call i
 of N is the callee's when floor(i*F) > floor((i-1)*F): every 2nd for 0.5)
 and says so in the INVITE (X-Sipua-Hangup: caller|callee), so that calls of
@@ -1121,11 +1134,12 @@ class UA:
 
     def resend_2xx(self, call, data, req, src):
         """RFC 3261 §13.3.1.4: over UDP the UAS core sends its 2xx again
-        at T1, 2*T1, ... up to T2 apart until the ACK comes, for 32 s."""
+        at T1, 2*T1, ... up to T2 apart until the ACK comes, for 32 s.
+        Without an ACK by then (over any transport: one lost in a failover)
+        the call goes on as if it had come, so its BYE is still sent."""
         call.awaiting_ack = True
         Timers.cancel(call.retx)
-        if src.tp != "udp":
-            return
+        udp = src.tp == "udp"
         t_end = time.monotonic() + TXN_TIMEOUT
 
         def again(interval):
@@ -1134,12 +1148,13 @@ class UA:
             if time.monotonic() >= t_end:
                 self.log("%s: no ACK for the 2xx in 32 s" % call.call_id)
                 call.awaiting_ack = False
-                self.confirm_once(call)     # go on as if it had come
+                self.confirm_once(call)
                 return
             self.reply(data, req, src)
-            call.retx = self.timers.at(min(interval * 2, T2),
-                                       lambda: again(min(interval * 2, T2)))
-        call.retx = self.timers.at(T1, lambda: again(T1))
+            nxt = min(interval * 2, T2)
+            call.retx = self.timers.at(nxt, lambda: again(nxt))
+        first = T1 if udp else TXN_TIMEOUT
+        call.retx = self.timers.at(first, lambda: again(first))
 
     # -- call life
 
@@ -1255,6 +1270,8 @@ class Caller(UA):
                     raise
                 self.net.sel.unregister(self.net.udp)
                 self.net.udp.close()
+        else:
+            raise OSError("no UDP port on %s whose TCP twin is free" % a.local_ip)
         signal.signal(signal.SIGUSR1, self.on_usr1)
 
     def on_usr1(self, signum, frame):
