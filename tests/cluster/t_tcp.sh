@@ -1,0 +1,82 @@
+#!/bin/bash
+# t_tcp: calls over TCP and TLS survive a crash of the active.  After the
+# failover each caller's old connection is gone with n1; the caller
+# (tests/cluster/sipua.py) connects again to the access address, now on
+# n2, and every call's re-INVITE on the new connection is matched to its
+# replicated call and answered 200 through n2; then every BYE, half from
+# each end, is answered 200 (the callee's towards a caller on its new
+# connection).  The callee is reached over UDP.
+# Label cluster.  Arg 1: the lab index.
+. "$(dirname "$0")/lab.sh"
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/pair.sh"
+CALLS=${PAIR_CALLS:-20}             # per transport
+PY=python3
+[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+SIPUA=$HERE/sipua.py
+: "${CERTGEN:?}" "${CERTDIR:?}"
+bash "$CERTGEN" "$CERTDIR" >/dev/null || fail "no test certificates"
+cp "$CERTDIR/sbc.crt" "$CERTDIR/sbc.key" "$CERTDIR/ca.crt" "$LAB_W/"
+
+TOPTS=("flood_requests = 0" "access_tls_port = 5061"
+       "access_tls_cert = $LAB_W/sbc.crt" "access_tls_key = $LAB_W/sbc.key")
+up() { [ "$(ctl "$1" calls | grep -c ' state confirmed ')" = "$((2 * CALLS))" ]; }
+
+lab_up n1 n2
+pair_init
+lab_addr_add n1 "$LAB_VIP_ACCESS"
+lab_addr_add n1 "$LAB_VIP_CORE"
+pair_sbcd n1 "${TOPTS[@]}"
+wait_for 10 is_synced n1 || fail "n1 not synced: $(ctl n1 role)"
+ctl n1 role active >/dev/null || fail "n1 cannot be made active"
+pair_sbcd n2 "${TOPTS[@]}"
+SBC2=$LAB_BG_PID
+wait_for 10 is_synced n2 || fail "n2 not synced: $(ctl n2 role)"
+
+lab_bg core "$LAB_W/uas.stdout" "$PY" "$SIPUA" uas --listen "$LAB_CORE_IP:5080" \
+	--transports udp --media-ip "$LAB_CORE_IP" --out "$LAB_W/uas.out" \
+	--bye-after 30 --max 120 --calls "$((2 * CALLS))"
+UASP=$LAB_BG_PID
+wait_for 20 grep -q ready "$LAB_W/uas.stdout" || fail "the UAS did not start"
+uac() { # NAME TRANSPORT PORT LOCALPORT
+	lab_bg cli "$LAB_W/$1.stdout" "$PY" "$SIPUA" uac \
+		--target "$LAB_VIP_ACCESS:$3" --transport "$2" --ca "$LAB_W/ca.crt" \
+		--tls-name sbc.test --local-ip "$LAB_CLI_IP" --local-port "$4" \
+		--calls "$CALLS" --rate 20 --media-ip "$LAB_CLI_IP" \
+		--out "$LAB_W/$1.out" --hold 27 --bye-fraction 0.5 --max 100
+}
+uac tcp tcp 5060 5070
+UTCP=$LAB_BG_PID
+uac tls tls 5061 5080
+UTLS=$LAB_BG_PID
+wait_for 30 up n1 || fail "calls not all up on n1: $(n_calls n1)"
+wait_for 10 up n2 || fail "n2 lacks calls: $(n_calls n2)"
+ok "$CALLS TCP and $CALLS TLS calls up through n1, replicated to n2"
+
+tc=$(lab_ms)
+lab_crash n1
+gone() { ! ctl n2 role | grep -q '^peer 1 '; }
+wait_for 15 gone || fail "n2 still sees n1 15 s after the crash"
+pair_move n1 n2
+ctl n2 role active >/dev/null || fail "n2 cannot take over: $(ctl n2 role active)"
+ok "n1 crashed; n2 active after $(( $(lab_ms) - tc )) ms"
+
+# a re-INVITE on every call, over each caller's new connection
+kill -USR1 "$UTCP" "$UTLS"
+reinvited() { [ "$(grep -c 'reinvite=200' "$LAB_W/$1.out")" = "$CALLS" ]; }
+wait_for 20 reinvited tcp || fail "TCP re-INVITEs: $(grep -v 'reinvite=200' "$LAB_W/tcp.out" | head -3)"
+wait_for 20 reinvited tls || fail "TLS re-INVITEs: $(grep -v 'reinvite=200' "$LAB_W/tls.out" | head -3)"
+ok "every TCP and TLS call's re-INVITE answered 200 through n2 on the callers' new connections"
+
+for p in "$UTCP" "$UTLS" "$UASP"; do
+	reap "$p" 90 || fail "sipua (PID $p) failed: $(cat "$LAB_W"/*.stdout | tail -5)"
+done
+for f in tcp tls; do
+	[ "$(grep -c 'state=ended .* bye_code=200' "$LAB_W/$f.out")" = "$CALLS" ] ||
+		fail "$f calls: $(grep -v 'bye_code=200' "$LAB_W/$f.out" | head -3)"
+	grep -q "ended_by=callee" "$LAB_W/$f.out" || fail "no $f call hung up by the callee"
+done
+ok "every BYE (caller's and callee's) answered 200 through n2"
+no_calls() { [ "$(n_calls n2)" = 0 ]; }
+wait_for 5 no_calls || fail "calls left on n2: $(n_calls n2)"
+pair_stop n2 "$SBC2"
