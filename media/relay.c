@@ -98,6 +98,7 @@ struct media_cmd {
 	struct media_remote r;
 	struct sa latched[2];
 	struct msrtp *rx, *tx;      /* CMD_SRTP: the new contexts */
+	bool swap[2];               /* CMD_SRTP: rx, tx replaced */
 };
 
 struct media_worker {
@@ -599,10 +600,14 @@ static void cmd_run(struct media_worker *wk, struct media_cmd *c)
 		/* swapped: the command takes the old contexts away */
 		struct msrtp *rx = c->leg->rx, *tx = c->leg->tx;
 
-		c->leg->rx = c->rx;
-		c->leg->tx = c->tx;
-		c->rx = rx;
-		c->tx = tx;
+		if (c->swap[0]) {
+			c->leg->rx = c->rx;
+			c->rx = rx;
+		}
+		if (c->swap[1]) {
+			c->leg->tx = c->tx;
+			c->tx = tx;
+		}
 		break;
 	}
 	case CMD_DEL:
@@ -1071,9 +1076,14 @@ static int leg_srtp(struct media_leg *l, const struct msrtp_key *rx,
 	err = cmd_new(&c, CMD_SRTP, l->st->s);
 	if (err)
 		return err;
-	if (rx->suite != MSRTP_NONE)
+	/* a direction whose key stays keeps its context: a new one would
+	 * start its stream at ROC 0 again (and, on the tx side, encrypt
+	 * under packet indices the old one used) */
+	c->swap[0] = !key_eq(rx, &l->key[0]);
+	c->swap[1] = !key_eq(tx, &l->key[1]);
+	if (c->swap[0] && rx->suite != MSRTP_NONE)
 		err = msrtp_alloc(&c->rx, rx, false);
-	if (!err && tx->suite != MSRTP_NONE)
+	if (!err && c->swap[1] && tx->suite != MSRTP_NONE)
 		err = msrtp_alloc(&c->tx, tx, true);
 	if (err) {
 		mem_deref(c);
