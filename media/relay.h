@@ -77,6 +77,8 @@ struct media_rec_leg {
 	struct sa rtp, rtcp, src;   /* the remote (unset: none) */
 	struct sa latched[2];       /* RTP, RTCP; unset: not latched */
 	struct msrtp_key key[2];    /* SRTP rx, tx; MSRTP_NONE: none */
+	struct msrtp_roc roc[2];    /* where the rx, tx streams of those
+				     * keys are; not set: ROC 0 */
 };
 
 struct media_rec {

@@ -339,8 +339,8 @@ static void test_apply(struct media *m)
 	const uint16_t pa = 40050, pc = 40052;
 
 	(void)re_snprintf(line, sizeof(line),
-			  "med call-2@test 0 1 %u %J %s:%u %s:0 %J - - - "
-			  "%u %J - - - - - -\n", pa, &phone, P, sa_port(&phone) + 1,
+			  "med call-2@test 0 1 %u %J %s:%u %s:0 %J - - - - - "
+			  "%u %J - - - - - - - -\n", pa, &phone, P, sa_port(&phone) + 1,
 			  P, &phone, pc, &far);
 	pl_set_str(&txt, line);
 	CHECK(media_decode(&r, &txt) == 0);
@@ -366,11 +366,12 @@ static void test_apply(struct media *m)
 	/* bad records */
 	static const char *bad[] = {
 		"", "med", "med x 0 0", "med x 2 1", "dlg x 0 1",
-		"med x 0 1 40000 - - - - - - - 40002 - - - - - -",  /* short */
-		"med x 0 1 40000 - - - - - - - 40002 - - - - - - - extra",
-		"med x 0 1 70000 - - - - - - - 40002 - - - - - - -",
-		"med x 0 1 40000 nonsense - - - - - - 40002 - - - - - - -",
-		"med x 0 9 40000 - - - - - - - 40002 - - - - - - -",
+		"med x 0 1 40000 - - - - - - - - - 40002 - - - - - - - -",
+		"med x 0 1 40000 - - - - - - - - - 40002 - - - - - - - - - x",
+		"med x 0 1 70000 - - - - - - - - - 40002 - - - - - - - - -",
+		"med x 0 1 40000 nonsense - - - - - - - - "
+		"40002 - - - - - - - - -",
+		"med x 0 9 40000 - - - - - - - - - 40002 - - - - - - - - -",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		pl_set_str(&txt, bad[i]);
