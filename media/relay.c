@@ -100,6 +100,9 @@ struct media_session {
 	uint64_t created;
 	struct media_cmd *del;      /* allocated up front: an end never
 				     * fails for want of memory */
+	uint32_t hkey;              /* of id, in the sessions table */
+	atomic_bool noted;          /* a note is on its way to the SIP
+				     * thread (session_note) */
 };
 
 enum cmd_type { CMD_ADD, CMD_REMOTE, CMD_LATCH, CMD_SRTP, CMD_ROC,
@@ -144,6 +147,8 @@ struct media {
 	uint32_t nsessions;
 	media_publish_h *publishh;
 	void *arg;
+	struct mqueue *mq;          /* workers' notes to the SIP thread */
+	atomic_uint_fast64_t notes_lost;
 };
 
 uint64_t media_now_ms(void)
@@ -381,6 +386,26 @@ static void leg_read_pub(const struct media_leg *l, struct leg_pub *p)
 	} while ((s1 & 1) || s1 != s2);
 }
 
+/* Worker: something only the worker saw (a latch, a ROC) changed the
+ * session's record; the SIP thread is to publish it.  One note per
+ * session until the SIP thread has taken it, so that the events of a
+ * session in between share one record.  The note carries the session's
+ * address only for the SIP thread to find it in its table, never to be
+ * followed: the session may end before the note arrives.  A full pipe
+ * loses the note (counted; the session's next change publishes it). */
+static void session_note(struct media_session *s)
+{
+	struct media *m = s->m;
+
+	if (atomic_exchange(&s->noted, true))
+		return;
+	if (mqueue_push(m->mq, (int)s->hkey, s)) {
+		atomic_store(&s->noted, false);
+		atomic_fetch_add_explicit(&m->notes_lost, 1,
+					  memory_order_relaxed);
+	}
+}
+
 /* Worker, from inside msrtp_protect()/msrtp_unprotect(): the stream of
  * one of the leg's SRTP contexts rolled over. */
 static void leg_roc_h(const struct msrtp_roc *r, bool tx, void *arg)
@@ -389,6 +414,7 @@ static void leg_roc_h(const struct msrtp_roc *r, bool tx, void *arg)
 
 	l->roc[tx] = *r;
 	leg_publish(l);
+	session_note(l->st->s);
 }
 
 static void leg_set_roc(struct media_leg *l, const struct media_cmd *c)
@@ -473,6 +499,7 @@ static void leg_latch_to(struct media_leg *l, int k, const struct sa *src)
 	l->dst_ok[k] = true;
 	l->latched[k] = true;
 	leg_publish(l);
+	session_note(l->st->s);
 }
 
 static int sock_batch(struct media_worker *wk, struct msock *sk)
@@ -796,6 +823,8 @@ static void media_destructor(void *arg)
 
 	for (uint32_t i = 0; i < m->nwk; i++)
 		worker_stop(&m->wkv[i]);
+	/* notes still in the pipe hold no memory */
+	m->mq = mem_deref(m->mq);
 	for (uint32_t i = 0; i < m->nwk; i++)
 		list_flush(&m->wkv[i].cmds);
 	hash_flush(m->ht);
@@ -804,6 +833,29 @@ static void media_destructor(void *arg)
 	mem_deref(m->wkv);
 	mem_deref(m->ht);
 	pool_close(&m->pool);
+}
+
+static void publish(struct media_session *s, bool ended);
+
+static bool session_is(struct le *le, void *arg)
+{
+	return le->data == arg;
+}
+
+/* SIP thread: a worker's note (session_note).  A session that ended
+ * meanwhile is no longer in the table: its note is dropped, its address
+ * only compared.  The flag is cleared before the record is read, so an
+ * event after the read sends another note. */
+static void note_h(int id, void *data, void *arg)
+{
+	struct media *m = arg;
+	struct media_session *s;
+
+	s = list_ledata(hash_lookup(m->ht, (uint32_t)id, session_is, data));
+	if (!s)
+		return;
+	(void)atomic_exchange(&s->noted, false);
+	publish(s, false);
 }
 
 int media_alloc(struct media **mp, const struct media_conf *conf)
@@ -829,6 +881,7 @@ int media_alloc(struct media **mp, const struct media_conf *conf)
 	m->nwk = conf->threads;
 	err = pool_init(&m->pool, conf->port_min, conf->port_max);
 	err = err ? err : hash_alloc(&m->ht, 1024);
+	err = err ? err : mqueue_alloc(&m->mq, note_h, m);
 	for (uint32_t i = 0; i < m->nwk && !err; i++)
 		err = worker_start(&m->wkv[i], m);
 	if (err) {
@@ -894,12 +947,12 @@ static int session_new(struct media_session **sp, struct media *m,
 	s->m = m;
 	s->wk = &m->wkv[m->rr++ % m->nwk];
 	s->created = media_now_ms();
+	s->hkey = hash_joaat((const uint8_t *)id->p, id->l);
 	if (pl_strdup(&s->id, id) || cmd_new(&s->del, CMD_DEL, NULL)) {
 		mem_deref(s);
 		return ENOMEM;
 	}
-	hash_append(m->ht, hash_joaat((const uint8_t *)id->p, id->l),
-		    &s->he, s);
+	hash_append(m->ht, s->hkey, &s->he, s);
 	++m->nsessions;
 	*sp = s;
 	return 0;
@@ -1692,9 +1745,11 @@ int media_print(struct re_printf *pf, const struct media *m)
 	if (!m)
 		return re_hprintf(pf, "media relay off\n");
 	err = re_hprintf(pf, "media_sessions %u\nmedia_port_pairs_used %u\n"
-			 "media_port_pairs_total %u\nmedia_threads %u\n",
+			 "media_port_pairs_total %u\nmedia_threads %u\n"
+			 "media_notes_lost %llu\n",
 			 m->nsessions, media_ports_used(m), m->pool.n,
-			 m->nwk);
+			 m->nwk, (unsigned long long)atomic_load_explicit(
+				 &m->notes_lost, memory_order_relaxed));
 	if (!err)
 		(void)hash_apply(m->ht, print_session, pf);
 	return err;
