@@ -148,7 +148,8 @@ struct media {
 	media_publish_h *publishh;
 	void *arg;
 	struct mqueue *mq;          /* workers' notes to the SIP thread */
-	atomic_uint_fast64_t notes_lost;
+	atomic_bool sweep;          /* a note did not fit in the pipe */
+	atomic_uint_fast64_t note_overflows;
 };
 
 uint64_t media_now_ms(void)
@@ -391,19 +392,23 @@ static void leg_read_pub(const struct media_leg *l, struct leg_pub *p)
  * session until the SIP thread has taken it, so that the events of a
  * session in between share one record.  The note carries the session's
  * address only for the SIP thread to find it in its table, never to be
- * followed: the session may end before the note arrives.  A full pipe
- * loses the note (counted; the session's next change publishes it). */
+ * followed: the session may end before the note arrives.  A note that
+ * does not fit in the pipe (thousands waiting) leaves the session noted
+ * and asks for a sweep of the table, which the SIP thread does at its
+ * next note: one of those in the pipe, or the empty one pushed here if
+ * the pipe has room again. */
 static void session_note(struct media_session *s)
 {
 	struct media *m = s->m;
 
 	if (atomic_exchange(&s->noted, true))
 		return;
-	if (mqueue_push(m->mq, (int)s->hkey, s)) {
-		atomic_store(&s->noted, false);
-		atomic_fetch_add_explicit(&m->notes_lost, 1,
-					  memory_order_relaxed);
-	}
+	if (!mqueue_push(m->mq, (int)s->hkey, s))
+		return;
+	atomic_fetch_add_explicit(&m->note_overflows, 1,
+				  memory_order_relaxed);
+	atomic_store(&m->sweep, true);
+	(void)mqueue_push(m->mq, 0, NULL);
 }
 
 /* Worker, from inside msrtp_protect()/msrtp_unprotect(): the stream of
@@ -842,20 +847,33 @@ static bool session_is(struct le *le, void *arg)
 	return le->data == arg;
 }
 
+/* The flag is cleared before the record is read, so that an event
+ * after the read sends another note. */
+static bool note_take(struct le *le, void *arg)
+{
+	struct media_session *s = le->data;
+
+	(void)arg;
+	if (atomic_exchange(&s->noted, false))
+		publish(s, false);
+	return false;
+}
+
 /* SIP thread: a worker's note (session_note).  A session that ended
  * meanwhile is no longer in the table: its note is dropped, its address
- * only compared.  The flag is cleared before the record is read, so an
- * event after the read sends another note. */
+ * only compared.  One no longer noted was published by a sweep. */
 static void note_h(int id, void *data, void *arg)
 {
 	struct media *m = arg;
-	struct media_session *s;
+	struct le *le;
 
-	s = list_ledata(hash_lookup(m->ht, (uint32_t)id, session_is, data));
-	if (!s)
+	if (atomic_exchange(&m->sweep, false))
+		(void)hash_apply(m->ht, note_take, NULL);
+	if (!data)
 		return;
-	(void)atomic_exchange(&s->noted, false);
-	publish(s, false);
+	le = hash_lookup(m->ht, (uint32_t)id, session_is, data);
+	if (le)
+		(void)note_take(le, NULL);
 }
 
 int media_alloc(struct media **mp, const struct media_conf *conf)
@@ -1746,10 +1764,10 @@ int media_print(struct re_printf *pf, const struct media *m)
 		return re_hprintf(pf, "media relay off\n");
 	err = re_hprintf(pf, "media_sessions %u\nmedia_port_pairs_used %u\n"
 			 "media_port_pairs_total %u\nmedia_threads %u\n"
-			 "media_notes_lost %llu\n",
+			 "media_note_overflows %llu\n",
 			 m->nsessions, media_ports_used(m), m->pool.n,
 			 m->nwk, (unsigned long long)atomic_load_explicit(
-				 &m->notes_lost, memory_order_relaxed));
+				 &m->note_overflows, memory_order_relaxed));
 	if (!err)
 		(void)hash_apply(m->ht, print_session, pf);
 	return err;

@@ -16,7 +16,8 @@
  * (a leg latched, an SRTP stream's rollover counter moved) goes back as
  * a note on a libre mqueue, at most one per session on its way; the
  * SIP thread's loop takes it and publishes the session's record, unless
- * the session ended meanwhile.
+ * the session ended meanwhile (notes that find the pipe full make the
+ * SIP thread sweep the sessions for the noted ones instead).
  *
  * Latching (symmetric RTP, anti-hijack): a leg sends first to the
  * address the far end's SDP gave.  The first packet from the expected

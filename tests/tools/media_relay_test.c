@@ -5,12 +5,14 @@
  * latching to a NATed source port, a third party dropped, counters, the
  * last-packet time, a re-INVITE that moves the media, records (encode,
  * decode, apply), a failover (the record a latch and an SRTP rollover
- * publish, applied by a second engine that carries the call on), pool
- * exhaustion, and thousands of sessions allocated and released without
- * a port or file descriptor leak.
+ * publish, applied by a second engine that carries the call on), more
+ * notes at once than their pipe holds, pool exhaustion, and thousands of
+ * sessions allocated and released without a port or file descriptor
+ * leak.
  * Usage: media-relay-test N        (exit 0: all passed)
  */
 #include <dirent.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -723,6 +725,117 @@ static void test_failover(struct media *m)
 	close(fd_far);
 }
 
+/* Which of the first n file descriptors are pipes. */
+static void pipes(bool *v, int n)
+{
+	for (int fd = 0; fd < n; fd++) {
+		char path[64], link[64];
+		ssize_t l;
+
+		(void)snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		l = readlink(path, link, sizeof(link) - 1);
+		v[fd] = l > 5 && !strncmp(link, "pipe:", 5);
+	}
+}
+
+enum { OV_N = 300, OV_FDS = 4096 };
+
+struct ov_seen {
+	unsigned recs;
+	bool latched[OV_N];
+};
+
+static void ov_h(const struct media_rec *r, void *arg)
+{
+	struct ov_seen *ov = arg;
+	struct pl num;
+
+	if (r->ended || re_regex(r->id.p, r->id.l, "ov-[0-9]+", &num))
+		return;
+	++ov->recs;
+	if (pl_u32(&num) < OV_N
+	    && sa_af(&r->legv[0][MEDIA_ACCESS].latched[0]) != AF_UNSPEC)
+		ov->latched[pl_u32(&num)] = true;
+}
+
+static bool ov_done(void *arg)
+{
+	const struct ov_seen *ov = arg;
+
+	for (int i = 0; i < OV_N; i++)
+		if (!ov->latched[i])
+			return false;
+	return true;
+}
+
+/* More sessions latch at once than the notes' pipe holds (shrunk to a
+ * page: 256 notes): the notes that do not fit are counted, and a sweep
+ * of the table publishes their sessions anyway, every session once. */
+static void test_note_overflow(void)
+{
+	static bool before[OV_FDS], after[OV_FDS];
+	static struct media_session *sv[OV_N];
+	struct media *mo = NULL;
+	struct ov_seen ov;
+	struct media_remote ra, rc;
+	struct sa ph, fe, la;
+	struct mbuf *mb;
+	uint8_t buf[200];
+	int fph = udp_open(P, 0, &ph), ffe = udp_open(U, 0, &fe), shrunk = 0;
+	const char *o;
+
+	memset(&ov, 0, sizeof(ov));
+	pipes(before, OV_FDS);
+	CHECK(engine(&mo, B1, B2, 42000, 43299, 1, OV_N) == 0);
+	if (!mo)
+		return;
+	pipes(after, OV_FDS);
+	for (int fd = 0; fd < OV_FDS; fd++)
+		if (after[fd] && !before[fd]
+		    && fcntl(fd, F_SETPIPE_SZ, 4096) == 4096)
+			++shrunk;
+	CHECK(shrunk == 2);                 /* the notes' pipe, both ends */
+	media_set_publish(mo, ov_h, &ov);
+	ra = remote(&ph);
+	rc = remote(&fe);
+	for (int i = 0; i < OV_N; i++) {
+		char id[16];
+		struct pl pl;
+
+		(void)re_snprintf(id, sizeof(id), "ov-%d", i);
+		pl_set_str(&pl, id);
+		CHECK(media_session_alloc(&sv[i], mo, &pl, 1) == 0);
+		if (!sv[i])
+			goto out;
+		(void)media_remote(sv[i], 0, MEDIA_ACCESS, &ra);
+		(void)media_remote(sv[i], 0, MEDIA_CORE, &rc);
+	}
+	(void)media_flush(mo);
+	ov.recs = 0;
+	for (int i = 0; i < OV_N; i++) {
+		(void)media_local(sv[i], 0, MEDIA_ACCESS, &la);
+		send_to(fph, &la, buf, rtp(buf, 1, 50));
+	}
+	/* every packet relayed: every latch noted */
+	for (int i = 0; i < OV_N; i++)
+		if (recv_from(ffe, buf, sizeof(buf), NULL, 1000) < 0)
+			break;
+	CHECK(loop_until(ov_done, &ov, 3000));
+	CHECK(ov.recs == OV_N);
+	mb = mbuf_alloc(256);
+	CHECK(mb && !mbuf_printf(mb, "%H", media_print, mo));
+	if (mb) {
+		mbuf_write_u8(mb, 0);
+		o = strstr((const char *)mb->buf, "media_note_overflows ");
+		CHECK(o && atoi(o + 21) >= OV_N - 256);
+	}
+	mem_deref(mb);
+ out:
+	mem_deref(mo);
+	close(fph);
+	close(ffe);
+}
+
 /* Sessions by the thousand: ports and fds come back; an exhausted pool
  * and max_sessions say ENOSPC and leak nothing either. */
 static void test_churn(struct media *m)
@@ -883,6 +996,7 @@ int main(int argc, char *argv[])
 		test_srtp(m);
 		test_failover(m);
 		test_churn(m);
+		test_note_overflow();
 		mem_deref(m);
 	}
 	test_max_sessions();
