@@ -6,11 +6,15 @@
  * then hit a closed port, not the next call).
  *
  * Record, one line:
- *   med ID ENDED N {PORT RTP RTCP SRC LATCHED_RTP LATCHED_RTCP RX TX}...
- * one group per stream and side (access, then core); "-" for an address
- * or key that is not set; a key is SUITE:TAG:BASE64 (the record carries
- * SRTP master keys: whatever transports records must be private).
+ *   med ID ENDED N {PORT RTP RTCP SRC LATCHED_RTP LATCHED_RTCP RX TX
+ *                   RX_ROC TX_ROC}...
+ * one group per stream and side (access, then core); "-" for an address,
+ * key or ROC that is not set; a key is SUITE:TAG:BASE64 (the record
+ * carries SRTP master keys: whatever transports records must be
+ * private); a ROC is SSRC:ROC, the SSRC in 8 hex digits, and only with
+ * the key of its direction.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -38,6 +42,15 @@ struct pool {
 
 struct media_leg;
 
+/* What a leg's worker shows other threads, under a seqlock: where it
+ * latched, and where the RTP streams of its SRTP contexts are, each with
+ * the generation of the key it belongs to. */
+struct leg_pub {
+	struct sa lat[2];           /* RTP, RTCP; unset: not latched */
+	struct msrtp_roc roc[2];    /* SRTP rx, tx */
+	uint32_t gen[2];
+};
+
 /* The epoll cookie of one socket. */
 struct msock {
 	struct media_leg *leg;
@@ -62,10 +75,12 @@ struct media_leg {
 	bool send_ok;
 	bool latched[2];
 	struct msrtp *rx, *tx;      /* SRTP with this side's peer */
+	struct msrtp_roc roc[2];    /* of rx, tx as they last told */
+	uint32_t rgen[2];           /* the key generation of rx, tx */
 	struct msrtp_key key[2];    /* SIP thread's copy: rx, tx */
-	/* latched addresses for other threads, under a seqlock */
+	uint32_t kgen[2];           /* SIP thread's: bumped by a new key */
 	atomic_uint seq;
-	struct sa pub[2];
+	struct leg_pub pub;
 	atomic_uint_fast64_t pkts, bytes, dropped, errors, srtp_fail, last;
 };
 
@@ -85,9 +100,13 @@ struct media_session {
 	uint64_t created;
 	struct media_cmd *del;      /* allocated up front: an end never
 				     * fails for want of memory */
+	uint32_t hkey;              /* of id, in the sessions table */
+	atomic_bool noted;          /* a note is on its way to the SIP
+				     * thread (session_note) */
 };
 
-enum cmd_type { CMD_ADD, CMD_REMOTE, CMD_LATCH, CMD_SRTP, CMD_DEL };
+enum cmd_type { CMD_ADD, CMD_REMOTE, CMD_LATCH, CMD_SRTP, CMD_ROC,
+		CMD_DEL };
 
 struct media_cmd {
 	struct le le;
@@ -98,6 +117,9 @@ struct media_cmd {
 	struct media_remote r;
 	struct sa latched[2];
 	struct msrtp *rx, *tx;      /* CMD_SRTP: the new contexts */
+	bool swap[2];               /* CMD_SRTP: rx, tx replaced */
+	struct msrtp_roc roc[2];    /* CMD_ROC */
+	uint32_t gen[2];            /* CMD_SRTP, CMD_ROC: key generations */
 };
 
 struct media_worker {
@@ -125,6 +147,9 @@ struct media {
 	uint32_t nsessions;
 	media_publish_h *publishh;
 	void *arg;
+	struct mqueue *mq;          /* workers' notes to the SIP thread */
+	atomic_bool sweep;          /* a note did not fit in the pipe */
+	atomic_uint_fast64_t note_overflows;
 };
 
 uint64_t media_now_ms(void)
@@ -330,7 +355,8 @@ static uint16_t leg_port(const struct media_leg *l)
 	return (uint16_t)(l->st->s->m->pool.base + 2 * l->pair);
 }
 
-/* Worker: the latched addresses, for readers on other threads. */
+/* Worker: the latched addresses and ROCs, for readers on other
+ * threads. */
 static void leg_publish(struct media_leg *l)
 {
 	const unsigned s = atomic_load_explicit(&l->seq,
@@ -340,24 +366,73 @@ static void leg_publish(struct media_leg *l)
 	atomic_thread_fence(memory_order_release);
 	for (int k = 0; k < 2; k++) {
 		if (l->latched[k])
-			l->pub[k] = l->dst[k];
+			l->pub.lat[k] = l->dst[k];
 		else
-			sa_init(&l->pub[k], AF_UNSPEC);
+			sa_init(&l->pub.lat[k], AF_UNSPEC);
+		l->pub.roc[k] = l->roc[k];
+		l->pub.gen[k] = l->rgen[k];
 	}
 	atomic_store_explicit(&l->seq, s + 2, memory_order_release);
 }
 
-static void leg_read_pub(const struct media_leg *l, struct sa pub[2])
+static void leg_read_pub(const struct media_leg *l, struct leg_pub *p)
 {
 	unsigned s1, s2;
 
 	do {
 		s1 = atomic_load_explicit(&l->seq, memory_order_acquire);
-		pub[0] = l->pub[0];
-		pub[1] = l->pub[1];
+		*p = l->pub;
 		atomic_thread_fence(memory_order_acquire);
 		s2 = atomic_load_explicit(&l->seq, memory_order_relaxed);
 	} while ((s1 & 1) || s1 != s2);
+}
+
+/* Worker: something only the worker saw (a latch, a ROC) changed the
+ * session's record; the SIP thread is to publish it.  One note per
+ * session until the SIP thread has taken it, so that the events of a
+ * session in between share one record.  The note carries the session's
+ * address only for the SIP thread to find it in its table, never to be
+ * followed: the session may end before the note arrives.  A note that
+ * does not fit in the pipe (thousands waiting) leaves the session noted
+ * and asks for a sweep of the table, which the SIP thread does at its
+ * next note: one of those in the pipe, or the empty one pushed here if
+ * the pipe has room again. */
+static void session_note(struct media_session *s)
+{
+	struct media *m = s->m;
+
+	if (atomic_exchange(&s->noted, true))
+		return;
+	if (!mqueue_push(m->mq, (int)s->hkey, s))
+		return;
+	atomic_fetch_add_explicit(&m->note_overflows, 1,
+				  memory_order_relaxed);
+	atomic_store(&m->sweep, true);
+	(void)mqueue_push(m->mq, 0, NULL);
+}
+
+/* Worker, from inside msrtp_protect()/msrtp_unprotect(): the stream of
+ * one of the leg's SRTP contexts rolled over. */
+static void leg_roc_h(const struct msrtp_roc *r, bool tx, void *arg)
+{
+	struct media_leg *l = arg;
+
+	l->roc[tx] = *r;
+	leg_publish(l);
+	session_note(l->st->s);
+}
+
+static void leg_set_roc(struct media_leg *l, const struct media_cmd *c)
+{
+	for (int d = 0; d < 2; d++) {
+		struct msrtp *ctx = d ? l->tx : l->rx;
+
+		/* a context that has seen packets keeps its own ROC */
+		if (c->roc[d].set && ctx && l->rgen[d] == c->gen[d]
+		    && !msrtp_roc_set(ctx, &c->roc[d]))
+			l->roc[d] = c->roc[d];
+	}
+	leg_publish(l);
 }
 
 /* Worker: a new remote from SDP.  Moved media unlatches. */
@@ -429,6 +504,7 @@ static void leg_latch_to(struct media_leg *l, int k, const struct sa *src)
 	l->dst_ok[k] = true;
 	l->latched[k] = true;
 	leg_publish(l);
+	session_note(l->st->s);
 }
 
 static int sock_batch(struct media_worker *wk, struct msock *sk)
@@ -599,12 +675,26 @@ static void cmd_run(struct media_worker *wk, struct media_cmd *c)
 		/* swapped: the command takes the old contexts away */
 		struct msrtp *rx = c->leg->rx, *tx = c->leg->tx;
 
-		c->leg->rx = c->rx;
-		c->leg->tx = c->tx;
-		c->rx = rx;
-		c->tx = tx;
+		if (c->swap[0]) {
+			c->leg->rx = c->rx;
+			c->rx = rx;
+		}
+		if (c->swap[1]) {
+			c->leg->tx = c->tx;
+			c->tx = tx;
+		}
+		for (int d = 0; d < 2; d++) {
+			if (!c->swap[d])
+				continue;
+			c->leg->rgen[d] = c->gen[d];
+			memset(&c->leg->roc[d], 0, sizeof(c->leg->roc[d]));
+		}
+		leg_publish(c->leg);
 		break;
 	}
+	case CMD_ROC:
+		leg_set_roc(c->leg, c);
+		break;
 	case CMD_DEL:
 		break;              /* the destructor frees the session */
 	}
@@ -738,6 +828,8 @@ static void media_destructor(void *arg)
 
 	for (uint32_t i = 0; i < m->nwk; i++)
 		worker_stop(&m->wkv[i]);
+	/* notes still in the pipe hold no memory */
+	m->mq = mem_deref(m->mq);
 	for (uint32_t i = 0; i < m->nwk; i++)
 		list_flush(&m->wkv[i].cmds);
 	hash_flush(m->ht);
@@ -746,6 +838,42 @@ static void media_destructor(void *arg)
 	mem_deref(m->wkv);
 	mem_deref(m->ht);
 	pool_close(&m->pool);
+}
+
+static void publish(struct media_session *s, bool ended);
+
+static bool session_is(struct le *le, void *arg)
+{
+	return le->data == arg;
+}
+
+/* The flag is cleared before the record is read, so that an event
+ * after the read sends another note. */
+static bool note_take(struct le *le, void *arg)
+{
+	struct media_session *s = le->data;
+
+	(void)arg;
+	if (atomic_exchange(&s->noted, false))
+		publish(s, false);
+	return false;
+}
+
+/* SIP thread: a worker's note (session_note).  A session that ended
+ * meanwhile is no longer in the table: its note is dropped, its address
+ * only compared.  One no longer noted was published by a sweep. */
+static void note_h(int id, void *data, void *arg)
+{
+	struct media *m = arg;
+	struct le *le;
+
+	if (atomic_exchange(&m->sweep, false))
+		(void)hash_apply(m->ht, note_take, NULL);
+	if (!data)
+		return;
+	le = hash_lookup(m->ht, (uint32_t)id, session_is, data);
+	if (le)
+		(void)note_take(le, NULL);
 }
 
 int media_alloc(struct media **mp, const struct media_conf *conf)
@@ -771,6 +899,7 @@ int media_alloc(struct media **mp, const struct media_conf *conf)
 	m->nwk = conf->threads;
 	err = pool_init(&m->pool, conf->port_min, conf->port_max);
 	err = err ? err : hash_alloc(&m->ht, 1024);
+	err = err ? err : mqueue_alloc(&m->mq, note_h, m);
 	for (uint32_t i = 0; i < m->nwk && !err; i++)
 		err = worker_start(&m->wkv[i], m);
 	if (err) {
@@ -836,12 +965,12 @@ static int session_new(struct media_session **sp, struct media *m,
 	s->m = m;
 	s->wk = &m->wkv[m->rr++ % m->nwk];
 	s->created = media_now_ms();
+	s->hkey = hash_joaat((const uint8_t *)id->p, id->l);
 	if (pl_strdup(&s->id, id) || cmd_new(&s->del, CMD_DEL, NULL)) {
 		mem_deref(s);
 		return ENOMEM;
 	}
-	hash_append(m->ht, hash_joaat((const uint8_t *)id->p, id->l),
-		    &s->he, s);
+	hash_append(m->ht, s->hkey, &s->he, s);
 	++m->nsessions;
 	*sp = s;
 	return 0;
@@ -870,8 +999,8 @@ static int stream_new(struct media_session *s, const uint16_t *ports)
 		l->sk[0] = (struct msock){l, 0};
 		l->sk[1] = (struct msock){l, 1};
 		l->last = s->created;
-		sa_init(&l->pub[0], AF_UNSPEC);
-		sa_init(&l->pub[1], AF_UNSPEC);
+		sa_init(&l->pub.lat[0], AF_UNSPEC);
+		sa_init(&l->pub.lat[1], AF_UNSPEC);
 	}
 	for (int side = 0; side < 2 && !err; side++)
 		err = leg_open(&st->leg[side], ports ? ports[side] : 0);
@@ -904,13 +1033,13 @@ static int leg_remote(struct media_leg *l, const struct media_remote *r)
 static int leg_latch(struct media_leg *l, const struct sa lat[2])
 {
 	struct media_cmd *c;
-	struct sa cur[2];
+	struct leg_pub cur;
 	int err;
 
 	if (!sa_usable(&lat[0]) && !sa_usable(&lat[1]))
 		return 0;
-	leg_read_pub(l, cur);
-	if (sa_eq(&cur[0], &lat[0]) && sa_eq(&cur[1], &lat[1]))
+	leg_read_pub(l, &cur);
+	if (sa_eq(&cur.lat[0], &lat[0]) && sa_eq(&cur.lat[1], &lat[1]))
 		return 0;
 	err = cmd_new(&c, CMD_LATCH, l->st->s);
 	if (err)
@@ -918,6 +1047,42 @@ static int leg_latch(struct media_leg *l, const struct sa lat[2])
 	c->leg = l;
 	c->latched[0] = lat[0];
 	c->latched[1] = lat[1];
+	return cmd_send(l->st->s->wk, c);
+}
+
+static bool roc_eq(const struct msrtp_roc *a, const struct msrtp_roc *b)
+{
+	return a->set == b->set && (!a->set || (a->ssrc == b->ssrc
+						&& a->roc == b->roc));
+}
+
+/* A record's ROCs for the leg's SRTP contexts (after leg_srtp() gave
+ * them the record's keys): a standby's contexts, which see no packets,
+ * start each stream where the active node's had got to.  ROC 0 is where
+ * they start anyway. */
+static int leg_roc(struct media_leg *l, const struct msrtp_roc rv[2])
+{
+	struct media_cmd *c;
+	struct leg_pub cur;
+	bool want = false;
+	int err;
+
+	leg_read_pub(l, &cur);
+	for (int d = 0; d < 2; d++)
+		want |= rv[d].set && rv[d].roc
+			&& l->key[d].suite != MSRTP_NONE
+			&& !(cur.gen[d] == l->kgen[d]
+			     && roc_eq(&cur.roc[d], &rv[d]));
+	if (!want)
+		return 0;
+	err = cmd_new(&c, CMD_ROC, l->st->s);
+	if (err)
+		return err;
+	c->leg = l;
+	for (int d = 0; d < 2; d++) {
+		c->roc[d] = rv[d];
+		c->gen[d] = l->kgen[d];
+	}
 	return cmd_send(l->st->s->wk, c);
 }
 
@@ -1071,14 +1236,25 @@ static int leg_srtp(struct media_leg *l, const struct msrtp_key *rx,
 	err = cmd_new(&c, CMD_SRTP, l->st->s);
 	if (err)
 		return err;
-	if (rx->suite != MSRTP_NONE)
+	/* a direction whose key stays keeps its context: a new one would
+	 * start its stream at ROC 0 again (and, on the tx side, encrypt
+	 * under packet indices the old one used) */
+	c->swap[0] = !key_eq(rx, &l->key[0]);
+	c->swap[1] = !key_eq(tx, &l->key[1]);
+	if (c->swap[0] && rx->suite != MSRTP_NONE)
 		err = msrtp_alloc(&c->rx, rx, false);
-	if (!err && tx->suite != MSRTP_NONE)
+	if (!err && c->swap[1] && tx->suite != MSRTP_NONE)
 		err = msrtp_alloc(&c->tx, tx, true);
 	if (err) {
 		mem_deref(c);
 		return err;
 	}
+	msrtp_set_roch(c->rx, leg_roc_h, l);
+	msrtp_set_roch(c->tx, leg_roc_h, l);
+	/* the ROC a record shows is of the key it is recorded with, not
+	 * of the one the worker has yet to drop */
+	for (int d = 0; d < 2; d++)
+		c->gen[d] = c->swap[d] ? ++l->kgen[d] : l->kgen[d];
 	c->leg = l;
 	l->key[0] = *rx;
 	l->key[1] = *tx;
@@ -1124,15 +1300,15 @@ int media_latched(const struct media_session *s, uint32_t idx,
 		  enum media_side side, struct sa *rtp, struct sa *rtcp)
 {
 	const struct media_leg *l = leg_of(s, idx, side);
-	struct sa pub[2];
+	struct leg_pub pub;
 
 	if (!l)
 		return ENOENT;
-	leg_read_pub(l, pub);
+	leg_read_pub(l, &pub);
 	if (rtp)
-		*rtp = pub[0];
+		*rtp = pub.lat[0];
 	if (rtcp)
-		*rtcp = pub[1];
+		*rtcp = pub.lat[1];
 	return 0;
 }
 
@@ -1246,14 +1422,20 @@ int media_rec_of(struct media_rec *r, const struct media_session *s)
 		for (int side = 0; side < 2; side++) {
 			const struct media_leg *l = &s->stv[i]->leg[side];
 			struct media_rec_leg *rl = &r->legv[i][side];
+			struct leg_pub pub;
 
 			rl->port = leg_port(l);
 			rl->rtp = l->cfg.rtp;
 			rl->rtcp = l->cfg.rtcp;
 			rl->src = l->cfg.src;
-			rl->key[0] = l->key[0];
-			rl->key[1] = l->key[1];
-			leg_read_pub(l, rl->latched);
+			leg_read_pub(l, &pub);
+			for (int d = 0; d < 2; d++) {
+				rl->latched[d] = pub.lat[d];
+				rl->key[d] = l->key[d];
+				if (l->key[d].suite != MSRTP_NONE
+				    && pub.gen[d] == l->kgen[d])
+					rl->roc[d] = pub.roc[d];
+			}
 		}
 	}
 	return 0;
@@ -1264,6 +1446,13 @@ static int sa_field(struct re_printf *pf, const struct sa *sa)
 	if (sa_af(sa) == AF_UNSPEC)
 		return re_hprintf(pf, "-");
 	return re_hprintf(pf, "%J", sa);
+}
+
+static int roc_field(struct re_printf *pf, const struct msrtp_roc *r)
+{
+	if (!r->set)
+		return re_hprintf(pf, "-");
+	return re_hprintf(pf, "%08x:%u", r->ssrc, r->roc);
 }
 
 static int key_field(struct re_printf *pf, const struct msrtp_key *k)
@@ -1291,13 +1480,20 @@ int media_encode(struct mbuf *mb, const struct media_rec *r)
 		for (int side = 0; side < 2 && !err; side++) {
 			const struct media_rec_leg *l = &r->legv[i][side];
 
-			err = mbuf_printf(mb, " %u %H %H %H %H %H %H %H",
+			/* the decoder would refuse it */
+			for (int d = 0; d < 2; d++)
+				if (l->roc[d].set
+				    && l->key[d].suite == MSRTP_NONE)
+					return EINVAL;
+			err = mbuf_printf(mb, " %u %H %H %H %H %H %H %H %H %H",
 					  l->port, sa_field, &l->rtp, sa_field,
 					  &l->rtcp, sa_field, &l->src,
 					  sa_field, &l->latched[0],
 					  sa_field, &l->latched[1],
 					  key_field, &l->key[0],
-					  key_field, &l->key[1]);
+					  key_field, &l->key[1],
+					  roc_field, &l->roc[0],
+					  roc_field, &l->roc[1]);
 		}
 	}
 	return err ? err : mbuf_write_str(mb, "\n");
@@ -1348,6 +1544,35 @@ static int key_decode_field(struct pl *txt, struct msrtp_key *k)
 	return msrtp_crypto_decode(k, &f) ? EBADMSG : 0;
 }
 
+/* SSRC:ROC, the SSRC in 8 hex digits; only for a direction with a key
+ * (a ROC without its key means nothing). */
+static int roc_decode_field(struct pl *txt, struct msrtp_roc *r,
+			    const struct msrtp_key *k)
+{
+	struct pl f, ssrc, roc;
+
+	memset(r, 0, sizeof(*r));
+	if (store_field(txt, &f))
+		return EBADMSG;
+	if (!pl_strcmp(&f, "-"))
+		return 0;
+	if (k->suite == MSRTP_NONE || f.l < 10 || f.p[8] != ':')
+		return EBADMSG;
+	ssrc.p = f.p;
+	ssrc.l = 8;
+	roc.p = f.p + 9;
+	roc.l = f.l - 9;
+	for (size_t i = 0; i < ssrc.l; i++)
+		if (!isxdigit((unsigned char)ssrc.p[i]))
+			return EBADMSG;
+	if (!store_digits(&roc, 10) || pl_u64(&roc) > UINT32_MAX)
+		return EBADMSG;
+	r->ssrc = pl_x32(&ssrc);
+	r->roc = (uint32_t)pl_u64(&roc);
+	r->set = true;
+	return 0;
+}
+
 int media_decode(struct media_rec *r, const struct pl *txt)
 {
 	struct pl t, tag, rest;
@@ -1376,7 +1601,9 @@ int media_decode(struct media_rec *r, const struct pl *txt)
 			    || sa_decode_field(&t, &l->latched[0])
 			    || sa_decode_field(&t, &l->latched[1])
 			    || key_decode_field(&t, &l->key[0])
-			    || key_decode_field(&t, &l->key[1]))
+			    || key_decode_field(&t, &l->key[1])
+			    || roc_decode_field(&t, &l->roc[0], &l->key[0])
+			    || roc_decode_field(&t, &l->roc[1], &l->key[1]))
 				return EBADMSG;
 			l->port = (uint16_t)port;
 		}
@@ -1411,6 +1638,7 @@ static int apply_streams(struct media_session *s, const struct media_rec *r)
 			err = leg_remote(l, &rem);
 			err = err ? err : leg_srtp(l, &rl->key[0],
 						   &rl->key[1]);
+			err = err ? err : leg_roc(l, rl->roc);
 			err = err ? err : leg_latch(l, rl->latched);
 		}
 	}
@@ -1418,8 +1646,8 @@ static int apply_streams(struct media_session *s, const struct media_rec *r)
 }
 
 /* The one function a received record goes through: creates the session
- * on the record's ports, updates its remotes and latched addresses, or
- * ends it.  Local changes use the same leg functions and publish a
+ * on the record's ports, updates its remotes, SRTP keys and ROCs and
+ * latched addresses, or ends it.  Local changes use the same leg functions and publish a
  * record of the result. */
 int media_apply(struct media *m, const struct media_rec *r,
 		struct media_session **sp)
@@ -1535,9 +1763,11 @@ int media_print(struct re_printf *pf, const struct media *m)
 	if (!m)
 		return re_hprintf(pf, "media relay off\n");
 	err = re_hprintf(pf, "media_sessions %u\nmedia_port_pairs_used %u\n"
-			 "media_port_pairs_total %u\nmedia_threads %u\n",
+			 "media_port_pairs_total %u\nmedia_threads %u\n"
+			 "media_note_overflows %llu\n",
 			 m->nsessions, media_ports_used(m), m->pool.n,
-			 m->nwk);
+			 m->nwk, (unsigned long long)atomic_load_explicit(
+				 &m->note_overflows, memory_order_relaxed));
 	if (!err)
 		(void)hash_apply(m->ht, print_session, pf);
 	return err;

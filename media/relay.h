@@ -12,7 +12,12 @@
  * taken per command, never per packet); it reads counters and the last
  * packet time with atomic loads.  After media_session_release() the
  * session belongs to its worker, which closes the sockets, returns the
- * ports and frees it.
+ * ports and frees it.  What only a worker sees and a standby must know
+ * (a leg latched, an SRTP stream's rollover counter moved) goes back as
+ * a note on a libre mqueue, at most one per session on its way; the
+ * SIP thread's loop takes it and publishes the session's record, unless
+ * the session ended meanwhile (notes that find the pipe full make the
+ * SIP thread sweep the sessions for the noted ones instead).
  *
  * Latching (symmetric RTP, anti-hijack): a leg sends first to the
  * address the far end's SDP gave.  The first packet from the expected
@@ -25,7 +30,11 @@
  * address (hold, codec change) keeps the latch.
  *
  * Shared state: struct media_rec, one text encoder and decoder, and
- * media_apply(), what a standby feeds with the records it receives.
+ * media_apply(), what a standby feeds with the records it receives.  A
+ * record carries the latched addresses and, per SRTP direction, the
+ * stream's SSRC and rollover counter: a standby that takes over sends to
+ * where the far ends are without waiting for their packets, and its SRTP
+ * contexts continue the streams past 65,536 packets.
  */
 #ifndef SBC_RELAY_H
 #define SBC_RELAY_H
@@ -77,6 +86,8 @@ struct media_rec_leg {
 	struct sa rtp, rtcp, src;   /* the remote (unset: none) */
 	struct sa latched[2];       /* RTP, RTCP; unset: not latched */
 	struct msrtp_key key[2];    /* SRTP rx, tx; MSRTP_NONE: none */
+	struct msrtp_roc roc[2];    /* where the rx, tx streams of those
+				     * keys are; not set: ROC 0 */
 };
 
 struct media_rec {

@@ -8,6 +8,16 @@
  * the key sbc offered.  Repeated sequence numbers are refused on the tx
  * side: a relay would otherwise encrypt two different payloads under one
  * keystream if the RTP side sent them.
+ *
+ * Rollover counter: libsrtp keeps one per stream (SSRC) and learns it
+ * from the packets it sees; a new context starts every stream at ROC 0.
+ * A context taking over a stream after 65,536 packets (a standby after a
+ * failover) must be told: msrtp_roc_set() adds the stream and gives it
+ * the ROC for its first packet.  To know when to tell, each context
+ * watches the sequence number of the RTP packets it passes: the ROC can
+ * only move when the number goes down (a wrap, or a late packet, or
+ * another SSRC), and only then is libsrtp asked, so a packet costs a
+ * compare and a store.
  */
 #include <string.h>
 #include <openssl/rand.h>
@@ -18,6 +28,16 @@
 struct msrtp {
 	srtp_t ctx;
 	bool tx;
+	struct msrtp_key key;       /* for a stream msrtp_roc_set() adds */
+	/* the RTP stream, as the packets show it (the thread that
+	 * protects or unprotects) */
+	uint16_t seq;               /* of the last packet */
+	bool used;                  /* a packet passed: libsrtp knows best */
+	struct msrtp_roc cur;       /* the last change */
+	struct msrtp_roc seen[2];
+	unsigned next;
+	msrtp_roc_h *roch;
+	void *arg;
 };
 
 static const struct {
@@ -154,6 +174,7 @@ static void destructor(void *arg)
 
 	if (s->ctx)
 		(void)srtp_dealloc(s->ctx);
+	memset(&s->key, 0, sizeof(s->key));
 }
 
 static void policy_of(srtp_policy_t *p, enum msrtp_suite suite)
@@ -174,6 +195,18 @@ static void policy_of(srtp_policy_t *p, enum msrtp_suite suite)
 	}
 }
 
+/* key: a copy of k's bytes, which libsrtp wants writable. */
+static void policy_init(srtp_policy_t *p, uint8_t *key,
+			const struct msrtp_key *k)
+{
+	memset(p, 0, sizeof(*p));
+	policy_of(p, k->suite);
+	memcpy(key, k->key, k->len);
+	p->key = key;
+	p->window_size = 1024;      /* reordering through two networks */
+	p->allow_repeat_tx = 0;
+}
+
 int msrtp_alloc(struct msrtp **sp, const struct msrtp_key *k, bool tx)
 {
 	srtp_policy_t pol;
@@ -187,14 +220,12 @@ int msrtp_alloc(struct msrtp **sp, const struct msrtp_key *k, bool tx)
 	s = mem_zalloc(sizeof(*s), destructor);
 	if (!s)
 		return ENOMEM;
-	memset(&pol, 0, sizeof(pol));
-	policy_of(&pol, k->suite);
-	memcpy(key, k->key, k->len);
+	policy_init(&pol, key, k);
 	pol.ssrc.type = tx ? ssrc_any_outbound : ssrc_any_inbound;
-	pol.key = key;
-	pol.window_size = 1024;     /* reordering through two networks */
-	pol.allow_repeat_tx = 0;
 	s->tx = tx;
+	s->key = *k;
+	/* no sequence number is above it: the first packet is looked at */
+	s->seq = UINT16_MAX;
 	if (srtp_create(&s->ctx, &pol) != srtp_err_status_ok) {
 		s->ctx = NULL;
 		mem_deref(s);
@@ -202,6 +233,59 @@ int msrtp_alloc(struct msrtp **sp, const struct msrtp_key *k, bool tx)
 	}
 	*sp = s;
 	return 0;
+}
+
+/* The last ROC seen of the stream of ssrc, or where to note it: two
+ * streams, because a new SSRC may come while the old one still has
+ * packets on the way (and alternating between them is no news). */
+static struct msrtp_roc *roc_slot(struct msrtp *s, uint32_t ssrc)
+{
+	struct msrtp_roc *e;
+
+	for (int i = 0; i < 2; i++)
+		if (s->seen[i].set && s->seen[i].ssrc == ssrc)
+			return &s->seen[i];
+	e = &s->seen[s->next];
+	s->next ^= 1;
+	e->set = false;
+	return e;
+}
+
+/* The packet's stream as libsrtp now has it, after the packet passed. */
+static void roc_look(struct msrtp *s, const uint8_t *buf, uint16_t seq)
+{
+	struct msrtp_roc r = {.set = true}, *e;
+	bool matters;
+
+	s->seq = seq;
+	s->used = true;
+	r.ssrc = (uint32_t)buf[8] << 24 | (uint32_t)buf[9] << 16
+		| (uint32_t)buf[10] << 8 | buf[11];
+	if (srtp_get_stream_roc(s->ctx, r.ssrc, &r.roc)
+	    != srtp_err_status_ok)
+		return;
+	e = roc_slot(s, r.ssrc);
+	if (e->set && e->roc == r.roc)
+		return;
+	*e = r;
+	/* at ROC 0 a new context needs nothing: no word of it */
+	matters = r.roc || (s->cur.set && s->cur.roc);
+	s->cur = r;
+	if (matters && s->roch)
+		s->roch(&r, s->tx, s->arg);
+}
+
+/* Per RTP packet that passed: a number above the last one cannot have
+ * moved the ROC (a new SSRC numbered higher is looked at when it wraps,
+ * the first time its ROC is not 0). */
+static inline void roc_track(struct msrtp *s, const uint8_t *buf)
+{
+	const uint16_t seq = (uint16_t)(buf[2] << 8 | buf[3]);
+
+	if (seq > s->seq)
+		s->seq = seq;
+	else
+		roc_look(s, buf, seq);
 }
 
 /* size: the room in buf, at least *len + MSRTP_TRAILER. */
@@ -219,6 +303,8 @@ int msrtp_protect(struct msrtp *s, uint8_t *buf, size_t *len, size_t size,
 	if (e != srtp_err_status_ok)
 		return EPROTO;
 	*len = (size_t)n;
+	if (!rtcp)
+		roc_track(s, buf);
 	return 0;
 }
 
@@ -234,6 +320,8 @@ int msrtp_unprotect(struct msrtp *s, uint8_t *buf, size_t *len, bool rtcp)
 	if (e != srtp_err_status_ok)
 		return EAUTH;
 	*len = (size_t)n;
+	if (!rtcp)
+		roc_track(s, buf);
 	return 0;
 }
 
@@ -241,4 +329,58 @@ int msrtp_unprotect(struct msrtp *s, uint8_t *buf, size_t *len, bool rtcp)
 bool msrtp_is_rtcp(const uint8_t *buf, size_t len)
 {
 	return len >= 2 && buf[1] >= 192 && buf[1] <= 223;
+}
+
+/* h: called when the stream's ROC changes (see msrtp_roc_h).  Set it
+ * before the context is handed to the thread that uses it. */
+void msrtp_set_roch(struct msrtp *s, msrtp_roc_h *h, void *arg)
+{
+	if (!s)
+		return;
+	s->roch = h;
+	s->arg = arg;
+}
+
+/* The stream of the last RTP packet (or of msrtp_roc_set()), on the
+ * thread that uses the context. */
+void msrtp_roc_get(const struct msrtp *s, struct msrtp_roc *r)
+{
+	if (r)
+		*r = s ? s->cur : (struct msrtp_roc){0};
+}
+
+/* A context continues a stream another context had got to (a standby
+ * taking over): the stream of r's SSRC starts at r's ROC.  Only for a
+ * context that has passed no RTP packet yet (EALREADY): libsrtp applies
+ * a given ROC until its estimate jumps, and on a live stream that would
+ * refuse the packets after its next wrap.  ROC 0 is where streams start
+ * anyway.  Called again before the first packet, the last call wins. */
+int msrtp_roc_set(struct msrtp *s, const struct msrtp_roc *r)
+{
+	srtp_err_status_t e;
+
+	if (!s || !r)
+		return EINVAL;
+	if (s->used)
+		return EALREADY;
+	if (!r->set || !r->roc)
+		return 0;
+	e = srtp_set_stream_roc(s->ctx, r->ssrc, r->roc);
+	if (e == srtp_err_status_bad_param) {
+		/* no stream of that SSRC: its first packet would take the
+		 * template's, at ROC 0 */
+		srtp_policy_t pol;
+		uint8_t key[MSRTP_KEY_MAX];
+
+		policy_init(&pol, key, &s->key);
+		pol.ssrc.type = ssrc_specific;
+		pol.ssrc.value = r->ssrc;
+		e = srtp_add_stream(s->ctx, &pol);
+		if (e == srtp_err_status_ok)
+			e = srtp_set_stream_roc(s->ctx, r->ssrc, r->roc);
+	}
+	if (e != srtp_err_status_ok)
+		return e == srtp_err_status_alloc_fail ? ENOMEM : EPROTO;
+	s->cur = *roc_slot(s, r->ssrc) = *r;
+	return 0;
 }

@@ -1,8 +1,10 @@
 /*
  * srtp.h: SRTP termination for the relay (libsrtp2): SDES keys as
  * a=crypto lines (RFC 4568) parsed and generated, and one-way contexts
- * that protect or unprotect RTP and RTCP in place.  Prefix msrtp_:
- * libsrtp owns srtp_.
+ * that protect or unprotect RTP and RTCP in place.  A context tracks the
+ * rollover counter of its RTP stream, so that another context (a
+ * standby's, after a failover) can continue the stream where it was.
+ * Prefix msrtp_: libsrtp owns srtp_.
  */
 #ifndef SBC_MSRTP_H
 #define SBC_MSRTP_H
@@ -29,7 +31,22 @@ struct msrtp_key {
 	size_t len;
 };
 
+/* Where an SRTP stream is (RFC 3711 3.3.1): its SSRC and the rollover
+ * counter, the high 32 bits of the packet index that the 16-bit sequence
+ * number does not carry.  What a context needs to continue a stream that
+ * another context protected or unprotected before. */
+struct msrtp_roc {
+	uint32_t ssrc;
+	uint32_t roc;
+	bool set;                   /* false: nothing known (ROC 0) */
+};
+
 struct msrtp;
+
+/* Called by msrtp_protect()/msrtp_unprotect(), on their thread, when the
+ * ROC of the context's stream changed (a wrap of the sequence number, or
+ * another SSRC while one of them is past ROC 0). */
+typedef void (msrtp_roc_h)(const struct msrtp_roc *r, bool tx, void *arg);
 
 /* libsrtp is process-wide: once at start, once at exit. */
 int  msrtp_init(void);
@@ -48,5 +65,8 @@ int  msrtp_protect(struct msrtp *s, uint8_t *buf, size_t *len, size_t size,
 		   bool rtcp);
 int  msrtp_unprotect(struct msrtp *s, uint8_t *buf, size_t *len, bool rtcp);
 bool msrtp_is_rtcp(const uint8_t *buf, size_t len);
+void msrtp_set_roch(struct msrtp *s, msrtp_roc_h *h, void *arg);
+void msrtp_roc_get(const struct msrtp *s, struct msrtp_roc *r);
+int  msrtp_roc_set(struct msrtp *s, const struct msrtp_roc *r);
 
 #endif

@@ -4,11 +4,15 @@
  * API, RTP sent through both legs from real sockets.  Checks payloads,
  * latching to a NATed source port, a third party dropped, counters, the
  * last-packet time, a re-INVITE that moves the media, records (encode,
- * decode, apply), pool exhaustion, and thousands of sessions allocated
- * and released without a port or file descriptor leak.
+ * decode, apply), a failover (the record a latch and an SRTP rollover
+ * publish, applied by a second engine that carries the call on), more
+ * notes at once than their pipe holds, pool exhaustion, and thousands of
+ * sessions allocated and released without a port or file descriptor
+ * leak.
  * Usage: media-relay-test N        (exit 0: all passed)
  */
 #include <dirent.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +28,7 @@ static int failures;
 	fprintf(stderr, "media-relay-test:%d: FAIL: %s\n", __LINE__, #c); \
 	if (++failures > 20) exit(1); } } while (0)
 
-static char A[32], C[32], P[32], U[32], X[32];
+static char A[32], C[32], P[32], U[32], X[32], B1[32], B2[32];
 
 static int udp_open(const char *ip, uint16_t port, struct sa *bound)
 {
@@ -339,8 +343,8 @@ static void test_apply(struct media *m)
 	const uint16_t pa = 40050, pc = 40052;
 
 	(void)re_snprintf(line, sizeof(line),
-			  "med call-2@test 0 1 %u %J %s:%u %s:0 %J - - - "
-			  "%u %J - - - - - -\n", pa, &phone, P, sa_port(&phone) + 1,
+			  "med call-2@test 0 1 %u %J %s:%u %s:0 %J - - - - - "
+			  "%u %J - - - - - - - -\n", pa, &phone, P, sa_port(&phone) + 1,
 			  P, &phone, pc, &far);
 	pl_set_str(&txt, line);
 	CHECK(media_decode(&r, &txt) == 0);
@@ -366,11 +370,12 @@ static void test_apply(struct media *m)
 	/* bad records */
 	static const char *bad[] = {
 		"", "med", "med x 0 0", "med x 2 1", "dlg x 0 1",
-		"med x 0 1 40000 - - - - - - - 40002 - - - - - -",  /* short */
-		"med x 0 1 40000 - - - - - - - 40002 - - - - - - - extra",
-		"med x 0 1 70000 - - - - - - - 40002 - - - - - - -",
-		"med x 0 1 40000 nonsense - - - - - - 40002 - - - - - - -",
-		"med x 0 9 40000 - - - - - - - 40002 - - - - - - -",
+		"med x 0 1 40000 - - - - - - - - - 40002 - - - - - - - -",
+		"med x 0 1 40000 - - - - - - - - - 40002 - - - - - - - - - x",
+		"med x 0 1 70000 - - - - - - - - - 40002 - - - - - - - - -",
+		"med x 0 1 40000 nonsense - - - - - - - - "
+		"40002 - - - - - - - - -",
+		"med x 0 9 40000 - - - - - - - - - 40002 - - - - - - - - -",
 	};
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		pl_set_str(&txt, bad[i]);
@@ -486,6 +491,349 @@ static void test_srtp(struct media *m)
 	srtp_suite(m, MSRTP_AES_CM_128_HMAC_SHA1_80, 1);
 	srtp_suite(m, MSRTP_AES_CM_128_HMAC_SHA1_32, 2);
 	srtp_suite(m, MSRTP_AEAD_AES_128_GCM, 3);
+}
+
+/* n RTP packets numbered from seq, of SSRC ssrc: protected with ptx if
+ * given, sent from fd to dst; counts those arriving at rfd intact
+ * (unprotected with prx if given). */
+static int srtp_n(int fd, const struct sa *dst, struct msrtp *ptx, int rfd,
+		  struct msrtp *prx, uint16_t seq, uint32_t ssrc, int n,
+		  uint8_t tag)
+{
+	uint8_t buf[2048], orig[200], in[2048];
+	int got = 0;
+
+	for (int i = 0; i < n; i++, seq++) {
+		size_t len = rtp(buf, seq, tag), olen = len, l;
+		ssize_t r;
+
+		buf[8] = (uint8_t)(ssrc >> 24);
+		buf[9] = (uint8_t)(ssrc >> 16);
+		buf[10] = (uint8_t)(ssrc >> 8);
+		buf[11] = (uint8_t)ssrc;
+		memcpy(orig, buf, len);
+		if (ptx && msrtp_protect(ptx, buf, &len, sizeof(buf), false))
+			continue;
+		send_to(fd, dst, buf, len);
+		r = recv_from(rfd, in, sizeof(in), NULL, 500);
+		if (r <= 0)
+			continue;
+		l = (size_t)r;
+		if (prx && msrtp_unprotect(prx, in, &l, false))
+			continue;
+		if (l == olen && !memcmp(in, orig, olen))
+			++got;
+	}
+	return got;
+}
+
+/* The records one session publishes, the last one as text. */
+struct capture {
+	const char *id;
+	unsigned n;
+	char line[1024];
+};
+
+static void capture_h(const struct media_rec *r, void *arg)
+{
+	struct capture *c = arg;
+	struct mbuf *mb;
+
+	if (pl_strcmp(&r->id, c->id))
+		return;
+	mb = mbuf_alloc(512);
+	if (!mb || media_encode(mb, r) || mb->end >= sizeof(c->line)) {
+		mem_deref(mb);
+		return;
+	}
+	memcpy(c->line, mb->buf, mb->end);
+	c->line[mb->end] = '\0';
+	++c->n;
+	mem_deref(mb);
+}
+
+/* Runs libre's loop, as sbcd's SIP thread does, until done() or ms. */
+struct until {
+	struct tmr tmr;
+	bool (*done)(void *arg);
+	void *arg;
+	uint64_t end;
+};
+
+static void until_tick(void *arg)
+{
+	struct until *u = arg;
+
+	if (u->done(u->arg) || media_now_ms() >= u->end)
+		re_cancel();
+	else
+		tmr_start(&u->tmr, 5, until_tick, u);
+}
+
+static bool loop_until(bool (*done)(void *arg), void *arg, int ms)
+{
+	struct until u = {.done = done, .arg = arg,
+			  .end = media_now_ms() + (uint64_t)ms};
+
+	tmr_init(&u.tmr);
+	tmr_start(&u.tmr, 0, until_tick, &u);
+	(void)re_main(NULL);
+	tmr_cancel(&u.tmr);
+	return done(arg);
+}
+
+enum { PH_SSRC = 0xa11ce, FE_SSRC = 0xfa12 };
+
+struct fo_want {
+	struct capture *cap;
+	struct sa pnat, far;
+};
+
+/* The captured record has what A's worker saw: both legs latched, both
+ * SRTP streams at ROC 1. */
+static bool fo_done(void *arg)
+{
+	const struct fo_want *w = arg;
+	const struct media_rec_leg *a, *c;
+	struct media_rec r;
+	struct pl txt;
+
+	pl_set_str(&txt, w->cap->line);
+	if (!w->cap->n || media_decode(&r, &txt))
+		return false;
+	a = &r.legv[0][MEDIA_ACCESS];
+	c = &r.legv[0][MEDIA_CORE];
+	return sa_cmp(&a->latched[0], &w->pnat, SA_ALL)
+		&& sa_cmp(&c->latched[0], &w->far, SA_ALL)
+		&& a->roc[0].set && a->roc[0].ssrc == PH_SSRC
+		&& a->roc[0].roc == 1
+		&& a->roc[1].set && a->roc[1].ssrc == FE_SSRC
+		&& a->roc[1].roc == 1;
+}
+
+/* A failover.  Node A relays an SRTP call from a NATed phone (its packets
+ * come from another port than its SDP says) to a plain RTP far end; both
+ * streams start at sequence number 65530 and wrap.  A's worker latches
+ * both legs and sees both rollovers: the SIP thread (the libre loop
+ * here) gets one note for all of it and publishes one record.  Node B
+ * (other addresses, the same ports) applies that record and, before the
+ * phone sent it anything, sends the far end's packets to the phone's
+ * latched address, protected at ROC 1, and unprotects the phone's next
+ * packets.  Then a new key from the phone on A: A's context towards the
+ * phone keeps its stream. */
+static void test_failover(struct media *m)
+{
+	struct media *mb = NULL;
+	struct media_session *s = NULL, *sb = NULL;
+	struct msrtp_key kp, kp2, ks;
+	struct msrtp *ptx = NULL, *ptx2 = NULL, *prx = NULL;
+	struct capture cap = {.id = "failover"};
+	struct fo_want want = {.cap = &cap};
+	struct media_remote ra, rc;
+	struct media_counters cb;
+	struct media_rec r;
+	struct sa psdp, la, lc, lba, lbc, lat;
+	struct pl id = PL("failover"), txt;
+	int fd_psdp = udp_open(P, 0, &psdp), fd_pnat = udp_open(P, 0,
+								&want.pnat);
+	int fd_far = udp_open(U, 0, &want.far);
+
+	CHECK(msrtp_key_gen(&kp, MSRTP_AES_CM_128_HMAC_SHA1_80, 1) == 0);
+	CHECK(msrtp_key_gen(&kp2, MSRTP_AES_CM_128_HMAC_SHA1_80, 2) == 0);
+	CHECK(msrtp_key_gen(&ks, MSRTP_AES_CM_128_HMAC_SHA1_80, 1) == 0);
+	CHECK(msrtp_alloc(&ptx, &kp, true) == 0);
+	CHECK(msrtp_alloc(&ptx2, &kp2, true) == 0);
+	CHECK(msrtp_alloc(&prx, &ks, false) == 0);
+	CHECK(engine(&mb, B1, B2, 40000, 40099, 1, 20) == 0);
+	if (!mb)
+		return;
+	media_set_publish(m, capture_h, &cap);
+
+	CHECK(media_session_alloc(&s, m, &id, 1) == 0);
+	ra = remote(&psdp);
+	rc = remote(&want.far);
+	CHECK(media_remote(s, 0, MEDIA_ACCESS, &ra) == 0);
+	CHECK(media_remote(s, 0, MEDIA_CORE, &rc) == 0);
+	CHECK(media_srtp(s, 0, MEDIA_ACCESS, &kp, &ks) == 0);
+	(void)media_flush(m);
+	(void)media_local(s, 0, MEDIA_ACCESS, &la);
+	(void)media_local(s, 0, MEDIA_CORE, &lc);
+	cap.n = 0;
+
+	/* 65530..3 each way through A: wrapped, ROC 1 */
+	CHECK(srtp_n(fd_pnat, &la, ptx, fd_far, NULL, 65530, PH_SSRC, 10,
+		     40) == 10);
+	CHECK(srtp_n(fd_far, &lc, NULL, fd_pnat, prx, 65530, FE_SSRC, 10,
+		     41) == 10);
+	CHECK(quiet(fd_psdp, 20));
+	/* nothing published yet: that is the SIP thread's job */
+	CHECK(cap.n == 0);
+	CHECK(loop_until(fo_done, &want, 2000));
+	/* two latches and two rollovers, one note: one record */
+	CHECK(cap.n == 1);
+
+	/* B takes the call over from the record */
+	pl_set_str(&txt, cap.line);
+	CHECK(media_decode(&r, &txt) == 0);
+	CHECK(media_apply(mb, &r, &sb) == 0);
+	if (!sb)
+		goto out;
+	(void)media_flush(mb);
+	CHECK(media_latched(sb, 0, MEDIA_ACCESS, &lat, NULL) == 0);
+	CHECK(sa_cmp(&lat, &want.pnat, SA_ALL));
+	CHECK(media_local(sb, 0, MEDIA_ACCESS, &lba) == 0);
+	CHECK(media_local(sb, 0, MEDIA_CORE, &lbc) == 0);
+	CHECK(sa_port(&lba) == sa_port(&la) && sa_port(&lbc) == sa_port(&lc));
+	/* the far end first: B sends to the phone's NAT port, at ROC 1 */
+	CHECK(srtp_n(fd_far, &lbc, NULL, fd_pnat, prx, 4, FE_SSRC, 5, 42)
+	      == 5);
+	CHECK(quiet(fd_psdp, 20));
+	/* and unprotects the phone's stream where A left it */
+	CHECK(srtp_n(fd_pnat, &lba, ptx, fd_far, NULL, 4, PH_SSRC, 5, 43)
+	      == 5);
+	CHECK(quiet(fd_far, 20));       /* the worker has counted them */
+	CHECK(media_counters(sb, 0, MEDIA_ACCESS, &cb) == 0);
+	CHECK(cb.srtp_fail == 0 && cb.pkts == 5);
+	/* B's own record carries the ROCs on, for the next failover */
+	CHECK(media_rec_of(&r, sb) == 0);
+	CHECK(r.legv[0][0].roc[0].set && r.legv[0][0].roc[0].roc == 1);
+	CHECK(r.legv[0][0].roc[1].set && r.legv[0][0].roc[1].roc == 1);
+
+	/* back on A: the phone's new key (a re-INVITE) replaces only the
+	 * context that unprotects; the one towards the phone goes on at
+	 * ROC 1, and the record no longer pairs the new key with the old
+	 * stream's ROC */
+	CHECK(media_srtp(s, 0, MEDIA_ACCESS, &kp2, &ks) == 0);
+	(void)media_flush(m);
+	CHECK(srtp_n(fd_far, &lc, NULL, fd_pnat, prx, 9, FE_SSRC, 5, 44)
+	      == 5);
+	CHECK(srtp_n(fd_pnat, &la, ptx2, fd_far, NULL, 9, PH_SSRC, 5, 45)
+	      == 5);
+	CHECK(media_rec_of(&r, s) == 0);
+	CHECK(!r.legv[0][0].roc[0].set);
+	CHECK(r.legv[0][0].roc[1].set && r.legv[0][0].roc[1].roc == 1);
+
+ out:
+	media_set_publish(m, NULL, NULL);
+	media_session_release(s);
+	mem_deref(mb);
+	mem_deref(ptx);
+	mem_deref(ptx2);
+	mem_deref(prx);
+	close(fd_psdp);
+	close(fd_pnat);
+	close(fd_far);
+}
+
+/* Which of the first n file descriptors are pipes. */
+static void pipes(bool *v, int n)
+{
+	for (int fd = 0; fd < n; fd++) {
+		char path[64], link[64];
+		ssize_t l;
+
+		(void)snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+		l = readlink(path, link, sizeof(link) - 1);
+		v[fd] = l > 5 && !strncmp(link, "pipe:", 5);
+	}
+}
+
+enum { OV_N = 300, OV_FDS = 4096 };
+
+struct ov_seen {
+	unsigned recs;
+	bool latched[OV_N];
+};
+
+static void ov_h(const struct media_rec *r, void *arg)
+{
+	struct ov_seen *ov = arg;
+	struct pl num;
+
+	if (r->ended || re_regex(r->id.p, r->id.l, "ov-[0-9]+", &num))
+		return;
+	++ov->recs;
+	if (pl_u32(&num) < OV_N
+	    && sa_af(&r->legv[0][MEDIA_ACCESS].latched[0]) != AF_UNSPEC)
+		ov->latched[pl_u32(&num)] = true;
+}
+
+static bool ov_done(void *arg)
+{
+	const struct ov_seen *ov = arg;
+
+	for (int i = 0; i < OV_N; i++)
+		if (!ov->latched[i])
+			return false;
+	return true;
+}
+
+/* More sessions latch at once than the notes' pipe holds (shrunk to a
+ * page: 256 notes): the notes that do not fit are counted, and a sweep
+ * of the table publishes their sessions anyway, every session once. */
+static void test_note_overflow(void)
+{
+	static bool before[OV_FDS], after[OV_FDS];
+	static struct media_session *sv[OV_N];
+	struct media *mo = NULL;
+	struct ov_seen ov;
+	struct media_remote ra, rc;
+	struct sa ph, fe, la;
+	struct mbuf *mb;
+	uint8_t buf[200];
+	int fph = udp_open(P, 0, &ph), ffe = udp_open(U, 0, &fe), shrunk = 0;
+	const char *o;
+
+	memset(&ov, 0, sizeof(ov));
+	pipes(before, OV_FDS);
+	CHECK(engine(&mo, B1, B2, 42000, 43299, 1, OV_N) == 0);
+	if (!mo)
+		return;
+	pipes(after, OV_FDS);
+	for (int fd = 0; fd < OV_FDS; fd++)
+		if (after[fd] && !before[fd]
+		    && fcntl(fd, F_SETPIPE_SZ, 4096) == 4096)
+			++shrunk;
+	CHECK(shrunk == 2);                 /* the notes' pipe, both ends */
+	media_set_publish(mo, ov_h, &ov);
+	ra = remote(&ph);
+	rc = remote(&fe);
+	for (int i = 0; i < OV_N; i++) {
+		char id[16];
+		struct pl pl;
+
+		(void)re_snprintf(id, sizeof(id), "ov-%d", i);
+		pl_set_str(&pl, id);
+		CHECK(media_session_alloc(&sv[i], mo, &pl, 1) == 0);
+		if (!sv[i])
+			goto out;
+		(void)media_remote(sv[i], 0, MEDIA_ACCESS, &ra);
+		(void)media_remote(sv[i], 0, MEDIA_CORE, &rc);
+	}
+	(void)media_flush(mo);
+	ov.recs = 0;
+	for (int i = 0; i < OV_N; i++) {
+		(void)media_local(sv[i], 0, MEDIA_ACCESS, &la);
+		send_to(fph, &la, buf, rtp(buf, 1, 50));
+	}
+	/* every packet relayed: every latch noted */
+	for (int i = 0; i < OV_N; i++)
+		if (recv_from(ffe, buf, sizeof(buf), NULL, 1000) < 0)
+			break;
+	CHECK(loop_until(ov_done, &ov, 3000));
+	CHECK(ov.recs == OV_N);
+	mb = mbuf_alloc(256);
+	CHECK(mb && !mbuf_printf(mb, "%H", media_print, mo));
+	if (mb) {
+		mbuf_write_u8(mb, 0);
+		o = strstr((const char *)mb->buf, "media_note_overflows ");
+		CHECK(o && atoi(o + 21) >= OV_N - 256);
+	}
+	mem_deref(mb);
+ out:
+	mem_deref(mo);
+	close(fph);
+	close(ffe);
 }
 
 /* Sessions by the thousand: ports and fds come back; an exhausted pool
@@ -635,6 +983,8 @@ int main(int argc, char *argv[])
 	(void)snprintf(U, sizeof(U), "127.0.%d.3", n);
 	(void)snprintf(P, sizeof(P), "127.0.%d.10", n);
 	(void)snprintf(X, sizeof(X), "127.0.%d.66", n);
+	(void)snprintf(B1, sizeof(B1), "127.0.%d.4", n);
+	(void)snprintf(B2, sizeof(B2), "127.0.%d.5", n);
 	if (libre_init() || msrtp_init())
 		return 2;
 
@@ -644,7 +994,9 @@ int main(int argc, char *argv[])
 		test_apply(m);
 		test_sdp_glue(m);
 		test_srtp(m);
+		test_failover(m);
 		test_churn(m);
+		test_note_overflow();
 		mem_deref(m);
 	}
 	test_max_sessions();

@@ -1,7 +1,8 @@
 /*
  * test_media_rec.c: the media session record (relay.h) as text: exact
- * encoding, IPv4 and IPv6 addresses, unset fields, a decode that gives
- * back the same record, and malformed records refused.  Applying records
+ * encoding, IPv4 and IPv6 addresses, SRTP keys and rollover counters,
+ * unset fields, a decode that gives back the same record, and malformed
+ * records refused (a damaged field of any kind).  Applying records
  * needs sockets: tests/tools/media_relay_test.c does it.
  */
 #include <stdarg.h>
@@ -58,6 +59,10 @@ static void test_roundtrip(void **state)
 	r.legv[0][0].key[1].tag = 2;
 	r.legv[0][0].key[1].len = 28;
 	memset(r.legv[0][0].key[1].key, 0xab, 28);
+	/* where its streams are: past a wrap, and at the ROC's limit */
+	r.legv[0][0].roc[0] = (struct msrtp_roc){0x1234abcd, 2, true};
+	r.legv[0][0].roc[1] = (struct msrtp_roc){0xdeadbeef, 4294967295u,
+						 true};
 
 	s = encode(&r);
 	assert_string_equal(s,
@@ -66,8 +71,9 @@ static void test_roundtrip(void **state)
 		"198.51.100.9:1024 - "
 		"AES_CM_128_HMAC_SHA1_80:1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd "
 		"AEAD_AES_128_GCM:2:q6urq6urq6urq6urq6urq6urq6urq6urq6urqw== "
-		"30002 [2001:db8::5]:6000 - - - - - - "
-		"30004 - - - - - - - 30006 - - - - - - -\n");
+		"1234abcd:2 deadbeef:4294967295 "
+		"30002 [2001:db8::5]:6000 - - - - - - - - "
+		"30004 - - - - - - - - - 30006 - - - - - - - - -\n");
 	pl_set_str(&pl, s);
 	assert_int_equal(media_decode(&d, &pl), 0);
 	assert_true(pl_strcmp(&d.id, "a84b4c76e66710@pc33.example.com") == 0);
@@ -83,6 +89,12 @@ static void test_roundtrip(void **state)
 	assert_memory_equal(d.legv[0][0].key[0].key, r.legv[0][0].key[0].key,
 			    30);
 	assert_int_equal(d.legv[0][1].key[0].suite, MSRTP_NONE);
+	assert_true(d.legv[0][0].roc[0].set);
+	assert_int_equal(d.legv[0][0].roc[0].ssrc, 0x1234abcd);
+	assert_int_equal(d.legv[0][0].roc[0].roc, 2);
+	assert_int_equal(d.legv[0][0].roc[1].ssrc, 0xdeadbeef);
+	assert_int_equal(d.legv[0][0].roc[1].roc, 4294967295u);
+	assert_false(d.legv[0][1].roc[0].set || d.legv[0][1].roc[1].set);
 	s2 = encode(&d);
 	assert_string_equal(s, s2);
 	mem_deref(s2);
@@ -97,20 +109,40 @@ static void test_roundtrip(void **state)
 
 static void test_bad(void **state)
 {
+	/* K: a valid key, for the ROC fields after it */
+#define K "AES_CM_128_HMAC_SHA1_80:1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd"
+#define CORE " 2 - - - - - - - - -"
 	static const char *bad[] = {
 		"", "med", "med x", "med x 0", "med x 0 0", "med x 2 1",
-		"dlg x 0 1 1 - - - - - - - 2 - - - - - - -",
-		"med x 0 1 1 - - - - - - - 2 - - - - - -",
-		"med x 0 1 1 - - - - - BOGUS:1:AAAA - 2 - - - - - - -",
-		"med x 0 1 1 - - - - - AES_CM_128_HMAC_SHA1_80:1:AAAA - "
-		"2 - - - - - - -",                       /* short key */
-		"med x 0 1 1 - - - - - - - 2 - - - - - - - extra",
-		"med x 0 1 99999 - - - - - - - 2 - - - - - - -",
-		"med x 0 1 123456 - - - - - - - 2 - - - - - - -",
-		"med x 0 1 1 nonsense - - - - - - 2 - - - - - - -",
-		"med x 0 1 1 1.2.3.4 - - - - - - 2 - - - - - - -",  /* no port */
-		"med x 0 9 1 - - - - - - - 2 - - - - - - -",
-		"med x 0 x 1 - - - - - - - 2 - - - - - - -",
+		"dlg x 0 1 1 - - - - - - - - -" CORE,
+		"med x 0 1 1 - - - - - - - - -",                  /* no core */
+		"med x 0 1 1 - - - - - - - - - 2 - - - - - - - -",
+		"med x 0 1 1 - - - - - - -" CORE,              /* no ROCs */
+		"med x 0 1 1 - - - - - BOGUS:1:AAAA - - -" CORE,
+		"med x 0 1 1 - - - - - AES_CM_128_HMAC_SHA1_80:1:AAAA - - -"
+		CORE,                                          /* short key */
+		"med x 0 1 1 - - - - - - - - -" CORE " extra",
+		"med x 0 1 99999 - - - - - - - - -" CORE,
+		"med x 0 1 123456 - - - - - - - - -" CORE,
+		"med x 0 1 1 nonsense - - - - - - - -" CORE,
+		"med x 0 1 1 1.2.3.4 - - - - - - - -" CORE,     /* no port */
+		"med x 0 9 1 - - - - - - - - -" CORE,
+		"med x 0 x 1 - - - - - - - - -" CORE,
+		/* damaged ROCs */
+		"med x 0 1 1 - - - - - - - 1234abcd:2 -" CORE,  /* no key */
+		"med x 0 1 1 - - - - - " K " - - 1234abcd:2" CORE,
+		"med x 0 1 1 - - - - - " K " - 1234abcd -" CORE,
+		"med x 0 1 1 - - - - - " K " - 1234abcd: -" CORE,
+		"med x 0 1 1 - - - - - " K " - 1234abc:2 -" CORE,
+		"med x 0 1 1 - - - - - " K " - 1234abcde:2 -" CORE,
+		"med x 0 1 1 - - - - - " K " - 1234abcg:2 -" CORE,
+		"med x 0 1 1 - - - - - " K " - 1234abcd:x -" CORE,
+		"med x 0 1 1 - - - - - " K " - 1234abcd:-1 -" CORE,
+		"med x 0 1 1 - - - - - " K " - 1234abcd:2x -" CORE,
+		"med x 0 1 1 - - - - - " K " - 1234abcd:4294967296 -" CORE,
+		"med x 0 1 1 - - - - - " K " - 1234abcd:12345678901 -" CORE,
+		"med x 0 1 1 - - - - - " K " - 1234abcd:2:3 -" CORE,
+		"med x 0 1 1 - - - - - " K " - :2 -" CORE,
 	};
 	struct media_rec r;
 	(void)state;
@@ -126,14 +158,25 @@ static void test_bad(void **state)
 	{
 		struct pl pl;
 
-		pl_set_str(&pl, "med x 0 1 1 - - - - - - - 2 - - - - - - -\r\n");
+		pl_set_str(&pl, "med x 0 1 1 - - - - - - - - -" CORE "\r\n");
 		assert_int_equal(media_decode(&r, &pl), 0);
+		/* upper-case hex and a ROC of 0 are fine too */
+		pl_set_str(&pl, "med x 0 1 1 - - - - - " K " - 1234ABCD:0 -"
+			   CORE);
+		assert_int_equal(media_decode(&r, &pl), 0);
+		assert_true(r.legv[0][0].roc[0].set);
+		assert_int_equal(r.legv[0][0].roc[0].ssrc, 0x1234abcd);
+		assert_int_equal(r.legv[0][0].roc[0].roc, 0);
 	}
 	memset(&r, 0, sizeof(r));
 	r.n = MEDIA_MAX_STREAMS + 1;
 	{
 		struct mbuf *mb = mbuf_alloc(64);
 
+		assert_int_equal(media_encode(mb, &r), EINVAL);
+		/* nor is a ROC without its key written */
+		r.n = 1;
+		r.legv[0][1].roc[1] = (struct msrtp_roc){1, 1, true};
 		assert_int_equal(media_encode(mb, &r), EINVAL);
 		mem_deref(mb);
 	}

@@ -3,7 +3,9 @@
  * and generated for the three suites, keys of the right length, and a
  * packet protected with one context and unprotected with another (RTP
  * and RTCP); tampering, replays and a repeated sequence number on the
- * protecting side are refused.
+ * protecting side are refused.  The rollover counter: a stream past a
+ * wrap is continued by new contexts given its ROC (what a standby does
+ * after a failover), both ways, and not by contexts without it.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -99,16 +101,24 @@ static void test_crypto_lines(void **state)
 	}
 }
 
-static size_t rtp_pkt(uint8_t *buf, uint16_t seq)
+static size_t rtp_ssrc(uint8_t *buf, uint16_t seq, uint32_t ssrc)
 {
 	memset(buf, 0, 200);
 	buf[0] = 0x80;
 	buf[2] = (uint8_t)(seq >> 8);
 	buf[3] = (uint8_t)seq;
-	buf[11] = 0x42;             /* SSRC */
+	buf[8] = (uint8_t)(ssrc >> 24);
+	buf[9] = (uint8_t)(ssrc >> 16);
+	buf[10] = (uint8_t)(ssrc >> 8);
+	buf[11] = (uint8_t)ssrc;
 	for (int i = 12; i < 172; i++)
 		buf[i] = (uint8_t)(i * 7 + seq);
 	return 172;
+}
+
+static size_t rtp_pkt(uint8_t *buf, uint16_t seq)
+{
+	return rtp_ssrc(buf, seq, 0x42);
 }
 
 static size_t rtcp_pkt(uint8_t *buf)
@@ -187,11 +197,190 @@ static void test_protect(void **state)
 	one_suite(MSRTP_AEAD_AES_128_GCM);
 }
 
+struct roc_seen {
+	unsigned n;
+	struct msrtp_roc last;
+	bool tx;
+};
+
+static void roc_h(const struct msrtp_roc *r, bool tx, void *arg)
+{
+	struct roc_seen *rs = arg;
+
+	++rs->n;
+	rs->last = *r;
+	rs->tx = tx;
+}
+
+/* One packet from tx to rx: 0 if rx got it intact. */
+static int one_pkt(struct msrtp *tx, struct msrtp *rx, uint16_t seq,
+		   uint32_t ssrc)
+{
+	uint8_t buf[400], orig[200];
+	size_t len = rtp_ssrc(buf, seq, ssrc), olen = len;
+	int err;
+
+	memcpy(orig, buf, len);
+	err = msrtp_protect(tx, buf, &len, sizeof(buf), false);
+	if (err)
+		return err;
+	err = msrtp_unprotect(rx, buf, &len, false);
+	if (err)
+		return err;
+	return len == olen && !memcmp(buf, orig, olen) ? 0 : EBADMSG;
+}
+
+/* 70,000 packets from 61000: one wrap, and the next one 72 packets on */
+enum { SSRC = 0x1234abcd, FIRST = 61000, NPKT = 70000 };
+
+static void roc_suite(enum msrtp_suite suite)
+{
+	struct msrtp_key kp, ks;
+	struct msrtp *ptx = NULL, *arx = NULL, *atx = NULL, *prx = NULL;
+	struct msrtp *brx = NULL, *btx = NULL, *crx = NULL, *ctx = NULL;
+	struct roc_seen srx = {0}, stx = {0};
+	struct msrtp_roc r, rrx, rtx;
+	uint16_t seq = FIRST;
+	uint8_t buf[400];
+	size_t len;
+
+	/* the phone protects with kp, the active node unprotects (arx);
+	 * the node protects towards it with ks (atx), the phone
+	 * unprotects (prx) */
+	assert_int_equal(msrtp_key_gen(&kp, suite, 1), 0);
+	assert_int_equal(msrtp_key_gen(&ks, suite, 1), 0);
+	assert_int_equal(msrtp_alloc(&ptx, &kp, true), 0);
+	assert_int_equal(msrtp_alloc(&arx, &kp, false), 0);
+	assert_int_equal(msrtp_alloc(&atx, &ks, true), 0);
+	assert_int_equal(msrtp_alloc(&prx, &ks, false), 0);
+	msrtp_set_roch(arx, roc_h, &srx);
+	msrtp_set_roch(atx, roc_h, &stx);
+	msrtp_roc_get(arx, &r);
+	assert_false(r.set);
+
+	/* 70,000 packets each way: ROC 1 */
+	for (uint32_t i = 0; i < NPKT; i++, seq++) {
+		if (one_pkt(ptx, arx, seq, SSRC)
+		    || one_pkt(atx, prx, seq, SSRC + 1))
+			fail_msg("packet %u lost", i);
+	}
+	assert_int_equal(seq, (FIRST + NPKT) % 65536);
+	/* told once per wrap (ROC 0 needs no word), on each side */
+	assert_int_equal(srx.n, 1);
+	assert_false(srx.tx);
+	assert_true(srx.last.set && srx.last.ssrc == SSRC
+		    && srx.last.roc == 1);
+	assert_int_equal(stx.n, 1);
+	assert_true(stx.tx);
+	assert_true(stx.last.ssrc == SSRC + 1 && stx.last.roc == 1);
+	msrtp_roc_get(arx, &rrx);
+	msrtp_roc_get(atx, &rtx);
+	assert_true(rrx.set && rrx.ssrc == SSRC && rrx.roc == 1);
+	assert_true(rtx.set && rtx.ssrc == SSRC + 1 && rtx.roc == 1);
+	/* a late packet: below the last number, so looked at, and
+	 * nothing to tell */
+	{
+		uint8_t b2[400];
+		size_t l2;
+
+		len = rtp_ssrc(buf, seq, SSRC);
+		l2 = rtp_ssrc(b2, (uint16_t)(seq + 1), SSRC);
+		assert_int_equal(msrtp_protect(ptx, buf, &len, sizeof(buf),
+					       false), 0);
+		assert_int_equal(msrtp_protect(ptx, b2, &l2, sizeof(b2),
+					       false), 0);
+		assert_int_equal(msrtp_unprotect(arx, b2, &l2, false), 0);
+		assert_int_equal(msrtp_unprotect(arx, buf, &len, false), 0);
+		assert_int_equal(srx.n, 1);
+		seq += 2;
+	}
+
+	/* contexts without the ROC (a standby that did not know): the
+	 * node's receiver refuses the phone's next packet, and what the
+	 * node protects does not pass the phone's receiver */
+	assert_int_equal(msrtp_alloc(&crx, &kp, false), 0);
+	assert_int_equal(msrtp_alloc(&ctx, &ks, true), 0);
+	assert_int_equal(one_pkt(ptx, crx, seq, SSRC), EAUTH);
+	assert_int_equal(one_pkt(ctx, prx, seq, SSRC + 1), EAUTH);
+	++seq;
+
+	/* the standby's contexts: the keys and the recorded ROC */
+	assert_int_equal(msrtp_alloc(&brx, &kp, false), 0);
+	assert_int_equal(msrtp_alloc(&btx, &ks, true), 0);
+	assert_int_equal(msrtp_roc_set(brx, &rrx), 0);
+	assert_int_equal(msrtp_roc_set(btx, &rtx), 0);
+	msrtp_roc_get(brx, &r);
+	assert_true(r.set && r.ssrc == SSRC && r.roc == 1);
+	srx.n = stx.n = 0;
+	msrtp_set_roch(brx, roc_h, &srx);
+	msrtp_set_roch(btx, roc_h, &stx);
+	/* on past the next wrap: ROC 2 both ways, and told */
+	for (uint32_t i = 0; seq != 100; i++, seq++) {
+		if (one_pkt(ptx, brx, seq, SSRC)
+		    || one_pkt(btx, prx, seq, SSRC + 1))
+			fail_msg("packet %u after the takeover lost", i);
+	}
+	assert_int_equal(srx.n, 1);
+	assert_int_equal(stx.n, 1);
+	assert_true(srx.last.ssrc == SSRC && srx.last.roc == 2);
+	assert_true(stx.last.ssrc == SSRC + 1 && stx.last.roc == 2);
+	/* a second SSRC interleaved with the first, numbered below it (so
+	 * each of its packets is looked at): its start at ROC 0 is told
+	 * (the first one may have ended), the alternation is not */
+	srx.n = 0;
+	for (int i = 0; i < 10; i++, seq++) {
+		assert_int_equal(one_pkt(ptx, brx, seq, SSRC), 0);
+		assert_int_equal(one_pkt(ptx, brx, (uint16_t)(50 + i),
+					 SSRC + 7), 0);
+	}
+	assert_int_equal(srx.n, 1);
+	assert_true(srx.last.ssrc == SSRC + 7 && srx.last.roc == 0);
+	/* a context in use keeps what its packets taught it */
+	assert_int_equal(msrtp_roc_set(brx, &rrx), EALREADY);
+	assert_int_equal(one_pkt(ptx, brx, seq, SSRC), 0);
+
+	mem_deref(ptx);
+	mem_deref(arx);
+	mem_deref(atx);
+	mem_deref(prx);
+	mem_deref(brx);
+	mem_deref(btx);
+	mem_deref(crx);
+	mem_deref(ctx);
+}
+
+static void test_roc(void **state)
+{
+	struct msrtp_key k;
+	struct msrtp *s = NULL;
+	struct msrtp_roc r = {.ssrc = 1, .roc = 5, .set = true};
+	(void)state;
+
+	roc_suite(MSRTP_AES_CM_128_HMAC_SHA1_80);
+	roc_suite(MSRTP_AES_CM_128_HMAC_SHA1_32);
+	roc_suite(MSRTP_AEAD_AES_128_GCM);
+
+	/* ROC 0 or none: nothing to do; set twice before a packet: the
+	 * last one counts */
+	assert_int_equal(msrtp_key_gen(&k, MSRTP_AES_CM_128_HMAC_SHA1_80, 1),
+			 0);
+	assert_int_equal(msrtp_alloc(&s, &k, false), 0);
+	assert_int_equal(msrtp_roc_set(s, &(struct msrtp_roc){0}), 0);
+	assert_int_equal(msrtp_roc_set(s, &r), 0);
+	r.roc = 6;
+	assert_int_equal(msrtp_roc_set(s, &r), 0);
+	msrtp_roc_get(s, &r);
+	assert_int_equal(r.roc, 6);
+	assert_int_equal(msrtp_roc_set(NULL, &r), EINVAL);
+	mem_deref(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_crypto_lines),
 		cmocka_unit_test(test_protect),
+		cmocka_unit_test(test_roc),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
