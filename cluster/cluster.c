@@ -22,7 +22,8 @@
  * quorum service) demotes the active.  Each node tells the others its
  * role, whether it is synced and its state version (S), so that the
  * agent can promote only a full node, and a new cluster whose nodes all
- * start empty has every node synced.
+ * start empty has every node synced (but not a node that saw another
+ * hold state it never received).
  *
  * Every message starts with one text line:
  *   sbc VERSION TYPE EPOCH SEQ TIME_US TO ARG
@@ -82,6 +83,9 @@ struct cluster {
 	/* the state this node holds: of the last message applied or sent */
 	bool synced;
 	uint64_t epoch, seq;
+	uint64_t seen_epoch;        /* the newest epoch a member had */
+	bool unknown_left;          /* a member left before telling its
+				     * state: it may have held some */
 
 	/* outgoing */
 	struct mbuf *batch;         /* records of this turn of the loop */
@@ -109,6 +113,7 @@ struct cluster {
 	uint64_t sent, sent_bytes, received, applied, refused, dropped;
 	uint64_t resyncs, skipped;
 	uint64_t sync_ms, sync_records;
+	uint64_t takeover_us;       /* the last promotion's own work */
 	uint64_t warned_s;
 };
 
@@ -378,7 +383,9 @@ static void judge_synced(struct cluster *c)
 		if (!m->known || m->epoch)
 			return;
 	}
-	if (c->epoch)
+	/* a node that saw state it never got (an active died before its
+	 * snapshot came) must not pass an empty table for the pair's */
+	if (c->epoch || c->seen_epoch || c->unknown_left)
 		return;
 	c->synced = true;
 	LOGI(c->sbc, "cluster: no node holds state: synced (empty)");
@@ -436,6 +443,8 @@ static void status_recv(struct cluster *c, struct member *m, uint64_t epoch,
 		return;
 	}
 	m->known = true;
+	if (epoch > c->seen_epoch)
+		c->seen_epoch = epoch;
 	m->role = (enum store_role)v[0];
 	m->synced = v[1] != 0;
 	m->epoch = epoch;
@@ -815,6 +824,10 @@ static void confchg_h(cpg_handle_t h, const struct cpg_name *group,
 		LOGW(c->sbc, "cluster: node %u (pid %u) left: %s",
 		     leftv[i].nodeid, leftv[i].pid,
 		     r < ARRAY_SIZE(why) ? why[r] : "?");
+		for (uint32_t j = 0; j < MEMBERS_MAX; j++)
+			if (old[j].nodeid == leftv[i].nodeid
+			    && old[j].pid == leftv[i].pid && !old[j].known)
+				c->unknown_left = true;
 		if (c->syncing && leftv[i].nodeid == c->sync_from) {
 			c->syncing = false;
 			tmr_cancel(&c->sync_tmr);
@@ -837,7 +850,7 @@ static int promote(struct cluster *c, struct mbuf *out, bool force)
 {
 	struct sbc *sbc = c->sbc;
 	const struct member *a = active_peer(c);
-	uint64_t epoch;
+	uint64_t epoch, t0;
 
 	if (sbc->store.role == STORE_ACTIVE)
 		return mbuf_printf(out, "OK\n");
@@ -856,10 +869,12 @@ static int promote(struct cluster *c, struct mbuf *out, bool force)
 	list_flush(&c->pend);
 	c->pend_bytes = 0;
 	sbc->store.role = STORE_ACTIVE;
+	t0 = now_us();
 	state_takeover(sbc);
-	LOGI(sbc, "cluster: active%s (epoch %llu): %u calls, %u bindings",
-	     c->synced ? "" : ", forced, NOT synced", c->epoch,
-	     sbc->dialogs.n, sbc->bindings.n);
+	c->takeover_us = now_us() - t0;
+	LOGI(sbc, "cluster: active%s (epoch %llu): %u calls, %u bindings, "
+	     "taken over in %llu us", c->synced ? "" : ", forced, NOT synced",
+	     c->epoch, sbc->dialogs.n, sbc->bindings.n, c->takeover_us);
 	c->synced = true;
 	send_status(c);
 	return mbuf_printf(out, "OK\n");
@@ -900,9 +915,11 @@ static int role_print(struct mbuf *out, struct cluster *c)
 		"messages_received %llu\nrecords_applied %llu\n"
 		"records_refused %llu\nrecords_skipped %llu\n"
 		"messages_dropped %llu\nresyncs %llu\nqueue_bytes %zu\n"
-		"last_sync_ms %llu\nlast_sync_records %llu\n", c->sent,
+		"last_sync_ms %llu\nlast_sync_records %llu\n"
+		"last_takeover_us %llu\n", c->sent,
 		c->received, c->applied, c->refused, c->skipped, c->dropped,
-		c->resyncs, c->outq_bytes, c->sync_ms, c->sync_records);
+		c->resyncs, c->outq_bytes, c->sync_ms, c->sync_records,
+		c->takeover_us);
 	return err;
 }
 

@@ -84,5 +84,24 @@ ok "every BYE (caller's and callee's) answered through n1"
 no_calls() { [ "$(n_calls n1)" = 0 ] && [ "$(n_calls n2)" = 0 ]; }
 wait_for 5 no_calls || fail "calls left: n1 $(n_calls n1), n2 $(n_calls n2)"
 ok "no call left on either node"
+
+# an unsynced node does not promote itself into a half state: n2 starts
+# while n1's sbcd cannot tell it anything (stopped), then n1's sbcd dies
+# without n2 knowing what it held; n2 has no active to sync from and
+# refuses to become active unless forced
 pair_stop n2 "$SBC2"
-pair_stop n1 "$SBC1"
+kill -STOP "$SBC1"
+pair_sbcd n2 "${SW_OPTS[@]}"
+SBC2=$LAB_BG_PID
+unsynced() { [ "$(field n2 synced)" = no ] && ctl n2 role | grep -q '^peer 1 '; }
+wait_for 5 unsynced || fail "n2 is not an unsynced standby beside n1: $(ctl n2 role)"
+lab_kill_proc n1 "$SBC1"
+n1_gone() { ! ctl n2 role | grep -q '^peer 1 '; }
+wait_for 10 n1_gone || fail "n2 still sees n1's sbcd"
+out=$(ctl n2 role active)
+case $out in *"ERR not synced"*) ;; *) fail "an unsynced n2 was promoted: $out" ;; esac
+[ "$(field n2 role)" = standby ] || fail "n2 is not a standby after the refusal"
+ctl n2 role active --force >/dev/null || fail "n2 refused a forced promotion"
+[ "$(field n2 role)" = active ] || fail "n2 not active when forced"
+ok "an unsynced node refuses to become active; forced, it does"
+pair_stop n2 "$SBC2"
