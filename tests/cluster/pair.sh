@@ -117,3 +117,25 @@ pair_stop() { # NODE PID
 		fail "sanitizer report in $1's sbcd.log"
 	return 0
 }
+
+pair_left() { ! ctl "$1" role | grep -q "^peer $2 "; }
+
+# FROM's sbcd is gone (crashed, killed) since T0 (lab_ms): TO sees it
+# leave the group, the service addresses move, TO is promoted.  Sets
+# PAIR_SEEN_MS and PAIR_ACTIVE_MS, each counted from T0.
+pair_takeover() { # FROM TO T0
+	wait_for 15 pair_left "$2" "${1#n}" || fail "$2 still sees $1 15 s after the fault"
+	PAIR_SEEN_MS=$(( $(lab_ms) - $3 ))
+	pair_move "$1" "$2"
+	ctl "$2" role active >/dev/null || fail "$2 cannot take over: $(ctl "$2" role active)"
+	PAIR_ACTIVE_MS=$(( $(lab_ms) - $3 ))
+}
+
+# NODE crashes (lab_crash: cable cut, all its processes killed) and TO
+# takes over (pair_takeover).
+pair_crash() { # NODE TO
+	local t0
+	t0=$(lab_ms)
+	lab_crash "$1"
+	pair_takeover "$1" "$2" "$t0"
+}
