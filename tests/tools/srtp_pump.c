@@ -24,11 +24,12 @@
  * or --max seconds passed (bounded), then prints one line per call,
  * sorted by Call-ID, as rtp_pump.py does:
  *   CALLID sent N received N after_mark N max_gap_ms N
- * and with --detail FILE one line per call there:
+ * and with --detail FILE one line per call there (rewritten every 0.5 s
+ * while it runs, so a test can wait for a stream to wrap):
  *   CALLID seq0 N roc_tx N roc_rx N mark_roc_tx N mark_roc_rx N
  *          srtp_fail N hush 0|1 first_rx_after_ms N first_tx_after_ms N
  * roc_tx/roc_rx: the rollover counter of the phone's stream and of
- * sbcd's as this end's contexts have it at the end, mark_*: when the
+ * sbcd's as this end's contexts have them now, mark_*: when the
  * mark appeared (-1: no packet yet); srtp_fail: packets that did not
  * unprotect; first_*_after_ms: the first packet received and sent after
  * the mark, in ms from it (-1: none).
@@ -53,6 +54,7 @@ enum {
 	PTIME_MS = 20,
 	PAYLOAD = 160,              /* G.711, 20 ms */
 	READ_MAX = 64,              /* packets read per socket per wake-up */
+	DETAIL_MS = 500,            /* --detail rewritten this often */
 	LINE_MAX_ = 1024,
 };
 
@@ -321,10 +323,59 @@ static void recv_some(struct call *c, int64_t mark)
 	}
 }
 
-static int run(const char *stop, const char *markf, int64_t max_ms)
+/* The --detail file, whole each time (written aside, then renamed: a
+ * reader never sees half of it). */
+static int detail_write(const char *path)
+{
+	char tmp[4096];
+	FILE *f;
+	int err = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return ENAMETOOLONG;
+	f = fopen(tmp, "w");
+	if (!f)
+		return errno;
+	for (size_t i = 0; i < callc; i++) {
+		const struct call *c = &callv[i];
+
+		fprintf(f, "%s seq0 %u roc_tx %lld roc_rx %lld mark_roc_tx "
+			"%lld mark_roc_rx %lld srtp_fail %llu hush %d "
+			"first_rx_after_ms %lld first_tx_after_ms %lld\n",
+			c->id, c->seq0, (long long)roc_of(c->tx),
+			(long long)roc_of(c->rx), (long long)c->mark_roc[0],
+			(long long)c->mark_roc[1],
+			(unsigned long long)c->fail, c->hush,
+			(long long)c->first_rx_after,
+			(long long)c->first_tx_after);
+	}
+	if (ferror(f))
+		err = EIO;
+	if (fclose(f) && !err)
+		err = errno;
+	if (!err && rename(tmp, path))
+		err = errno;
+	return err;
+}
+
+static void report(void)
+{
+	for (size_t i = 0; i < callc; i++) {
+		const struct call *c = &callv[i];
+
+		printf("%s sent %llu received %llu after_mark %llu "
+		       "max_gap_ms %lld\n", c->id,
+		       (unsigned long long)c->sent,
+		       (unsigned long long)c->rcvd,
+		       (unsigned long long)c->after, (long long)c->gap_ms);
+	}
+}
+
+static int run(const char *stop, const char *markf, const char *detail,
+	       int64_t max_ms)
 {
 	struct pollfd *pv;
-	int64_t end, next, mark = -1;
+	int64_t end, next, mark = -1, written = 0;
 
 	pv = calloc(callc, sizeof(*pv));
 	if (!pv)
@@ -347,6 +398,15 @@ static int run(const char *stop, const char *markf, int64_t max_ms)
 				callv[i].mark_roc[1] = roc_of(callv[i].rx);
 			}
 		}
+		if (detail && now - written >= DETAIL_MS) {
+			int err = detail_write(detail);
+
+			if (err) {
+				free(pv);
+				return err;
+			}
+			written = now;
+		}
 		if (now >= next) {
 			for (size_t i = 0; i < callc; i++)
 				send_one(&callv[i], mark);
@@ -367,40 +427,6 @@ static int run(const char *stop, const char *markf, int64_t max_ms)
 	}
 	free(pv);
 	return 0;
-}
-
-static int report(const char *detail)
-{
-	FILE *f = NULL;
-
-	for (size_t i = 0; i < callc; i++) {
-		const struct call *c = &callv[i];
-
-		printf("%s sent %llu received %llu after_mark %llu "
-		       "max_gap_ms %lld\n", c->id,
-		       (unsigned long long)c->sent,
-		       (unsigned long long)c->rcvd,
-		       (unsigned long long)c->after, (long long)c->gap_ms);
-	}
-	if (!detail)
-		return 0;
-	f = fopen(detail, "w");
-	if (!f)
-		return errno;
-	for (size_t i = 0; i < callc; i++) {
-		const struct call *c = &callv[i];
-
-		fprintf(f, "%s seq0 %u roc_tx %lld roc_rx %lld mark_roc_tx "
-			"%lld mark_roc_rx %lld srtp_fail %llu hush %d "
-			"first_rx_after_ms %lld first_tx_after_ms %lld\n",
-			c->id, c->seq0, (long long)roc_of(c->tx),
-			(long long)roc_of(c->rx), (long long)c->mark_roc[0],
-			(long long)c->mark_roc[1],
-			(unsigned long long)c->fail, c->hush,
-			(long long)c->first_rx_after,
-			(long long)c->first_tx_after);
-	}
-	return fclose(f) ? errno : 0;
 }
 
 static void usage(void)
@@ -454,16 +480,13 @@ int main(int argc, char *argv[])
 	if (err)
 		fprintf(stderr, "srtp-pump: %s: %s\n", calls, strerror(err));
 	if (!err) {
-		err = run(stop, mark, (int64_t)(max_s * 1000));
+		err = run(stop, mark, detail, (int64_t)(max_s * 1000));
+		if (!err && detail)
+			err = detail_write(detail);
 		if (err)
-			fprintf(stderr, "srtp-pump: poll: %s\n",
-				strerror(err));
-	}
-	if (!err) {
-		err = report(detail);
-		if (err)
-			fprintf(stderr, "srtp-pump: %s: %s\n", detail,
-				strerror(err));
+			fprintf(stderr, "srtp-pump: %s\n", strerror(err));
+		else
+			report();
 	}
 	calls_free();
 	msrtp_close();
