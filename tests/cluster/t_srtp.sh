@@ -12,8 +12,9 @@
 #      phone's stream (sbcd unprotects it) and every core stream (sbcd
 #      protects them towards the phones) start near 65535, so their
 #      rollover counters (ROC) go to 1 on n1 and only the med records
-#      can tell n2; then n1 crashes, the test moves the addresses and
-#      promotes n2;
+#      can tell n2 (the test waits until the phones saw every wrap and
+#      n2 has n1's every record); then n1 crashes, the test moves the
+#      addresses and promotes n2;
 #   4. every call's SRTP resumes both ways through n2: the core gets
 #      the phones' packets (n2 unprotected them, the wrapped one at ROC
 #      1), the phones get packets that unprotect (n2 protected them with
@@ -29,10 +30,10 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 PUMP=${SRTPPUMP:?SRTPPUMP must point to srtp-pump}
 CALLS=10                        # half hung up by each end
 HALF=$((CALLS / 2))
-HOLD_UAC=20000                  # ms the callers hold before their BYE
-HOLD_UAS=26000                  # ms after which the callee hangs up
-WRAP_S=4                        # the wrapping streams wrap this long
-SEQ0=$((65536 - WRAP_S * 50))   # after the pumps start (50 packets/s)
+HOLD_UAC=25000                  # ms the callers hold before their BYE
+HOLD_UAS=31000                  # ms after which the callee hangs up
+WRAP_S=6                        # the wrapping streams wrap this long
+SEQ0=$((65536 - WRAP_S * 50))   # after their pump starts (50 packets/s)
 
 # sum of a per-leg counter of `sbcctl media` on NODE
 media_sum() { # NODE COUNTER
@@ -49,6 +50,13 @@ det() { # CALLID KEY
 		"$LAB_W/pump_a.detail"
 }
 det_all() { grep "^$1 " "$LAB_W/pump_a.detail"; }
+# the phones' contexts have seen every wrap: their own stream's (the
+# first call) and every core stream's, as sbcd protected them
+wrapped() {
+	[ "$(det "$WRAPCALL" roc_tx)" = 1 ] &&
+		awk '{ for (i = 2; i < NF; i += 2) if ($i == "roc_rx" && $(i + 1) != 1) n++ }
+		     END { exit n > 0 }' "$LAB_W/pump_a.detail"
+}
 in_step() { [ "$(field n2 seq)" = "$(field n1 seq)" ]; }
 
 LAB_PEER_EXTRA="media = srtp"
@@ -123,15 +131,16 @@ wait_for 5 has_srtp_legs n2 || fail "n2 has $(srtp_legs n2) SRTP legs, not $CALL
 ok "n2 holds $CALLS calls and their SRTP sessions, as a standby"
 
 # ---- 3. the streams wrap on n1, then n1 crashes ----
+wait_for $((WRAP_S + 15)) wrapped ||
+	fail "the streams did not wrap: $(cat "$LAB_W/pump_a.detail" 2>/dev/null)"
 [ $((t_sync - t_pump)) -lt $((WRAP_S * 1000)) ] ||
-	lab_log "note: n2 synced $((t_sync - t_pump)) ms after the pumps started, after the wraps: the ROCs came in the snapshot"
-left=$((t_pump + WRAP_S * 1000 + 1500 - $(lab_ms)))
-[ "$left" -le 0 ] || sleep "$((left / 1000)).$(printf '%03d' $((left % 1000)))"
+	lab_log "note: n2 synced $((t_sync - t_pump)) ms after the pumps started, after the phone's wrap: its ROC came in the snapshot"
 [ "$(media_sum n1 srtp_fail)" = 0 ] || fail "n1 failed to unprotect: $(ctl n1 media | grep -v 'srtp_fail 0$')"
+sleep 0.5   # n1's ROC notes out as records
 wait_for 5 in_step || fail "n2 at seq $(field n2 seq), n1 at $(field n1 seq)"
 ctl n1 media > "$LAB_W/media_n1.txt"
 ctl n2 role > "$LAB_W/role_n2.txt"
-ok "the streams wrapped on n1 (no SRTP failure), n2 has every record (seq $(field n2 seq))"
+ok "the streams wrapped on n1 ($(( $(lab_ms) - t_pump )) ms after the pumps started, no SRTP failure), n2 has every record (seq $(field n2 seq))"
 
 tc=$(lab_ms)
 lab_crash n1
