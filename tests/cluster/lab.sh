@@ -46,7 +46,9 @@
 #                           the VIPs, upstream the core's UAS) and start $SBCD
 #                           in NODE, wait until ready; PID in LAB_BG_PID.
 #                           Defaults are the daemon's own (prefault_mb = 0
-#                           starts it ~0.5 s faster and 128 MB lighter)
+#                           starts it ~0.5 s faster and 128 MB lighter).
+#                           LAB_PEER_EXTRA: more lines for its [peer lab]
+#                           section (e.g. "media = srtp"), none by default
 #   lab_down                kill every process of every lab namespace by
 #                           PID, wait until gone, delete the namespaces,
 #                           remove LAB_W unless the test failed; sets
@@ -543,7 +545,8 @@ lab_revive() {
 
 # sbcd standalone in NODE on the two VIPs (which must be on NODE already:
 # sbcd binds them), upstream the core's UAS on 5080, the lab network as a
-# peer; OPT=VAL arguments replace or add global options.
+# peer (LAB_PEER_EXTRA: more lines of that peer's section); OPT=VAL
+# arguments replace or add global options.
 lab_sbcd() {
 	local n=$1 d=$LAB_W/$1 kv k pid
 	shift
@@ -565,7 +568,11 @@ EOC
 		sed -i "/^$k *=/d" "$d/sbcd.opts"
 		echo "$kv" >> "$d/sbcd.opts"
 	done
-	{ cat "$d/sbcd.opts"; printf '[peer lab]\naddr = 192.0.2.0/24\n'; } > "$d/sbcd.conf"
+	{
+		cat "$d/sbcd.opts"
+		printf '[peer lab]\naddr = 192.0.2.0/24\n'
+		[ -z "${LAB_PEER_EXTRA:-}" ] || printf '%s\n' "$LAB_PEER_EXTRA"
+	} > "$d/sbcd.conf"
 	lab_bg "$n" "$d/sbcd.log" "$SBCD" -f "$d/sbcd.conf"
 	pid=$LAB_BG_PID
 	# 10 s: the ASan build on a loaded machine (2 vCPUs shared with other

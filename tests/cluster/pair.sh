@@ -63,6 +63,9 @@ pair_sbcd() { # NODE [OPT=VAL...]: sbcd of the pair in NODE; PID in LAB_BG_PID
 # by the caller after HOLD_UAC ms, the others by the callee after HOLD_UAS
 # ms (the callee hangs up a call whose BYE has not come by then).  Sets
 # UAS UAC1 UAC2 (PIDs); sipp exits 0 once every call ended right.
+# The callers' scenarios, by default the plain RTP ones: PAIR_UAC (hangs
+# up after -d), PAIR_UAC_WAIT (waits for the callee's BYE); more sipp
+# arguments for each caller: the arrays PAIR_UAC1_ARGS, PAIR_UAC2_ARGS.
 pair_calls() { # CALLS HALF HOLD_UAC HOLD_UAS RATE
 	local calls=$1 half=$2 huac=$3 huas=$4 rate=$5
 	local args=(-nostdin -trace_err -timeout 600 -timeout_error)
@@ -70,10 +73,11 @@ pair_calls() { # CALLS HALF HOLD_UAC HOLD_UAS RATE
 	# a second they would slow sipp down (PAIR_TRACE=0)
 	[ "${PAIR_TRACE:-1}" = 1 ] && args+=(-trace_msg)
 	sed -e "s/\[media_ip\]/$LAB_CLI_IP/g" -e "s/\[media_port\]/6000/g" \
-		-e "s/IP\[media_ip_type\]/IP4/g" "$ISCEN/uac.xml" > "$LAB_W/uac.xml"
+		-e "s/IP\[media_ip_type\]/IP4/g" "${PAIR_UAC:-$ISCEN/uac.xml}" \
+		> "$LAB_W/uac.xml"
 	sed -e "s/\[media_ip\]/$LAB_CLI_IP/g" -e "s/\[media_port\]/6000/g" \
-		-e "s/IP\[media_ip_type\]/IP4/g" "$SCEN/uac_wait_bye.xml" \
-		> "$LAB_W/uac_wait_bye.xml"
+		-e "s/IP\[media_ip_type\]/IP4/g" \
+		"${PAIR_UAC_WAIT:-$SCEN/uac_wait_bye.xml}" > "$LAB_W/uac_wait_bye.xml"
 	sed -e "s/\[media_ip\]/$LAB_CORE_IP/g" -e "s/\[media_port\]/6002/g" \
 		-e "s/IP\[media_ip_type\]/IP4/g" -e "s/\"HOLD\"/\"$huas\"/" \
 		"$SCEN/uas_any_bye.xml" > "$LAB_W/uas.xml"
@@ -84,12 +88,14 @@ pair_calls() { # CALLS HALF HOLD_UAC HOLD_UAS RATE
 	lab_bg cli "$LAB_W/uac1.out" sipp -sf "$LAB_W/uac.xml" -s 5551000 \
 		-i "$LAB_CLI_IP" -p 5070 "$LAB_VIP_ACCESS:5060" -m "$half" \
 		-r "$rate" -d "$huac" -message_file "$LAB_W/uac1.msg" \
-		-error_file "$LAB_W/uac1.err" "${args[@]}"
+		-error_file "$LAB_W/uac1.err" "${args[@]}" \
+		${PAIR_UAC1_ARGS[@]+"${PAIR_UAC1_ARGS[@]}"}
 	UAC1=$LAB_BG_PID
 	lab_bg cli "$LAB_W/uac2.out" sipp -sf "$LAB_W/uac_wait_bye.xml" \
 		-s 5552000 -i "$LAB_CLI_IP" -p 5072 "$LAB_VIP_ACCESS:5060" \
 		-m "$((calls - half))" -r "$rate" -message_file "$LAB_W/uac2.msg" \
-		-error_file "$LAB_W/uac2.err" "${args[@]}"
+		-error_file "$LAB_W/uac2.err" "${args[@]}" \
+		${PAIR_UAC2_ARGS[@]+"${PAIR_UAC2_ARGS[@]}"}
 	UAC2=$LAB_BG_PID
 }
 

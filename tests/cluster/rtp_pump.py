@@ -8,6 +8,8 @@ each INVITE.  For each call it binds its own UDP socket on --ip and sends
 G.711-sized RTP packets every 20 ms, and counts what comes back: packets
 received, received after a given moment (--mark FILE: its mtime, touched
 by the test at the fault), and the longest gap between two arrivals.
+--seq0 N: the first sequence number of every stream (default 1); near
+65535 the streams wrap (an SRTP rollover where sbcd protects them).
 Runs until --stop FILE exists or --max seconds passed (bounded), then
 prints one line per call:
   CALLID sent N received N after_mark N max_gap_ms N
@@ -54,6 +56,7 @@ def main():
     ap.add_argument("--mark", required=True)
     ap.add_argument("--max", type=float, default=120)
     ap.add_argument("--ptime", type=float, default=0.02)
+    ap.add_argument("--seq0", type=int, default=1)
     a = ap.parse_args()
 
     t_end = time.time() + a.max
@@ -74,7 +77,7 @@ def main():
         socks[s.fileno()] = (s, cid, dst)
         st[cid] = {"sent": 0, "rx": 0, "after": 0, "last": None, "gap": 0.0,
                    "ssrc": 0x10000 * (i + 1) + (1 if a.side == "a" else 2)}
-    seq = 0
+    seq = (a.seq0 - 1) & 0xFFFF
     nxt = time.time()
     poll = select.poll()
     for fd in socks:
