@@ -868,7 +868,6 @@ static int promote(struct cluster *c, struct mbuf *out, bool force)
 	tmr_cancel(&c->sync_tmr);
 	list_flush(&c->pend);
 	c->pend_bytes = 0;
-	sbc->store.role = STORE_ACTIVE;
 	t0 = now_us();
 	state_takeover(sbc);
 	c->takeover_us = now_us() - t0;
@@ -885,7 +884,7 @@ static void demote(struct cluster *c, const char *why)
 	if (c->sbc->store.role != STORE_ACTIVE)
 		return;
 	flush(c);
-	c->sbc->store.role = STORE_STANDBY;
+	state_standby(c->sbc);
 	LOGW(c->sbc, "cluster: standby (%s)", why);
 	send_status(c);
 }
@@ -1149,7 +1148,7 @@ int cluster_init(struct sbc *sbc)
 		mem_deref(c);
 		return ENOMEM;
 	}
-	sbc->store.role = STORE_STANDBY;
+	state_standby(sbc);
 	err = cpg_open(c);
 	if (err) {
 		mem_deref(c);

@@ -149,6 +149,7 @@ struct media {
 	void *arg;
 	struct mqueue *mq;          /* workers' notes to the SIP thread */
 	atomic_bool sweep;          /* a note did not fit in the pipe */
+	atomic_bool silent;         /* a cluster standby: relay nothing */
 	atomic_uint_fast64_t note_overflows;
 };
 
@@ -527,6 +528,14 @@ static int sock_batch(struct media_worker *wk, struct msock *sk)
 	n = recvmmsg(l->fd[k], wk->in, MEDIA_BATCH, MSG_DONTWAIT, NULL);
 	if (n <= 0)
 		return 0;
+	/* a standby sends nothing: what reaches it before its promotion
+	 * (the address moved first) is dropped, not relayed by two nodes */
+	if (atomic_load_explicit(&l->st->s->m->silent,
+				 memory_order_relaxed)) {
+		atomic_fetch_add_explicit(&l->dropped, (uint64_t)n,
+					  memory_order_relaxed);
+		return n;
+	}
 	o = &l->st->leg[!l->side];
 	for (int i = 0; i < n; i++) {
 		struct msghdr *h = &wk->in[i].msg_hdr;
@@ -1705,6 +1714,15 @@ static bool touch_one(struct le *le, void *arg)
 
 	s->created = *(uint64_t *)arg;
 	return false;
+}
+
+/* A cluster standby relays nothing (media_set_silent(m, true)); the
+ * workers read it once per batch. */
+void media_set_silent(struct media *m, bool silent)
+{
+	if (m)
+		atomic_store_explicit(&m->silent, silent,
+				      memory_order_relaxed);
 }
 
 /* Media inactivity counts from now: a standby takes over sessions whose

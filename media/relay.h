@@ -153,5 +153,6 @@ int  media_apply(struct media *m, const struct media_rec *r,
 		 struct media_session **sp);
 void media_reset(struct media *m);
 void media_touch(struct media *m);
+void media_set_silent(struct media *m, bool silent);
 
 #endif

@@ -240,6 +240,7 @@ int  state_snapshot(struct mbuf *mb, const struct sbc *sbc);
 int  state_apply(struct sbc *sbc, const struct pl *line);
 void state_reset(struct sbc *sbc);
 void state_takeover(struct sbc *sbc);
+void state_standby(struct sbc *sbc);
 int  state_save(struct sbc *sbc);
 int  state_load(struct sbc *sbc);
 

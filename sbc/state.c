@@ -184,8 +184,18 @@ void state_reset(struct sbc *sbc)
  * running and only sends nothing while silent). */
 void state_takeover(struct sbc *sbc)
 {
+	sbc->store.role = STORE_ACTIVE;
 	dialog_takeover(sbc);
 	media_touch(sbc->media);
+	media_set_silent(sbc->media, false);
+}
+
+/* This node becomes a standby: it applies what it is sent and sends
+ * nothing, media included (store_silent() for the rest). */
+void state_standby(struct sbc *sbc)
+{
+	sbc->store.role = STORE_STANDBY;
+	media_set_silent(sbc->media, true);
 }
 
 static int read_file(struct mbuf **mbp, const char *file)
