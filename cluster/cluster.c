@@ -308,11 +308,11 @@ static void flush(struct cluster *c)
 		++c->dropped;
 		++c->seq;
 		mem_deref(mb);
-		mbuf_reset(c->batch);
+		mbuf_rewind(c->batch);
 		return;
 	}
 	++c->seq;
-	mbuf_reset(c->batch);
+	mbuf_rewind(c->batch);
 	send_msg(c, mb);
 	mem_deref(mb);
 }
@@ -392,30 +392,41 @@ static void judge_synced(struct cluster *c)
 	send_status(c);
 }
 
+static int u32_cmp(const void *a, const void *b)
+{
+	const uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The p50, p99 and max of this node's lag samples (µs), 0 if none. */
+static void lag_figures(const struct cluster *c, uint32_t *p50,
+			uint32_t *p99, uint32_t *max)
+{
+	uint32_t *v;
+
+	*p50 = *p99 = *max = 0;
+	if (!c->nlag)
+		return;
+	v = mem_alloc(c->nlag * sizeof(*v), NULL);
+	if (!v)
+		return;
+	memcpy(v, c->lagv, c->nlag * sizeof(*v));
+	qsort(v, c->nlag, sizeof(*v), u32_cmp);
+	*p50 = v[c->nlag / 2];
+	*p99 = v[(c->nlag * 99) / 100];
+	*max = v[c->nlag - 1];
+	mem_deref(v);
+}
+
 static void send_status(struct cluster *c)
 {
 	struct mbuf *mb = mbuf_alloc(160);
-	uint32_t p50 = 0, p99 = 0;
+	uint32_t p50, p99, max;
 
 	if (!mb)
 		return;
-	if (c->nlag) {
-		uint32_t *v = mem_alloc(c->nlag * sizeof(*v), NULL);
-
-		if (v) {
-			memcpy(v, c->lagv, c->nlag * sizeof(*v));
-			for (uint32_t i = 1; i < c->nlag; i++) {
-				uint32_t x = v[i], j = i;
-
-				for (; j && v[j - 1] > x; j--)
-					v[j] = v[j - 1];
-				v[j] = x;
-			}
-			p50 = v[c->nlag / 2];
-			p99 = v[(c->nlag * 99) / 100];
-			mem_deref(v);
-		}
-	}
+	lag_figures(c, &p50, &p99, &max);
 	c->status_ms = tmr_jiffies();
 	c->lag_new = false;
 	if (!head_print(mb, 'S', c->epoch, c->seq, now_us(), 0, 0)
@@ -924,28 +935,11 @@ static int role_print(struct mbuf *out, struct cluster *c)
 
 static int lag_print(struct mbuf *out, struct cluster *c)
 {
-	uint32_t *v;
-	uint32_t n = c->nlag;
+	uint32_t p50, p99, max;
 
-	if (!n)
-		return mbuf_printf(out, "lag_p50_us 0\nlag_p99_us 0\n"
-				   "lag_max_us 0\nlag_samples 0\n");
-	v = mem_alloc(n * sizeof(*v), NULL);
-	if (!v)
-		return ENOMEM;
-	memcpy(v, c->lagv, n * sizeof(*v));
-	for (uint32_t i = 1; i < n; i++) {
-		uint32_t x = v[i], j = i;
-
-		for (; j && v[j - 1] > x; j--)
-			v[j] = v[j - 1];
-		v[j] = x;
-	}
-	(void)mbuf_printf(out, "lag_p50_us %u\nlag_p99_us %u\nlag_max_us %u\n"
-			  "lag_samples %u\n", v[n / 2], v[(n * 99) / 100],
-			  v[n - 1], n);
-	mem_deref(v);
-	return 0;
+	lag_figures(c, &p50, &p99, &max);
+	return mbuf_printf(out, "lag_p50_us %u\nlag_p99_us %u\nlag_max_us %u\n"
+			   "lag_samples %u\n", p50, p99, max, c->nlag);
 }
 
 /* The store's control hook: "role", "role active [--force]",

@@ -31,6 +31,7 @@ sbc_start
 scen=$(scen_gen ka uac_register_ka.xml.in EXP=600 CPARAM= STAY=5000)
 sipp_run ka -sf "$scen" -i "$P" -p 5070 "$A:5060" -s alice -ap 1234 -aa \
 	-m 1 -timeout 20 -timeout_error || fail "alice did not register: $(tail -3 "$W/ka.out")"
+t_gone=$(date +%s%3N)   # its last answer came at most 1 s (a turn) before
 # the OPTIONS sipp received, one a second (the first at a random point)
 awk '/^-----/ {t=$3} /^OPTIONS sip:alice@/ {print t}' "$W/ka.msg" > "$W/ka.times"
 python3 - "$W/ka.times" <<'PY' || fail "OPTIONS keep-alives not every second: $(tr '\n' ' ' < "$W/ka.times")"
@@ -47,12 +48,15 @@ grep -q "^binding alice@$A sip:alice@$P:5070 udp $P:5070 expires [0-9]* reachabl
 	|| fail "alice not reachable while answering: $(ctl bindings)"
 ok "UDP OPTIONS keep-alives every second, answered: reachable"
 
-# sipp is gone: unreachable after keepalive_timeout (3 s), not before
+# sipp is gone: unreachable after keepalive_timeout (3 s), not before;
+# counted from sipp's exit, not from here (the checks above can take
+# seconds on a loaded machine)
 for i in $(seq 1 60); do
 	ctl bindings | grep -q "^binding alice@$A .* unreachable$" && break
 	sleep 0.1
 done
-[ "$i" -ge 15 ] || fail "unreachable after $i00 ms, before the 3 s timeout"
+el=$(( $(date +%s%3N) - t_gone ))
+[ "$el" -ge 2000 ] || fail "unreachable $el ms after the UA stopped, before the 3 s timeout"
 ctl bindings | grep -q "^binding alice@$A .* unreachable$" || fail "not unreachable: $(ctl bindings)"
 grep -q "binding alice@$A -> sip:alice@$P:5070 (UDP $P:5070): unreachable (no answer to OPTIONS)" "$W/sbcd.log" \
 	|| fail "no log of the unreachable binding"
@@ -60,7 +64,7 @@ grep -q '"rule":"keepalive","action":"unreachable","source":"'"$P"':5070","trans
 	|| fail "no keepalive event: $(tail -2 "$W/security.log")"
 ctl events | grep -q "^keepalive unreachable 1$" || fail "events: $(ctl events)"
 [ "$(ctl bindings | head -1)" = "bindings 1 unreachable 1" ] || fail "bindings: $(ctl bindings)"
-ok "a UA that stopped answering is unreachable after $((i / 10)).$((i % 10)) s (bindings, log, event)"
+ok "a UA that stopped answering is unreachable $el ms after it stopped (bindings, log, event)"
 
 # what it is sent meanwhile: one OPTIONS a second, no retransmissions;
 # an error answer is a sign of life too
