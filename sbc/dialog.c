@@ -555,6 +555,24 @@ struct dialog *dialog_of(const struct sbc *sbc, const struct sip_msg *msg)
 	return d;
 }
 
+/* An initial INVITE that arrives again once its server transaction
+ * ended with the 2xx (the callee retransmits that 2xx itself until the
+ * ACK, RFC 6026): the Call-ID, From tag, CSeq and top Via branch of the
+ * call's INVITE.  Forwarded, it would reach the callee as a new INVITE
+ * (under another branch of ours).  A spiral through sbcd has another
+ * branch and still passes. */
+bool dialog_retransmission(const struct sbc *sbc, const struct sip_msg *msg)
+{
+	const struct dialog *d;
+
+	if (!msg->req || pl_isset(&msg->to.tag)
+	    || pl_strcmp(&msg->met, "INVITE"))
+		return false;
+	d = dialog_of(sbc, msg);
+	return d && d->invite && d->invite->cseq.num == msg->cseq.num
+		&& !pl_cmp(&d->invite->via.branch, &msg->via.branch);
+}
+
 /* The callee's tag in msg (a request or response of the call, either
  * way): the one of From and To that is not the caller's.  Empty in the
  * INVITE that opened the call. */

@@ -94,6 +94,7 @@ void dialog_core_party(struct dialog *d, const struct pl *target,
 		       const struct pl *routes, const struct pl *vias);
 void dialog_end(struct dialog *d, const char *why);
 struct dialog *dialog_of(const struct sbc *sbc, const struct sip_msg *msg);
+bool dialog_retransmission(const struct sbc *sbc, const struct sip_msg *msg);
 bool dialog_is_other_fork(const struct dialog *d, const struct sip_msg *msg);
 const struct pl *dialog_callee_tag(const struct dialog *d,
 				   const struct sip_msg *msg);

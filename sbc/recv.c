@@ -41,6 +41,13 @@ static void pipeline(struct req_ctx *ctx)
 		return;
 	}
 
+	if (dialog_retransmission(ctx->sbc, ctx->msg)) {
+		LOGD(ctx->sbc, "%s side: INVITE %r from %J again after its "
+		     "2xx: dropped", ctx->in->name, &ctx->msg->callid,
+		     &ctx->msg->src);
+		return;
+	}
+
 	if (ctx->in->id == SIDE_ACCESS)
 		binding_seen(ctx->sbc, ctx->msg);  /* NAT keep-alive */
 

@@ -145,3 +145,31 @@ pair_crash() { # NODE TO
 	lab_crash "$1"
 	pair_takeover "$1" "$2" "$t0"
 }
+
+# The pair the tests start from: the service addresses on n1, sbcd on n1
+# made active (an empty cluster: synced), sbcd on n2 a synced standby;
+# OPT=VAL options for both.  Sets SBC1 and SBC2.
+pair_up() {
+	lab_addr_add n1 "$LAB_VIP_ACCESS"
+	lab_addr_add n1 "$LAB_VIP_CORE"
+	pair_sbcd n1 "$@"
+	SBC1=$LAB_BG_PID
+	wait_for 10 is_synced n1 || fail "n1 not synced: $(ctl n1 role)"
+	ctl n1 role active >/dev/null || fail "n1 cannot be made active"
+	pair_sbcd n2 "$@"
+	SBC2=$LAB_BG_PID
+	wait_for 10 is_synced n2 || fail "n2 not synced: $(ctl n2 role)"
+}
+
+# Nothing is left on NODE once every call ended (no call, no media
+# session, no peer count), and its sbcd stops cleanly.
+pair_clean() { # NODE PID
+	local n=$1
+	nothing() { [ "$(n_calls "$n")" = 0 ]; }
+	wait_for 5 nothing || fail "calls left on $n: $(ctl "$n" calls | head -3)"
+	[ "$(sessions "$n")" = 0 ] || fail "media sessions left on $n: $(sessions "$n")"
+	[ -z "$(peer_calls "$n")" ] || [ "$(peer_calls "$n")" = 0 ] ||
+		fail "peer count left on $n: $(peer_calls "$n")"
+	pair_stop "$n" "$2"
+	ok "nothing left on $n"
+}

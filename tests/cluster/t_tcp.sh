@@ -24,14 +24,7 @@ up() { [ "$(ctl "$1" calls | grep -c ' state confirmed ')" = "$((2 * CALLS))" ];
 
 lab_up n1 n2
 pair_init
-lab_addr_add n1 "$LAB_VIP_ACCESS"
-lab_addr_add n1 "$LAB_VIP_CORE"
-pair_sbcd n1 "${TOPTS[@]}"
-wait_for 10 is_synced n1 || fail "n1 not synced: $(ctl n1 role)"
-ctl n1 role active >/dev/null || fail "n1 cannot be made active"
-pair_sbcd n2 "${TOPTS[@]}"
-SBC2=$LAB_BG_PID
-wait_for 10 is_synced n2 || fail "n2 not synced: $(ctl n2 role)"
+pair_up "${TOPTS[@]}"
 
 lab_bg core "$LAB_W/uas.stdout" "$PY" "$SIPUA" uas --listen "$LAB_CORE_IP:5080" \
 	--transports udp --media-ip "$LAB_CORE_IP" --out "$LAB_W/uas.out" \
@@ -72,6 +65,4 @@ for f in tcp tls; do
 	grep -q "ended_by=callee" "$LAB_W/$f.out" || fail "no $f call hung up by the callee"
 done
 ok "every BYE (caller's and callee's) answered 200 through n2"
-no_calls() { [ "$(n_calls n2)" = 0 ]; }
-wait_for 5 no_calls || fail "calls left on n2: $(n_calls n2)"
-pair_stop n2 "$SBC2"
+pair_clean n2 "$SBC2"

@@ -44,14 +44,7 @@ sed -e 's/transport=udp;lr;ob/transport=[a-z]+;lr;ob/' \
 	-e 's|Contact: <sip:\[service\]@\[local_ip\]:\[local_port\]>|Contact: <sip:[service]@[local_ip]:[local_port];transport=[transport]>|' \
 	"$ISCEN/uac_register.xml" > "$LAB_W/register.xml"
 
-lab_addr_add n1 "$LAB_VIP_ACCESS"
-lab_addr_add n1 "$LAB_VIP_CORE"
-pair_sbcd n1 "${UOPTS[@]}"
-wait_for 10 is_synced n1 || fail "n1 not synced: $(ctl n1 role)"
-ctl n1 role active >/dev/null || fail "n1 cannot be made active"
-pair_sbcd n2 "${UOPTS[@]}"
-SBC2=$LAB_BG_PID
-wait_for 10 is_synced n2 || fail "n2 not synced: $(ctl n2 role)"
+pair_up "${UOPTS[@]}"
 
 # Alice over UDP, Carol over TCP, through n1
 lab_cli sipp -sf "$ISCEN/uac_register.xml" -i "$LAB_CLI_IP" -p 5070 \
