@@ -85,7 +85,10 @@ event() {
 sipp_bg uas -sf "$SCEN/uas.xml" -i "$U" -p 5080
 sipp_bg held -sf "$SCEN/uac.xml" -s 5551234 -i "$P" -p 5070 "$A:5060" \
 	-m 2 -l 2 -r 10 -d 3000 -timeout 30 -timeout_error
-sleep 1
+# held: counted once forwarded (a fixed second was too short on a loaded
+# machine)
+held_calls() { [ "$(calls_of "$1")" = "$2" ]; }
+wait_for 50 held_calls pbx 2 || true
 [ "$(calls_of pbx)" = 2 ] || { ctl calls; fail "2 held calls not counted"; }
 reply_is "third call over max_calls = 2" 403 "$P:5071" 5551234
 event fraud:max_calls 403
@@ -96,7 +99,7 @@ expect_zero "BYE from the caller"
 # --- one From user ------------------------------------------------------
 sipp_bg held2 -sf "$SCEN/uac.xml" -s 5551234 -i "$P12" -p 5070 "$A:5060" \
 	-m 1 -d 3000 -timeout 30 -timeout_error
-sleep 1
+wait_for 50 held_calls pbx2 1 || true
 reply_is "second call of caller1" 403 "$P12:5071" 5551234 caller1
 event fraud:max_per_from 403
 wait_pid "$PID_held2" 20 || fail "held call of pbx2 failed"
