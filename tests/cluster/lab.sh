@@ -42,13 +42,17 @@
 #                           eth0 flushed (a dead node must not answer ARP)
 #   lab_revive NODE         address and cable back, launcher again; does
 #                           not wait for membership (lab_wait_members)
-#   lab_sbcd NODE [OPT=VAL...]  write LAB_W/NODE/sbcd.conf (sbcd standalone on
-#                           the VIPs, upstream the core's UAS) and start $SBCD
-#                           in NODE, wait until ready; PID in LAB_BG_PID.
-#                           Defaults are the daemon's own (prefault_mb = 0
-#                           starts it ~0.5 s faster and 128 MB lighter).
-#                           LAB_PEER_EXTRA: more lines for its [peer lab]
-#                           section (e.g. "media = srtp"), none by default
+#   lab_sbcd NODE [OPT=VAL...] [-- LINE...]  write LAB_W/NODE/sbcd.conf
+#                           (sbcd standalone on the VIPs, upstream the core's
+#                           UAS, the lab network as peer "lab") and start
+#                           $SBCD in NODE, wait until ready; PID in
+#                           LAB_BG_PID.  Defaults are the daemon's own.
+#                           LAB_PEER_EXTRA and the LINEs after "--" go in
+#                           the [peer lab] section: more of its options
+#                           ("media = srtp") or further sections.
+#                           LAB_SBCD_NAME=NAME (default sbcd) names its files
+#                           NAME.conf, NAME.log, NAME.sock, so that a node
+#                           can run two; LAB_SBCD_CPU=N pins it to core N
 #   lab_down                kill every process of every lab namespace by
 #                           PID, wait until gone, delete the namespaces,
 #                           remove LAB_W unless the test failed; sets
@@ -545,13 +549,16 @@ lab_revive() {
 
 # sbcd standalone in NODE on the two VIPs (which must be on NODE already:
 # sbcd binds them), upstream the core's UAS on 5080, the lab network as a
-# peer (LAB_PEER_EXTRA: more lines of that peer's section); OPT=VAL
-# arguments replace or add global options.
+# peer (LAB_PEER_EXTRA and the LINEs after "--": more lines of that peer's
+# section); OPT=VAL arguments replace or add global options.  LAB_SBCD_NAME:
+# the instance's file names (default sbcd); LAB_SBCD_CPU: the core it is
+# pinned to.
 lab_sbcd() {
-	local n=$1 d=$LAB_W/$1 kv k pid
+	local n=$1 d=$LAB_W/$1 kv k pid name=${LAB_SBCD_NAME:-sbcd}
+	local -a pre=() lines=()
 	shift
 	: "${SBCD:?SBCD must point to the sbcd binary}"
-	cat > "$d/sbcd.opts" <<EOC
+	cat > "$d/$name.opts" <<EOC
 log_level = debug
 access_addr = $LAB_VIP_ACCESS
 access_tls_port = 0
@@ -560,25 +567,33 @@ core_tls_port = 0
 core_tls_cert =
 core_tls_key =
 upstream = sip:$LAB_CORE_IP:5080;transport=udp
-control_socket = $d/sbcd.sock
+control_socket = $d/$name.sock
 EOC
-	for kv in "$@"; do
+	while [ $# -gt 0 ]; do
+		kv=$1
+		shift
+		if [ "$kv" = -- ]; then
+			lines=("$@")
+			break
+		fi
 		k=${kv%%=*}
 		k=${k% }
-		sed -i "/^$k *=/d" "$d/sbcd.opts"
-		echo "$kv" >> "$d/sbcd.opts"
+		sed -i "/^$k *=/d" "$d/$name.opts"
+		echo "$kv" >> "$d/$name.opts"
 	done
 	{
-		cat "$d/sbcd.opts"
+		cat "$d/$name.opts"
 		printf '[peer lab]\naddr = 192.0.2.0/24\n'
 		[ -z "${LAB_PEER_EXTRA:-}" ] || printf '%s\n' "$LAB_PEER_EXTRA"
-	} > "$d/sbcd.conf"
-	lab_bg "$n" "$d/sbcd.log" "$SBCD" -f "$d/sbcd.conf"
+		[ ${#lines[@]} = 0 ] || printf '%s\n' "${lines[@]}"
+	} > "$d/$name.conf"
+	[ -n "${LAB_SBCD_CPU:-}" ] && pre=(taskset -c "$LAB_SBCD_CPU")
+	lab_bg "$n" "$d/$name.log" "${pre[@]}" "$SBCD" -f "$d/$name.conf"
 	pid=$LAB_BG_PID
 	# 10 s: the ASan build on a loaded machine (2 vCPUs shared with other
 	# sessions' labs) took 2 s where it normally takes 0.7
 	for _ in $(seq 1 200); do
-		grep -q ' ready$' "$d/sbcd.log" && return 0
+		grep -q ' ready$' "$d/$name.log" && return 0
 		kill -0 "$pid" 2>/dev/null || fail "sbcd in $n exited at start-up"
 		sleep 0.05
 	done
