@@ -922,11 +922,12 @@ static int role_print(struct mbuf *out, struct cluster *c)
 				  m->lag_p50, m->lag_p99);
 	}
 	err = err ? err : mbuf_printf(out, "messages_sent %llu\n"
+		"bytes_sent %llu\n"
 		"messages_received %llu\nrecords_applied %llu\n"
 		"records_refused %llu\nrecords_skipped %llu\n"
 		"messages_dropped %llu\nresyncs %llu\nqueue_bytes %zu\n"
 		"last_sync_ms %llu\nlast_sync_records %llu\n"
-		"last_takeover_us %llu\n", c->sent,
+		"last_takeover_us %llu\n", c->sent, c->sent_bytes,
 		c->received, c->applied, c->refused, c->skipped, c->dropped,
 		c->resyncs, c->outq_bytes, c->sync_ms, c->sync_records,
 		c->takeover_us);
