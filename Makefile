@@ -16,7 +16,7 @@ DEPS = build-essential cmake pkg-config libre-dev libssl-dev openssl \
 TEST_DEPS = $(DEPS) sip-tester kamailio kamailio-tls-modules iproute2 \
        procps util-linux python3 sipvicious corosync iputils-arping
 
-.PHONY: all deps test-deps build asan run check check-fast bench bench-media clean
+.PHONY: all deps test-deps build asan run check check-fast bench bench-media bench-pair clean
 
 all: build
 
@@ -59,6 +59,12 @@ bench: test-deps build
 # as root) and a raw forwarder; not part of check.
 bench-media: test-deps build
 	bash bench/media.sh
+
+# The pair benchmark: what the active/standby pair (cluster = corosync)
+# costs against a standalone sbcd, in the cluster lab (root: network
+# namespaces); not part of check.
+bench-pair: test-deps build
+	bash bench/pair.sh
 
 clean:
 	rm -rf $(BUILD) $(BUILD_ASAN)
