@@ -19,6 +19,9 @@
 #   STEP_SECONDS   seconds of load per step                 [10]
 #   HOLD_MS        call hold between the ACK and the BYE    [1000]
 #   MODES          the modes measured (alone, pair; both for the ratios) [alone pair]
+#   ROUNDS         times each rate's pair of steps (alone, pair) runs, the
+#                  order alternating; the ratio is given per round and
+#                  as the median of the rounds that passed        [2]
 #   WARMUP_SECONDS a first step of each mode at the lowest rate,
 #                  not reported (0: none)                   [3]
 #   GAP_SECONDS    quiet pause between two steps            [2]
@@ -27,7 +30,7 @@
 #                  (% of all CPU) or foreign CPU (% of a core) than this,
 #                  both modes of its rate run again, up to NOISE_RETRIES
 #                  times; each rate first waits (QUIET_WAIT s at most) for
-#                  a second with at most that foreign CPU  [10, 30, 2, 60]
+#                  a second with at most that foreign CPU  [10, 30, 1, 60]
 #   SUT_CPU        core of n1's sbcd (both)                 [1]
 #   GEN_CPU        core of sipp and of this script          [0]
 #   STANDBY_CPU    core of n2's sbcd                        [GEN_CPU]
@@ -36,12 +39,14 @@
 #   CS2_CPU        core of corosync on n2                   [STANDBY_CPU]
 #   COROSYNC_RT    nodes whose corosync keeps the real-time scheduling it
 #                  takes (SCHED_RR 99); the others run SCHED_OTHER     [n1 n2]
+#   PROBE          1: after the steps, Corosync alone (bench/cpgprobe) at each
+#                  pair step's message rate and size: its own lag and CPU [1]
 #   SYNC_CALLS     calls held through n1 for the sync figure (0: none) [10000]
-#   SYNC_RATE      calls/s that set them up                 [1000]
+#   SYNC_RATE      calls/s that set them up                 [250]
 #   SYNC_RUNS      restarts of n2's sbcd measured           [3]
 #   LAB_IDX        lab index: namespaces sbl<IDX>-*         [99]
 #   LAB_TOKEN      Corosync's token, ms                     [1000]
-#   SBCD, SBCCTL   binaries                  [build/sbcd, build/sbcctl]
+#   SBCD, SBCCTL, CPGPROBE  binaries [build/sbcd, build/sbcctl, build/bench/cpgprobe]
 #   SBCD_LOG_LEVEL sbcd's log_level (as cps.sh: warnings only) [warn]
 #   SBCD_EXTRA_CONF  "key = value" lines (newline-separated) for every sbcd
 #   LAB_TOTEM_EXTRA  more lines of corosync.conf's totem section (lab.sh)
@@ -60,11 +65,12 @@ RATES=${RATES:-"1000 2000 3000 4000"}
 STEP_SECONDS=${STEP_SECONDS:-10}
 HOLD_MS=${HOLD_MS:-1000}
 WARMUP_SECONDS=${WARMUP_SECONDS:-3}
+ROUNDS=${ROUNDS:-2}
 GAP_SECONDS=${GAP_SECONDS:-2}
 SETTLE_SECONDS=${SETTLE_SECONDS:-5}
 NOISE_STEAL_PCT=${NOISE_STEAL_PCT:-10}
 NOISE_FOREIGN_PCT=${NOISE_FOREIGN_PCT:-30}
-NOISE_RETRIES=${NOISE_RETRIES:-2}
+NOISE_RETRIES=${NOISE_RETRIES:-1}
 QUIET_WAIT=${QUIET_WAIT:-60}
 SUT_CPU=${SUT_CPU:-1}
 GEN_CPU=${GEN_CPU:-0}
@@ -73,11 +79,13 @@ STANDBY_NICE=${STANDBY_NICE:-0}
 CS1_CPU=${CS1_CPU:-$SUT_CPU}
 CS2_CPU=${CS2_CPU:-$STANDBY_CPU}
 COROSYNC_RT=${COROSYNC_RT-"n1 n2"}
+PROBE=${PROBE:-1}
 SYNC_CALLS=${SYNC_CALLS:-10000}
-SYNC_RATE=${SYNC_RATE:-1000}
+SYNC_RATE=${SYNC_RATE:-250}
 SYNC_RUNS=${SYNC_RUNS:-3}
 SBCD=${SBCD:-$ROOT/build/sbcd}
 SBCCTL=${SBCCTL:-$ROOT/build/sbcctl}
+CPGPROBE=${CPGPROBE:-$ROOT/build/bench/cpgprobe}
 SBCD_LOG_LEVEL=${SBCD_LOG_LEVEL:-warn}
 SBCD_EXTRA_CONF=${SBCD_EXTRA_CONF:-}
 RESULTS_DIR=${RESULTS_DIR:-$BENCH/results}
@@ -88,12 +96,13 @@ MODES=${MODES:-"alone pair"}
 declare -A PORT=([alone]=5062 [pair]=5060)
 
 # ---- argument checks ---------------------------------------------------------
-for v in STEP_SECONDS HOLD_MS WARMUP_SECONDS GAP_SECONDS SETTLE_SECONDS NOISE_RETRIES QUIET_WAIT \
+for v in STEP_SECONDS HOLD_MS ROUNDS WARMUP_SECONDS GAP_SECONDS SETTLE_SECONDS NOISE_RETRIES QUIET_WAIT \
 	NOISE_STEAL_PCT NOISE_FOREIGN_PCT SUT_CPU GEN_CPU STANDBY_CPU CS1_CPU CS2_CPU \
 	STANDBY_NICE SYNC_CALLS SYNC_RATE SYNC_RUNS; do
 	isuint "${!v}" || die "$v must be a non-negative integer (got '${!v}')"
 done
 ((STEP_SECONDS >= 1)) || die "STEP_SECONDS must be >= 1"
+((ROUNDS >= 1)) || die "ROUNDS must be >= 1"
 ((SYNC_RATE >= 1)) || die "SYNC_RATE must be >= 1"
 prev=0
 for r in $RATES; do
@@ -116,6 +125,10 @@ for t in sipp taskset timeout awk /usr/bin/time; do
 	command -v "$t" >/dev/null || die "'$t' is needed (packages: sip-tester, util-linux, coreutils, gawk|mawk, time)"
 done
 [[ -x $SBCD && -x $SBCCTL ]] || die "$SBCD or $SBCCTL missing: build first (make build)"
+if ((PROBE)) && [[ ! -x $CPGPROBE ]]; then
+	echo "$SCRIPT: $CPGPROBE missing (make build): no Corosync baseline" >&2
+	PROBE=0
+fi
 CLK_TCK=$(getconf CLK_TCK)
 # this script, its helpers (sbcctl, awk) and the lab's launchers start on
 # the generator's core; each process of the pair is pinned below
@@ -163,7 +176,7 @@ awk -v n="$NCALLERS" 'BEGIN { print "SEQUENTIAL"; for (i = 1; i <= n; i++) print
 	echo "# host $(uname -n) kernel $(uname -r) cpus $NCPU clk_tck $CLK_TCK"
 	echo "# sipp: $(sipp -v 2>&1 | grep -o 'SIPp v[^ ]*' | head -1)  corosync: $(corosync -v 2>&1 | grep -o 'version .[0-9.]*.' | head -1)"
 	echo "# sbcd: $("$SBCD" -V 2>&1 | head -1)  git $(git -C "$ROOT" describe --always --dirty 2>/dev/null)"
-	echo "# RATES='$RATES' STEP_SECONDS=$STEP_SECONDS HOLD_MS=$HOLD_MS WARMUP_SECONDS=$WARMUP_SECONDS"
+	echo "# RATES='$RATES' ROUNDS=$ROUNDS STEP_SECONDS=$STEP_SECONDS HOLD_MS=$HOLD_MS WARMUP_SECONDS=$WARMUP_SECONDS MODES='$MODES'"
 	echo "# GAP_SECONDS=$GAP_SECONDS SETTLE_SECONDS=$SETTLE_SECONDS LAB_IDX=$LAB_IDX LAB_TOKEN=$LAB_TOKEN"
 	echo "# cores: n1 sbcd $SUT_CPU, sipp $GEN_CPU, n2 sbcd $STANDBY_CPU, corosync n1 $CS1_CPU, corosync n2 $CS2_CPU; corosync real-time on: ${COROSYNC_RT:-none}"
 	echo "# SBCD_EXTRA_CONF='${SBCD_EXTRA_CONF//$'\n'/; }' LAB_TOTEM_EXTRA='$LAB_TOTEM_EXTRA'"
@@ -244,7 +257,7 @@ rfield() { awk -v k="$2" '$1 == k { print $2; exit }' "$1" 2>/dev/null; }
 declare -A MARK=() PENDING=()
 declare -A SMARK=() # the shared processes' ticks at the start of the last step
 SPENDING=""
-declare -a R_MODE=() R_RATE=() R_TRY=() R_WARM=() R_CREATED=() R_OK=() R_FAILED=() R_UASF=()
+declare -a R_MODE=() R_RATE=() R_ROUND=() R_TRY=() R_WARM=() R_CREATED=() R_OK=() R_FAILED=() R_UASF=()
 declare -a R_RETR=() R_SENT=() R_RETRPCT=() R_GOODPUT=() R_PERIOD=() R_RTT=() R_RC=()
 declare -a R_SUTMS=() R_SUTTK=() R_SBMS=() R_CS1MS=() R_CS2MS=() R_SBTK=() R_CS1TK=() R_CS2TK=()
 declare -a R_SUTPCT=() R_SBPCT=() R_CS1PCT=() R_CS2PCT=() R_GENPCT=() R_CORE0=() R_CORE1=()
@@ -307,11 +320,11 @@ sipp_finish() { # pid
 	reap "$root" 5 >/dev/null 2>&1 || true
 }
 
-run_step() { # mode rate try warm -> STEP_IDX; 0 pass, 1 fail, 2 an sbcd died
-	local mode=$1 rate=$2 try=$3 warm=$4
+run_step() { # mode rate round try warm -> STEP_IDX; 0 pass, 1 fail, 2 an sbcd died
+	local mode=$1 rate=$2 round=$3 try=$4 warm=$5
 	local secs=$STEP_SECONDS dir
 	((warm)) && secs=$WARMUP_SECONDS
-	dir=$BW/$mode-r$rate.$try
+	dir=$BW/$mode-r$rate.$round.$try
 	((warm)) && dir=$BW/$mode-warmup
 	mkdir -p "$dir"
 	local ncalls=$((rate * secs)) hold_s=$(((HOLD_MS + 999) / 1000))
@@ -471,7 +484,7 @@ run_step() { # mode rate try warm -> STEP_IDX; 0 pass, 1 fail, 2 an sbcd died
 
 	i=$NSTEP
 	NSTEP=$((NSTEP + 1))
-	R_MODE[i]=$mode R_RATE[i]=$rate R_TRY[i]=$try R_WARM[i]=$warm R_CREATED[i]=$created R_OK[i]=$ok
+	R_MODE[i]=$mode R_RATE[i]=$rate R_ROUND[i]=$round R_TRY[i]=$try R_WARM[i]=$warm R_CREATED[i]=$created R_OK[i]=$ok
 	R_FAILED[i]=$uac_failed R_UASF[i]=$uasf R_RETR[i]=$retr R_SENT[i]=$sent R_RETRPCT[i]=$retr_pct
 	R_GOODPUT[i]=$goodput R_PERIOD[i]=$period R_RTT[i]=$rtt R_RC[i]=$uac_rc
 	R_SUTMS[i]=- R_SUTTK[i]=- R_SBMS[i]=- R_CS1MS[i]=- R_CS2MS[i]=- R_SBTK[i]=- R_CS1TK[i]=- R_CS2TK[i]=-
@@ -485,8 +498,8 @@ run_step() { # mode rate try warm -> STEP_IDX; 0 pass, 1 fail, 2 an sbcd died
 	PENDING[$mode]=$i
 	SPENDING=$i
 	STEP_IDX=$i
-	printf '[%s]%s %5d cps try %d: ok %d/%d failed %d retr %s%% goodput %s sbcd %s%% core0 %s%% core1 %s%% msgs %d lag(load) %s steal %s%% foreign %s%% -> %s %s\n' \
-		"$mode" "$( ((warm)) && echo " warm-up")" "$rate" "$try" "$ok" "$ncalls" "$uac_failed" \
+	printf '[%s]%s %5d cps round %d try %d: ok %d/%d failed %d retr %s%% goodput %s sbcd %s%% core0 %s%% core1 %s%% msgs %d lag(load) %s steal %s%% foreign %s%% -> %s %s\n' \
+		"$mode" "$( ((warm)) && echo " warm-up")" "$rate" "$round" "$try" "$ok" "$ncalls" "$uac_failed" \
 		"$(fmt "$retr_pct" %.2f)" "$(fmt "$goodput" %.1f)" "$(fmt "${R_SUTPCT[i]}" %.0f)" \
 		"$(fmt "${R_CORE0[i]}" %.0f)" "$(fmt "${R_CORE1[i]}" %.0f)" "$msgs" "$lagl" \
 		"$(fmt "$steal_pct" %.1f)" "$(fmt "$foreign_pct" %.0f)" "$verdict" "$notes"
@@ -517,11 +530,60 @@ wait_quiet() {
 	done
 }
 
+# ---- Corosync alone ------------------------------------------------------------
+# The pair step's mean message rate (messages / (sending period + hold))
+# and size, sent by bench/cpgprobe from n1 to n2 for STEP_SECONDS: the lag
+# and the CPU of Corosync itself, without sbcd.
+declare -a PROBE_LINES=()
+probe_step() { # rate (the step's offered calls/s)
+	local r=$1 i dir mps size rx tx c1 c2 d1 d2 t0 t1
+	i=$(final_idx pair "$r")
+	[[ -n $i ]] || return 0
+	((R_MSGS[i] > 0)) || return 0
+	dir=$BW/probe-r$r
+	mkdir -p "$dir"
+	local period=${R_PERIOD[i]}
+	[[ $period == - ]] && period=$STEP_SECONDS
+	mps=$(calcf %.0f "${R_MSGS[i]} / ($period + $HOLD_MS / 1000)")
+	((mps > 0)) || mps=1
+	size=$((R_BYTES[i] / R_MSGS[i]))
+	((size >= 8)) || size=8
+	wait_quiet
+	lab_bg n2 "$dir/recv.out" taskset -c "$STANDBY_CPU" "$CPGPROBE" recv -t "$STEP_SECONDS"
+	rx=$LAB_BG_PID
+	sleep 0.5
+	read_ticks
+	c1=${TK[cs1]} c2=${TK[cs2]} t0=$EPOCHREALTIME
+	lab_bg n1 "$dir/send.out" taskset -c "$SUT_CPU" "$CPGPROBE" send -r "$mps" -z "$size" -t "$STEP_SECONDS"
+	tx=$LAB_BG_PID
+	reap "$tx" $((STEP_SECONDS + 10)) || note "probe $r: the sender failed: $(cat "$dir/send.out")"
+	read_ticks
+	t1=$EPOCHREALTIME
+	reap "$rx" 15 || note "probe $r: the receiver failed: $(cat "$dir/recv.out")"
+	d1=$(calc "100 * (${TK[cs1]} - $c1) / $CLK_TCK / ($t1 - $t0)")
+	d2=$(calc "100 * (${TK[cs2]} - $c2) / $CLK_TCK / ($t1 - $t0)")
+	PROBE_LINES+=("probe rate=$r msgs_per_s=$mps bytes=$size $(tail -n 1 "$dir/send.out") $(tail -n 1 "$dir/recv.out") cs1_pct=$(fmt "$d1" %.1f) cs2_pct=$(fmt "$d2" %.1f)")
+	note "${PROBE_LINES[-1]}"
+}
+
 # ---- the sync figure ---------------------------------------------------------
 declare -a SYNC_LINES=()
 sync_phase() {
 	local dir=$BW/sync i
 	mkdir -p "$dir"
+	# a fresh pair: calls of failed steps may linger on the old one (up to
+	# dialog_max_duration), and the standalone sbcd is done
+	lab_stop "$ALONE" 10
+	lab_stop "$STANDBY" 10
+	lab_stop "$ACTIVE" 10
+	mv "$LAB_W/n1/sbcd.log" "$LAB_W/n1/sbcd.steps.log"
+	mv "$LAB_W/n2/sbcd.log" "$LAB_W/n2/sbcd.steps.log"
+	LAB_SBCD_CPU=$SUT_CPU pair_sbcd n1 "${SPEED[@]}" "${PEER[@]}"
+	ACTIVE=$LAB_BG_PID
+	wait_for 10 is_synced n1 || fail "sync: n1 alone in the group, not synced: $(ctl n1 role)"
+	ctl n1 role active >/dev/null || fail "sync: n1 cannot be made active: $(ctl n1 role active)"
+	start_standby
+	wait_for 20 is_synced n2 || fail "sync: n2 not synced: $(ctl n2 role)"
 	local setup_s=$(((SYNC_CALLS + SYNC_RATE - 1) / SYNC_RATE))
 	local hold_ms=$(((setup_s * 2 + 40 * SYNC_RUNS + 60) * 1000))
 	local tmo=$((hold_ms / 1000 + setup_s + 120))
@@ -540,13 +602,18 @@ sync_phase() {
 	local uac=$LAB_BG_PID
 	calls_of() { ctl "$1" stats | awk '$1 == "dialogs_active" { print $2 }'; }
 	held() { [ "$(calls_of n1)" -ge "$SYNC_CALLS" ] && [ "$(calls_of n2)" -ge "$SYNC_CALLS" ]; }
-	if ! wait_for $((setup_s * 3 + 60)) held; then
-		note "sync: $SYNC_CALLS calls not held: n1 $(calls_of n1), n2 $(calls_of n2) dialogs; sync figure skipped"
+	# all of them, or as many as were set up (failed calls are not retried)
+	if ! wait_for $((setup_s * 2 + 30)) held; then
+		note "sync: only $(calls_of n1) of $SYNC_CALLS calls held on n1 ($(calls_of n2) on n2); measuring with those"
+		sleep 10
+	fi
+	if (($(calls_of n1) < 1)); then
+		note "sync: no call held; no sync figure"
 		lab_stop "$uac" 5
 		lab_stop "$uas" 5
 		return 1
 	fi
-	note "sync: $(calls_of n1) calls held through n1 (set up in $(lab_secs "$t0" "$(lab_ms)") s at $SYNC_RATE calls/s), n2 has $(calls_of n2)"
+	note "sync: $(calls_of n1) calls held through n1 (set up from $(lab_secs "$t0" "$(lab_ms)") s ago at $SYNC_RATE calls/s), n2 has $(calls_of n2)"
 	local r ts tr tsy a0 a1 c0 c1 c20 c21 s0 s1 n2calls
 	gone() { ! ctl n1 role | grep -q '^peer 2 '; }
 	for ((r = 1; r <= SYNC_RUNS; r++)); do
@@ -580,7 +647,7 @@ sync_phase() {
 write_step_records() {
 	local i
 	for ((i = 0; i < NSTEP; i++)); do
-		echo "step ${R_MODE[i]} ${R_RATE[i]} ${R_TRY[i]} warmup=${R_WARM[i]} created=${R_CREATED[i]} ok=${R_OK[i]}" \
+		echo "step ${R_MODE[i]} ${R_RATE[i]} round=${R_ROUND[i]} try=${R_TRY[i]} warmup=${R_WARM[i]} created=${R_CREATED[i]} ok=${R_OK[i]}" \
 			"failed=${R_FAILED[i]} uas_failed=${R_UASF[i]} retr=${R_RETR[i]} sent=${R_SENT[i]} retr_pct=${R_RETRPCT[i]}" \
 			"goodput=${R_GOODPUT[i]} period_s=${R_PERIOD[i]} rtt_ms=${R_RTT[i]} uac_rc=${R_RC[i]}" \
 			"n1_sbcd_ticks=${R_SUTTK[i]} n1_sbcd_ms_per_call=${R_SUTMS[i]} n2_sbcd_ticks=${R_SBTK[i]} n2_sbcd_ms_per_call=${R_SBMS[i]}" \
@@ -591,13 +658,14 @@ write_step_records() {
 			"lag_end_p50/p99/max/samples=${R_LAGE[i]} repl=\"${R_REPL[i]}\" ${R_XTRA[i]} verdict=${R_VERDICT[i]} note=\"${R_NOTE[i]}\""
 	done >>"$RAW"
 	local l
-	for l in "${SYNC_LINES[@]}"; do echo "$l"; done >>"$RAW"
+	for l in "${PROBE_LINES[@]}" "${SYNC_LINES[@]}"; do echo "$l"; done >>"$RAW"
 }
 
-final_idx() { # mode rate -> the last try, warm-ups aside
+final_idx() { # mode rate [round] -> the last try (of that round), warm-ups aside
 	local i found=""
 	for ((i = 0; i < NSTEP; i++)); do
-		[[ ${R_MODE[i]} == "$1" && ${R_RATE[i]} == "$2" && ${R_WARM[i]} == 0 ]] && found=$i
+		[[ ${R_MODE[i]} == "$1" && ${R_RATE[i]} == "$2" && ${R_WARM[i]} == 0 &&
+			(-z ${3:-} || ${R_ROUND[i]} == "${3:-}") ]] && found=$i
 	done
 	echo "$found"
 }
@@ -607,8 +675,12 @@ lagfmt() { # p50/p99/max/samples (µs) -> "p50/p99/max ms (n)"
 	awk -v s="$1" 'BEGIN { split(s, v, "/"); printf "%.2f/%.2f/%.1f ms (%d)", v[1] / 1000, v[2] / 1000, v[3] / 1000, v[4] }'
 }
 
+median() { # numbers -> their median, 2 decimals
+	printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) m = v[(NR + 1) / 2]; else m = (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.2f", m }'
+}
+
 report() {
-	local r i ia ib out=$BW/report.txt
+	local r i k ia ib out=$BW/report.txt
 	{
 		echo
 		echo "== the pair's cost: full call INVITE..BYE, ${HOLD_MS} ms hold, ${STEP_SECONDS} s steps, alternating;"
@@ -621,8 +693,9 @@ report() {
 			"lag p50/p99/max (load)" steal frgn verdict
 		printf '%-5s %5s %7s %6s %5s %5s | %31s | %17s | %12s |\n' "" "" "" "" "" "" "ms CPU per call" "% of a core" "replication"
 		for r in $RATES; do
+			for ((k = 1; k <= ROUNDS; k++)); do
 			for mode in $MODES; do
-				i=$(final_idx "$mode" "$r")
+				i=$(final_idx "$mode" "$r" "$k")
 				[[ -n $i ]] || continue
 				printf '%-5s %5d %7s %6d %5d %5s | %7s %7s %7s %7s | %5s %5s %5s | %5s %6s | %-27s | %5s %5s  %s%s%s\n' \
 					"$mode" "$r" "$(fmt "${R_GOODPUT[i]}" %.1f)" "${R_OK[i]}" "${R_FAILED[i]}" \
@@ -632,8 +705,9 @@ report() {
 					"$(calcf %.1f "${R_OK[i]} > 0 ? ${R_MSGS[i]} / ${R_OK[i]} : 0")" \
 					"$(calcf %.0f "${R_OK[i]} > 0 ? ${R_BYTES[i]} / ${R_OK[i]} : 0")" \
 					"$(lagfmt "${R_LAGL[i]}")" "$(fmt "${R_STEAL[i]}" %.1f)" "$(fmt "${R_FOREIGN[i]}" %.0f)" \
-					"${R_VERDICT[i]}" "$( ((R_TRY[i] > 1)) && echo " (try ${R_TRY[i]})")" \
+					"${R_VERDICT[i]}" "$( ((ROUNDS > 1)) && echo " (round $k)")$( ((R_TRY[i] > 1)) && echo " (try ${R_TRY[i]})")" \
 					"$([[ -n ${R_NOTE[i]} ]] && echo " [${R_NOTE[i]}]")"
+			done
 			done
 		done
 		echo
@@ -645,23 +719,45 @@ report() {
 		echo "   its last 4096 messages, read 1 s before the last INVITE; steal = % of all CPU; frgn = CPU of tasks"
 		echo "   this script did not start, % of a core."
 		echo
-		echo "== ratios pair/alone of CPU per call (the same run, the same rate)"
-		local sa sb ca cb ta tb
+		echo "== ratios pair/alone of CPU per call (the same run, the same rate, the same round)"
+		local sa sb cb tb rs rn rt
 		for r in $RATES; do
-			ia=$(final_idx alone "$r")
-			ib=$(final_idx pair "$r")
-			[[ -n $ia && -n $ib ]] || continue
-			sa=${R_SUTMS[ia]} sb=${R_SUTMS[ib]}
-			[[ $sa != - && $sb != - ]] || { echo "$r calls/s: n/a (no calls completed)"; continue; }
-			cb=$(calc "$sb + ${R_CS1MS[ib]}")
-			tb=$(calc "$cb + ${R_SBMS[ib]} + ${R_CS2MS[ib]}")
-			echo "$r calls/s ($(verdicts "$ia" "$ib")):"
-			echo "    n1's sbcd:                  $(fmt "$sb" %.4f)/$(fmt "$sa" %.4f) ms = $(calcf %.2f "$sb / $sa")"
-			echo "    n1 (sbcd + corosync):       $(fmt "$cb" %.4f)/$(fmt "$sa" %.4f) ms = $(calcf %.2f "$cb / $sa")"
-			echo "    the pair (both sbcd + both corosync): $(fmt "$tb" %.4f)/$(fmt "$sa" %.4f) ms = $(calcf %.2f "$tb / $sa")"
-			echo "    lag p50/p99/max under load: $(lagfmt "${R_LAGL[ib]}"); at the step's end: $(lagfmt "${R_LAGE[ib]}")"
-			echo "    sent: ${R_MSGS[ib]} messages, ${R_BYTES[ib]} bytes ($(calcf %.1f "${R_MSGS[ib]} / (${R_OK[ib]} > 0 ? ${R_OK[ib]} : 1)") messages, $(calcf %.0f "${R_BYTES[ib]} / (${R_OK[ib]} > 0 ? ${R_OK[ib]} : 1)") bytes per call)"
+			rs="" rn="" rt=""
+			for ((k = 1; k <= ROUNDS; k++)); do
+				ia=$(final_idx alone "$r" "$k")
+				ib=$(final_idx pair "$r" "$k")
+				[[ -n $ia && -n $ib ]] || continue
+				sa=${R_SUTMS[ia]} sb=${R_SUTMS[ib]}
+				if [[ $sa == - || $sb == - || ${R_VERDICT[ia]} != pass || ${R_VERDICT[ib]} != pass ]]; then
+					echo "$r calls/s round $k: no ratio ($(verdicts "$ia" "$ib")): a failing step's CPU per call is not comparable;" \
+						"calls completed: alone ${R_OK[ia]}, pair ${R_OK[ib]} of $((r * STEP_SECONDS))"
+					continue
+				fi
+				cb=$(calc "$sb + ${R_CS1MS[ib]}")
+				tb=$(calc "$cb + ${R_SBMS[ib]} + ${R_CS2MS[ib]}")
+				rs+=" $(calc "$sb / $sa")" rn+=" $(calc "$cb / $sa")" rt+=" $(calc "$tb / $sa")"
+				echo "$r calls/s round $k ($(verdicts "$ia" "$ib")):"
+				echo "    n1's sbcd:                 $(fmt "$sb" %.4f)/$(fmt "$sa" %.4f) ms = $(calcf %.2f "$sb / $sa")"
+				echo "    n1, sbcd + corosync:       $(fmt "$cb" %.4f)/$(fmt "$sa" %.4f) ms = $(calcf %.2f "$cb / $sa")"
+				echo "    both nodes, sbcd + corosync: $(fmt "$tb" %.4f)/$(fmt "$sa" %.4f) ms = $(calcf %.2f "$tb / $sa")"
+				echo "    lag p50/p99/max under load: $(lagfmt "${R_LAGL[ib]}"); at the step's end: $(lagfmt "${R_LAGE[ib]}")"
+				echo "    sent: ${R_MSGS[ib]} messages, ${R_BYTES[ib]} bytes ($(calcf %.2f "${R_MSGS[ib]} / (${R_OK[ib]} > 0 ? ${R_OK[ib]} : 1)") messages, $(calcf %.0f "${R_BYTES[ib]} / (${R_OK[ib]} > 0 ? ${R_OK[ib]} : 1)") bytes per call)"
+			done
+			[[ -n $rs ]] && echo "$r calls/s, median of $(wc -w <<<"$rs") round(s): n1's sbcd $(median $rs)," \
+				"n1 sbcd + corosync $(median $rn), both nodes $(median $rt)"
 		done
+		if ((${#PROBE_LINES[@]})); then
+			echo
+			echo "== Corosync alone (bench/cpgprobe, n1 -> n2, after the steps) at each pair step's mean message rate and size"
+			printf '%6s %8s %7s | %-25s | %6s %6s\n' offer "msgs/s" bytes "lag p50/p99/max" "cs_n1%" "cs_n2%"
+			local l
+			for l in "${PROBE_LINES[@]}"; do
+				awk -v l="$l" 'BEGIN {
+					n = split(l, f, " "); for (i = 2; i <= n; i++) { split(f[i], kv, "="); v[kv[1]] = kv[2] }
+					printf "%6s %8s %7s | %5.2f/%5.2f/%6.1f ms     | %6s %6s\n", v["rate"], v["msgs_per_s"], v["bytes"],
+						v["lag_p50_us"] / 1000, v["lag_p99_us"] / 1000, v["lag_max_us"] / 1000, v["cs1_pct"], v["cs2_pct"] }'
+			done
+		fi
 		if ((${#SYNC_LINES[@]})); then
 			echo
 			echo "== sync: sbcd on n2 restarted while n1 holds $SYNC_CALLS calls (wall = from its start to 'synced yes')"
@@ -682,34 +778,36 @@ verdicts() { # ia ib -> "alone pass, pair pass" + noise
 }
 
 # ---- main ----------------------------------------------------------------------
-round=0
+turn=0
 if ((WARMUP_SECONDS > 0)); then
 	for mode in $MODES; do
-		run_step "$mode" "$MIN_RATE" 1 1
+		run_step "$mode" "$MIN_RATE" 0 1 1
 		(($? == 2)) && fail "an sbcd died in the warm-up"
 		sleep "$GAP_SECONDS"
 	done
 fi
 for rate in $RATES; do
-	order=$MODES
-	# alternate which mode goes first
-	# shellcheck disable=SC2086 # a word list
-	((round % 2)) && order=$(printf '%s\n' $MODES | tac | tr '\n' ' ')
-	round=$((round + 1))
-	# both modes of a rate again when one of them ran under noise: the
-	# ratio is only as good as the worse of its two steps
-	for ((try = 1; try <= NOISE_RETRIES + 1; try++)); do
-		wait_quiet
-		noisy=0
-		for mode in $order; do
-			run_step "$mode" "$rate" "$try" 0
-			rc=$?
-			((rc == 2)) && { note "an sbcd died: $(tail -n 3 "$LAB_W"/n?/*.log | tr '\n' '|')"; break 3; }
-			[[ ${R_NOTE[STEP_IDX]} == *noisy* ]] && noisy=1
-			sleep "$GAP_SECONDS"
+	for ((round = 1; round <= ROUNDS; round++)); do
+		order=$MODES
+		# alternate which mode goes first
+		# shellcheck disable=SC2086 # a word list
+		((turn % 2)) && order=$(printf '%s\n' $MODES | tac | tr '\n' ' ')
+		turn=$((turn + 1))
+		# both modes again when one of them ran under noise: the ratio is
+		# only as good as the worse of its two steps
+		for ((try = 1; try <= NOISE_RETRIES + 1; try++)); do
+			wait_quiet
+			noisy=0
+			for mode in $order; do
+				run_step "$mode" "$rate" "$round" "$try" 0
+				rc=$?
+				((rc == 2)) && { note "an sbcd died: $(tail -n 3 "$LAB_W"/n?/*.log | tr '\n' '|')"; break 4; }
+				[[ ${R_NOTE[STEP_IDX]} == *noisy* ]] && noisy=1
+				sleep "$GAP_SECONDS"
+			done
+			((noisy && try <= NOISE_RETRIES)) || break
+			note "$rate calls/s round $round: a step ran under foreign load or steal; both modes again"
 		done
-		((noisy && try <= NOISE_RETRIES)) || break
-		note "$rate calls/s: a step ran under foreign load or steal; both modes again"
 	done
 done
 sleep "$SETTLE_SECONDS"
@@ -726,6 +824,9 @@ for f in "$LAB_W"/n1/alone.log "$LAB_W"/n1/sbcd.log "$LAB_W"/n2/sbcd.log; do
 	fi
 done
 
+if ((PROBE)); then
+	for rate in $RATES; do probe_step "$rate"; done
+fi
 ((SYNC_CALLS > 0)) && sync_phase
 write_step_records
 report
