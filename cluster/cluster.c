@@ -3,7 +3,12 @@
  * pair join one CPG group (cluster_group).  The active publishes every
  * local change of the shared state as the store's records (sbc/store.h):
  * the records made in one turn of the event loop travel as one message,
- * numbered (epoch, seq), in CPG's agreed order.  A standby applies them
+ * numbered (epoch, seq), in CPG's agreed order.  At most cluster_window
+ * of those messages are on their way (sent, not yet back to us in agreed
+ * order): under load the records pile up meanwhile and leave together,
+ * so the number of messages, which is what Corosync's cost follows,
+ * adapts to the load while an idle pair sends each change at once.
+ * A standby applies them
  * through the same apply functions state_file uses (state_apply), in
  * sequence: a gap, or a message of another epoch (a new active), makes
  * it ask for a snapshot.
@@ -48,6 +53,7 @@ enum {
 	MEMBERS_MAX = 16,
 	LAG_SAMPLES = 4096,
 	RETRY_MS = 5,
+	WINDOW_WAIT_MAX_MS = 20,    /* a record waits for the window at most */
 	SYNC_TIMEOUT_MS = 30000,
 	RECONNECT_MS = 1000,
 	STATUS_LAG_MS = 1000,       /* a standby tells its lag this often */
@@ -90,6 +96,8 @@ struct cluster {
 	/* outgoing */
 	struct mbuf *batch;         /* records of this turn of the loop */
 	uint64_t batch_us;          /* when its first record was made */
+	uint64_t batch_ms;          /* the same, in jiffies */
+	uint64_t echo_seq;          /* our last R of this epoch back to us */
 	struct tmr flush_tmr;
 	struct list outq;           /* struct qmsg Corosync did not take */
 	size_t outq_bytes;
@@ -292,7 +300,7 @@ static int head_decode(struct head *h, const struct pl *m)
 	return 0;
 }
 
-/* The records of this turn of the loop, as the next message. */
+/* The records batched so far, as the next message. */
 static void flush(struct cluster *c)
 {
 	struct mbuf *mb;
@@ -317,9 +325,43 @@ static void flush(struct cluster *c)
 	mem_deref(mb);
 }
 
+/* Messages of this epoch sent (or queued) and not yet back to us. */
+static uint64_t in_flight(const struct cluster *c)
+{
+	return c->seq > c->echo_seq ? c->seq - c->echo_seq : 0;
+}
+
+/*
+ * The end of a turn of the loop with records batched: they leave now,
+ * unless cluster_window messages are on their way already; then they wait
+ * for the next one back (echo_recv), WINDOW_WAIT_MAX_MS at most, so that
+ * a lost echo (Corosync reconnecting) delays a change but never holds it.
+ */
 static void flush_h(void *arg)
 {
-	flush(arg);
+	struct cluster *c = arg;
+	const uint32_t w = c->sbc->conf->cluster_window;
+	const uint64_t now = tmr_jiffies();
+
+	if (w && in_flight(c) >= w && now < c->batch_ms + WINDOW_WAIT_MAX_MS) {
+		tmr_start(&c->flush_tmr, c->batch_ms + WINDOW_WAIT_MAX_MS - now,
+			  flush_h, c);
+		return;
+	}
+	flush(c);
+}
+
+/* One of our own messages, back in agreed order: the window moves. */
+static void echo_recv(struct cluster *c, const struct pl *m)
+{
+	struct head hd;
+
+	if (head_decode(&hd, m) || hd.type != 'R' || hd.epoch != c->epoch
+	    || hd.seq <= c->echo_seq)
+		return;
+	c->echo_seq = hd.seq;
+	if (c->batch->end && c->sbc->store.role == STORE_ACTIVE)
+		tmr_start(&c->flush_tmr, 0, flush_h, c);
 }
 
 /* The store's publish hook: each local change of the active. */
@@ -331,6 +373,7 @@ static void publish_h(const struct mbuf *rec, void *arg)
 		return;
 	if (!c->batch->end) {
 		c->batch_us = now_us();
+		c->batch_ms = tmr_jiffies();
 		tmr_start(&c->flush_tmr, 0, flush_h, c);
 	}
 	if (mbuf_write_mem(c->batch, rec->buf, rec->end))
@@ -740,8 +783,10 @@ static void deliver_h(cpg_handle_t h, const struct cpg_name *group,
 	if (cpg_context_get(h, (void **)&c) != CS_OK || !c)
 		return;
 	++c->received;
-	if (is_self(c, nodeid, pid))
-		return;                 /* our own, back in agreed order */
+	if (is_self(c, nodeid, pid)) {
+		echo_recv(c, &m);
+		return;
+	}
 	if (head_decode(&hd, &m)) {
 		++c->refused;
 		if (warn_ok(c))
@@ -875,6 +920,7 @@ static int promote(struct cluster *c, struct mbuf *out, bool force)
 	epoch = (uint64_t)time(NULL) * 1000;
 	c->epoch = epoch > c->epoch ? epoch : c->epoch + 1;
 	c->seq = 0;
+	c->echo_seq = 0;
 	c->syncing = false;
 	tmr_cancel(&c->sync_tmr);
 	list_flush(&c->pend);

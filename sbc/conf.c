@@ -385,6 +385,13 @@ static const struct conf_opt optv[] = {
 	 "made in one turn of the event loop travel together, and a "
 	 "snapshot for a joining node is cut into messages of this size.",
 	 0},
+	{NULL, "cluster_window", CT_UINT, O(cluster_window), "1", 0, 64,
+	 "Replication messages on their way at most (sent, not yet "
+	 "delivered back in agreed order). Meanwhile the changes made wait "
+	 "(20 ms at most) and leave together: under load fewer, larger "
+	 "messages, which is what Corosync's CPU follows, while an idle "
+	 "pair sends each change at once. 0: one message each turn of the "
+	 "event loop, however many are on their way.", 0},
 	{NULL, "cluster_queue_max", CT_UINT, O(cluster_queue_max),
 	 "268435456", 1048576, 4294967295U, "Bytes of replication held at "
 	 "most: messages Corosync cannot take yet (CS_ERR_TRY_AGAIN), and "

@@ -195,6 +195,7 @@ struct sbc_conf {
 	uint32_t cluster;           /* enum conf_cluster */
 	char *cluster_group;
 	uint32_t cluster_msg_max;
+	uint32_t cluster_window;
 	uint32_t cluster_queue_max;
 	struct list peerl;          /* struct conf_peer, in file order */
 	struct list blacklistl;     /* struct conf_blacklist */
