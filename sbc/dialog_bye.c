@@ -113,9 +113,11 @@ static int bye_send(struct dialog *d, int to)
 			   d->bye_reason);
 	if (!err) {
 		mb->pos = 0;
+		listen_source(&sbc->side[side]);
 		err = sip_request(NULL, sbc->side[side].sip, true, "BYE", 3,
 				  ruri.p, (int)ruri.l, &nexthop, mb,
 				  (size_t)inv->callid.l, NULL, bye_resp, NULL);
+		listen_source(NULL);
 	}
 	mem_deref(mb);
 	return err;

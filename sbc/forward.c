@@ -449,10 +449,12 @@ static int txn_send(struct txn *txn, struct req_ctx *ctx)
 	txn->nexthop = ctx->nexthop;
 	mb->pos = 0;
 
+	listen_source(ctx->out);
 	err = sip_request(&txn->req, ctx->out->sip, true, msg->met.p,
 			  (int)msg->met.l, ctx->ruri.p, (int)ctx->ruri.l,
 			  &ctx->nexthop, mb, (size_t)msg->callid.l ^ msg->tag,
 			  send_handler, resp_handler, txn);
+	listen_source(NULL);
 	if (err) {
 		fail_reply(txn, err);
 		goto out;
@@ -589,9 +591,11 @@ int forward_ack(struct req_ctx *ctx)
 	if (!err) {
 		choose_transport(ctx, mb->end + msg->ruri.l);
 		mb->pos = 0;
+		listen_source(ctx->out);
 		err = sip_request(NULL, ctx->out->sip, false, "ACK", 3,
 				  ctx->ruri.p, (int)ctx->ruri.l, &ctx->nexthop,
 				  mb, 0, NULL, NULL, NULL);
+		listen_source(NULL);
 	}
 	if (!err)
 		++ctx->sbc->stats.fwd_ack;
@@ -673,7 +677,9 @@ int forward_stray_response(struct sbc *sbc, struct side *in,
 				    && d->hidden ? sbc : NULL, via.tp, body);
 	if (!err) {
 		mb->pos = 0;
+		listen_source(out);
 		err = sip_send(out->sip, NULL, via.tp, &dst, mb);
+		listen_source(NULL);
 	}
 	if (!err)
 		++sbc->stats.fwd_rsp;

@@ -12,6 +12,7 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 #include "sbc.h"
+#include "freebind.h"
 
 static int tls_error(const struct sbc *sbc, const char *what,
 		     const char *file)
@@ -272,6 +273,27 @@ int listen_init(struct sbc *sbc)
 			return err;
 	}
 	return 0;
+}
+
+/*
+ * The connections opened by the next sends (NULL: none) leave from SIDE's
+ * address, the service address the peer knows, not from the node's own
+ * (freebind.c).  A wildcard listen address leaves it to the kernel.
+ */
+static __thread const struct sa *source;
+
+void listen_source(const struct side *side)
+{
+	source = side && sa_isset(&side->laddr, SA_ADDR)
+		 && !sa_is_any(&side->laddr) ? &side->laddr : NULL;
+}
+
+const struct sockaddr *freebind_source_get(socklen_t *len)
+{
+	if (!source)
+		return NULL;
+	*len = source->len;
+	return &source->u.sa;
 }
 
 void listen_close(struct sbc *sbc)

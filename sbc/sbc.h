@@ -170,6 +170,7 @@ struct req_ctx {
 /* listen.c: the listeners of both sides */
 int  listen_init(struct sbc *sbc);
 void listen_close(struct sbc *sbc);
+void listen_source(const struct side *side);
 int  listen_tls_name(char **namep, const struct sbc_conf *conf,
 		     const struct uri *upstream);
 

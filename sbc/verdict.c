@@ -108,10 +108,13 @@ static void ack_2xx(struct verdict *v, const struct sip_msg *msg)
 			  "Content-Length: 0\r\n\r\n", &req->from.val,
 			  &msg->to.val, &msg->callid, msg->cseq.num);
 	mb->pos = 0;
-	if (!err)
+	if (!err) {
+		listen_source(v->ctx.out);
 		err = sip_request(NULL, v->ctx.out->sip, false, "ACK", 3,
 				  req->ruri.p, (int)req->ruri.l, &sbc->hop.upstream,
 				  mb, 0, NULL, NULL, NULL);
+		listen_source(NULL);
+	}
 	if (err)
 		LOGW(sbc, "verdict on %r: cannot ACK the %u: %m",
 		     &msg->callid, msg->scode, err);
@@ -217,10 +220,12 @@ int verdict_ask(struct verdict **vp, const struct req_ctx *ctx,
 		goto out;
 
 	++sbc->stats.verdict_asked;
+	listen_source(q.out);
 	err = sip_request(&v->req, q.out->sip, true, msg->met.p,
 			  (int)msg->met.l, msg->ruri.p, (int)msg->ruri.l,
 			  &q.nexthop, mb, (size_t)msg->callid.l ^ msg->tag,
 			  send_handler, resp_handler, v);
+	listen_source(NULL);
 	if (err) {
 		v->err = err;           /* told through the timer, not now */
 		tmr_start(&v->tmr, 0, tmr_handler, v);
