@@ -42,6 +42,9 @@
 #                           eth0 flushed (a dead node must not answer ARP)
 #   lab_revive NODE         address and cable back, launcher again; does
 #                           not wait for membership (lab_wait_members)
+#   lab_partition NODE      cable cut only: the node and its processes live
+#                           on, alone (a partition, not a crash)
+#   lab_heal NODE           the cable back
 #   lab_sbcd NODE [OPT=VAL...] [-- LINE...]  write LAB_W/NODE/sbcd.conf
 #                           (sbcd standalone on the VIPs, upstream the core's
 #                           UAS, the lab network as peer "lab") and start
@@ -65,7 +68,6 @@
 # these VMs), LAB_TOTEM_EXTRA (more totem lines), LAB_KEEP=1 (keep LAB_W),
 # LAB_PACEMAKER=1 (start pacemakerd in every node: not implemented yet, a
 # later issue adds lab_pacemaker; the lab refuses rather than ignoring it).
-# TODO: lab_partition / lab_heal (cable cut without killing the node).
 #
 # Processes are stopped by PID only: the PIDs come from `ip netns pids` of
 # the lab's own namespaces, so nothing outside the lab is ever touched.
@@ -543,6 +545,16 @@ lab_revive() {
 	ip -n "$LAB_LAN" link set "v-$n" up || fail "cannot reconnect $n"
 	lab_node_start "$n"
 	lab_log "$n revived"
+}
+
+lab_partition() {
+	ip -n "$LAB_LAN" link set "v-$1" down || fail "cannot cut the cable of $1"
+	lab_log "$1 cut off"
+}
+
+lab_heal() {
+	ip -n "$LAB_LAN" link set "v-$1" up || fail "cannot reconnect $1"
+	lab_log "$1 connected again"
 }
 
 # ---- sbcd ------------------------------------------------------------------
