@@ -6,9 +6,10 @@
 # over with their bindings (replicated).  Then:
 #   - a call from the core to Alice goes registrar -> Path -> n2 -> the
 #     address and port Alice registered from;
-#   - Carol's TCP connection died with n1: she connects again and
-#     registers through n2 (from the same port: her flow), and a call
-#     from the core reaches her on her new connection.
+#   - Carol's TCP connection died with n1: a call to her gets 430 Flow
+#     Failed from n2 (no connection towards her phone) until she connects
+#     again and registers through n2 (from the same port: her flow); then
+#     a call from the core reaches her on her new connection.
 # Label cluster.  Arg 1: the lab index.
 . "$(dirname "$0")/lab.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -73,6 +74,17 @@ core_call call_alice alice || fail "the core's call to alice failed: $(tail -3 "
 reap "$ALICE" 15 || fail "alice's phone did not take the call"
 grep -q "^INVITE sip:alice@$LAB_CLI_IP:5070" "$LAB_W/alice.msg" || fail "alice got no INVITE"
 ok "the core's call to alice (UDP) reached her through n2"
+
+# Carol: her flow died with n1; until she connects again, 430
+sed -e 's|@CODE@|430|' -e 's|@HDR@|CSeq|' -e 's|@RE@|INVITE|' \
+	"$ISCEN/uac_err.xml.in" > "$LAB_W/core_430.xml"
+lab_core sipp -sf "$LAB_W/core_430.xml" -s carol -i "$LAB_CORE_IP" -p 5062 \
+	"$LAB_CORE_IP:5080" -m 1 -message_file "$LAB_W/gone.msg" \
+	-error_file "$LAB_W/gone.err" "${args[@]}" >"$LAB_W/gone.out" 2>&1 ||
+	fail "the call to carol without her connection: $(tail -3 "$LAB_W/gone.out")"
+grep -q "connection from $LAB_CLI_IP:5073 is gone: 430" "$LAB_W/n2/sbcd.log" ||
+	fail "n2 did not answer 430 for carol's gone flow"
+ok "a call to carol before she connects again: 430 Flow Failed from n2"
 
 # Carol: a new connection from her port, a new REGISTER through n2, then
 # the call on that connection
