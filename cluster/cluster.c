@@ -951,11 +951,11 @@ static int role_print(struct mbuf *out, struct cluster *c)
 	int err;
 
 	err = mbuf_printf(out, "role %s\nsynced %s\nnode %u\nquorate %s\n"
-			  "epoch %llu\nseq %llu\n",
+			  "epoch %llu\nseq %llu\nrecord_version %u\n",
 			  role_name(c->sbc->store.role),
 			  c->syncing ? "syncing" : c->synced ? "yes" : "no",
 			  c->nodeid, c->quorate ? "yes" : "no", c->epoch,
-			  c->seq);
+			  c->seq, STORE_VERSION);
 	for (uint32_t i = 0; i < c->nmem && !err; i++) {
 		const struct member *m = &c->memv[i];
 

@@ -11,8 +11,10 @@
  * one group per stream and side (access, then core); "-" for an address,
  * key or ROC that is not set; a key is SUITE:TAG:BASE64 (the record
  * carries SRTP master keys: whatever transports records must be
- * private); a ROC is SSRC:ROC, the SSRC in 8 hex digits, and only with
- * the key of its direction.
+ * private); a ROC is SSRC:ROC:SEQ, the SSRC in 8 hex digits, SEQ the
+ * sequence number as the stream entered its last quarter (SSRC:ROC, the
+ * form of records before STORE_VERSION 2, is read as that ROC exactly),
+ * and only with the key of its direction.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -1062,13 +1064,15 @@ static int leg_latch(struct media_leg *l, const struct sa lat[2])
 static bool roc_eq(const struct msrtp_roc *a, const struct msrtp_roc *b)
 {
 	return a->set == b->set && (!a->set || (a->ssrc == b->ssrc
-						&& a->roc == b->roc));
+						&& a->roc == b->roc
+						&& a->seq_set == b->seq_set
+						&& a->seq == b->seq));
 }
 
 /* A record's ROCs for the leg's SRTP contexts (after leg_srtp() gave
  * them the record's keys): a standby's contexts, which see no packets,
- * start each stream where the active node's had got to.  ROC 0 is where
- * they start anyway. */
+ * start each stream where the active node's had got to.  ROC 0 in the
+ * first quarter is where they start anyway. */
 static int leg_roc(struct media_leg *l, const struct msrtp_roc rv[2])
 {
 	struct media_cmd *c;
@@ -1078,7 +1082,8 @@ static int leg_roc(struct media_leg *l, const struct msrtp_roc rv[2])
 
 	leg_read_pub(l, &cur);
 	for (int d = 0; d < 2; d++)
-		want |= rv[d].set && rv[d].roc
+		want |= rv[d].set
+			&& (rv[d].roc || (rv[d].seq_set && rv[d].seq >= 0x4000))
 			&& l->key[d].suite != MSRTP_NONE
 			&& !(cur.gen[d] == l->kgen[d]
 			     && roc_eq(&cur.roc[d], &rv[d]));
@@ -1461,7 +1466,9 @@ static int roc_field(struct re_printf *pf, const struct msrtp_roc *r)
 {
 	if (!r->set)
 		return re_hprintf(pf, "-");
-	return re_hprintf(pf, "%08x:%u", r->ssrc, r->roc);
+	if (!r->seq_set)
+		return re_hprintf(pf, "%08x:%u", r->ssrc, r->roc);
+	return re_hprintf(pf, "%08x:%u:%u", r->ssrc, r->roc, r->seq);
 }
 
 static int key_field(struct re_printf *pf, const struct msrtp_key *k)
@@ -1553,12 +1560,13 @@ static int key_decode_field(struct pl *txt, struct msrtp_key *k)
 	return msrtp_crypto_decode(k, &f) ? EBADMSG : 0;
 }
 
-/* SSRC:ROC, the SSRC in 8 hex digits; only for a direction with a key
- * (a ROC without its key means nothing). */
+/* SSRC:ROC[:SEQ], the SSRC in 8 hex digits; only for a direction with a
+ * key (a ROC without its key means nothing). */
 static int roc_decode_field(struct pl *txt, struct msrtp_roc *r,
 			    const struct msrtp_key *k)
 {
-	struct pl f, ssrc, roc;
+	struct pl f, ssrc, roc, seq = PL_INIT;
+	const char *colon;
 
 	memset(r, 0, sizeof(*r));
 	if (store_field(txt, &f))
@@ -1571,6 +1579,16 @@ static int roc_decode_field(struct pl *txt, struct msrtp_roc *r,
 	ssrc.l = 8;
 	roc.p = f.p + 9;
 	roc.l = f.l - 9;
+	colon = pl_strchr(&roc, ':');
+	if (colon) {
+		seq.p = colon + 1;
+		seq.l = roc.l - (size_t)(seq.p - roc.p);
+		roc.l = (size_t)(colon - roc.p);
+		if (!store_digits(&seq, 5) || pl_u32(&seq) > UINT16_MAX)
+			return EBADMSG;
+		r->seq = (uint16_t)pl_u32(&seq);
+		r->seq_set = true;
+	}
 	for (size_t i = 0; i < ssrc.l; i++)
 		if (!isxdigit((unsigned char)ssrc.p[i]))
 			return EBADMSG;

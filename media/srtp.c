@@ -13,11 +13,16 @@
  * from the packets it sees; a new context starts every stream at ROC 0.
  * A context taking over a stream after 65,536 packets (a standby after a
  * failover) must be told: msrtp_roc_set() adds the stream and gives it
- * the ROC for its first packet.  To know when to tell, each context
- * watches the sequence number of the RTP packets it passes: the ROC can
- * only move when the number goes down (a wrap, or a late packet, or
- * another SSRC), and only then is libsrtp asked, so a packet costs a
- * compare and a store.
+ * where the stream was (ROC and sequence number), and the ROC of its
+ * first packet is estimated from that (RFC 3711 3.3.1), so that a stream
+ * that wrapped during the failover continues right.  To know when to
+ * tell, each context watches the sequence number of the RTP packets it
+ * passes: the ROC can only move when the number goes down (a wrap, or a
+ * late packet, or another SSRC), and the number is told as it enters
+ * each quarter of its range; only then is libsrtp asked, so a packet
+ * costs a compare and a store.  An estimate from a number told up to a
+ * quarter ago is right while the stream went on less than 16,384
+ * packets unseen (5 minutes at 50 packets a second).
  */
 #include <string.h>
 #include <openssl/rand.h>
@@ -34,6 +39,7 @@ struct msrtp {
 	uint16_t seq;               /* of the last packet */
 	bool used;                  /* a packet passed: libsrtp knows best */
 	struct msrtp_roc cur;       /* the last change */
+	struct msrtp_roc pending;   /* msrtp_roc_set()'s, for the 1st packet */
 	struct msrtp_roc seen[2];
 	unsigned next;
 	msrtp_roc_h *roch;
@@ -251,41 +257,100 @@ static struct msrtp_roc *roc_slot(struct msrtp *s, uint32_t ssrc)
 	return e;
 }
 
+static uint32_t pkt_ssrc(const uint8_t *buf)
+{
+	return (uint32_t)buf[8] << 24 | (uint32_t)buf[9] << 16
+		| (uint32_t)buf[10] << 8 | buf[11];
+}
+
+/* Nothing a new context would need: ROC 0, in the first quarter. */
+static bool roc_plain(const struct msrtp_roc *r)
+{
+	return !r->set || (!r->roc && r->seq < 0x4000);
+}
+
 /* The packet's stream as libsrtp now has it, after the packet passed. */
 static void roc_look(struct msrtp *s, const uint8_t *buf, uint16_t seq)
 {
-	struct msrtp_roc r = {.set = true}, *e;
+	struct msrtp_roc r = {.set = true, .seq_set = true, .seq = seq}, *e;
 	bool matters;
 
 	s->seq = seq;
 	s->used = true;
-	r.ssrc = (uint32_t)buf[8] << 24 | (uint32_t)buf[9] << 16
-		| (uint32_t)buf[10] << 8 | buf[11];
+	r.ssrc = pkt_ssrc(buf);
 	if (srtp_get_stream_roc(s->ctx, r.ssrc, &r.roc)
 	    != srtp_err_status_ok)
 		return;
 	e = roc_slot(s, r.ssrc);
-	if (e->set && e->roc == r.roc)
+	if (e->set && e->roc == r.roc && e->seq >> 14 == seq >> 14)
 		return;
 	*e = r;
-	/* at ROC 0 a new context needs nothing: no word of it */
-	matters = r.roc || (s->cur.set && s->cur.roc);
+	/* a new context needs nothing at ROC 0 in the first quarter, so
+	 * a stream that stays there is never told */
+	matters = !roc_plain(&r) || !roc_plain(&s->cur);
 	s->cur = r;
 	if (matters && s->roch)
 		s->roch(&r, s->tx, s->arg);
 }
 
-/* Per RTP packet that passed: a number above the last one cannot have
- * moved the ROC (a new SSRC numbered higher is looked at when it wraps,
- * the first time its ROC is not 0). */
+/* Per RTP packet that passed: a number above the last one in the same
+ * quarter cannot have moved the ROC nor need telling (a new SSRC
+ * numbered higher is looked at as it enters the next quarter). */
 static inline void roc_track(struct msrtp *s, const uint8_t *buf)
 {
 	const uint16_t seq = (uint16_t)(buf[2] << 8 | buf[3]);
 
-	if (seq > s->seq)
+	if (seq > s->seq && !((seq ^ s->seq) & 0xc000))
 		s->seq = seq;
 	else
 		roc_look(s, buf, seq);
+}
+
+/* The stream of ssrc continues at roc (libsrtp takes it for the next
+ * packet), added from the context's template if it has none yet. */
+static int stream_roc(struct msrtp *s, uint32_t ssrc, uint32_t roc)
+{
+	srtp_err_status_t e = srtp_set_stream_roc(s->ctx, ssrc, roc);
+
+	if (e == srtp_err_status_bad_param) {
+		/* no stream of that SSRC: its first packet would take the
+		 * template's, at ROC 0 */
+		srtp_policy_t pol;
+		uint8_t key[MSRTP_KEY_MAX];
+
+		policy_init(&pol, key, &s->key);
+		pol.ssrc.type = ssrc_specific;
+		pol.ssrc.value = ssrc;
+		e = srtp_add_stream(s->ctx, &pol);
+		if (e == srtp_err_status_ok)
+			e = srtp_set_stream_roc(s->ctx, ssrc, roc);
+	}
+	if (e != srtp_err_status_ok)
+		return e == srtp_err_status_alloc_fail ? ENOMEM : EPROTO;
+	return 0;
+}
+
+/*
+ * The first RTP packet after msrtp_roc_set() with a sequence number: its
+ * ROC, estimated as RFC 3711 3.3.1 does from the number told (s_l), not
+ * taken as told, since the stream may have wrapped while no context saw
+ * it.  A packet of another SSRC starts its own stream at ROC 0.
+ */
+static void roc_first(struct msrtp *s, const uint8_t *buf)
+{
+	const struct msrtp_roc p = s->pending;
+	const int seq = buf[2] << 8 | buf[3], sl = p.seq;
+	uint32_t roc = p.roc;
+
+	s->pending.set = false;
+	if (pkt_ssrc(buf) != p.ssrc)
+		return;
+	if (sl < 0x8000 && seq - sl > 0x8000 && roc)
+		--roc;                  /* a late packet of the last ROC */
+	else if (sl >= 0x8000 && seq < sl - 0x8000)
+		++roc;                  /* wrapped meanwhile */
+	if (roc)
+		(void)stream_roc(s, p.ssrc, roc);
 }
 
 /* size: the room in buf, at least *len + MSRTP_TRAILER. */
@@ -298,6 +363,8 @@ int msrtp_protect(struct msrtp *s, uint8_t *buf, size_t *len, size_t size,
 	if (!s || !s->tx || *len + MSRTP_TRAILER > size
 	    || *len < (rtcp ? 8u : 12u))
 		return EINVAL;
+	if (!rtcp && s->pending.set)
+		roc_first(s, buf);
 	e = rtcp ? srtp_protect_rtcp(s->ctx, buf, &n)
 		 : srtp_protect(s->ctx, buf, &n);
 	if (e != srtp_err_status_ok)
@@ -315,6 +382,8 @@ int msrtp_unprotect(struct msrtp *s, uint8_t *buf, size_t *len, bool rtcp)
 
 	if (!s || s->tx || *len < (rtcp ? 8u : 12u))
 		return EINVAL;
+	if (!rtcp && s->pending.set)
+		roc_first(s, buf);
 	e = rtcp ? srtp_unprotect_rtcp(s->ctx, buf, &n)
 		 : srtp_unprotect(s->ctx, buf, &n);
 	if (e != srtp_err_status_ok)
@@ -357,30 +426,23 @@ void msrtp_roc_get(const struct msrtp *s, struct msrtp_roc *r)
  * anyway.  Called again before the first packet, the last call wins. */
 int msrtp_roc_set(struct msrtp *s, const struct msrtp_roc *r)
 {
-	srtp_err_status_t e;
+	int err;
 
 	if (!s || !r)
 		return EINVAL;
 	if (s->used)
 		return EALREADY;
-	if (!r->set || !r->roc)
+	if (!r->set)
 		return 0;
-	e = srtp_set_stream_roc(s->ctx, r->ssrc, r->roc);
-	if (e == srtp_err_status_bad_param) {
-		/* no stream of that SSRC: its first packet would take the
-		 * template's, at ROC 0 */
-		srtp_policy_t pol;
-		uint8_t key[MSRTP_KEY_MAX];
-
-		policy_init(&pol, key, &s->key);
-		pol.ssrc.type = ssrc_specific;
-		pol.ssrc.value = r->ssrc;
-		e = srtp_add_stream(s->ctx, &pol);
-		if (e == srtp_err_status_ok)
-			e = srtp_set_stream_roc(s->ctx, r->ssrc, r->roc);
+	if (r->seq_set) {
+		/* estimated at the first packet (roc_first) */
+		s->pending = *r;
 	}
-	if (e != srtp_err_status_ok)
-		return e == srtp_err_status_alloc_fail ? ENOMEM : EPROTO;
+	else if (r->roc) {
+		err = stream_roc(s, r->ssrc, r->roc);
+		if (err)
+			return err;
+	}
 	s->cur = *roc_slot(s, r->ssrc) = *r;
 	return 0;
 }

@@ -31,14 +31,20 @@ struct msrtp_key {
 	size_t len;
 };
 
-/* Where an SRTP stream is (RFC 3711 3.3.1): its SSRC and the rollover
- * counter, the high 32 bits of the packet index that the 16-bit sequence
- * number does not carry.  What a context needs to continue a stream that
- * another context protected or unprotected before. */
+/* Where an SRTP stream is (RFC 3711 3.3.1): its SSRC, the rollover
+ * counter (the high 32 bits of the packet index that the 16-bit sequence
+ * number does not carry) and the sequence number, told as it enters each
+ * quarter of its 65,536.  What a context needs to continue a stream that
+ * another context protected or unprotected before, even when the stream
+ * wrapped while nobody carried it (a failover): the ROC of its first
+ * packet is estimated from the number told, as RFC 3711 3.3.1 estimates
+ * it from the last one seen. */
 struct msrtp_roc {
 	uint32_t ssrc;
 	uint32_t roc;
 	bool set;                   /* false: nothing known (ROC 0) */
+	bool seq_set;               /* false: the ROC alone, as is */
+	uint16_t seq;
 };
 
 struct msrtp;

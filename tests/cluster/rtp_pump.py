@@ -9,7 +9,8 @@ G.711-sized RTP packets every 20 ms, and counts what comes back: packets
 received, received after a given moment (--mark FILE: its mtime, touched
 by the test at the fault), and the longest gap between two arrivals.
 --seq0 N: the first sequence number of every stream (default 1); near
-65535 the streams wrap (an SRTP rollover where sbcd protects them).
+65535 the streams wrap (an SRTP rollover where sbcd protects them);
+--seq0-of CALLID=N (repeatable): that call's stream starts at N instead.
 Runs until --stop FILE exists or --max seconds passed (bounded), then
 prints one line per call:
   CALLID sent N received N after_mark N max_gap_ms N
@@ -57,7 +58,12 @@ def main():
     ap.add_argument("--max", type=float, default=120)
     ap.add_argument("--ptime", type=float, default=0.02)
     ap.add_argument("--seq0", type=int, default=1)
+    ap.add_argument("--seq0-of", action="append", default=[])
     a = ap.parse_args()
+    offset = {}
+    for kv in a.seq0_of:
+        cid, _, n = kv.rpartition("=")
+        offset[cid] = (int(n) - a.seq0) & 0xFFFF
 
     t_end = time.time() + a.max
     calls = {}
@@ -87,8 +93,9 @@ def main():
         if now >= nxt:
             seq = (seq + 1) & 0xFFFF
             for s, cid, dst in socks.values():
-                hdr = struct.pack("!BBHII", 0x80, 0, seq,
-                                  (seq * 160) & 0xFFFFFFFF, st[cid]["ssrc"])
+                q = (seq + offset.get(cid, 0)) & 0xFFFF
+                hdr = struct.pack("!BBHII", 0x80, 0, q,
+                                  (q * 160) & 0xFFFFFFFF, st[cid]["ssrc"])
                 try:
                     s.sendto(hdr + b"\xd5" * 160, dst)
                     st[cid]["sent"] += 1

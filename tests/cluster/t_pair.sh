@@ -77,16 +77,18 @@ ok "n2 holds $CALLS calls and their media sessions, as a standby"
 # and counted on the standby, none applied, and the standby stays synced
 e1=$(field n1 epoch)
 s1=$(field n1 seq)
+v=$(field n1 record_version)
+vo=$((v + 7))
 r0=$(field n2 records_refused)
 lab_x n1 "${CPGINJECT:?}" sbc \
-	"sbc 2 R $e1 $((s1 + 1)) 0 0 0\nctr 9999999999 1 injected-v2" \
-	"sbc 1 X $e1 0 0 0 0\n" "not a message at all" \
-	"sbc 1 R $e1 $((s1 + 1)) 0 0 0\nctr 9999999999 1 injected-stranger" ||
+	"sbc $vo R $e1 $((s1 + 1)) 0 0 0\nctr 9999999999 1 injected-other-version" \
+	"sbc $v X $e1 0 0 0 0\n" "not a message at all" \
+	"sbc $v R $e1 $((s1 + 1)) 0 0 0\nctr 9999999999 1 injected-stranger" ||
 	fail "cpg-inject failed"
 r1=$(field n2 records_refused)
 [ "$((r1 - r0))" = 4 ] || fail "n2 refused $((r1 - r0)) of 4 bad messages: $(ctl n2 role)"
 ctl n2 counters | grep -q injected && fail "n2 applied an injected record: $(ctl n2 counters)"
-grep -q "record version 2, this sbcd" "$LAB_W/n2/sbcd.log" || fail "no log line names version 2"
+grep -q "record version $vo, this sbcd" "$LAB_W/n2/sbcd.log" || fail "no log line names version $vo"
 is_synced n2 || fail "n2 lost its sync to a stranger's messages: $(ctl n2 role)"
 [ "$(field n2 seq)" = "$(field n1 seq)" ] || fail "n2 at seq $(field n2 seq), n1 at $(field n1 seq)"
 ok "a stranger's messages (other version, unknown type, garbage, not the active) refused and counted"

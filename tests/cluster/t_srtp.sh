@@ -13,8 +13,11 @@
 #      protects them towards the phones) start near 65535, so their
 #      rollover counters (ROC) go to 1 on n1 and only the med records
 #      can tell n2 (the test waits until the phones saw every wrap and
-#      n2 has n1's every record); then n1 crashes, the test moves the
-#      addresses and promotes n2;
+#      n2 has n1's every record); one more call's streams, both ways,
+#      wrap during the failover itself, while no node relays them: the
+#      test crashes n1 less than 1.5 s before they wrap, moves the
+#      addresses and promotes n2 (n2 knows where they were, to a quarter
+#      of the sequence space, and estimates their ROC as RFC 3711 does);
 #   4. every call's SRTP resumes both ways through n2: the core gets
 #      the phones' packets (n2 unprotected them, the wrapped one at ROC
 #      1), the phones get packets that unprotect (n2 protected them with
@@ -30,10 +33,12 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 PUMP=${SRTPPUMP:?SRTPPUMP must point to srtp-pump}
 CALLS=10                        # half hung up by each end
 HALF=$((CALLS / 2))
-HOLD_UAC=25000                  # ms the callers hold before their BYE
-HOLD_UAS=31000                  # ms after which the callee hangs up
+HOLD_UAC=35000                  # ms the callers hold before their BYE
+HOLD_UAS=41000                  # ms after which the callee hangs up
 WRAP_S=6                        # the wrapping streams wrap this long
 SEQ0=$((65536 - WRAP_S * 50))   # after their pump starts (50 packets/s)
+OUT_S=18                        # the streams that wrap in the failover:
+OUT0=$((65536 - OUT_S * 50))    # n1 crashes ~1 s before
 
 # sum of a per-leg counter of `sbcctl media` on NODE
 media_sum() { # NODE COUNTER
@@ -54,9 +59,11 @@ det_all() { grep "^$1 " "$LAB_W/pump_a.detail"; }
 # first call) and every core stream's, as sbcd protected them
 wrapped() {
 	[ "$(det "$WRAPCALL" roc_tx)" = 1 ] &&
-		awk '{ for (i = 2; i < NF; i += 2) if ($i == "roc_rx" && $(i + 1) != 1) n++ }
+		awk -v o="$OUTCALL" '$1 != o { for (i = 2; i < NF; i += 2) if ($i == "roc_rx" && $(i + 1) != 1) n++ }
 		     END { exit n > 0 }' "$LAB_W/pump_a.detail"
 }
+# the failover's streams are less than 1.5 s (75 packets) from their wrap
+out_near() { [ "$(det "$OUTCALL" seq)" -ge $((65536 - 75)) ]; }
 in_step() { [ "$(field n2 seq)" = "$(field n1 seq)" ]; }
 
 LAB_PEER_EXTRA="media = srtp"
@@ -103,10 +110,12 @@ ok "$CALLS SRTP calls answered through n1 (RTP/SAVP with sbcd's keys to the phon
 
 # the first call's phone stream wraps; the second phone hushes after the
 # crash until something comes
-awk -v s="$SEQ0" 'NR == 1 { $0 = $0 " seq=" s } NR == 2 { $0 = $0 " hush" } 1' \
-	"$LAB_W/calls.txt" > "$LAB_W/pump_calls.txt"
+# crash (the third call's streams, both ways, wrap during the failover)
+awk -v s="$SEQ0" -v o="$OUT0" 'NR == 1 { $0 = $0 " seq=" s } NR == 2 { $0 = $0 " hush" }
+	NR == 3 { $0 = $0 " seq=" o } 1' "$LAB_W/calls.txt" > "$LAB_W/pump_calls.txt"
 WRAPCALL=$(awk 'NR == 1 { print $1 }' "$LAB_W/calls.txt")
 HUSHCALL=$(awk 'NR == 2 { print $1 }' "$LAB_W/calls.txt")
+OUTCALL=$(awk 'NR == 3 { print $1 }' "$LAB_W/calls.txt")
 rm -f "$LAB_W/stop" "$LAB_W/mark"
 lab_bg cli "$LAB_W/pump_a.out" "$PUMP" --calls "$LAB_W/pump_calls.txt" \
 	--ip "$LAB_CLI_IP" --stop "$LAB_W/stop" --mark "$LAB_W/mark" --max 60 \
@@ -115,7 +124,8 @@ PUMPA=$LAB_BG_PID
 t_pump=$(lab_ms)
 lab_bg core "$LAB_W/pump_b.out" python3 "$HERE/rtp_pump.py" --side b \
 	--log "$LAB_W/uas.msg" --ip "$LAB_CORE_IP" --calls "$CALLS" \
-	--stop "$LAB_W/stop" --mark "$LAB_W/mark" --max 60 --seq0 "$SEQ0"
+	--stop "$LAB_W/stop" --mark "$LAB_W/mark" --max 60 --seq0 "$SEQ0" \
+	--seq0-of "$OUTCALL=$OUT0"
 PUMPB=$LAB_BG_PID
 
 pair_sbcd n2
@@ -142,6 +152,10 @@ ctl n1 media > "$LAB_W/media_n1.txt"
 ctl n2 role > "$LAB_W/role_n2.txt"
 ok "the streams wrapped on n1 ($(( $(lab_ms) - t_pump )) ms after the pumps started, no SRTP failure), n2 has every record (seq $(field n2 seq))"
 
+wait_for $((OUT_S + 10)) out_near ||
+	fail "the failover's streams did not near their wrap: $(det_all "$OUTCALL")"
+out_seq=$(det "$OUTCALL" seq)
+[ "$(det "$OUTCALL" roc_tx)" = 0 ] || fail "the failover's streams wrapped before the crash: $(det_all "$OUTCALL")"
 tc=$(lab_ms)
 lab_crash n1
 # the mark after the crash: what arrives after it came through n2
@@ -164,10 +178,21 @@ reap "$PUMPB" 10 || fail "the core-side RTP pump failed: $(tail -3 "$LAB_W/pump_
 ctl n2 media > "$LAB_W/media_n2.txt"
 # the phones: every packet that came unprotected (n1's, and n2's at the
 # ROC n1 had reached), and the core streams had wrapped before the crash
-for c in $(awk '{ print $1 }' "$LAB_W/pump_a.out"); do
+for c in $(awk -v o="$OUTCALL" '$1 != o { print $1 }' "$LAB_W/pump_a.out"); do
 	[ "$(det "$c" srtp_fail)" = 0 ] && [ "$(det "$c" mark_roc_rx)" = 1 ] ||
 		fail "SRTP from sbcd did not unprotect at the phone, or had not wrapped: $(det_all "$c")"
 done
+# the failover's streams: at ROC 0 at the crash, at ROC 1 now both ways,
+# nothing failing at the phone or at n2 (above)
+[ "$(det "$OUTCALL" srtp_fail)" = 0 ] && [ "$(det "$OUTCALL" mark_roc_tx)" = 0 ] &&
+	[ "$(det "$OUTCALL" mark_roc_rx)" = 0 ] && [ "$(det "$OUTCALL" roc_tx)" = 1 ] &&
+	[ "$(det "$OUTCALL" roc_rx)" = 1 ] ||
+	fail "the streams that wrapped during the failover: $(det_all "$OUTCALL")"
+# the phone's stream wrapped before n2 took over (at most this long after
+# the crash): the first packet n2 saw was past the wrap
+out_ms=$(( (65536 - out_seq) * 20 ))
+[ "$out_ms" -lt $((tp - tc)) ] ||
+	lab_log "note: the failover's phone stream wrapped up to $out_ms ms after the crash, n2 was active after $((tp - tc)) ms"
 # n2 unprotected every phone's packets, the wrapped stream's too
 [ "$(media_sum n2 srtp_fail)" = 0 ] ||
 	fail "n2 failed to unprotect: $(grep -v 'srtp_fail 0$' "$LAB_W/media_n2.txt")"
@@ -192,6 +217,7 @@ pb=$(awk '{ s += $7 } END { print s + 0 }' "$LAB_W/pump_b.out")
 hush=$(det "$HUSHCALL" first_rx_after_ms)
 ok "SRTP resumed both ways on all $CALLS calls through n2: $pa packets unprotected by the phones and $pb relayed to the core after the crash, none failing; longest gap $gap ms (failover $((tp - tc)) ms)"
 ok "rollover carried: every stream had wrapped on n1 (ROC 1) and goes on through n2; the hushed phone heard n2 at its latched port $hush ms after the mark"
+ok "the streams that wrapped during the failover (both ways, up to $out_ms ms after the crash) go on through n2 at ROC 1"
 
 pair_calls_done 60
 ok "every BYE (caller's and callee's) answered through n2"

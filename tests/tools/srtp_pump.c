@@ -28,11 +28,13 @@
  * while it runs, so a test can wait for a stream to wrap):
  *   CALLID seq0 N roc_tx N roc_rx N mark_roc_tx N mark_roc_rx N
  *          srtp_fail N hush 0|1 first_rx_after_ms N first_tx_after_ms N
+ *          seq N
  * roc_tx/roc_rx: the rollover counter of the phone's stream and of
  * sbcd's as this end's contexts have them now, mark_*: when the
  * mark appeared (-1: no packet yet); srtp_fail: packets that did not
  * unprotect; first_*_after_ms: the first packet received and sent after
- * the mark, in ms from it (-1: none).
+ * the mark, in ms from it (-1: none); seq: the phone's next sequence
+ * number (a test can time a fault before a wrap).
  * Exit 0; 1 when it cannot run (input, sockets, libsrtp); 2 on bad use.
  */
 #include <errno.h>
@@ -341,13 +343,14 @@ static int detail_write(const char *path)
 
 		fprintf(f, "%s seq0 %u roc_tx %lld roc_rx %lld mark_roc_tx "
 			"%lld mark_roc_rx %lld srtp_fail %llu hush %d "
-			"first_rx_after_ms %lld first_tx_after_ms %lld\n",
+			"first_rx_after_ms %lld first_tx_after_ms %lld "
+			"seq %u\n",
 			c->id, c->seq0, (long long)roc_of(c->tx),
 			(long long)roc_of(c->rx), (long long)c->mark_roc[0],
 			(long long)c->mark_roc[1],
 			(unsigned long long)c->fail, c->hush,
 			(long long)c->first_rx_after,
-			(long long)c->first_tx_after);
+			(long long)c->first_tx_after, c->seq);
 	}
 	if (ferror(f))
 		err = EIO;

@@ -59,10 +59,12 @@ static void test_roundtrip(void **state)
 	r.legv[0][0].key[1].tag = 2;
 	r.legv[0][0].key[1].len = 28;
 	memset(r.legv[0][0].key[1].key, 0xab, 28);
-	/* where its streams are: past a wrap, and at the ROC's limit */
-	r.legv[0][0].roc[0] = (struct msrtp_roc){0x1234abcd, 2, true};
+	/* where its streams are: past a wrap, in its last quarter; at the
+	 * ROC's limit, without a number (a record of version 1) */
+	r.legv[0][0].roc[0] = (struct msrtp_roc){0x1234abcd, 2, true, true,
+						 49152};
 	r.legv[0][0].roc[1] = (struct msrtp_roc){0xdeadbeef, 4294967295u,
-						 true};
+						 true, false, 0};
 
 	s = encode(&r);
 	assert_string_equal(s,
@@ -71,7 +73,7 @@ static void test_roundtrip(void **state)
 		"198.51.100.9:1024 - "
 		"AES_CM_128_HMAC_SHA1_80:1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwd "
 		"AEAD_AES_128_GCM:2:q6urq6urq6urq6urq6urq6urq6urq6urq6urqw== "
-		"1234abcd:2 deadbeef:4294967295 "
+		"1234abcd:2:49152 deadbeef:4294967295 "
 		"30002 [2001:db8::5]:6000 - - - - - - - - "
 		"30004 - - - - - - - - - 30006 - - - - - - - - -\n");
 	pl_set_str(&pl, s);
@@ -92,6 +94,9 @@ static void test_roundtrip(void **state)
 	assert_true(d.legv[0][0].roc[0].set);
 	assert_int_equal(d.legv[0][0].roc[0].ssrc, 0x1234abcd);
 	assert_int_equal(d.legv[0][0].roc[0].roc, 2);
+	assert_true(d.legv[0][0].roc[0].seq_set);
+	assert_int_equal(d.legv[0][0].roc[0].seq, 49152);
+	assert_false(d.legv[0][0].roc[1].seq_set);
 	assert_int_equal(d.legv[0][0].roc[1].ssrc, 0xdeadbeef);
 	assert_int_equal(d.legv[0][0].roc[1].roc, 4294967295u);
 	assert_false(d.legv[0][1].roc[0].set || d.legv[0][1].roc[1].set);
@@ -141,7 +146,12 @@ static void test_bad(void **state)
 		"med x 0 1 1 - - - - - " K " - 1234abcd:2x -" CORE,
 		"med x 0 1 1 - - - - - " K " - 1234abcd:4294967296 -" CORE,
 		"med x 0 1 1 - - - - - " K " - 1234abcd:12345678901 -" CORE,
-		"med x 0 1 1 - - - - - " K " - 1234abcd:2:3 -" CORE,
+		"med x 0 1 1 - - - - - " K " - 1234abcd:2:3:4 -" CORE,
+		"med x 0 1 1 - - - - - " K " - 1234abcd:2: -" CORE,
+		"med x 0 1 1 - - - - - " K " - 1234abcd:2:65536 -" CORE,
+		"med x 0 1 1 - - - - - " K " - 1234abcd:2:123456 -" CORE,
+		"med x 0 1 1 - - - - - " K " - 1234abcd:2:x -" CORE,
+		"med x 0 1 1 - - - - - " K " - 1234abcd::3 -" CORE,
 		"med x 0 1 1 - - - - - " K " - :2 -" CORE,
 	};
 	struct media_rec r;
@@ -167,6 +177,12 @@ static void test_bad(void **state)
 		assert_true(r.legv[0][0].roc[0].set);
 		assert_int_equal(r.legv[0][0].roc[0].ssrc, 0x1234abcd);
 		assert_int_equal(r.legv[0][0].roc[0].roc, 0);
+		assert_false(r.legv[0][0].roc[0].seq_set);
+		pl_set_str(&pl, "med x 0 1 1 - - - - - " K " - 1234abcd:0:65535"
+			   " -" CORE);
+		assert_int_equal(media_decode(&r, &pl), 0);
+		assert_true(r.legv[0][0].roc[0].seq_set);
+		assert_int_equal(r.legv[0][0].roc[0].seq, 65535);
 	}
 	memset(&r, 0, sizeof(r));
 	r.n = MEDIA_MAX_STREAMS + 1;
@@ -176,7 +192,7 @@ static void test_bad(void **state)
 		assert_int_equal(media_encode(mb, &r), EINVAL);
 		/* nor is a ROC without its key written */
 		r.n = 1;
-		r.legv[0][1].roc[1] = (struct msrtp_roc){1, 1, true};
+		r.legv[0][1].roc[1] = (struct msrtp_roc){1, 1, true, false, 0};
 		assert_int_equal(media_encode(mb, &r), EINVAL);
 		mem_deref(mb);
 	}

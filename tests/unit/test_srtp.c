@@ -265,12 +265,14 @@ static void roc_suite(enum msrtp_suite suite)
 			fail_msg("packet %u lost", i);
 	}
 	assert_int_equal(seq, (FIRST + NPKT) % 65536);
-	/* told once per wrap (ROC 0 needs no word), on each side */
-	assert_int_equal(srx.n, 1);
+	/* told at the first packet (in the last quarter), at the wrap and
+	 * as the number entered each quarter after it, on each side */
+	assert_int_equal(srx.n, 5);
 	assert_false(srx.tx);
 	assert_true(srx.last.set && srx.last.ssrc == SSRC
-		    && srx.last.roc == 1);
-	assert_int_equal(stx.n, 1);
+		    && srx.last.roc == 1 && srx.last.seq_set
+		    && srx.last.seq == 0xc000);
+	assert_int_equal(stx.n, 5);
 	assert_true(stx.tx);
 	assert_true(stx.last.ssrc == SSRC + 1 && stx.last.roc == 1);
 	msrtp_roc_get(arx, &rrx);
@@ -291,7 +293,7 @@ static void roc_suite(enum msrtp_suite suite)
 					       false), 0);
 		assert_int_equal(msrtp_unprotect(arx, b2, &l2, false), 0);
 		assert_int_equal(msrtp_unprotect(arx, buf, &len, false), 0);
-		assert_int_equal(srx.n, 1);
+		assert_int_equal(srx.n, 5);
 		seq += 2;
 	}
 
@@ -349,6 +351,77 @@ static void roc_suite(enum msrtp_suite suite)
 	mem_deref(ctx);
 }
 
+/*
+ * A stream that wraps while no context carries it: the active node saw
+ * the phone's stream (and protected the core's towards it) up to 65000
+ * at ROC 0 and told 60000 (the last quarter); the stream went on to 199
+ * at ROC 1 while nobody relayed it (the failover); the standby's
+ * contexts, given what the active told, take the next packet at ROC 1
+ * both ways.  Given the ROC alone (a record without the number) they
+ * would not.
+ */
+static void outage_suite(enum msrtp_suite suite)
+{
+	struct msrtp_key kp, ks;
+	struct msrtp *ptx = NULL, *arx = NULL, *atx = NULL, *prx = NULL;
+	struct msrtp *brx = NULL, *btx = NULL, *crx = NULL;
+	struct roc_seen srx = {0}, stx = {0};
+	struct msrtp_roc rrx, rtx, bare;
+	uint16_t seq;
+	uint8_t buf[400];
+	size_t len;
+
+	assert_int_equal(msrtp_key_gen(&kp, suite, 1), 0);
+	assert_int_equal(msrtp_key_gen(&ks, suite, 1), 0);
+	assert_int_equal(msrtp_alloc(&ptx, &kp, true), 0);
+	assert_int_equal(msrtp_alloc(&arx, &kp, false), 0);
+	assert_int_equal(msrtp_alloc(&atx, &ks, true), 0);
+	assert_int_equal(msrtp_alloc(&prx, &ks, false), 0);
+	msrtp_set_roch(arx, roc_h, &srx);
+	msrtp_set_roch(atx, roc_h, &stx);
+	for (seq = 60000; seq <= 65000; seq++)
+		if (one_pkt(ptx, arx, seq, SSRC)
+		    || one_pkt(atx, prx, seq, SSRC + 1))
+			fail_msg("packet %u lost", seq);
+	assert_int_equal(srx.n, 1);
+	assert_int_equal(stx.n, 1);
+	msrtp_roc_get(arx, &rrx);
+	msrtp_roc_get(atx, &rtx);
+	assert_true(rrx.set && rrx.roc == 0 && rrx.seq_set
+		    && rrx.seq == 60000);
+	/* the phone goes on, nobody hears it */
+	for (; seq != 200; seq++) {
+		len = rtp_ssrc(buf, seq, SSRC);
+		assert_int_equal(msrtp_protect(ptx, buf, &len, sizeof(buf),
+					       false), 0);
+	}
+	assert_int_equal(msrtp_alloc(&brx, &kp, false), 0);
+	assert_int_equal(msrtp_alloc(&btx, &ks, true), 0);
+	assert_int_equal(msrtp_alloc(&crx, &kp, false), 0);
+	assert_int_equal(msrtp_roc_set(brx, &rrx), 0);
+	assert_int_equal(msrtp_roc_set(btx, &rtx), 0);
+	bare = rrx;
+	bare.seq_set = false;
+	assert_int_equal(msrtp_roc_set(crx, &bare), 0);
+	assert_int_equal(one_pkt(ptx, crx, seq, SSRC), EAUTH);
+	++seq;
+	for (int i = 0; i < 100; i++, seq++)
+		if (one_pkt(ptx, brx, seq, SSRC))
+			fail_msg("packet %u after the outage lost (rx)", seq);
+		else if (one_pkt(btx, prx, seq, SSRC + 1))
+			fail_msg("packet %u after the outage lost (tx)", seq);
+	msrtp_roc_get(brx, &rrx);
+	assert_true(rrx.roc == 1);
+
+	mem_deref(ptx);
+	mem_deref(arx);
+	mem_deref(atx);
+	mem_deref(prx);
+	mem_deref(brx);
+	mem_deref(btx);
+	mem_deref(crx);
+}
+
 static void test_roc(void **state)
 {
 	struct msrtp_key k;
@@ -359,6 +432,8 @@ static void test_roc(void **state)
 	roc_suite(MSRTP_AES_CM_128_HMAC_SHA1_80);
 	roc_suite(MSRTP_AES_CM_128_HMAC_SHA1_32);
 	roc_suite(MSRTP_AEAD_AES_128_GCM);
+	outage_suite(MSRTP_AES_CM_128_HMAC_SHA1_80);
+	outage_suite(MSRTP_AEAD_AES_128_GCM);
 
 	/* ROC 0 or none: nothing to do; set twice before a packet: the
 	 * last one counts */
