@@ -696,6 +696,11 @@ class ClientTxn:
         self.conn = self.ua.send_on(self.data, self.tp, self.addr, self.call)
         Timers.cancel(self.timeout)
         self.timeout = self.ua.timers.at(TXN_TIMEOUT, self.timed_out)
+        # the write itself may have found the connection dead (a reset
+        # that came in for an earlier request): on_conn_closed ran before
+        # this transaction knew its connection, so it goes again here
+        if self.conn is not None and not self.conn.alive:
+            self.conn_lost()
 
     def retransmit(self):
         if self.done or (self.invite and self.proceeding):
