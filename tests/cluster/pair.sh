@@ -131,6 +131,32 @@ pair_calls_done() { # SECS [PID...]
 	done
 }
 
+# The TCP/TLS tests' tools: PY and SIPUA (tests/cluster/sipua.py), and
+# the test certificates (tests/tools/gencerts.sh) in LAB_W: sbc.crt,
+# sbc.key (sbcd's TLS listener), ca.crt (the callers verify it).
+pair_sipua() {
+	PY=python3
+	[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+	SIPUA=$HERE/sipua.py
+	: "${CERTGEN:?}" "${CERTDIR:?}"
+	bash "$CERTGEN" "$CERTDIR" >/dev/null || fail "no test certificates"
+	cp "$CERTDIR/sbc.crt" "$CERTDIR/sbc.key" "$CERTDIR/ca.crt" "$LAB_W/"
+}
+
+# A sipua.py caller NAME in cli: CALLS calls over TRANSPORT to the access
+# address's PORT from LOCALPORT, 20 a second, every 2nd hung up by the
+# callee, the others by the caller HOLD s after the ACK; the whole run
+# bounded by MAX s; more sipua arguments after those.  Its result file
+# is LAB_W/NAME.out; PID in LAB_BG_PID.
+pair_sipua_uac() { # NAME TRANSPORT PORT LOCALPORT CALLS HOLD MAX [ARG...]
+	lab_bg cli "$LAB_W/$1.stdout" "$PY" "$SIPUA" uac \
+		--target "$LAB_VIP_ACCESS:$3" --transport "$2" --ca "$LAB_W/ca.crt" \
+		--tls-name sbc.test --local-ip "$LAB_CLI_IP" --local-port "$4" \
+		--calls "$5" --rate 20 --media-ip "$LAB_CLI_IP" \
+		--out "$LAB_W/$1.out" --hold "$6" --bye-fraction 0.5 --max "$7" \
+		"${@:8}"
+}
+
 # The service addresses move from FROM to TO (a crashed FROM has none).
 pair_move() { # FROM TO
 	lab_addr_move "$LAB_VIP_ACCESS" "$1" "$2"

@@ -32,12 +32,7 @@
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/pair.sh"
 PUMP=${SRTPPUMP:?SRTPPUMP must point to srtp-pump}
-PY=python3
-[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
-SIPUA=$HERE/sipua.py
-: "${CERTGEN:?}" "${CERTDIR:?}"
-bash "$CERTGEN" "$CERTDIR" >/dev/null || fail "no test certificates"
-cp "$CERTDIR/sbc.crt" "$CERTDIR/sbc.key" "$CERTDIR/ca.crt" "$LAB_W/"
+pair_sipua
 
 UDP=25          # plain UDP calls of each sipp caller (2)
 UDP_RTP=15      # ... with RTP
@@ -141,17 +136,10 @@ SRTP1=$LAB_BG_PID
 pair_uac srtp2 "$SCEN/uac_srtp_wait_bye.xml" "$SRTP_IP" 5072 5554000 "$SRTP" 10 \
 	-inf "$LAB_W/keys2.csv"
 SRTP2=$LAB_BG_PID
-sipua() { # NAME TRANSPORT PORT LOCALPORT
-	lab_bg cli "$LAB_W/$1.stdout" "$PY" "$SIPUA" uac \
-		--target "$LAB_VIP_ACCESS:$3" --transport "$2" --ca "$LAB_W/ca.crt" \
-		--tls-name sbc.test --local-ip "$LAB_CLI_IP" --local-port "$4" \
-		--calls "$STREAM" --rate 20 --media-ip "$LAB_CLI_IP" \
-		--out "$LAB_W/$1.out" --trace "$LAB_W/$1.trace" --hold "$HOLD" \
-		--bye-fraction 0.5 --max $((HOLD + 60))
-}
-sipua tcp tcp 5060 5076
+# (sipp's callers have UDP 5070 and 5072)
+pair_sipua_uac tcp tcp 5060 5076 "$STREAM" "$HOLD" $((HOLD + 60)) --trace "$LAB_W/tcp.trace"
 UTCP=$LAB_BG_PID
-sipua tls tls 5061 5078
+pair_sipua_uac tls tls 5061 5078 "$STREAM" "$HOLD" $((HOLD + 60)) --trace "$LAB_W/tls.trace"
 UTLS=$LAB_BG_PID
 
 wait_for 30 calls_up n1 || fail "calls not all up on n1: $(n_calls n1) dialogs, $(ctl n1 calls | grep -c ' state confirmed ') confirmed"
