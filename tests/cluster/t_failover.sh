@@ -50,7 +50,6 @@ SRTP_IP=192.0.2.110
 LAB_PEERS_FIRST=$(printf '[peer srtp]\naddr = %s\nmedia = srtp' "$SRTP_IP")
 
 # ---- helpers ----
-calls_up() { [ "$(ctl "$1" calls | grep -c ' state confirmed ')" = "$CALLS" ]; }
 counts_right() { # NODE: the peers' call counts
 	[ "$(peer_calls "$1" lab)" = "$LAB_CALLS" ] &&
 		[ "$(peer_calls "$1" srtp)" = "$((2 * SRTP))" ]
@@ -142,9 +141,9 @@ UTCP=$LAB_BG_PID
 pair_sipua_uac tls tls 5061 5078 "$STREAM" "$HOLD" $((HOLD + 60)) --trace "$LAB_W/tls.trace"
 UTLS=$LAB_BG_PID
 
-wait_for 30 calls_up n1 || fail "calls not all up on n1: $(n_calls n1) dialogs, $(ctl n1 calls | grep -c ' state confirmed ') confirmed"
+wait_for 30 confirmed n1 || fail "calls not all up on n1: $(n_calls n1) dialogs, $(ctl n1 calls | grep -c ' state confirmed ') confirmed"
 t_up=$(lab_ms)
-wait_for 10 calls_up n2 || fail "n2 lacks calls: $(n_calls n2)"
+wait_for 10 confirmed n2 || fail "n2 lacks calls: $(n_calls n2)"
 counts_right n1 || fail "n1 counts lab $(peer_calls n1 lab), srtp $(peer_calls n1 srtp)"
 wait_for 5 counts_right n2 || fail "n2 counts lab $(peer_calls n2 lab), srtp $(peer_calls n2 srtp)"
 ok "$CALLS calls up through n1 in $(lab_secs "$t_calls" "$t_up") s, replicated to n2 (peer lab $LAB_CALLS, srtp $((2 * SRTP)) on both)"
@@ -197,14 +196,14 @@ touch "$LAB_W/mark"     # what the far ends get after it came through n2
 pair_takeover n1 n2 "$t_crash"
 [ "$(field n2 role)" = active ] || fail "n2 not active: $(ctl n2 role)"
 ok "n1 crashed $(lab_secs "$t_up" "$t_crash") s after the calls were up: n2 saw it after $PAIR_SEEN_MS ms, active after $PAIR_ACTIVE_MS ms"
-calls_up n2 || fail "n2 holds $(ctl n2 calls | grep -c ' state confirmed ') confirmed calls, not $CALLS"
+confirmed n2 || fail "n2 holds $(ctl n2 calls | grep -c ' state confirmed ') confirmed calls, not $CALLS"
 counts_right n2 || fail "n2 counts lab $(peer_calls n2 lab), srtp $(peer_calls n2 srtp) after the crash"
 ok "n2 holds all $CALLS calls (peer lab $LAB_CALLS, srtp $((2 * SRTP)))"
 
 # ---- 4. media resumes through n2 ----
 wait_for 20 after_crash || fail "media did not resume on every call through n2: $(awk '$7 < 10' "$LAB_W"/pump_?.prog | head -3) $(grep -v 'first_rx_after_ms [0-9]' "$LAB_W/srtp.detail" | head -3)"
 t_media=$(lab_ms)
-calls_up n2 || fail "calls ended before their media was checked ($(lab_secs "$t_up" "$t_media") s after they were up; HOLD $HOLD s too short here)"
+confirmed n2 || fail "calls ended before their media was checked ($(lab_secs "$t_up" "$t_media") s after they were up; HOLD $HOLD s too short here)"
 touch "$LAB_W/stop"
 for p in "$PUMPA" "$PUMPS" "$PUMPB"; do
 	reap "$p" 10 || fail "a pump (PID $p) failed: $(tail -3 "$LAB_W"/pump_?.out "$LAB_W/srtp.out")"
