@@ -45,7 +45,7 @@ LAB_CALLS=$((CALLS - 2 * SRTP))
 # The BYEs: the callers' after HOLD s, the callee's after HOLD + 6 s;
 # everything up to the media check after the crash must fit in HOLD
 # (step 4 fails if a call ended before)
-HOLD=25
+HOLD=30
 SRTP_IP=192.0.2.110
 LAB_PEERS_FIRST=$(printf '[peer srtp]\naddr = %s\nmedia = srtp' "$SRTP_IP")
 
