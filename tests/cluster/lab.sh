@@ -53,6 +53,10 @@
 #                           LAB_PEER_EXTRA and the LINEs after "--" go in
 #                           the [peer lab] section: more of its options
 #                           ("media = srtp") or further sections.
+#                           LAB_PEERS_FIRST: sections before [peer lab]
+#                           (sbcd takes the first peer, in file order,
+#                           whose networks hold the source: a peer of one
+#                           lab address must come before the lab's /24)
 #                           LAB_SBCD_NAME=NAME (default sbcd) names its files
 #                           NAME.conf, NAME.log, NAME.sock, so that a node
 #                           can run two; LAB_SBCD_CPU=N pins it to core N
@@ -595,6 +599,7 @@ EOC
 	done
 	{
 		cat "$d/$name.opts"
+		[ -z "${LAB_PEERS_FIRST:-}" ] || printf '%s\n' "$LAB_PEERS_FIRST"
 		printf '[peer lab]\naddr = 192.0.2.0/24\n'
 		[ -z "${LAB_PEER_EXTRA:-}" ] || printf '%s\n' "$LAB_PEER_EXTRA"
 		[ ${#lines[@]} = 0 ] || printf '%s\n' "${lines[@]}"

@@ -38,7 +38,9 @@ n_calls() { ctl "$1" calls | awk '$1 == "dialogs" { print $2 }'; }
 confirmed() { [ "$(ctl "$1" calls | grep -c ' state confirmed ')" = "$CALLS" ]; }
 sessions() { ctl "$1" media | awk '$1 == "media_sessions" { print $2 }'; }
 has_sessions() { [ "$(sessions "$1")" = "$CALLS" ]; }
-peer_calls() { ctl "$1" calls | awk '$1 == "calls" && $2 == "lab" && NF == 3 { print $3 }'; }
+peer_calls() { # NODE [PEER]: the peer's calls (default the lab's)
+	ctl "$1" calls | awk -v p="${2:-lab}" '$1 == "calls" && $2 == p && NF == 3 { print $3 }'
+}
 
 
 # Both nodes' sbcd options: one flow key, the same media ports.
@@ -59,6 +61,43 @@ pair_sbcd() { # NODE [OPT=VAL...]: sbcd of the pair in NODE; PID in LAB_BG_PID
 	lab_sbcd "$n" "${PAIR_OPTS[@]}" "flow_key_file = $LAB_W/$n/flow.key" "$@"
 }
 
+# sipp as the callee of CALLS calls on the core's 5080 (scenario
+# uas_any_bye: it hangs up a call whose BYE has not come HOLD ms after
+# its ACK); message log LAB_W/uas.msg.  Sets UAS (its PID).
+pair_uas() { # CALLS HOLD
+	sed -e "s/\[media_ip\]/$LAB_CORE_IP/g" -e "s/\[media_port\]/6002/g" \
+		-e "s/IP\[media_ip_type\]/IP4/g" -e "s/\"HOLD\"/\"$2\"/" \
+		"$SCEN/uas_any_bye.xml" > "$LAB_W/uas.xml"
+	lab_bg core "$LAB_W/uas.out" sipp -sf "$LAB_W/uas.xml" -i "$LAB_CORE_IP" \
+		-p 5080 -m "$1" -message_file "$LAB_W/uas.msg" \
+		-error_file "$LAB_W/uas.err" "${PAIR_SIPP_ARGS[@]}"
+	UAS=$LAB_BG_PID
+}
+
+# A sipp caller NAME in cli: CALLS calls from IP:PORT to the access
+# address, dialling SERVICE, RATE a second, scenario SCENARIO (its media
+# lines made IP's, port 6000); more sipp arguments after those.  Files
+# LAB_W/NAME.{xml,out,msg,err}; PID in LAB_BG_PID.
+pair_uac() { # NAME SCENARIO IP PORT SERVICE CALLS RATE [SIPP_ARG...]
+	local name=$1 scen=$2 ip=$3 port=$4 service=$5 calls=$6 rate=$7
+	shift 7
+	sed -e "s/\[media_ip\]/$ip/g" -e "s/\[media_port\]/6000/g" \
+		-e "s/IP\[media_ip_type\]/IP4/g" "$scen" > "$LAB_W/$name.xml"
+	lab_bg cli "$LAB_W/$name.out" sipp -sf "$LAB_W/$name.xml" -s "$service" \
+		-i "$ip" -p "$port" "$LAB_VIP_ACCESS:5060" -m "$calls" -r "$rate" \
+		-message_file "$LAB_W/$name.msg" -error_file "$LAB_W/$name.err" \
+		"${PAIR_SIPP_ARGS[@]}" "$@"
+}
+
+# The sipp arguments of every UA above: bounded, failing on a timeout.
+# Message logs tell rtp_pump.py the media ports; at hundreds of calls a
+# second they would slow sipp down (PAIR_TRACE=0).
+pair_sipp_args() {
+	PAIR_SIPP_ARGS=(-nostdin -trace_err -timeout 600 -timeout_error)
+	[ "${PAIR_TRACE:-1}" = 1 ] && PAIR_SIPP_ARGS+=(-trace_msg)
+	return 0
+}
+
 # CALLS calls through the access address, held: the first HALF hung up
 # by the caller after HOLD_UAC ms, the others by the callee after HOLD_UAS
 # ms (the callee hangs up a call whose BYE has not come by then).  Sets
@@ -68,45 +107,54 @@ pair_sbcd() { # NODE [OPT=VAL...]: sbcd of the pair in NODE; PID in LAB_BG_PID
 # arguments for each caller: the arrays PAIR_UAC1_ARGS, PAIR_UAC2_ARGS.
 pair_calls() { # CALLS HALF HOLD_UAC HOLD_UAS RATE
 	local calls=$1 half=$2 huac=$3 huas=$4 rate=$5
-	local args=(-nostdin -trace_err -timeout 600 -timeout_error)
-	# message logs tell rtp_pump.py the media ports; at hundreds of calls
-	# a second they would slow sipp down (PAIR_TRACE=0)
-	[ "${PAIR_TRACE:-1}" = 1 ] && args+=(-trace_msg)
-	sed -e "s/\[media_ip\]/$LAB_CLI_IP/g" -e "s/\[media_port\]/6000/g" \
-		-e "s/IP\[media_ip_type\]/IP4/g" "${PAIR_UAC:-$ISCEN/uac.xml}" \
-		> "$LAB_W/uac.xml"
-	sed -e "s/\[media_ip\]/$LAB_CLI_IP/g" -e "s/\[media_port\]/6000/g" \
-		-e "s/IP\[media_ip_type\]/IP4/g" \
-		"${PAIR_UAC_WAIT:-$SCEN/uac_wait_bye.xml}" > "$LAB_W/uac_wait_bye.xml"
-	sed -e "s/\[media_ip\]/$LAB_CORE_IP/g" -e "s/\[media_port\]/6002/g" \
-		-e "s/IP\[media_ip_type\]/IP4/g" -e "s/\"HOLD\"/\"$huas\"/" \
-		"$SCEN/uas_any_bye.xml" > "$LAB_W/uas.xml"
-	lab_bg core "$LAB_W/uas.out" sipp -sf "$LAB_W/uas.xml" -i "$LAB_CORE_IP" \
-		-p 5080 -m "$calls" -message_file "$LAB_W/uas.msg" \
-		-error_file "$LAB_W/uas.err" "${args[@]}"
-	UAS=$LAB_BG_PID
-	lab_bg cli "$LAB_W/uac1.out" sipp -sf "$LAB_W/uac.xml" -s 5551000 \
-		-i "$LAB_CLI_IP" -p 5070 "$LAB_VIP_ACCESS:5060" -m "$half" \
-		-r "$rate" -d "$huac" -message_file "$LAB_W/uac1.msg" \
-		-error_file "$LAB_W/uac1.err" "${args[@]}" \
-		${PAIR_UAC1_ARGS[@]+"${PAIR_UAC1_ARGS[@]}"}
+	pair_sipp_args
+	pair_uas "$calls" "$huas"
+	pair_uac uac1 "${PAIR_UAC:-$ISCEN/uac.xml}" "$LAB_CLI_IP" 5070 5551000 \
+		"$half" "$rate" -d "$huac" ${PAIR_UAC1_ARGS[@]+"${PAIR_UAC1_ARGS[@]}"}
 	UAC1=$LAB_BG_PID
-	lab_bg cli "$LAB_W/uac2.out" sipp -sf "$LAB_W/uac_wait_bye.xml" \
-		-s 5552000 -i "$LAB_CLI_IP" -p 5072 "$LAB_VIP_ACCESS:5060" \
-		-m "$((calls - half))" -r "$rate" -message_file "$LAB_W/uac2.msg" \
-		-error_file "$LAB_W/uac2.err" "${args[@]}" \
+	pair_uac uac2 "${PAIR_UAC_WAIT:-$SCEN/uac_wait_bye.xml}" "$LAB_CLI_IP" 5072 \
+		5552000 "$((calls - half))" "$rate" \
 		${PAIR_UAC2_ARGS[@]+"${PAIR_UAC2_ARGS[@]}"}
 	UAC2=$LAB_BG_PID
 }
 
-# The three sipp of pair_calls end, each with every call right.
-pair_calls_done() { # SECS
-	local p rc
-	for p in "$UAC1" "$UAC2" "$UAS"; do
+# The sipp of pair_calls (or the PIDs given) end, each with every call
+# right.
+pair_calls_done() { # SECS [PID...]
+	local t=$1 p rc
+	shift
+	[ $# -gt 0 ] || set -- "$UAC1" "$UAC2" "$UAS"
+	for p in "$@"; do
 		rc=0
-		reap "$p" "$1" || rc=$?
+		reap "$p" "$t" || rc=$?
 		[ "$rc" = 0 ] || fail "sipp (PID $p) failed (rc $rc): $(cat "$LAB_W"/*.err 2>/dev/null | head -5)"
 	done
+}
+
+# The TCP/TLS tests' tools: PY and SIPUA (tests/cluster/sipua.py), and
+# the test certificates (tests/tools/gencerts.sh) in LAB_W: sbc.crt,
+# sbc.key (sbcd's TLS listener), ca.crt (the callers verify it).
+pair_sipua() {
+	PY=python3
+	[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+	SIPUA=$HERE/sipua.py
+	: "${CERTGEN:?}" "${CERTDIR:?}"
+	bash "$CERTGEN" "$CERTDIR" >/dev/null || fail "no test certificates"
+	cp "$CERTDIR/sbc.crt" "$CERTDIR/sbc.key" "$CERTDIR/ca.crt" "$LAB_W/"
+}
+
+# A sipua.py caller NAME in cli: CALLS calls over TRANSPORT to the access
+# address's PORT from LOCALPORT, 20 a second, every 2nd hung up by the
+# callee, the others by the caller HOLD s after the ACK; the whole run
+# bounded by MAX s; more sipua arguments after those.  Its result file
+# is LAB_W/NAME.out; PID in LAB_BG_PID.
+pair_sipua_uac() { # NAME TRANSPORT PORT LOCALPORT CALLS HOLD MAX [ARG...]
+	lab_bg cli "$LAB_W/$1.stdout" "$PY" "$SIPUA" uac \
+		--target "$LAB_VIP_ACCESS:$3" --transport "$2" --ca "$LAB_W/ca.crt" \
+		--tls-name sbc.test --local-ip "$LAB_CLI_IP" --local-port "$4" \
+		--calls "$5" --rate 20 --media-ip "$LAB_CLI_IP" \
+		--out "$LAB_W/$1.out" --hold "$6" --bye-fraction 0.5 --max "$7" \
+		"${@:8}"
 }
 
 # The service addresses move from FROM to TO (a crashed FROM has none).

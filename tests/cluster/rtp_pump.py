@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
 """rtp_pump.py: one far end of the media of many calls through sbcd.
 
-Reads a sipp message log to learn, per call (Call-ID), the sbcd media
-address and port this end must send to: the caller side (--side a) takes
-the SDP of each 200 it received, the callee side (--side b) the SDP of
-each INVITE.  For each call it binds its own UDP socket on --ip and sends
+Reads sipp message logs (--log, repeatable) to learn, per call (Call-ID),
+the sbcd media address and port this end must send to: the caller side
+(--side a) takes the SDP of each 200 it received, the callee side (--side
+b) the SDP of each INVITE; and tests/cluster/sipua.py's result files
+(--sipua, repeatable), whose media=IP:PORT is that address already.
+--only FILE: only the calls named there (the first word of each line is a
+Call-ID), all of which must come; else every call of the logs, --calls of
+them at least.  For each call it binds its own UDP socket on --ip and sends
 G.711-sized RTP packets every 20 ms, and counts what comes back: packets
 received, received after a given moment (--mark FILE: its mtime, touched
 by the test at the fault), and the longest gap between two arrivals.
@@ -14,6 +18,8 @@ by the test at the fault), and the longest gap between two arrivals.
 Runs until --stop FILE exists or --max seconds passed (bounded), then
 prints one line per call:
   CALLID sent N received N after_mark N max_gap_ms N
+and with --progress FILE the same lines there, rewritten every 0.5 s
+while it runs (a test waits on them instead of sleeping).
 """
 import argparse
 import os
@@ -46,13 +52,56 @@ def calls_of(log, side):
     return out
 
 
+def sipua_calls(path):
+    """Call-ID -> (ip, port) of sbcd's media from a sipua.py --out file:
+    CALLID state=... media=IP:PORT ..."""
+    out = {}
+    for line in open(path, errors="replace"):
+        f = line.split()
+        m = [w[6:] for w in f[1:] if w.startswith("media=")]
+        if f and m and m[0] != "-":
+            ip, port = m[0].rsplit(":", 1)
+            out[f[0]] = (ip, int(port))
+    return out
+
+
+def all_calls(a):
+    calls = {}
+    for log in a.log:
+        if os.path.exists(log):
+            calls.update(calls_of(log, a.side))
+    for path in a.sipua:
+        if os.path.exists(path):
+            calls.update(sipua_calls(path))
+    if a.only is not None:
+        calls = {k: v for k, v in calls.items() if k in a.only}
+    return calls
+
+
+def report(st, f):
+    for cid in sorted(st):
+        c = st[cid]
+        f.write("%s sent %d received %d after_mark %d max_gap_ms %d\n"
+                % (cid, c["sent"], c["rx"], c["after"], c["gap"] * 1000))
+
+
+def progress(st, path):
+    with open(path + ".tmp", "w") as f:
+        report(st, f)
+    os.replace(path + ".tmp", path)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--side", choices="ab", required=True)
-    ap.add_argument("--log", required=True)
+    ap.add_argument("--log", action="append", default=[])
+    ap.add_argument("--sipua", action="append", default=[])
+    ap.add_argument("--only")
     ap.add_argument("--ip", required=True)
-    ap.add_argument("--calls", type=int, required=True,
-                    help="calls to wait for in the log")
+    ap.add_argument("--calls", type=int, default=0,
+                    help="calls to wait for in the logs (default: those "
+                    "of --only)")
+    ap.add_argument("--progress")
     ap.add_argument("--stop", required=True)
     ap.add_argument("--mark", required=True)
     ap.add_argument("--max", type=float, default=120)
@@ -60,6 +109,13 @@ def main():
     ap.add_argument("--seq0", type=int, default=1)
     ap.add_argument("--seq0-of", action="append", default=[])
     a = ap.parse_args()
+    if not a.log and not a.sipua:
+        ap.error("--log or --sipua")
+    if a.only is not None:
+        a.only = {l.split()[0] for l in open(a.only) if l.split()}
+        a.calls = a.calls or len(a.only)
+    if not a.calls:
+        ap.error("--calls or --only")
     offset = {}
     for kv in a.seq0_of:
         cid, _, n = kv.rpartition("=")
@@ -68,12 +124,11 @@ def main():
     t_end = time.time() + a.max
     calls = {}
     while len(calls) < a.calls and time.time() < t_end:
-        if os.path.exists(a.log):
-            calls = calls_of(a.log, a.side)
+        calls = all_calls(a)
         time.sleep(0.2)
     if len(calls) < a.calls:
-        sys.exit("rtp_pump: %d of %d calls in %s" % (len(calls), a.calls,
-                                                     a.log))
+        sys.exit("rtp_pump: %d of %d calls in %s" % (
+            len(calls), a.calls, " ".join(a.log + a.sipua)))
     socks = {}
     st = {}
     for i, (cid, dst) in enumerate(sorted(calls.items())):
@@ -85,11 +140,15 @@ def main():
                    "ssrc": 0x10000 * (i + 1) + (1 if a.side == "a" else 2)}
     seq = (a.seq0 - 1) & 0xFFFF
     nxt = time.time()
+    nxt_progress = 0.0
     poll = select.poll()
     for fd in socks:
         poll.register(fd, select.POLLIN)
     while time.time() < t_end and not os.path.exists(a.stop):
         now = time.time()
+        if a.progress and now >= nxt_progress:
+            progress(st, a.progress)
+            nxt_progress = now + 0.5
         if now >= nxt:
             seq = (seq + 1) & 0xFFFF
             for s, cid, dst in socks.values():
@@ -120,10 +179,9 @@ def main():
                 if c["last"] is not None:
                     c["gap"] = max(c["gap"], t - c["last"])
                 c["last"] = t
-    for cid in sorted(st):
-        c = st[cid]
-        print("%s sent %d received %d after_mark %d max_gap_ms %d"
-              % (cid, c["sent"], c["rx"], c["after"], c["gap"] * 1000))
+    report(st, sys.stdout)
+    if a.progress:
+        progress(st, a.progress)
 
 
 if __name__ == "__main__":

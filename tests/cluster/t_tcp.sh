@@ -13,12 +13,7 @@
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/pair.sh"
 CALLS=${PAIR_CALLS:-20}             # per transport
-PY=python3
-[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
-SIPUA=$HERE/sipua.py
-: "${CERTGEN:?}" "${CERTDIR:?}"
-bash "$CERTGEN" "$CERTDIR" >/dev/null || fail "no test certificates"
-cp "$CERTDIR/sbc.crt" "$CERTDIR/sbc.key" "$CERTDIR/ca.crt" "$LAB_W/"
+pair_sipua
 
 TOPTS=("flood_requests = 0" "access_tls_port = 5061"
        "upstream = sip:$LAB_CORE_IP:5080;transport=tcp"
@@ -34,16 +29,9 @@ lab_bg core "$LAB_W/uas.stdout" "$PY" "$SIPUA" uas --listen "$LAB_CORE_IP:5080" 
 	--bye-after 30 --max 120 --calls "$((2 * CALLS))"
 UASP=$LAB_BG_PID
 wait_for 20 grep -q ready "$LAB_W/uas.stdout" || fail "the UAS did not start"
-uac() { # NAME TRANSPORT PORT LOCALPORT
-	lab_bg cli "$LAB_W/$1.stdout" "$PY" "$SIPUA" uac \
-		--target "$LAB_VIP_ACCESS:$3" --transport "$2" --ca "$LAB_W/ca.crt" \
-		--tls-name sbc.test --local-ip "$LAB_CLI_IP" --local-port "$4" \
-		--calls "$CALLS" --rate 20 --media-ip "$LAB_CLI_IP" \
-		--out "$LAB_W/$1.out" --hold 27 --bye-fraction 0.5 --max 100
-}
-uac tcp tcp 5060 5070
+pair_sipua_uac tcp tcp 5060 5070 "$CALLS" 27 100
 UTCP=$LAB_BG_PID
-uac tls tls 5061 5080
+pair_sipua_uac tls tls 5061 5080 "$CALLS" 27 100
 UTLS=$LAB_BG_PID
 wait_for 30 up n1 || fail "calls not all up on n1: $(n_calls n1)"
 wait_for 10 up n2 || fail "n2 lacks calls: $(n_calls n2)"
