@@ -21,8 +21,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/pair.sh"
 CALLS=${PAIR_CALLS:-20}         # half hung up by each end
 HALF=$((CALLS / 2))
-HOLD_UAC=20000                  # ms the callers hold before their BYE
-HOLD_UAS=26000                  # ms after which the callee hangs up
+HOLD_UAC=30000                  # ms the callers hold before their BYE
+HOLD_UAS=36000                  # ms after which the callee hangs up
 
 lab_up n1 n2
 pair_init
