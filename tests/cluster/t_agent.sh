@@ -19,10 +19,12 @@
 #      time and change no return code;
 #   6. failures: an OPTIONS probe to a port nobody listens on (9), sbcd
 #      stopped (SIGSTOP) so its control socket does not answer (9 on the
-#      active, 1 on the standby, within ctl_timeout);
+#      active, 1 on the standby, within ctl_timeout; a start then fails
+#      within its timeout and starts no second sbcd);
 #   7. stop 0, monitor 7, stop again 0; a start whose sbcd exits at once
 #      (1); n2 started while n1's sbcd is frozen is not synced: score
-#      -INFINITY, promote refused (1, "not synced"); synced later: 100.
+#      -INFINITY, promote refused (1, "not synced"); synced later: 100;
+#      a frozen sbcd is stopped with SIGKILL within the stop's timeout.
 # Every agent call is bounded (timeout 60).  Label cluster.  Arg 1: the
 # lab index.
 . "$(dirname "$0")/lab.sh"
@@ -270,13 +272,23 @@ ra n1 monitor OCF_RESKEY_ctl_timeout=2
 RC1=$RC MS1=$RA_MS
 RA_NODE=n2 ra n2 monitor OCF_RESKEY_ctl_timeout=2
 RC2=$RC MS2=$RA_MS
+# a start of the frozen n1 waits for it, never starts a second sbcd
+ra n1 start OCF_RESKEY_ctl_timeout=2 OCF_RESKEY_CRM_meta_timeout=6000
+RC3=$RC MS3=$RA_MS
 kill -CONT "$PID1" "$PID2"
+n_sbcd=0
+for p in $(ip netns pids "$LAB_P-n1"); do
+	[ "$(cat "/proc/$p/comm" 2>/dev/null)" = sbcd ] && n_sbcd=$((n_sbcd + 1))
+done
+[ "$n_sbcd" = 1 ] || fail "$n_sbcd sbcd processes on n1 after a start of the frozen one"
+[ "$RC3" = 1 ] || fail "start of a frozen sbcd: rc $RC3, not 1"
+[ "$MS3" -lt 6000 ] || fail "start of a frozen sbcd took $MS3 ms (timeout 6 s)"
 [ "$RC1" = 9 ] || fail "monitor of a stopped active: rc $RC1, not 9"
 [ "$RC2" = 1 ] || fail "monitor of a stopped standby: rc $RC2, not 1"
 [ "$MS1" -lt 8000 ] && [ "$MS2" -lt 8000 ] || fail "monitors of a stopped sbcd took $MS1 / $MS2 ms"
 ra n1 monitor
 expect 8 "monitor of n1 once it runs again"
-ok "a control socket that does not answer: active 9 ($MS1 ms), standby 1 ($MS2 ms), ctl_timeout 2 s"
+ok "a control socket that does not answer: active 9 ($MS1 ms), standby 1 ($MS2 ms), ctl_timeout 2 s; start 1 ($MS3 ms, timeout 6 s), no second sbcd"
 
 # ---- 7. stop; an unsynced n2 ----------------------------------------------
 ra n2 stop "${PCMK[@]}" HA_SBIN_DIR="$FAKE"
@@ -313,8 +325,16 @@ ra n2 monitor "${PCMK[@]}" HA_SBIN_DIR="$FAKE"
 RA_NODE=n2 expect 0 "monitor of n2, synced"
 [ "$(last_score n2)" = "--promotion -v 100" ] || fail "n2's score once synced: $(last_score n2)"
 ok "unsynced n2: score -INFINITY, promote refused in $MS_P ms ($WHY_P); synced later: 100"
-ra n2 stop
-RA_NODE=n2 expect 0 "stop on n2"
+# an sbcd that ignores SIGTERM (frozen) is killed within the timeout
+PID2=$(lab_x n2 sh -c "read -r p _ < /run/resource-agents/sbcd-sbc/sbcd.pid && echo \$p")
+[ "$(lab_pid_ns "$PID2")" = "$LAB_P-n2" ] || fail "pidfile of n2 names $PID2, not a process of n2"
+kill -STOP "$PID2"
+ra n2 stop OCF_RESKEY_CRM_meta_timeout=8000
+RA_NODE=n2 expect 0 "stop of a frozen n2"
+grep -q "SIGKILL" "$LAB_W/n2/ra.out" || fail "stop of a frozen sbcd: no SIGKILL: $(cat "$LAB_W/n2/ra.out")"
+[ "$RA_MS" -lt 8000 ] || fail "stop of a frozen sbcd took $RA_MS ms (timeout 8 s)"
+lab_gone "$PID2:$(lab_pid_start "$PID2" || echo x)" || fail "frozen sbcd of n2 (PID $PID2) survived stop"
+ok "a frozen sbcd: SIGTERM, SIGKILL, stopped in $RA_MS ms (timeout 8 s)"
 ra n1 stop
 expect 0 "stop on the active n1"
 STOP_MS=$RA_MS
