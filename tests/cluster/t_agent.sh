@@ -190,6 +190,10 @@ expect 8 "monitor OCF_CHECK_LEVEL=10 (OPTIONS probe) of the promoted n1"
 PROBE_MS=$RA_MS
 r1=$(replies)
 [ "$r1" = $((r0 + 1)) ] || fail "sbcd answered $((r1 - r0)) requests itself during the probe, not 1"
+ra n1 monitor OCF_CHECK_LEVEL=10 OCF_RESKEY_probe_transport=tcp
+expect 8 "monitor OCF_CHECK_LEVEL=10 over TCP"
+PROBE_TCP_MS=$RA_MS
+[ "$(replies)" = $((r1 + 1)) ] || fail "sbcd did not answer the TCP probe itself"
 ra n1 demote
 expect 0 "demote on n1"
 [ "$(field n1 role)" = standby ] || fail "n1 not a standby after demote: $(ctl n1 role)"
@@ -201,7 +205,7 @@ ra n1 promote
 expect 0 "promote on n1 again"
 ra n1 promote
 expect 0 "promote of a promoted n1"
-ok "n1: start 0 (${START_MS} ms), monitor 0, promote 0 (${PROMOTE_MS} ms), monitor 8 (${MON_MS} ms), level 10 8 (${PROBE_MS} ms), demote 0, monitor 0, promote 0"
+ok "n1: start 0 (${START_MS} ms), monitor 0, promote 0 (${PROMOTE_MS} ms), monitor 8 (${MON_MS} ms), level 10 8 (UDP ${PROBE_MS} ms, TCP ${PROBE_TCP_MS} ms), demote 0, monitor 0, promote 0"
 
 # ---- 4. n2 joins, is synced, may not be promoted while n1 is active --------
 RA_NODE=n2
