@@ -6,16 +6,16 @@ BUILD_ASAN ?= build-asan
 JOBS       ?= 2
 CONF       ?= conf/sbc.conf
 
-# What building and running a node needs (the Pacemaker resource agent
-# ra/sbcd: ocf-shellfuncs of resource-agents, sipp of sip-tester for its
-# OPTIONS probe) ...
+# What building and running a standalone node needs ...
 DEPS = build-essential cmake pkg-config libre-dev libssl-dev openssl \
        libcmocka-dev libsrtp2-dev libcpg-dev libquorum-dev tzdata \
-       ca-certificates resource-agents sip-tester
+       ca-certificates
 # ... and what the tests drive: the far ends, the registrar, the cluster
 # lab's Corosync (never started as a service: the lab runs it in its own
-# namespaces), ocf-tester's meta-data check (xmllint) and the agent's lint.
-TEST_DEPS = $(DEPS) kamailio kamailio-tls-modules iproute2 \
+# namespaces), the Pacemaker resource agent ra/sbcd (ocf-shellfuncs of
+# resource-agents; sipp for its OPTIONS probe, which a cluster node needs
+# too), ocf-tester's meta-data check (xmllint) and the agent's lint.
+TEST_DEPS = $(DEPS) sip-tester resource-agents kamailio kamailio-tls-modules iproute2 \
        procps util-linux python3 sipvicious corosync iputils-arping \
        libxml2-utils shellcheck
 
