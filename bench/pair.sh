@@ -49,7 +49,13 @@
 #   SBCD, SBCCTL, CPGPROBE  binaries [build/sbcd, build/sbcctl, build/bench/cpgprobe]
 #   SBCD_LOG_LEVEL sbcd's log_level (as cps.sh: warnings only) [warn]
 #   SBCD_EXTRA_CONF  "key = value" lines (newline-separated) for every sbcd
-#   LAB_TOTEM_EXTRA  more lines of corosync.conf's totem section (lab.sh)
+#   LAB_TOTEM_EXTRA  more lines of corosync.conf's totem section (lab.sh);
+#                  empty: Corosync's defaults   [seqno_unchanged_const: 2]
+#                  (the default 30 keeps the token circling at full speed
+#                  for 30 rounds after every message: with a message every
+#                  few ms, about half a core per node on these VMs, whatever
+#                  the message rate or size; with 2 the token rests between
+#                  the pair's messages: bench/README.md, "pair")
 #   RESULTS_DIR    where pair-<date>-<time>.txt goes        [bench/results]
 #   LAB_KEEP=1     keep the lab's work dir (sbcd logs, sipp files)
 #
@@ -137,6 +143,7 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || ulimit -n 65536 2>/dev/null || true
 
 # ---- the lab (root, corosync, arping...: lab.sh skips with 77 without) -------
 LAB_IDX=${LAB_IDX:-99}
+LAB_TOTEM_EXTRA=${LAB_TOTEM_EXTRA-"seqno_unchanged_const: 2"}
 . "$ROOT/tests/cluster/lab.sh"
 . "$ROOT/tests/cluster/pair.sh"
 HERE=$BENCH
@@ -250,6 +257,33 @@ read_ticks() {
 		TK[$p]=${CPU[pid]:-0}
 	done
 }
+# Run-queue wait (schedstat's run_delay, summed over every thread, ns) of
+# each process: the time it was ready to run while something else had its
+# core (corosync at real-time priority, sipp, foreign load)
+declare -A RD=()
+read_delays() {
+	local p pid t a b
+	for p in $PROCS; do
+		pid=$(proc_pid "$p")
+		RD[$p]=0
+		for t in /proc/"$pid"/task/*/schedstat; do
+			read -r a b _ <"$t" 2>/dev/null || continue
+			RD[$p]=$((RD[$p] + b))
+		done
+	done
+}
+# UDP datagrams the kernel dropped for want of room in a socket's receive
+# buffer (RcvbufErrors of /proc/net/snmp), per member: a receiver that did
+# not keep up
+UDP_MEMBERS="n1 n2 cli core"
+declare -A UE=()
+read_udp_errs() {
+	local m
+	for m in $UDP_MEMBERS; do
+		UE[$m]=$(lab_x "$m" cat /proc/net/snmp 2>/dev/null | awk '$1 == "Udp:" && $2 ~ /^[0-9]/ { print $6; exit }')
+		UE[$m]=${UE[$m]:-0}
+	done
+}
 # one field of `sbcctl role` output kept in a file
 rfield() { awk -v k="$2" '$1 == k { print $2; exit }' "$1" 2>/dev/null; }
 
@@ -354,8 +388,11 @@ run_step() { # mode rate round try warm -> STEP_IDX; 0 pass, 1 fail, 2 an sbcd d
 	ctl n1 role >"$dir/role_n1.start"
 	ctl n2 role >"$dir/role_n2.start"
 	read_ticks
-	local -A T1=()
-	for p in $PROCS; do T1[$p]=${TK[$p]}; done
+	read_delays
+	read_udp_errs
+	local -A T1=() D1=() U1=()
+	for p in $PROCS; do T1[$p]=${TK[$p]} D1[$p]=${RD[$p]}; done
+	for p in $UDP_MEMBERS; do U1[$p]=${UE[$p]}; done
 	close_pending "$mode" "${TK[$( [[ $mode == alone ]] && echo alone || echo active)]}"
 	close_shared
 	t1=$EPOCHREALTIME
@@ -376,9 +413,18 @@ run_step() { # mode rate round try warm -> STEP_IDX; 0 pass, 1 fail, 2 an sbcd d
 	fi
 	wait "$uac_pid" || uac_rc=$?
 	read_ticks
+	read_delays
+	read_udp_errs
 	local -A T2=()
 	for p in $PROCS; do T2[$p]=${TK[$p]}; done
 	t2=$EPOCHREALTIME
+	# waited for a core during the load, % of the load period; UDP drops
+	local waits="" drops=""
+	for p in $PROCS; do
+		waits+="$p:$(calcf %.1f "(${RD[$p]} - ${D1[$p]}) / 1e7 / ($t2 - $t1)") "
+	done
+	for p in $UDP_MEMBERS; do drops+="$p:$((UE[$p] - U1[$p])) "; done
+	waits=${waits% } drops=${drops% }
 
 	# the UAS has no -m (late INVITE retransmissions would count as calls):
 	# after the last calls' <timewait>, SIGUSR1 ends it with its statistics
@@ -494,7 +540,7 @@ run_step() { # mode rate round try warm -> STEP_IDX; 0 pass, 1 fail, 2 an sbcd d
 	R_STEAL[i]=$steal_pct R_FOREIGN[i]=$foreign_pct R_MSGS[i]=$msgs R_BYTES[i]=$bytes
 	R_LAGL[i]=$lagl R_LAGE[i]=$lage R_REPL[i]=${repl% }
 	R_VERDICT[i]=$verdict R_NOTE[i]=$notes
-	R_XTRA[i]="sipp_retr=$((retr_stat + uas_retr_stat)) uas_calls=$uas_in uas_ok=$uas_ok uac_cpu_ticks=$uac_cpu uas_cpu_ticks=$uas_cpu uas_stray=$stray load_s=$(fmt "$wl" %.2f)"
+	R_XTRA[i]="sipp_retr=$((retr_stat + uas_retr_stat)) uas_calls=$uas_in uas_ok=$uas_ok uac_cpu_ticks=$uac_cpu uas_cpu_ticks=$uas_cpu uas_stray=$stray load_s=$(fmt "$wl" %.2f) runq_wait_pct=${waits// /,} udp_rcvbuf_drops=${drops// /,}"
 	PENDING[$mode]=$i
 	SPENDING=$i
 	STEP_IDX=$i
@@ -503,6 +549,7 @@ run_step() { # mode rate round try warm -> STEP_IDX; 0 pass, 1 fail, 2 an sbcd d
 		"$(fmt "$retr_pct" %.2f)" "$(fmt "$goodput" %.1f)" "$(fmt "${R_SUTPCT[i]}" %.0f)" \
 		"$(fmt "${R_CORE0[i]}" %.0f)" "$(fmt "${R_CORE1[i]}" %.0f)" "$msgs" "$lagl" \
 		"$(fmt "$steal_pct" %.1f)" "$(fmt "$foreign_pct" %.0f)" "$verdict" "$notes"
+	printf '         waited for a core (%% of the load period): %s; UDP receive-buffer drops: %s\n' "$waits" "$drops"
 	[[ $verdict == pass ]] && return 0
 	for p in $ALONE $ACTIVE $STANDBY; do
 		[[ -e /proc/$p ]] || return 2
