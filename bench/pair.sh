@@ -35,7 +35,9 @@
 #   GEN_CPU        core of sipp and of this script          [0]
 #   STANDBY_CPU    core of n2's sbcd                        [GEN_CPU]
 #   STANDBY_NICE   nice value of n2's sbcd (all threads)    [0]
-#   CS1_CPU        core of corosync on n1                   [SUT_CPU]
+#   CS1_CPU        core of corosync on n1                   [GEN_CPU]
+#                  (not the active's: at real-time priority it preempts
+#                  sbcd at each of its wake-ups; bench/README.md, "pair")
 #   CS2_CPU        core of corosync on n2                   [STANDBY_CPU]
 #   COROSYNC_RT    nodes whose corosync keeps the real-time scheduling it
 #                  takes (SCHED_RR 99); the others run SCHED_OTHER     [n1 n2]
@@ -82,7 +84,7 @@ SUT_CPU=${SUT_CPU:-1}
 GEN_CPU=${GEN_CPU:-0}
 STANDBY_CPU=${STANDBY_CPU:-$GEN_CPU}
 STANDBY_NICE=${STANDBY_NICE:-0}
-CS1_CPU=${CS1_CPU:-$SUT_CPU}
+CS1_CPU=${CS1_CPU:-$GEN_CPU}
 CS2_CPU=${CS2_CPU:-$STANDBY_CPU}
 COROSYNC_RT=${COROSYNC_RT-"n1 n2"}
 PROBE=${PROBE:-1}
@@ -194,7 +196,8 @@ awk -v n="$NCALLERS" 'BEGIN { print "SEQUENTIAL"; for (i = 1; i <= n; i++) print
 # ---- the pair ----------------------------------------------------------------
 lab_up n1 n2
 CS1=$(cat "$LAB_W/n1/corosync.pid") CS2=$(cat "$LAB_W/n2/corosync.pid")
-# every thread of each corosync (it runs SCHED_RR): n1's shares the active's core
+# every thread of each corosync (it runs SCHED_RR), by default on the
+# generator's core: on the active's, it preempted sbcd at every message
 taskset -a -pc "$CS1_CPU" "$CS1" >/dev/null || fail "cannot pin corosync on n1"
 taskset -a -pc "$CS2_CPU" "$CS2" >/dev/null || fail "cannot pin corosync on n2"
 for n in n1 n2; do
