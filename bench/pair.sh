@@ -46,6 +46,10 @@
 #   SYNC_CALLS     calls held through n1 for the sync figure (0: none) [10000]
 #   SYNC_RATE      calls/s that set them up                 [250]
 #   SYNC_RUNS      restarts of n2's sbcd measured           [3]
+#   SYNC_CS1_CPU   core of corosync on n1 during the sync figure: each
+#                  node on its own core, as on two machines (both
+#                  corosyncs on one core at SCHED_RR 99 took 6-7 s of
+#                  CPU and 9-10 s to pass a 10,000-call snapshot) [SUT_CPU]
 #   LAB_IDX        lab index: namespaces sbl<IDX>-*         [99]
 #   LAB_TOKEN      Corosync's token, ms                     [1000]
 #   SBCD, SBCCTL, CPGPROBE  binaries [build/sbcd, build/sbcctl, build/bench/cpgprobe]
@@ -91,6 +95,7 @@ PROBE=${PROBE:-1}
 SYNC_CALLS=${SYNC_CALLS:-10000}
 SYNC_RATE=${SYNC_RATE:-250}
 SYNC_RUNS=${SYNC_RUNS:-3}
+SYNC_CS1_CPU=${SYNC_CS1_CPU:-$SUT_CPU}
 SBCD=${SBCD:-$ROOT/build/sbcd}
 SBCCTL=${SBCCTL:-$ROOT/build/sbcctl}
 CPGPROBE=${CPGPROBE:-$ROOT/build/bench/cpgprobe}
@@ -106,7 +111,7 @@ declare -A PORT=([alone]=5062 [pair]=5060)
 # ---- argument checks ---------------------------------------------------------
 for v in STEP_SECONDS HOLD_MS ROUNDS WARMUP_SECONDS GAP_SECONDS SETTLE_SECONDS NOISE_RETRIES QUIET_WAIT \
 	NOISE_STEAL_PCT NOISE_FOREIGN_PCT SUT_CPU GEN_CPU STANDBY_CPU CS1_CPU CS2_CPU \
-	STANDBY_NICE SYNC_CALLS SYNC_RATE SYNC_RUNS; do
+	STANDBY_NICE SYNC_CALLS SYNC_RATE SYNC_RUNS SYNC_CS1_CPU; do
 	isuint "${!v}" || die "$v must be a non-negative integer (got '${!v}')"
 done
 ((STEP_SECONDS >= 1)) || die "STEP_SECONDS must be >= 1"
@@ -125,7 +130,7 @@ done
 MIN_RATE=${RATES%% *}
 MAX_RATE=$prev
 NCPU=$(nproc)
-for c in SUT_CPU GEN_CPU STANDBY_CPU CS1_CPU CS2_CPU; do
+for c in SUT_CPU GEN_CPU STANDBY_CPU CS1_CPU CS2_CPU SYNC_CS1_CPU; do
 	((${!c} < NCPU)) || die "$c must be < $NCPU"
 done
 ((SUT_CPU != GEN_CPU)) || echo "$SCRIPT: warning: sbcd and sipp share core $GEN_CPU" >&2
@@ -190,7 +195,7 @@ awk -v n="$NCALLERS" 'BEGIN { print "SEQUENTIAL"; for (i = 1; i <= n; i++) print
 	echo "# cores: n1 sbcd $SUT_CPU, sipp $GEN_CPU, n2 sbcd $STANDBY_CPU, corosync n1 $CS1_CPU, corosync n2 $CS2_CPU; corosync real-time on: ${COROSYNC_RT:-none}"
 	echo "# SBCD_EXTRA_CONF='${SBCD_EXTRA_CONF//$'\n'/; }' LAB_TOTEM_EXTRA='$LAB_TOTEM_EXTRA'"
 	echo "# NOISE_STEAL_PCT=$NOISE_STEAL_PCT NOISE_FOREIGN_PCT=$NOISE_FOREIGN_PCT NOISE_RETRIES=$NOISE_RETRIES QUIET_WAIT=$QUIET_WAIT"
-	echo "# SYNC_CALLS=$SYNC_CALLS SYNC_RATE=$SYNC_RATE SYNC_RUNS=$SYNC_RUNS callers=$NCALLERS"
+	echo "# SYNC_CALLS=$SYNC_CALLS SYNC_RATE=$SYNC_RATE SYNC_RUNS=$SYNC_RUNS SYNC_CS1_CPU=$SYNC_CS1_CPU callers=$NCALLERS"
 } >>"$RAW"
 
 # ---- the pair ----------------------------------------------------------------
@@ -628,6 +633,8 @@ sync_phase() {
 	lab_stop "$ACTIVE" 10
 	mv "$LAB_W/n1/sbcd.log" "$LAB_W/n1/sbcd.steps.log"
 	mv "$LAB_W/n2/sbcd.log" "$LAB_W/n2/sbcd.steps.log"
+	taskset -a -pc "$SYNC_CS1_CPU" "$CS1" >/dev/null || fail "cannot pin corosync on n1"
+	note "sync: corosync of n1 on core $SYNC_CS1_CPU"
 	LAB_SBCD_CPU=$SUT_CPU pair_sbcd n1 "${SPEED[@]}" "${PEER[@]}"
 	ACTIVE=$LAB_BG_PID
 	wait_for 10 is_synced n1 || fail "sync: n1 alone in the group, not synced: $(ctl n1 role)"
