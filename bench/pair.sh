@@ -35,7 +35,9 @@
 #   GEN_CPU        core of sipp and of this script          [0]
 #   STANDBY_CPU    core of n2's sbcd                        [GEN_CPU]
 #   STANDBY_NICE   nice value of n2's sbcd (all threads)    [0]
-#   CS1_CPU        core of corosync on n1                   [SUT_CPU]
+#   CS1_CPU        core of corosync on n1                   [GEN_CPU]
+#                  (not the active's: at real-time priority it preempts
+#                  sbcd at each of its wake-ups; bench/README.md, "pair")
 #   CS2_CPU        core of corosync on n2                   [STANDBY_CPU]
 #   COROSYNC_RT    nodes whose corosync keeps the real-time scheduling it
 #                  takes (SCHED_RR 99); the others run SCHED_OTHER     [n1 n2]
@@ -44,12 +46,22 @@
 #   SYNC_CALLS     calls held through n1 for the sync figure (0: none) [10000]
 #   SYNC_RATE      calls/s that set them up                 [250]
 #   SYNC_RUNS      restarts of n2's sbcd measured           [3]
+#   SYNC_CS1_CPU   core of corosync on n1 during the sync figure: each
+#                  node on its own core, as on two machines (both
+#                  corosyncs on one core at SCHED_RR 99 took 6-7 s of
+#                  CPU and 9-10 s to pass a 10,000-call snapshot) [SUT_CPU]
 #   LAB_IDX        lab index: namespaces sbl<IDX>-*         [99]
 #   LAB_TOKEN      Corosync's token, ms                     [1000]
 #   SBCD, SBCCTL, CPGPROBE  binaries [build/sbcd, build/sbcctl, build/bench/cpgprobe]
 #   SBCD_LOG_LEVEL sbcd's log_level (as cps.sh: warnings only) [warn]
 #   SBCD_EXTRA_CONF  "key = value" lines (newline-separated) for every sbcd
-#   LAB_TOTEM_EXTRA  more lines of corosync.conf's totem section (lab.sh)
+#   LAB_TOTEM_EXTRA  more lines of corosync.conf's totem section (lab.sh);
+#                  empty: Corosync's defaults   [seqno_unchanged_const: 2]
+#                  (the default 30 keeps the token circling at full speed
+#                  for 30 rounds after every message: with a message every
+#                  few ms, about half a core per node on these VMs, whatever
+#                  the message rate or size; with 2 the token rests between
+#                  the pair's messages: bench/README.md, "pair")
 #   RESULTS_DIR    where pair-<date>-<time>.txt goes        [bench/results]
 #   LAB_KEEP=1     keep the lab's work dir (sbcd logs, sipp files)
 #
@@ -76,13 +88,14 @@ SUT_CPU=${SUT_CPU:-1}
 GEN_CPU=${GEN_CPU:-0}
 STANDBY_CPU=${STANDBY_CPU:-$GEN_CPU}
 STANDBY_NICE=${STANDBY_NICE:-0}
-CS1_CPU=${CS1_CPU:-$SUT_CPU}
+CS1_CPU=${CS1_CPU:-$GEN_CPU}
 CS2_CPU=${CS2_CPU:-$STANDBY_CPU}
 COROSYNC_RT=${COROSYNC_RT-"n1 n2"}
 PROBE=${PROBE:-1}
 SYNC_CALLS=${SYNC_CALLS:-10000}
 SYNC_RATE=${SYNC_RATE:-250}
 SYNC_RUNS=${SYNC_RUNS:-3}
+SYNC_CS1_CPU=${SYNC_CS1_CPU:-$SUT_CPU}
 SBCD=${SBCD:-$ROOT/build/sbcd}
 SBCCTL=${SBCCTL:-$ROOT/build/sbcctl}
 CPGPROBE=${CPGPROBE:-$ROOT/build/bench/cpgprobe}
@@ -98,7 +111,7 @@ declare -A PORT=([alone]=5062 [pair]=5060)
 # ---- argument checks ---------------------------------------------------------
 for v in STEP_SECONDS HOLD_MS ROUNDS WARMUP_SECONDS GAP_SECONDS SETTLE_SECONDS NOISE_RETRIES QUIET_WAIT \
 	NOISE_STEAL_PCT NOISE_FOREIGN_PCT SUT_CPU GEN_CPU STANDBY_CPU CS1_CPU CS2_CPU \
-	STANDBY_NICE SYNC_CALLS SYNC_RATE SYNC_RUNS; do
+	STANDBY_NICE SYNC_CALLS SYNC_RATE SYNC_RUNS SYNC_CS1_CPU; do
 	isuint "${!v}" || die "$v must be a non-negative integer (got '${!v}')"
 done
 ((STEP_SECONDS >= 1)) || die "STEP_SECONDS must be >= 1"
@@ -117,7 +130,7 @@ done
 MIN_RATE=${RATES%% *}
 MAX_RATE=$prev
 NCPU=$(nproc)
-for c in SUT_CPU GEN_CPU STANDBY_CPU CS1_CPU CS2_CPU; do
+for c in SUT_CPU GEN_CPU STANDBY_CPU CS1_CPU CS2_CPU SYNC_CS1_CPU; do
 	((${!c} < NCPU)) || die "$c must be < $NCPU"
 done
 ((SUT_CPU != GEN_CPU)) || echo "$SCRIPT: warning: sbcd and sipp share core $GEN_CPU" >&2
@@ -137,6 +150,7 @@ ulimit -n "$(ulimit -Hn)" 2>/dev/null || ulimit -n 65536 2>/dev/null || true
 
 # ---- the lab (root, corosync, arping...: lab.sh skips with 77 without) -------
 LAB_IDX=${LAB_IDX:-99}
+LAB_TOTEM_EXTRA=${LAB_TOTEM_EXTRA-"seqno_unchanged_const: 2"}
 . "$ROOT/tests/cluster/lab.sh"
 . "$ROOT/tests/cluster/pair.sh"
 HERE=$BENCH
@@ -181,13 +195,14 @@ awk -v n="$NCALLERS" 'BEGIN { print "SEQUENTIAL"; for (i = 1; i <= n; i++) print
 	echo "# cores: n1 sbcd $SUT_CPU, sipp $GEN_CPU, n2 sbcd $STANDBY_CPU, corosync n1 $CS1_CPU, corosync n2 $CS2_CPU; corosync real-time on: ${COROSYNC_RT:-none}"
 	echo "# SBCD_EXTRA_CONF='${SBCD_EXTRA_CONF//$'\n'/; }' LAB_TOTEM_EXTRA='$LAB_TOTEM_EXTRA'"
 	echo "# NOISE_STEAL_PCT=$NOISE_STEAL_PCT NOISE_FOREIGN_PCT=$NOISE_FOREIGN_PCT NOISE_RETRIES=$NOISE_RETRIES QUIET_WAIT=$QUIET_WAIT"
-	echo "# SYNC_CALLS=$SYNC_CALLS SYNC_RATE=$SYNC_RATE SYNC_RUNS=$SYNC_RUNS callers=$NCALLERS"
+	echo "# SYNC_CALLS=$SYNC_CALLS SYNC_RATE=$SYNC_RATE SYNC_RUNS=$SYNC_RUNS SYNC_CS1_CPU=$SYNC_CS1_CPU callers=$NCALLERS"
 } >>"$RAW"
 
 # ---- the pair ----------------------------------------------------------------
 lab_up n1 n2
 CS1=$(cat "$LAB_W/n1/corosync.pid") CS2=$(cat "$LAB_W/n2/corosync.pid")
-# every thread of each corosync (it runs SCHED_RR): n1's shares the active's core
+# every thread of each corosync (it runs SCHED_RR), by default on the
+# generator's core: on the active's, it preempted sbcd at every message
 taskset -a -pc "$CS1_CPU" "$CS1" >/dev/null || fail "cannot pin corosync on n1"
 taskset -a -pc "$CS2_CPU" "$CS2" >/dev/null || fail "cannot pin corosync on n2"
 for n in n1 n2; do
@@ -248,6 +263,33 @@ read_ticks() {
 	for p in $PROCS; do
 		pid=$(proc_pid "$p")
 		TK[$p]=${CPU[pid]:-0}
+	done
+}
+# Run-queue wait (schedstat's run_delay, summed over every thread, ns) of
+# each process: the time it was ready to run while something else had its
+# core (corosync at real-time priority, sipp, foreign load)
+declare -A RD=()
+read_delays() {
+	local p pid t a b
+	for p in $PROCS; do
+		pid=$(proc_pid "$p")
+		RD[$p]=0
+		for t in /proc/"$pid"/task/*/schedstat; do
+			read -r a b _ <"$t" 2>/dev/null || continue
+			RD[$p]=$((RD[$p] + b))
+		done
+	done
+}
+# UDP datagrams the kernel dropped for want of room in a socket's receive
+# buffer (RcvbufErrors of /proc/net/snmp), per member: a receiver that did
+# not keep up
+UDP_MEMBERS="n1 n2 cli core"
+declare -A UE=()
+read_udp_errs() {
+	local m
+	for m in $UDP_MEMBERS; do
+		UE[$m]=$(lab_x "$m" cat /proc/net/snmp 2>/dev/null | awk '$1 == "Udp:" && $2 ~ /^[0-9]/ { print $6; exit }')
+		UE[$m]=${UE[$m]:-0}
 	done
 }
 # one field of `sbcctl role` output kept in a file
@@ -354,8 +396,11 @@ run_step() { # mode rate round try warm -> STEP_IDX; 0 pass, 1 fail, 2 an sbcd d
 	ctl n1 role >"$dir/role_n1.start"
 	ctl n2 role >"$dir/role_n2.start"
 	read_ticks
-	local -A T1=()
-	for p in $PROCS; do T1[$p]=${TK[$p]}; done
+	read_delays
+	read_udp_errs
+	local -A T1=() D1=() U1=()
+	for p in $PROCS; do T1[$p]=${TK[$p]} D1[$p]=${RD[$p]}; done
+	for p in $UDP_MEMBERS; do U1[$p]=${UE[$p]}; done
 	close_pending "$mode" "${TK[$( [[ $mode == alone ]] && echo alone || echo active)]}"
 	close_shared
 	t1=$EPOCHREALTIME
@@ -376,9 +421,18 @@ run_step() { # mode rate round try warm -> STEP_IDX; 0 pass, 1 fail, 2 an sbcd d
 	fi
 	wait "$uac_pid" || uac_rc=$?
 	read_ticks
+	read_delays
+	read_udp_errs
 	local -A T2=()
 	for p in $PROCS; do T2[$p]=${TK[$p]}; done
 	t2=$EPOCHREALTIME
+	# waited for a core during the load, % of the load period; UDP drops
+	local waits="" drops=""
+	for p in $PROCS; do
+		waits+="$p:$(calcf %.1f "(${RD[$p]} - ${D1[$p]}) / 1e7 / ($t2 - $t1)") "
+	done
+	for p in $UDP_MEMBERS; do drops+="$p:$((UE[$p] - U1[$p])) "; done
+	waits=${waits% } drops=${drops% }
 
 	# the UAS has no -m (late INVITE retransmissions would count as calls):
 	# after the last calls' <timewait>, SIGUSR1 ends it with its statistics
@@ -494,7 +548,7 @@ run_step() { # mode rate round try warm -> STEP_IDX; 0 pass, 1 fail, 2 an sbcd d
 	R_STEAL[i]=$steal_pct R_FOREIGN[i]=$foreign_pct R_MSGS[i]=$msgs R_BYTES[i]=$bytes
 	R_LAGL[i]=$lagl R_LAGE[i]=$lage R_REPL[i]=${repl% }
 	R_VERDICT[i]=$verdict R_NOTE[i]=$notes
-	R_XTRA[i]="sipp_retr=$((retr_stat + uas_retr_stat)) uas_calls=$uas_in uas_ok=$uas_ok uac_cpu_ticks=$uac_cpu uas_cpu_ticks=$uas_cpu uas_stray=$stray load_s=$(fmt "$wl" %.2f)"
+	R_XTRA[i]="sipp_retr=$((retr_stat + uas_retr_stat)) uas_calls=$uas_in uas_ok=$uas_ok uac_cpu_ticks=$uac_cpu uas_cpu_ticks=$uas_cpu uas_stray=$stray load_s=$(fmt "$wl" %.2f) runq_wait_pct=${waits// /,} udp_rcvbuf_drops=${drops// /,}"
 	PENDING[$mode]=$i
 	SPENDING=$i
 	STEP_IDX=$i
@@ -503,6 +557,7 @@ run_step() { # mode rate round try warm -> STEP_IDX; 0 pass, 1 fail, 2 an sbcd d
 		"$(fmt "$retr_pct" %.2f)" "$(fmt "$goodput" %.1f)" "$(fmt "${R_SUTPCT[i]}" %.0f)" \
 		"$(fmt "${R_CORE0[i]}" %.0f)" "$(fmt "${R_CORE1[i]}" %.0f)" "$msgs" "$lagl" \
 		"$(fmt "$steal_pct" %.1f)" "$(fmt "$foreign_pct" %.0f)" "$verdict" "$notes"
+	printf '         waited for a core (%% of the load period): %s; UDP receive-buffer drops: %s\n' "$waits" "$drops"
 	[[ $verdict == pass ]] && return 0
 	for p in $ALONE $ACTIVE $STANDBY; do
 		[[ -e /proc/$p ]] || return 2
@@ -578,6 +633,8 @@ sync_phase() {
 	lab_stop "$ACTIVE" 10
 	mv "$LAB_W/n1/sbcd.log" "$LAB_W/n1/sbcd.steps.log"
 	mv "$LAB_W/n2/sbcd.log" "$LAB_W/n2/sbcd.steps.log"
+	taskset -a -pc "$SYNC_CS1_CPU" "$CS1" >/dev/null || fail "cannot pin corosync on n1"
+	note "sync: corosync of n1 on core $SYNC_CS1_CPU"
 	LAB_SBCD_CPU=$SUT_CPU pair_sbcd n1 "${SPEED[@]}" "${PEER[@]}"
 	ACTIVE=$LAB_BG_PID
 	wait_for 10 is_synced n1 || fail "sync: n1 alone in the group, not synced: $(ctl n1 role)"

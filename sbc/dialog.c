@@ -501,8 +501,15 @@ void dialog_confirm(struct dialog *d, const struct pl *ttag)
 	(void)local_change(d->sbc, &r, NULL);
 }
 
+static bool text_is(const char *s, const struct pl *pl)
+{
+	return s ? !pl_strcmp(pl, s) : !pl_isset(pl);
+}
+
 /* What topology hiding keeps of the core party (topo.c): its target,
- * its route set and, for a call it placed, its Vias. */
+ * its route set and, for a call it placed, its Vias.  Nothing changes
+ * (the 2xx's route set is the one the INVITE's forward gave): no record
+ * either, one less for the standby. */
 void dialog_core_party(struct dialog *d, const struct pl *target,
 		       const struct pl *routes, const struct pl *vias)
 {
@@ -518,6 +525,9 @@ void dialog_core_party(struct dialog *d, const struct pl *target,
 		r.routes = *routes;
 	if (vias)
 		r.vias = *vias;
+	if (d->hidden && text_is(d->target, &r.target)
+	    && text_is(d->routes, &r.routes) && text_is(d->vias, &r.vias))
+		return;
 	(void)local_change(d->sbc, &r, NULL);
 }
 
