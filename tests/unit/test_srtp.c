@@ -230,6 +230,25 @@ static int one_pkt(struct msrtp *tx, struct msrtp *rx, uint16_t seq,
 	return len == olen && !memcmp(buf, orig, olen) ? 0 : EBADMSG;
 }
 
+/* The phone protects with kp, the active node unprotects (arx); the node
+ * protects towards it with ks (atx), the phone unprotects (prx); the
+ * node's contexts tell their ROC notes to srx and stx. */
+static void phone_and_node(enum msrtp_suite suite, struct msrtp_key *kp,
+			   struct msrtp_key *ks, struct msrtp **ptx,
+			   struct msrtp **arx, struct msrtp **atx,
+			   struct msrtp **prx, struct roc_seen *srx,
+			   struct roc_seen *stx)
+{
+	assert_int_equal(msrtp_key_gen(kp, suite, 1), 0);
+	assert_int_equal(msrtp_key_gen(ks, suite, 1), 0);
+	assert_int_equal(msrtp_alloc(ptx, kp, true), 0);
+	assert_int_equal(msrtp_alloc(arx, kp, false), 0);
+	assert_int_equal(msrtp_alloc(atx, ks, true), 0);
+	assert_int_equal(msrtp_alloc(prx, ks, false), 0);
+	msrtp_set_roch(*arx, roc_h, srx);
+	msrtp_set_roch(*atx, roc_h, stx);
+}
+
 /* 70,000 packets from 61000: one wrap, and the next one 72 packets on */
 enum { SSRC = 0x1234abcd, FIRST = 61000, NPKT = 70000 };
 
@@ -244,17 +263,7 @@ static void roc_suite(enum msrtp_suite suite)
 	uint8_t buf[400];
 	size_t len;
 
-	/* the phone protects with kp, the active node unprotects (arx);
-	 * the node protects towards it with ks (atx), the phone
-	 * unprotects (prx) */
-	assert_int_equal(msrtp_key_gen(&kp, suite, 1), 0);
-	assert_int_equal(msrtp_key_gen(&ks, suite, 1), 0);
-	assert_int_equal(msrtp_alloc(&ptx, &kp, true), 0);
-	assert_int_equal(msrtp_alloc(&arx, &kp, false), 0);
-	assert_int_equal(msrtp_alloc(&atx, &ks, true), 0);
-	assert_int_equal(msrtp_alloc(&prx, &ks, false), 0);
-	msrtp_set_roch(arx, roc_h, &srx);
-	msrtp_set_roch(atx, roc_h, &stx);
+	phone_and_node(suite, &kp, &ks, &ptx, &arx, &atx, &prx, &srx, &stx);
 	msrtp_roc_get(arx, &r);
 	assert_false(r.set);
 
@@ -371,14 +380,7 @@ static void outage_suite(enum msrtp_suite suite)
 	uint8_t buf[400];
 	size_t len;
 
-	assert_int_equal(msrtp_key_gen(&kp, suite, 1), 0);
-	assert_int_equal(msrtp_key_gen(&ks, suite, 1), 0);
-	assert_int_equal(msrtp_alloc(&ptx, &kp, true), 0);
-	assert_int_equal(msrtp_alloc(&arx, &kp, false), 0);
-	assert_int_equal(msrtp_alloc(&atx, &ks, true), 0);
-	assert_int_equal(msrtp_alloc(&prx, &ks, false), 0);
-	msrtp_set_roch(arx, roc_h, &srx);
-	msrtp_set_roch(atx, roc_h, &stx);
+	phone_and_node(suite, &kp, &ks, &ptx, &arx, &atx, &prx, &srx, &stx);
 	for (seq = 60000; seq <= 65000; seq++)
 		if (one_pkt(ptx, arx, seq, SSRC)
 		    || one_pkt(atx, prx, seq, SSRC + 1))
