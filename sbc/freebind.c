@@ -15,7 +15,6 @@
  * code sends on a side (listen_source()), an unbound stream socket is
  * bound to that side's address first.
  */
-#include <string.h>
 #include <unistd.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -75,22 +74,16 @@ int connect(int fd, const struct sockaddr *addr, socklen_t len)
 
 	if (source && addr && addr->sa_family == source->sa_family
 	    && unbound_stream(fd, source)) {
-		struct sockaddr_storage src;
 		const int one = 1;
 
-		/* port 0: the kernel picks it at connect() by the whole
-		 * 4-tuple (IP_BIND_ADDRESS_NO_PORT), so that one source
-		 * address does not run out of ports after ~28,000 */
-		memcpy(&src, source, source_len);
-		if (src.ss_family == AF_INET)
-			((struct sockaddr_in *)&src)->sin_port = 0;
-		else
-			((struct sockaddr_in6 *)&src)->sin6_port = 0;
+		/* the side's address has port 0: the kernel picks the port
+		 * at connect() by the whole 4-tuple (IP_BIND_ADDRESS_NO_PORT),
+		 * so that one source address does not run out of ports after
+		 * ~28,000; a failed bind leaves the kernel's choice (a
+		 * connection from the node's own address beats none) */
 		(void)setsockopt(fd, SOL_IP, IP_BIND_ADDRESS_NO_PORT, &one,
 				 sizeof(one));
-		/* a failed bind leaves the kernel's choice: a connection
-		 * from the node's own address beats none */
-		(void)bind(fd, (struct sockaddr *)&src, source_len);
+		(void)bind(fd, source, source_len);
 	}
 	return (int)syscall(SYS_connect, fd, addr, len);
 }
