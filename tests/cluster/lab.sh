@@ -68,6 +68,9 @@
 #                           namespaces, killed PIDs still alive, libqb
 #                           files in /dev/shm); empty = clean
 #   fail MSG / ok MSG / lab_log MSG
+# Another process (sbc-drill's fault hook, a shell of a developer) acts
+# on a running lab with lab_ctl.sh IDX WORKDIR ..., which sources this
+# file with LAB_ATTACH=1: the functions only.
 # Settings (environment): LAB_TOKEN (totem token ms, 1000: shorter flaps on
 # these VMs), LAB_TOTEM_EXTRA (more totem lines), LAB_KEEP=1 (keep LAB_W),
 # LAB_PACEMAKER=1 (start pacemakerd in every node: not implemented yet, a
@@ -637,6 +640,7 @@ lab_up() {
 	for n in $LAB_NODES; do
 		lab_wait_members "$n" "$count" 20 || fail "corosync in $n did not see all $count nodes"
 	done
+	echo "$LAB_NODES" > "$LAB_W/lab.nodes"
 	LAB_UP_MS=$(($(lab_ms) - t0))
 	lab_log "lab $LAB_P up ($LAB_NODES) in $(lab_secs 0 "$LAB_UP_MS") s"
 }
@@ -689,6 +693,13 @@ lab_exit() {
 	lab_down
 }
 
+# Attached (lab_ctl.sh): the functions only, on a lab a test runs; no
+# claim, no trap, no cleaning: the lab stays the test's.
+if [ -n "${LAB_ATTACH:-}" ]; then
+	LAB_NODES=$(cat "$LAB_W/lab.nodes" 2>/dev/null) ||
+		{ echo "no lab at $LAB_W" >&2; exit 2; }
+	return 0 2>/dev/null || exit 0
+fi
 lab_require
 trap lab_exit EXIT
 trap 'exit 130' INT
