@@ -154,9 +154,13 @@ ok "bad input: broken config 6 ($why_broken), cluster = none 6, unknown paramete
 
 # ---- 2. ocf-tester ---------------------------------------------------------
 t0=$(lab_ms)
+# ocf-tester runs meta-data as user nobody: a copy where nobody reaches
+# it (a checkout in a mktemp -d directory, 0700, is out of its reach)
+install -D -m 0755 "$AGENT" "$LAB_W/ra/sbcd" || fail "cannot copy the agent"
+chmod 0755 "$LAB_W" "$LAB_W/ra"
 lab_x n1 timeout -k 1 240 env OCF_ROOT=/usr/lib/ocf ocf-tester -n sbc \
 	-o config="$LAB_W/n1/sbcd.conf" -o sbcd="$SBCD" -o sbcctl="$SBCCTL" \
-	-o logfile="$LAB_W/n1/sbcd.log" "$AGENT" >"$LAB_W/ocf-tester.out" 2>&1 ||
+	-o logfile="$LAB_W/n1/sbcd.log" "$LAB_W/ra/sbcd" >"$LAB_W/ocf-tester.out" 2>&1 ||
 	fail "ocf-tester failed: $(tail -15 "$LAB_W/ocf-tester.out")"
 grep -q "passed all tests" "$LAB_W/ocf-tester.out" || fail "ocf-tester: $(tail -5 "$LAB_W/ocf-tester.out")"
 ok "ocf-tester passed in $(lab_secs "$t0" "$(lab_ms)") s"
