@@ -1,5 +1,5 @@
 #!/bin/bash
-# The cluster tests' SIP UA (tests/cluster/sipua.py) proves itself through
+# The cluster tests' and drills' SIP UA (drill/sipua.py) proves itself through
 # sbcd: calls over UDP, TCP and TLS at once into one UAS, half hung up by
 # each end, a re-INVITE mid-call, every BYE answered 200; a TCP caller whose
 # connection is cut while its re-INVITE waits for an answer sends it again
@@ -7,7 +7,7 @@
 # again and its calls end normally; a call that fails is reported (exit 1).
 . "$(dirname "$0")/lib.sh"
 
-SIPUA=$HERE/../cluster/sipua.py
+SIPUA=$HERE/../../drill/sipua.py
 # Debian's python3 (the UA needs nothing else): a version manager's shim
 # in front of it can take seconds to start, and the test waits for that
 PY=python3

@@ -1,10 +1,10 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """rtp_pump.py: one far end of the media of many calls through sbcd.
 
 Reads sipp message logs (--log, repeatable) to learn, per call (Call-ID),
 the sbcd media address and port this end must send to: the caller side
 (--side a) takes the SDP of each 200 it received, the callee side (--side
-b) the SDP of each INVITE; and tests/cluster/sipua.py's result files
+b) the SDP of each INVITE; and drill/sipua.py's result files
 (--sipua, repeatable), whose media=IP:PORT is that address already.
 --only FILE: only the calls named there (the first word of each line is a
 Call-ID), all of which must come; else every call of the logs, --calls of

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """sipua.py: the SIP test user agent of sbc's cluster tests and failover drills.
 
 Why not sipp: Debian 12's sipp has no TLS, and a failover of sbcd takes the
