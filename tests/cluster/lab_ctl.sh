@@ -6,6 +6,8 @@
 # here claims it, traps or tears it down.
 #   x MEMBER CMD...          run CMD in a member (n1..n3, cli, core)
 #   crash NODE               cable cut, every process killed, eth0 flushed
+#                            (crash and partition print "fault_at EPOCH"
+#                            first: the moment sbc-drill reports)
 #   revive NODE              address and cable back, node launcher again
 #   partition NODE / heal NODE   the cable only
 #   addr-add NODE IP / addr-del NODE IP
@@ -50,6 +52,8 @@ LAB_ATTACH=1
 case $act in
 crash | revive | partition | heal)
 	[ $# = 1 ] || usage
+	# the fault's moment, for sbc-drill: its --fault-cmd may print it
+	case $act in crash | partition) echo "fault_at ${EPOCHREALTIME/,/.}" ;; esac
 	"lab_$act" "$1" >/dev/null
 	;;
 addr-add | addr-del)
