@@ -1,9 +1,12 @@
 #!/bin/bash
 # t_drill: sbc-drill (drill/sbc-drill), the failover drill operators run,
 # end to end in the lab without Pacemaker:
+#   0. sbc-drill runs from an install layout (bin/sbc-drill, its tools in
+#      share/sbc/drill), not from the source tree;
 #   1. bad input is refused before anything runs: an unknown drill,
 #      node-crash without --fault-cmd, partition with two nodes,
-#      resource-failure without --vip: exit 2 and a message naming the
+#      resource-failure without --vip, a callee that is no IP:PORT, a
+#      tools directory without the tools: exit 2 and a message naming the
 #      problem;
 #   2. two nodes, sbcd on both (n1 active, n2 a synced standby), TLS on
 #      the access side;
@@ -31,7 +34,14 @@
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/pair.sh"
 pair_sipua
-DRILLCMD=$DRILL/sbc-drill
+# sbc-drill as installed (bin/, its tools in share/sbc/drill, the layout
+# of CMakeLists.txt's install rules), away from the source tree: it must
+# find its tools there, for itself and for the callee
+mkdir -p "$LAB_W/inst/bin" "$LAB_W/inst/share/sbc/drill"
+install -m 0755 "$DRILL/sbc-drill" "$LAB_W/inst/bin/" &&
+	install -m 0755 "$DRILL/sipua.py" "$DRILL/rtp_pump.py" "$LAB_W/inst/share/sbc/drill/" ||
+	fail "cannot copy sbc-drill"
+DRILLCMD=$LAB_W/inst/bin/sbc-drill
 CTL="bash $HERE/lab_ctl.sh $LAB_IDX $LAB_W"
 BOUND_MS=$((3 * LAB_TOKEN + 5000))     # the lab's failover bound
 
@@ -73,6 +83,7 @@ refused "node-crash needs --fault-cmd" node-crash "${base[@]}"
 refused "partition needs 3 nodes" partition "${base[@]}" --fault-cmd true
 refused "resource-failure needs --vip" resource-failure "${base[@]}"
 refused "expected IP:PORT" switchover --nodes n1,n2 --access 192.0.2.50 --callee core
+refused "sipua.py and rtp_pump.py not in /nonexistent" switchover "${base[@]}" --tools /nonexistent
 ok "bad input refused with exit 2 and its reason"
 
 # ---- 2. the pair ----
