@@ -6,7 +6,7 @@
 # on a revived node.  Once the lab runs Pacemaker (LAB_PACEMAKER=1, the
 # ra/sbcd promotable clone and IPaddr2), the drills there use lab_ctl.sh as
 # the fault command and this hook goes.
-# crash and partition print "fault_at EPOCH" (the moment of the cut) first.
+# crash and partition print "fault_at EPOCH" (the moment of the cut).
 #   crash NODE      lab_crash (cable cut, every process killed, addresses
 #                   flushed); if NODE held the access address (it was the
 #                   active), as pair_takeover: wait until a synced standby
@@ -15,7 +15,13 @@
 #   revive NODE     lab_revive, wait for corosync membership, then NODE's
 #                   sbcd again from its sbcd.conf (a standby: it syncs from
 #                   the active), until it is ready
-#   partition NODE / heal NODE    the cable only
+#   partition NODE  lab_partition (the cable cut, NODE lives on alone);
+#                   if NODE was the active: the takeover as for a crash by
+#                   a synced standby of the majority, and once NODE's sbcd
+#                   has demoted itself (quorum lost), NODE's service
+#                   addresses are removed (Pacemaker's no-quorum-policy=stop
+#                   stops IPaddr2 there)
+#   heal NODE       lab_heal: the cable back
 # Environment: SBCD and SBCCTL (as the cluster tests have them).  Exit 0
 # done, 1 failed (the reason on stderr), 2 bad usage.  Every wait bounded.
 set -u
@@ -60,23 +66,38 @@ take_addresses() {
 	done
 }
 
-crash() {
-	local n s="" active=0
+# ACTION (crash or partition) on NODE; if NODE was the active, a synced
+# standby takes over once it sees NODE leave.  Sets S (the new active).
+cut() {
+	local n active=0
+	S=""
 	ip -n "$LAB_P-$node" -4 -o addr show dev eth0 | grep -q " $LAB_VIP_ACCESS/" && active=1
-	# the survivor is chosen before the crash: its role is the one it had
+	# the survivor is chosen before the cut: its role is the one it had
 	if [ $active = 1 ]; then
 		for n in $LAB_NODES; do
-			[ "$n" != "$node" ] && synced_standby "$n" && { s=$n; break; }
+			[ "$n" != "$node" ] && synced_standby "$n" && { S=$n; break; }
 		done
-		[ -n "$s" ] || { echo "no synced standby to take over from $node" >&2; exit 1; }
+		[ -n "$S" ] || { echo "no synced standby to take over from $node" >&2; exit 1; }
 	fi
 	echo "fault_at ${EPOCHREALTIME/,/.}"     # the moment sbc-drill reports
-	lab_crash "$node" >/dev/null
+	"lab_$1" "$node" >/dev/null
 	[ $active = 1 ] || return 0
-	until_ok 20 eval '! sees "$s" "${node#n}"' || { echo "$s still sees $node 20 s after the crash" >&2; exit 1; }
-	take_addresses "$s"
-	ctl "$s" role active | grep -q '^OK' || { echo "$s cannot take over: $(ctl "$s" role active)" >&2; exit 1; }
-	echo "$s active"
+	until_ok 20 eval '! sees "$S" "${node#n}"' || { echo "$S still sees $node 20 s after the $1" >&2; exit 1; }
+	take_addresses "$S"
+	ctl "$S" role active | grep -q '^OK' || { echo "$S cannot take over: $(ctl "$S" role active)" >&2; exit 1; }
+	echo "$S active"
+}
+
+# The cut-off node's sbcd demotes itself when quorum is lost; then its
+# service addresses go, as Pacemaker stops IPaddr2 without quorum.
+minority() {
+	local ip
+	until_ok 20 eval 'ctl "$node" role | grep -q "^role standby$"' ||
+		{ echo "$node still active 20 s after the partition" >&2; exit 1; }
+	for ip in "$LAB_VIP_ACCESS" "$LAB_VIP_CORE"; do
+		ip -n "$LAB_P-$node" addr del "$ip/24" dev eth0 2>/dev/null
+	done
+	echo "$node demoted, addresses removed"
 }
 
 revive() {
@@ -93,11 +114,11 @@ revive() {
 }
 
 case $act in
-crash) crash ;;
+crash) cut crash ;;
 revive) revive ;;
 partition)
-	echo "fault_at ${EPOCHREALTIME/,/.}"
-	lab_partition "$node" >/dev/null
+	cut partition
+	[ -z "$S" ] || minority
 	;;
 heal) lab_heal "$node" >/dev/null ;;
 *) echo "unknown action '$act'" >&2; exit 2 ;;
