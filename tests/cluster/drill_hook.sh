@@ -40,6 +40,8 @@ case $node in n[123]) ;; *) echo "no node '$node'" >&2; exit 2 ;; esac
 ctl() { bash "$HERE/lab_ctl.sh" "$IDX" "$LAB_W" x "$1" "$SBCCTL" -s "$LAB_W/$1/sbcd.sock" "${@:2}"; }
 synced_standby() { ctl "$1" role 2>/dev/null | grep -q '^role standby$' && ctl "$1" role | grep -q '^synced yes$'; }
 sees() { ctl "$1" role 2>/dev/null | grep -q "^peer $2 "; }
+left() { ! sees "$S" "${node#n}"; }    # S no longer lists NODE
+demoted() { ctl "$node" role 2>/dev/null | grep -q '^role standby$'; }
 
 # Wait (SECS, 50 ms steps) until COMMAND... succeeds.
 until_ok() {
@@ -82,7 +84,7 @@ cut() {
 	echo "fault_at ${EPOCHREALTIME/,/.}"     # the moment sbc-drill reports
 	"lab_$1" "$node" >/dev/null
 	[ $active = 1 ] || return 0
-	until_ok 20 eval '! sees "$S" "${node#n}"' || { echo "$S still sees $node 20 s after the $1" >&2; exit 1; }
+	until_ok 20 left || { echo "$S still sees $node 20 s after the $1" >&2; exit 1; }
 	take_addresses "$S"
 	ctl "$S" role active | grep -q '^OK' || { echo "$S cannot take over: $(ctl "$S" role active)" >&2; exit 1; }
 	echo "$S active"
@@ -92,7 +94,7 @@ cut() {
 # service addresses go, as Pacemaker stops IPaddr2 without quorum.
 minority() {
 	local ip
-	until_ok 20 eval 'ctl "$node" role | grep -q "^role standby$"' ||
+	until_ok 20 demoted ||
 		{ echo "$node still active 20 s after the partition" >&2; exit 1; }
 	for ip in "$LAB_VIP_ACCESS" "$LAB_VIP_CORE"; do
 		ip -n "$LAB_P-$node" addr del "$ip/24" dev eth0 2>/dev/null
