@@ -62,6 +62,10 @@ echo $$ > "$D/holder.pid"
 corosync -f </dev/null &
 echo $! > "$D/corosync.pid"
 
+# The quorum device's client (LAB_QNETD=1: lab.sh left the marker); it
+# waits for corosync itself, so the launcher goes on at once.
+[ -e "$D/qdevice" ] && bash "$(dirname "$0")/lab_qdevice.sh" qdevice "$D" </dev/null &
+
 # TODO(lab_pacemaker): with LAB_PACEMAKER=1, wait (bounded, every CLI
 # call under timeout) for corosync-cfgtool -s, then start
 # PCMK_logfacility=none pacemakerd </dev/null & here (CIB pre-seeded in
