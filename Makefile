@@ -12,12 +12,14 @@ DEPS = build-essential cmake pkg-config libre-dev libssl-dev openssl \
        ca-certificates
 # ... and what the tests drive: the far ends, the registrar, the cluster
 # lab's Corosync (never started as a service: the lab runs it in its own
-# namespaces), the Pacemaker resource agent ra/sbcd (ocf-shellfuncs of
-# resource-agents; sipp for its OPTIONS probe, which a cluster node needs
-# too), ocf-tester's meta-data check (xmllint) and the agent's lint.
+# namespaces) and its two-node tie-breaker (corosync-qdevice in the nodes,
+# corosync-qnetd in a third namespace: t_qdevice), the Pacemaker resource
+# agent ra/sbcd (ocf-shellfuncs of resource-agents; sipp for its OPTIONS
+# probe, which a cluster node needs too), ocf-tester's meta-data check
+# (xmllint) and the agent's lint.
 TEST_DEPS = $(DEPS) sip-tester resource-agents kamailio kamailio-tls-modules iproute2 \
-       procps util-linux python3 sipvicious corosync iputils-arping \
-       libxml2-utils shellcheck
+       procps util-linux python3 sipvicious corosync corosync-qdevice \
+       corosync-qnetd iputils-arping libxml2-utils shellcheck
 
 .PHONY: all deps test-deps build asan run check check-fast bench bench-media bench-pair clean
 

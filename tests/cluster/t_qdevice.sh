@@ -40,9 +40,11 @@ DECIDED_MAX_MS=$((LOSS_MAX_MS + 2 * HB_MS))
 three_votes() {
 	local q
 	q=$(lab_x "$1" timeout -k 1 5 corosync-quorumtool -s 2>&1)
-	grep -Eq '^Quorate: +Yes' <<<"$q" && grep -Eq '^Expected votes: +3$' <<<"$q" &&
-		grep -Eq '^Total votes: +3$' <<<"$q" && grep -Eq '^ +0 +1 +Qdevice' <<<"$q" ||
-		{ echo "$q"; return 1; }
+	if ! { grep -Eq '^Quorate: +Yes' <<<"$q" && grep -Eq '^Expected votes: +3$' <<<"$q" &&
+		grep -Eq '^Total votes: +3$' <<<"$q" && grep -Eq '^ +0 +1 +Qdevice' <<<"$q"; }; then
+		echo "$q"
+		return 1
+	fi
 }
 
 # One sample of NODE's sbcd: "ROLE QUORATE PENDING peer|alone" (PENDING:
@@ -98,8 +100,9 @@ watch_cut() { # CUT KEEP T0 MODE
 				# promoted: decided since this sample's view
 				[ -n "$DECIDED_MS" ] || DECIDED_MS=$ACTIVE_MS
 				read -r rc qc pc mc <<<"$(view "$cut" "${keep#n}")"
-				[ "$rc" = standby ] && [ "$qc" = no ] ||
+				if [ "$rc" != standby ] || [ "$qc" != no ]; then
 					fail "$keep promoted $ACTIVE_MS ms after the cut while $cut is $rc, quorate $qc"
+				fi
 				pair_move "$cut" "$keep"
 			else
 				case $out in
@@ -141,15 +144,15 @@ back() { # NODE
 
 lab_up n1 n2
 pair_init
+# shellcheck disable=SC2119 # no extra sbcd options
 pair_up
 
 # ---- 1. the device's vote, over TLS ----
 for n in n1 n2; do
 	q=$(three_votes "$n") || fail "$n: not quorate with the device's vote: $q"
 	d=$(lab_x "$n" timeout -k 1 5 corosync-qdevice-tool -sv 2>&1)
-	grep -Eq '^State:[[:space:]]+Connected' <<<"$d" &&
-		grep -Eq '^TLS active:[[:space:]]+Yes' <<<"$d" ||
-		fail "$n: qdevice not connected over TLS: $d"
+	grep -Eq '^State:[[:space:]]+Connected' <<<"$d" || fail "$n: qdevice not connected: $d"
+	grep -Eq '^TLS active:[[:space:]]+Yes' <<<"$d" || fail "$n: qdevice without TLS: $d"
 done
 l=$(lab_x qn timeout -k 1 5 corosync-qnetd-tool -lv 2>&1)
 [ "$(grep -Ec 'TLS active:[[:space:]]+Yes \(client certificate verified\)' <<<"$l")" = 2 ] ||
