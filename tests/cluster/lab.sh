@@ -49,6 +49,9 @@
 #   lab_partition NODE      cable cut only: the node and its processes live
 #                           on, alone (a partition, not a crash)
 #   lab_heal NODE           the cable back
+#   lab_isolate NODE / lab_unisolate NODE   bridge port isolation on/off:
+#                           isolated nodes reach qn, cli and core but not
+#                           each other (only the link between them cut)
 #   lab_sbcd NODE [OPT=VAL...] [-- LINE...]  write LAB_W/NODE/sbcd.conf
 #                           (sbcd standalone on the VIPs, upstream the core's
 #                           UAS, the lab network as peer "lab") and start
@@ -89,7 +92,8 @@
 # /etc/corosync is never written), starts corosync-qnetd in qn, writes
 # corosync.conf with quorum.device (model net, votes 1, algorithm ffsplit,
 # tls on) instead of two_node, and each node's launcher starts
-# corosync-qdevice -f after corosync.  lab_up returns once every node is
+# corosync-qdevice -f after corosync (LAB_QDEVICE_HEURISTICS adds a
+# heuristics command, below).  lab_up returns once every node is
 # quorate with the device's vote (nodes + 1 votes) and qnetd has voted
 # ACK for each.  Logs: LAB_W/qn/qnetd.log, LAB_W/<node>/qdevice.log (both
 # with -d), LAB_W/qn/certs.log.
@@ -108,6 +112,14 @@
 # LAB_QDEVICE_TIMEOUT=2500 (a 2 s heartbeat) instead of corosync's 10000
 # makes the whole decision take seconds, not tens of seconds; qdevice
 # polls votequorum every half of it, which a loaded VM still keeps up with.
+# When both halves still reach qnetd (only the link between the nodes
+# cut: lab_isolate), ffsplit gives the vote to the half with more
+# heuristics passed; with none, or as many, the tie-breaker decides (keep
+# active partition cannot tell two halves of one quorate cluster apart),
+# lowest node id by default: n1 keeps quorum even as the standby, and the
+# active n2 demotes itself (measured).  LAB_QDEVICE_HEURISTICS gives qdevice
+# a command to run at each membership change; t_qdevice's passes where
+# sbcd is active, so the active's half keeps the vote.
 #
 # Processes are stopped by PID only: the PIDs come from `ip netns pids` of
 # the lab's own namespaces, so nothing outside the lab is ever touched.
@@ -606,6 +618,21 @@ lab_heal() {
 	lab_log "$1 connected again"
 }
 
+# Bridge port isolation: isolated ports reach the others (qn, cli, core)
+# but not each other, so isolating two nodes cuts only the link between
+# them (the cluster link fails, both still see the quorum device).
+lab_isolate() {
+	ip -n "$LAB_LAN" link set "v-$1" type bridge_slave isolated on ||
+		fail "cannot isolate $1"
+	lab_log "$1 isolated (reaches only members that are not)"
+}
+
+lab_unisolate() {
+	ip -n "$LAB_LAN" link set "v-$1" type bridge_slave isolated off ||
+		fail "cannot end the isolation of $1"
+	lab_log "$1 no longer isolated"
+}
+
 # ---- sbcd ------------------------------------------------------------------
 
 # sbcd standalone in NODE on the two VIPs (which must be on NODE already:
@@ -670,6 +697,11 @@ EOC
 # sets them: the header, "quorum device".
 LAB_QDEVICE_TIMEOUT=${LAB_QDEVICE_TIMEOUT-2500}
 LAB_QNETD_DPD=${LAB_QNETD_DPD-3}
+# LAB_QDEVICE_HEURISTICS: a command (as corosync.conf holds it: double
+# quotes inside escaped with a backslash) qdevice runs at each membership
+# change (heuristics mode sync); empty: no heuristics.  Set it before
+# lab_up (LAB_W is known once this file is sourced).
+LAB_QDEVICE_HEURISTICS=${LAB_QDEVICE_HEURISTICS-}
 
 lab_qnetd_require() {
 	local c
@@ -690,7 +722,13 @@ lab_qnetd_quorum_conf() {
 	printf '\tdevice {\n\t\tmodel: net\n\t\tvotes: 1\n'
 	[ -z "$LAB_QDEVICE_TIMEOUT" ] || printf '\t\ttimeout: %s\n' "$LAB_QDEVICE_TIMEOUT"
 	printf '\t\tnet {\n\t\t\thost: %s\n\t\t\talgorithm: ffsplit\n' "$LAB_QNETD_IP"
-	printf '\t\t\ttls: on\n\t\t}\n\t}\n'
+	printf '\t\t\ttls: on\n\t\t}\n'
+	# ffsplit ranks halves that both reach qnetd by their heuristics
+	# (passed minus failed) before falling back to the tie-breaker
+	[ -z "$LAB_QDEVICE_HEURISTICS" ] ||
+		printf '\t\theuristics {\n\t\t\tmode: sync\n\t\t\texec_check: %s\n\t\t}\n' \
+			"$LAB_QDEVICE_HEURISTICS"
+	printf '\t}\n'
 }
 
 # CMD with DIR bound over /etc/corosync, in a mount namespace that ends

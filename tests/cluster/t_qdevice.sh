@@ -17,7 +17,11 @@
 #      `role active` (no quorum);
 #   3. the cable is back: n1 rejoins as n2's standby and resyncs;
 #   4. the standby (n1) is cut off: the active n2 stays quorate and active
-#      at every sample, n1 loses quorum; healed again, n1 resyncs.
+#      at every sample, n1 loses quorum; healed again, n1 resyncs;
+#   5. only the link between the nodes fails (both still reach qnetd):
+#      qdevice's heuristics (a command that passes where sbcd is active)
+#      make qnetd vote for the active n2, which stays active and quorate
+#      at every sample, not for n1 (lowest node id, the tie-breaker).
 # Every wait is bounded; the ok lines give the times.  How the times come
 # about (and why the lab shortens qdevice's timeout and lengthens qnetd's
 # dead peer detection): lab.sh, header, "quorum device".
@@ -26,6 +30,10 @@ LAB_QNETD=1
 . "$(dirname "$0")/lab.sh"
 HERE=$(cd "$(dirname "$0")" && pwd)
 . "$HERE/pair.sh"
+# qdevice's heuristics: pass where sbcd is active (its socket is
+# LAB_W/<node>/sbcd.sock, the node's hostname is its name), so that of two
+# halves that both reach qnetd the active's gets the vote
+LAB_QDEVICE_HEURISTICS="/bin/sh -c \"$SBCCTL -s $LAB_W/\$(hostname)/sbcd.sock role | grep -qx \\\"role active\\\"\""
 
 # The cut node's quorum is gone within token + consensus (1.2 token)
 # plus two of qdevice's heartbeats (0.8 of quorum.device.timeout each;
@@ -137,6 +145,15 @@ qnetd_votes_for() { # NODE
 		grep -q "^ *Node ID ${1#n}:" <<<"$l" && grep -q '^ *Vote:.*(ACK)$' <<<"$l"
 }
 
+# qnetd's heuristics result and last vote for NODE: "Pass ACK".
+qnetd_node() { # NODE
+	lab_x qn timeout -k 1 5 corosync-qnetd-tool -l 2>/dev/null | awk -v n="${1#n}" '
+		/^ *Node ID [0-9]+:/ { sub(":", "", $3); cur = $3 }
+		cur == n && $1 == "Heuristics:" { h = $2 }
+		cur == n && $1 == "Vote:" { v = $NF; gsub(/[()]/, "", v) }
+		END { print h, v }'
+}
+
 # NODE back: a member of both, quorate, standby, synced.
 back() { # NODE
 	[ "$(field "$1" quorate)" = yes ] && [ "$(field "$1" role)" = standby ] && is_synced "$1"
@@ -201,6 +218,23 @@ lab_wait_members n1 2 20 || fail "n1 did not rejoin"
 wait_for 20 back n1 || fail "n1 not back as a synced standby: $(ctl n1 role | head -4)"
 [ "$(field n2 role)" = active ] || fail "n2 lost its role: $(ctl n2 role)"
 ok "n1 back as a synced standby $(lab_secs "$t3" "$(lab_ms)") s after the second heal"
+
+# ---- 5. only the link between the nodes fails ----
+t4=$(lab_ms)
+lab_isolate n1
+lab_isolate n2
+watch_cut n1 n2 "$t4" active
+if [ "$(qnetd_node n2)" != "Pass ACK" ] || [ "$(qnetd_node n1)" != "Fail NACK" ]; then
+	fail "qnetd (heuristics, vote): n1 $(qnetd_node n1), n2 $(qnetd_node n2)"
+fi
+ok "link between the nodes cut, both reach qnetd: it voted for the active n2 (heuristics passed) over n1 (lowest node id); n1 lost quorum after $(lab_secs 0 "$LOST_MS") s, n2's quorum decided after $(lab_secs 0 "$DECIDED_MS") s, active and quorate at all $SAMPLES samples"
+t5=$(lab_ms)
+lab_unisolate n1
+lab_unisolate n2
+lab_wait_members n1 2 20 || fail "n1 did not rejoin"
+wait_for 20 back n1 || fail "n1 not back as a synced standby: $(ctl n1 role | head -4)"
+[ "$(field n2 role)" = active ] || fail "n2 lost its role: $(ctl n2 role)"
+ok "n1 back as a synced standby $(lab_secs "$t5" "$(lab_ms)") s after the link came back"
 
 pair_stop n1 "$SBC1"
 pair_stop n2 "$SBC2"
