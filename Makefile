@@ -16,10 +16,17 @@ DEPS = build-essential cmake pkg-config libre-dev libssl-dev openssl \
 # corosync-qnetd in a third namespace: t_qdevice), the Pacemaker resource
 # agent ra/sbcd (ocf-shellfuncs of resource-agents; sipp for its OPTIONS
 # probe, which a cluster node needs too), ocf-tester's meta-data check
-# (xmllint) and the agent's lint.
+# (xmllint) and the agent's lint, and the drills' Pacemaker and pcs (run
+# in the lab's namespaces only).
 TEST_DEPS = $(DEPS) sip-tester resource-agents kamailio kamailio-tls-modules iproute2 \
        procps util-linux python3 sipvicious corosync corosync-qdevice \
-       corosync-qnetd iputils-arping libxml2-utils shellcheck
+       corosync-qnetd iputils-arping libxml2-utils shellcheck pacemaker pcs
+# Services the cluster packages enable at install on a systemd host; the
+# tests run them in their own namespaces, never as the host's services.
+# Stopped only when this install brought them (an operator's running
+# cluster is left alone).
+LAB_SERVICES = corosync:corosync pacemaker:pacemaker pcsd:pcs \
+       corosync-qdevice:corosync-qdevice corosync-qnetd:corosync-qnetd
 
 .PHONY: all deps test-deps build asan run check check-fast bench bench-media bench-pair clean
 
@@ -32,7 +39,12 @@ deps test-deps:
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  if [ "$$(id -u)" != 0 ]; then echo "run as root to install:$$missing" >&2; exit 1; fi; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing || exit 1; \
+	  if [ -d /run/systemd/system ]; then \
+	    for us in $(LAB_SERVICES); do \
+	      case " $$missing " in *" $${us#*:} "*) systemctl disable --now $${us%%:*} 2>/dev/null || true ;; esac; \
+	    done; \
+	  fi; \
 	fi
 
 build: deps

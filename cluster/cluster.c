@@ -34,7 +34,10 @@
  * role, whether it is synced and its state version (S), so that the
  * agent can promote only a full node, and a new cluster whose nodes all
  * start empty has every node synced (but not a node that saw another
- * hold state it never received).
+ * hold state it never received).  When the active's process dies on a
+ * live node, CPG tells the standby at once (procdown) while Pacemaker
+ * would wait for the active's next monitor: the standby runs
+ * cluster_peer_down_exec, which tells Pacemaker now.
  *
  * Every message starts with one text line:
  *   sbc VERSION TYPE EPOCH SEQ TIME_US TO ARG
@@ -50,6 +53,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <corosync/cpg.h>
 #include <corosync/quorum.h>
 #include "sbc.h"
@@ -878,6 +882,56 @@ static void totem_h(cpg_handle_t h, struct cpg_ring_id ring, uint32_t n,
 		     (unsigned long long)ring.seq);
 }
 
+enum { EXEC_ARGS_MAX = 16 };
+
+/* Run cluster_peer_down_exec NODEID PID, detached: a double fork, so
+ * the program is never our child (no SIGCHLD, nothing to reap but the
+ * intermediate child, which exits at once) and the loop never waits for
+ * it.  Between fork and exec only async-signal-safe calls (the media
+ * threads may hold locks). */
+static void peer_down_exec(struct cluster *c, uint32_t nodeid, uint32_t pid)
+{
+	const char *cmd = c->sbc->conf->cluster_peer_down_exec;
+	char buf[512], ids[2][16], *argv[EXEC_ARGS_MAX + 3], *save = NULL;
+	int argc = 0, st;
+	pid_t child;
+
+	if (!cmd || !*cmd)
+		return;
+	if (str_len(cmd) >= sizeof(buf)) {
+		LOGE(c->sbc, "cluster: cluster_peer_down_exec too long");
+		return;
+	}
+	str_ncpy(buf, cmd, sizeof(buf));
+	for (char *w = strtok_r(buf, " \t", &save); w && argc < EXEC_ARGS_MAX;
+	     w = strtok_r(NULL, " \t", &save))
+		argv[argc++] = w;
+	if (!argc)
+		return;
+	(void)re_snprintf(ids[0], sizeof(ids[0]), "%u", nodeid);
+	(void)re_snprintf(ids[1], sizeof(ids[1]), "%u", pid);
+	argv[argc++] = ids[0];
+	argv[argc++] = ids[1];
+	argv[argc] = NULL;
+	LOGW(c->sbc, "cluster: the active (node %u, pid %u) died: running %s",
+	     nodeid, pid, cmd);
+	child = fork();
+	if (child < 0) {
+		LOGE(c->sbc, "cluster: cannot run %s: %m", cmd, errno);
+		return;
+	}
+	if (child == 0) {
+		if (fork() == 0) {
+			(void)setsid();
+			execv(argv[0], argv);
+			_exit(127);
+		}
+		_exit(0);
+	}
+	while (waitpid(child, &st, 0) < 0 && errno == EINTR)
+		;
+}
+
 static void confchg_h(cpg_handle_t h, const struct cpg_name *group,
 		      const struct cpg_address *memv, size_t nmem,
 		      const struct cpg_address *leftv, size_t nleft,
@@ -916,10 +970,18 @@ static void confchg_h(cpg_handle_t h, const struct cpg_name *group,
 		LOGW(c->sbc, "cluster: node %u (pid %u) left: %s",
 		     leftv[i].nodeid, leftv[i].pid,
 		     r < ARRAY_SIZE(why) ? why[r] : "?");
-		for (uint32_t j = 0; j < MEMBERS_MAX; j++)
-			if (old[j].nodeid == leftv[i].nodeid
-			    && old[j].pid == leftv[i].pid && !old[j].known)
+		for (uint32_t j = 0; j < MEMBERS_MAX; j++) {
+			if (old[j].nodeid != leftv[i].nodeid
+			    || old[j].pid != leftv[i].pid)
+				continue;
+			if (!old[j].known)
 				c->unknown_left = true;
+			if (old[j].known && old[j].role == STORE_ACTIVE
+			    && r == CPG_REASON_PROCDOWN
+			    && c->sbc->store.role == STORE_STANDBY)
+				peer_down_exec(c, leftv[i].nodeid,
+					       leftv[i].pid);
+		}
 		if (c->syncing && leftv[i].nodeid == c->sync_from) {
 			c->syncing = false;
 			tmr_cancel(&c->sync_tmr);

@@ -392,6 +392,14 @@ static const struct conf_opt optv[] = {
 	 "messages, which is what Corosync's CPU follows, while an idle "
 	 "pair sends each change at once. 0: one message each turn of the "
 	 "event loop, however many are on their way.", 0},
+	{NULL, "cluster_peer_down_exec", CT_STR, O(cluster_peer_down_exec),
+	 "", 0, 0, "A program (with fixed arguments, split on blanks; no "
+	 "shell) that a standby runs when the active's sbcd dies while its "
+	 "node stays in the membership (Corosync: procdown), with the "
+	 "node id and PID of the dead process appended. Corosync tells the "
+	 "standby at once, Pacemaker only at the active's next monitor: "
+	 "ra/sbcd-peer-down tells Pacemaker now (crm_resource --fail). "
+	 "Empty: nothing is run.", 0},
 	{NULL, "cluster_queue_max", CT_UINT, O(cluster_queue_max),
 	 "268435456", 1048576, 4294967295U, "Bytes of replication held at "
 	 "most: messages Corosync cannot take yet (CS_ERR_TRY_AGAIN), and "

@@ -197,6 +197,7 @@ struct sbc_conf {
 	uint32_t cluster_msg_max;
 	uint32_t cluster_window;
 	uint32_t cluster_queue_max;
+	char *cluster_peer_down_exec;
 	struct list peerl;          /* struct conf_peer, in file order */
 	struct list blacklistl;     /* struct conf_blacklist */
 	struct list profilel;       /* struct conf_profile */

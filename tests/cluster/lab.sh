@@ -20,7 +20,8 @@
 # No default routes; nothing is created in the root namespace.
 # Service addresses that float between nodes: LAB_VIP_ACCESS 192.0.2.50,
 # LAB_VIP_CORE 192.0.2.51.  Work dir LAB_W (per node: LAB_W/<node>/,
-# corosync log in LAB_W/<node>/log-corosync/corosync.log).
+# corosync log in LAB_W/<node>/log/corosync/corosync.log, Pacemaker's in
+# LAB_W/<node>/log/pacemaker/pacemaker.log).
 #
 # Functions (MEMBER = n1|n2|n3|qn|cli|core, NODE = n1|n2|n3):
 #   lab_up [NODE...]        build the lab (default n1 n2), start corosync on
@@ -74,14 +75,29 @@
 #   lab_leftovers           print what a finished lab left behind (lab
 #                           namespaces, killed PIDs still alive, libqb
 #                           files in /dev/shm); empty = clean
+#   lab_sbcd_conf NODE [OPT=VAL...] [-- LINE...]  only write the
+#                           configuration lab_sbcd would (for Pacemaker to
+#                           start sbcd with)
+#   lab_pacemaker           Pacemaker on every node, configured by the
+#                           README's pcs recipe (lab_pcs_cib), running
+#                           ocf:sbc:sbcd with the configuration each node
+#                           has in LAB_W/NODE/sbcd.conf (lab_sbcd_conf
+#                           first; the agent finds it as /run/sbc/sbcd.conf)
+#                           and the VIPs as IPaddr2; returns once a node is
+#                           Promoted with the VIPs, every other node a
+#                           synced standby; LAB_PCMK_MS.  A revived node
+#                           starts Pacemaker again by itself.  Settings:
+#                           LAB_PCMK_EXTRA (more pcs -f lines for the lab)
+#   lab_pcs_cib             the CIB of the recipe, LAB_W/cib.xml (cached
+#                           in LAB_CACHE by a hash of what it is made of)
+#   lab_crm NODE CMD...     a Pacemaker CLI call in NODE, bounded (10 s)
+#   lab_promoted [NODE]     the node Pacemaker has Promoted (as NODE sees it)
 #   fail MSG / ok MSG / lab_log MSG
 # Another process (sbc-drill's fault hook, a shell of a developer) acts
 # on a running lab with lab_ctl.sh IDX WORKDIR ..., which sources this
 # file with LAB_ATTACH=1: the functions only.
 # Settings (environment): LAB_TOKEN (totem token ms, 1000: shorter flaps on
 # these VMs), LAB_TOTEM_EXTRA (more totem lines), LAB_KEEP=1 (keep LAB_W),
-# LAB_PACEMAKER=1 (start pacemakerd in every node: not implemented yet, a
-# later issue adds lab_pacemaker; the lab refuses rather than ignoring it),
 # LAB_QNETD=1 (a quorum device, below; set before sourcing this file, so
 # that a machine without the packages skips).
 #
@@ -168,7 +184,7 @@ fail() {
 	LAB_FAILED=1
 	lab_log "FAIL: $*"
 	local f
-	for f in "$LAB_W"/n?/log-corosync/corosync.log "$LAB_W"/n?/node.log $LAB_LOGS; do
+	for f in "$LAB_W"/n?/log/corosync/corosync.log "$LAB_W"/n?/node.log $LAB_LOGS; do
 		[ -s "$f" ] || continue
 		echo "---- $f (tail) ----"
 		tail -8 "$f"
@@ -642,8 +658,25 @@ lab_unisolate() {
 # the instance's file names (default sbcd); LAB_SBCD_CPU: the core it is
 # pinned to.
 lab_sbcd() {
-	local n=$1 d=$LAB_W/$1 kv k pid name=${LAB_SBCD_NAME:-sbcd}
-	local -a pre=() lines=()
+	local n=$1 d=$LAB_W/$1 pid name=${LAB_SBCD_NAME:-sbcd}
+	local -a pre=()
+	lab_sbcd_conf "$@"
+	[ -n "${LAB_SBCD_CPU:-}" ] && pre=(taskset -c "$LAB_SBCD_CPU")
+	lab_bg "$n" "$d/$name.log" "${pre[@]}" "$SBCD" -f "$d/$name.conf"
+	pid=$LAB_BG_PID
+	# 10 s: the ASan build on a loaded machine (2 vCPUs shared with other
+	# sessions' labs) took 2 s where it normally takes 0.7
+	for _ in $(seq 1 200); do
+		grep -q ' ready$' "$d/$name.log" && return 0
+		kill -0 "$pid" 2>/dev/null || fail "sbcd in $n exited at start-up"
+		sleep 0.05
+	done
+	fail "sbcd in $n not ready within 10 s"
+}
+
+lab_sbcd_conf() {
+	local n=$1 d=$LAB_W/$1 kv k name=${LAB_SBCD_NAME:-sbcd}
+	local -a lines=()
 	shift
 	: "${SBCD:?SBCD must point to the sbcd binary}"
 	cat > "$d/$name.opts" <<EOC
@@ -676,17 +709,130 @@ EOC
 		[ -z "${LAB_PEER_EXTRA:-}" ] || printf '%s\n' "$LAB_PEER_EXTRA"
 		[ ${#lines[@]} = 0 ] || printf '%s\n' "${lines[@]}"
 	} > "$d/$name.conf"
-	[ -n "${LAB_SBCD_CPU:-}" ] && pre=(taskset -c "$LAB_SBCD_CPU")
-	lab_bg "$n" "$d/$name.log" "${pre[@]}" "$SBCD" -f "$d/$name.conf"
-	pid=$LAB_BG_PID
-	# 10 s: the ASan build on a loaded machine (2 vCPUs shared with other
-	# sessions' labs) took 2 s where it normally takes 0.7
-	for _ in $(seq 1 200); do
-		grep -q ' ready$' "$d/$name.log" && return 0
-		kill -0 "$pid" 2>/dev/null || fail "sbcd in $n exited at start-up"
-		sleep 0.05
+}
+
+# ---- Pacemaker -------------------------------------------------------------
+
+# The lab's own addition to the recipe: the 20 s default dc-deadtime is
+# most of a bring-up (the notes), a production cluster keeps it.
+LAB_PCMK_EXTRA=${LAB_PCMK_EXTRA-pcs -f sbc.xml property set dc-deadtime=2s}
+LAB_CACHE=${LAB_CACHE:-/var/tmp/sbc-lab-cache}
+LAB_PCMK_MS=""
+
+# A Pacemaker (or pcs) command in NODE, bounded: a CLI can hang while the
+# cluster re-forms (the notes saw crmadmin hang for minutes).
+lab_crm() {
+	local n=$1
+	shift
+	lab_x "$n" timeout -k 1 10 "$@"
+}
+
+# The pcs lines of the README's recipe (between the pcs-recipe markers),
+# each continued line joined: only the `pcs -f` ones (the first and last
+# lines read and push a live CIB, the lab seeds its nodes instead).
+lab_pcs_recipe() {
+	awk '/^<!-- pcs-recipe -->/ { f = 1; next } /^<!-- \/pcs-recipe -->/ { f = 0 }
+	     f && /^```/ { next }
+	     f { if (sub(/\\$/, "")) { acc = acc $0; next } print acc $0; acc = "" }' \
+		"$LAB_HERE/../../README.md" | grep '^pcs -f ' | sed 's/  */ /g'
+}
+
+# The site values of the recipe, the lab's.
+lab_pcs_values() {
+	local count
+	count=$(echo $LAB_NODES | wc -w)
+	printf '%s\n' "NODES=$count" "ACCESS_VIP=$LAB_VIP_ACCESS" ACCESS_CIDR=24 \
+		ACCESS_NIC=eth0 "CORE_VIP=$LAB_VIP_CORE" CORE_CIDR=24 CORE_NIC=eth0 \
+		CONF=/run/sbc/sbcd.conf FENCING=false
+}
+
+# pcs takes a second a call (Python start-up): the CIB is cached under a
+# hash of the recipe, the values, the lab's extra lines, the agent (pcs
+# checks its parameters against its meta-data) and the pcs version.
+lab_pcs_cib() {
+	local cmds key cache
+	cmds=$(lab_pcs_recipe)
+	[ "$(echo "$cmds" | grep -c .)" -ge 5 ] || fail "no pcs recipe in README.md (pcs-recipe markers)"
+	key=$( { echo "$cmds"; lab_pcs_values; echo "$LAB_PCMK_EXTRA"
+		cat "$LAB_HERE/../../ra/sbcd"; pcs --version 2>&1; } | sha256sum | cut -c1-16)
+	cache=$LAB_CACHE/cib-$key.xml
+	if [ -s "$cache" ]; then
+		cp "$cache" "$LAB_W/cib.xml" || fail "cannot copy $cache"
+		lab_log "CIB of the recipe from the cache ($cache)"
+		return 0
+	fi
+	mkdir -p "$LAB_W/pcs" || fail "mkdir $LAB_W/pcs"
+	printf '%s\n' "$cmds" "$LAB_PCMK_EXTRA" > "$LAB_W/pcs/recipe.sh"
+	# in a node: pcs runs the agents' meta-data, ocf:sbc:sbcd is there
+	lab_x "${LAB_NODES%% *}" timeout -k 1 120 env $(lab_pcs_values) bash -c \
+		'set -e; cd "$1"; cibadmin --empty > sbc.xml; . ./recipe.sh' _ "$LAB_W/pcs" \
+		> "$LAB_W/pcs/out.txt" 2>&1 ||
+		fail "the pcs recipe failed: $(tail -5 "$LAB_W/pcs/out.txt")"
+	cp "$LAB_W/pcs/sbc.xml" "$LAB_W/cib.xml" || fail "no CIB made"
+	mkdir -p "$LAB_CACHE" && cp "$LAB_W/cib.xml" "$cache.$$" && mv "$cache.$$" "$cache"
+	lab_log "CIB of the recipe built with pcs ($(echo "$cmds" | wc -l) commands)"
+}
+
+# The node whose sbcd-clone instance is Promoted, as NODE (default: the
+# first node up) sees it; fails if none.
+lab_promoted() {
+	local n=${1:-} x
+	if [ -z "$n" ]; then
+		for x in $LAB_NODES; do
+			lab_holder "$x" >/dev/null && { n=$x; break; }
+		done
+	fi
+	[ -n "$n" ] || return 1
+	lab_crm "$n" crm_mon -1 --output-as=xml 2>/dev/null | awk '
+		/<resource id="sbcd"/ && /role="Promoted"/ && /active="true"/ { p = 1 }
+		p && /<node name=/ { match($0, /name="[^"]*"/); print substr($0, RSTART + 6, RLENGTH - 7); exit }
+		/<\/resource>/ { p = 0 }' | grep .
+}
+
+# Every VIP on NODE's eth0.
+lab_has_vips() {
+	local a
+	a=$(ip -n "$LAB_P-$1" -4 -o addr show dev eth0 2>/dev/null)
+	grep -q "inet $LAB_VIP_ACCESS/" <<<"$a" && grep -q "inet $LAB_VIP_CORE/" <<<"$a"
+}
+
+# Every node's sbcd-clone instance running (crm_mon: one resource entry
+# per node, Promoted or Unpromoted, none failed).
+lab_pcmk_settled() {
+	local n=$1 want
+	want=$(echo $LAB_NODES | wc -w)
+	[ "$(lab_crm "$n" crm_mon -1 --output-as=xml 2>/dev/null | grep '<resource id="sbcd"' |
+		grep 'active="true"' | grep -v 'failed="true"' | grep -c 'role="\(Promoted\|Unpromoted\)"')" = "$want" ]
+}
+
+lab_pacemaker() {
+	local t0 n d bin p
+	t0=$(lab_ms)
+	: "${SBCD:?SBCD must point to the sbcd binary}"
+	command -v pacemakerd >/dev/null && command -v pcs >/dev/null ||
+		lab_skip "pacemaker or pcs not installed (make test-deps)"
+	for n in $LAB_NODES; do
+		[ -s "$LAB_W/$n/sbcd.conf" ] || fail "lab_pacemaker: no $n/sbcd.conf (lab_sbcd_conf first)"
 	done
-	fail "sbcd in $n not ready within 10 s"
+	lab_pcs_cib
+	bin=$(cd "$(dirname "$SBCD")" && pwd)
+	[ -n "${SBCCTL:-}" ] && bin=$bin:$(cd "$(dirname "$SBCCTL")" && pwd)
+	for n in $LAB_NODES; do
+		d=$LAB_W/$n
+		install -o hacluster -g haclient -m 0600 "$LAB_W/cib.xml" \
+			"$d/lib-pacemaker/cib/cib.xml" || fail "cannot seed the CIB of $n"
+		echo "SBC_BIN=$bin" > "$d/pacemaker.env"
+		lab_x "$n" bash "$LAB_HERE/lab_node.sh" --pacemaker "$n" "$d" ||
+			fail "Pacemaker did not start in $n"
+	done
+	for _ in $(seq 1 600); do
+		p=$(lab_promoted) && lab_has_vips "$p" && lab_pcmk_settled "$p" && break
+		p=""
+		sleep 0.1
+	done
+	[ -n "$p" ] || fail "Pacemaker: no node Promoted with the VIPs and every instance running within 60 s: $(lab_crm "${LAB_NODES%% *}" crm_mon -1 2>&1 | tail -15)"
+	LAB_PCMK_MS=$(($(lab_ms) - t0))
+	lab_log "Pacemaker up: $p Promoted with the VIPs, after $(lab_secs 0 "$LAB_PCMK_MS") s"
 }
 
 # ---- quorum device (LAB_QNETD=1) -------------------------------------------
@@ -861,7 +1007,6 @@ lab_up() {
 		count=$((count + 1))
 	done
 	[ "$count" -ge 2 ] || fail "lab_up: at least 2 nodes"
-	[ "${LAB_PACEMAKER:-0}" = 1 ] && fail "LAB_PACEMAKER=1 is not implemented yet"
 	lab_net || fail "cannot build the lab network"
 	lab_corosync_conf
 	[ "$LAB_QNETD" = 1 ] && lab_qnetd_up

@@ -3,6 +3,9 @@
 # the service addresses, and reaping the test's own children.
 HERE=$(cd "$(dirname "$0")" && pwd)
 SCEN=$HERE/scenarios
+# the UA and RTP tools of the drills (drill/sipua.py, drill/rtp_pump.py)
+DRILL=$(cd "$HERE/../../drill" && pwd)
+PUMP_PY=$DRILL/rtp_pump.py
 ISCEN=$HERE/../integration/scenarios
 SBCCTL=${SBCCTL:?SBCCTL must point to sbcctl}
 
@@ -131,13 +134,14 @@ pair_calls_done() { # SECS [PID...]
 	done
 }
 
-# The TCP/TLS tests' tools: PY and SIPUA (tests/cluster/sipua.py), and
-# the test certificates (tests/tools/gencerts.sh) in LAB_W: sbc.crt,
-# sbc.key (sbcd's TLS listener), ca.crt (the callers verify it).
+# The TCP/TLS tests' tools: PY and SIPUA (drill/sipua.py, which ships
+# with sbc-drill), and the test certificates (tests/tools/gencerts.sh) in
+# LAB_W: sbc.crt, sbc.key (sbcd's TLS listener), ca.crt (the callers
+# verify it).
 pair_sipua() {
 	PY=python3
 	[ -x /usr/bin/python3 ] && PY=/usr/bin/python3
-	SIPUA=$HERE/sipua.py
+	SIPUA=$DRILL/sipua.py
 	: "${CERTGEN:?}" "${CERTDIR:?}"
 	bash "$CERTGEN" "$CERTDIR" >/dev/null || fail "no test certificates"
 	cp "$CERTDIR/sbc.crt" "$CERTDIR/sbc.key" "$CERTDIR/ca.crt" "$LAB_W/"

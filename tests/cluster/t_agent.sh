@@ -154,9 +154,13 @@ ok "bad input: broken config 6 ($why_broken), cluster = none 6, unknown paramete
 
 # ---- 2. ocf-tester ---------------------------------------------------------
 t0=$(lab_ms)
+# ocf-tester runs meta-data as user nobody: a copy where nobody reaches
+# it (a checkout in a mktemp -d directory, 0700, is out of its reach)
+install -D -m 0755 "$AGENT" "$LAB_W/ra/sbcd" || fail "cannot copy the agent"
+chmod 0755 "$LAB_W" "$LAB_W/ra"
 lab_x n1 timeout -k 1 240 env OCF_ROOT=/usr/lib/ocf ocf-tester -n sbc \
 	-o config="$LAB_W/n1/sbcd.conf" -o sbcd="$SBCD" -o sbcctl="$SBCCTL" \
-	-o logfile="$LAB_W/n1/sbcd.log" "$AGENT" >"$LAB_W/ocf-tester.out" 2>&1 ||
+	-o logfile="$LAB_W/n1/sbcd.log" "$LAB_W/ra/sbcd" >"$LAB_W/ocf-tester.out" 2>&1 ||
 	fail "ocf-tester failed: $(tail -15 "$LAB_W/ocf-tester.out")"
 grep -q "passed all tests" "$LAB_W/ocf-tester.out" || fail "ocf-tester: $(tail -5 "$LAB_W/ocf-tester.out")"
 ok "ocf-tester passed in $(lab_secs "$t0" "$(lab_ms)") s"
@@ -238,12 +242,19 @@ chmod 755 "$FAKE/crm_attribute" "$FAKE/crm_hang"
 PCMK=(OCF_RESKEY_CRM_meta_promotable=true OCF_RESKEY_CRM_meta_clone_max=2
       OCF_RESKEY_crm_feature_set=3.16.2)
 last_score() { tail -1 "$LAB_W/$1.scores" 2>/dev/null; }
+# the agent's record of the score it set (so that it sets it again)
+forget_score() { lab_x "$1" rm -f /run/resource-agents/sbcd-sbc/score; }
 ra n1 monitor "${PCMK[@]}" HA_SBIN_DIR="$FAKE"
 RA_NODE=n1 expect 8 "monitor of n1 with a score"
 [ "$(last_score n1)" = "--promotion -v 1000" ] || fail "n1's score: $(last_score n1)"
 ra n2 monitor "${PCMK[@]}" HA_SBIN_DIR="$FAKE"
 expect 0 "monitor of n2 with a score"
 [ "$(last_score n2)" = "--promotion -v 100" ] || fail "n2's score: $(last_score n2)"
+# the same score again within a minute: no crm_attribute call
+: > "$LAB_W/n2.scores"
+ra n2 monitor "${PCMK[@]}" HA_SBIN_DIR="$FAKE"
+expect 0 "monitor of n2, score unchanged"
+[ ! -s "$LAB_W/n2.scores" ] || fail "an unchanged score set again: $(cat "$LAB_W/n2.scores")"
 # without the promotable meta attributes (by hand, ocf-tester) no score
 : > "$LAB_W/n2.scores"
 ra n2 monitor HA_SBIN_DIR="$FAKE"
@@ -251,16 +262,18 @@ ra n2 monitor HA_SBIN_DIR="$FAKE"
 # a crm_attribute that hangs costs ctl_timeout, no more, and no error
 mv "$FAKE/crm_attribute" "$FAKE/crm_record"
 cp "$FAKE/crm_hang" "$FAKE/crm_attribute"
+forget_score n2
 ra n2 monitor "${PCMK[@]}" HA_SBIN_DIR="$FAKE" OCF_RESKEY_ctl_timeout=2
 expect 0 "monitor of n2 with a hanging crm_attribute"
 [ "$RA_MS" -lt 8000 ] || fail "a hanging crm_attribute held the monitor $RA_MS ms"
 HANG_MS=$RA_MS
 # the real crm_attribute, no Pacemaker in the lab: it fails, nothing else
+forget_score n2
 ra n2 monitor "${PCMK[@]}"
 expect 0 "monitor of n2 with the real crm_attribute and no Pacemaker"
 REAL_MS=$RA_MS
 mv "$FAKE/crm_record" "$FAKE/crm_attribute"
-ok "scores: active 1000, synced standby 100, none outside a clone; a hanging crm_attribute: monitor $HANG_MS ms (ctl_timeout 2 s); no Pacemaker: $REAL_MS ms"
+ok "scores: active 1000, synced standby 100, not set again unchanged, none outside a clone; a hanging crm_attribute: monitor $HANG_MS ms (ctl_timeout 2 s); no Pacemaker: $REAL_MS ms"
 
 # ---- 6. failures -----------------------------------------------------------
 RA_NODE=n1

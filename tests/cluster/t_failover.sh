@@ -171,7 +171,7 @@ wait_for 10 stream_answered tls || fail "tls.out: $(head -3 "$LAB_W/tls.out")"
 
 rm -f "$LAB_W/stop" "$LAB_W/mark"
 pumpargs=(--stop "$LAB_W/stop" --mark "$LAB_W/mark" --max $((HOLD + 30)))
-lab_bg cli "$LAB_W/pump_a.out" "$PY" "$HERE/rtp_pump.py" --side a \
+lab_bg cli "$LAB_W/pump_a.out" "$PY" "$PUMP_PY" --side a \
 	--log "$LAB_W/uac1.msg" --log "$LAB_W/uac2.msg" \
 	--sipua "$LAB_W/tcp.out" --sipua "$LAB_W/tls.out" --only "$LAB_W/a.ids" \
 	--ip "$LAB_CLI_IP" --progress "$LAB_W/pump_a.prog" "${pumpargs[@]}"
@@ -179,7 +179,7 @@ PUMPA=$LAB_BG_PID
 lab_bg cli "$LAB_W/srtp.out" "$PUMP" --calls "$LAB_W/srtp_calls.txt" \
 	--ip "$SRTP_IP" --detail "$LAB_W/srtp.detail" "${pumpargs[@]}"
 PUMPS=$LAB_BG_PID
-lab_bg core "$LAB_W/pump_b.out" "$PY" "$HERE/rtp_pump.py" --side b \
+lab_bg core "$LAB_W/pump_b.out" "$PY" "$PUMP_PY" --side b \
 	--log "$LAB_W/uas.msg" --only "$LAB_W/b.ids" --ip "$LAB_CORE_IP" \
 	--progress "$LAB_W/pump_b.prog" "${pumpargs[@]}"
 PUMPB=$LAB_BG_PID

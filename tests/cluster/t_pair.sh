@@ -46,11 +46,11 @@ ok "$CALLS calls answered through n1"
 # RTP on every call, both ways, until the test says stop
 cat "$LAB_W/uac1.msg" "$LAB_W/uac2.msg" > "$LAB_W/uac.msg"
 rm -f "$LAB_W/stop" "$LAB_W/mark"
-lab_bg cli "$LAB_W/pump_a.out" python3 "$HERE/rtp_pump.py" --side a \
+lab_bg cli "$LAB_W/pump_a.out" python3 "$PUMP_PY" --side a \
 	--log "$LAB_W/uac.msg" --ip "$LAB_CLI_IP" --calls "$CALLS" \
 	--stop "$LAB_W/stop" --mark "$LAB_W/mark" --max 60
 PUMPA=$LAB_BG_PID
-lab_bg core "$LAB_W/pump_b.out" python3 "$HERE/rtp_pump.py" --side b \
+lab_bg core "$LAB_W/pump_b.out" python3 "$PUMP_PY" --side b \
 	--log "$LAB_W/uas.msg" --ip "$LAB_CORE_IP" --calls "$CALLS" \
 	--stop "$LAB_W/stop" --mark "$LAB_W/mark" --max 60
 PUMPB=$LAB_BG_PID

@@ -122,7 +122,7 @@ lab_bg cli "$LAB_W/pump_a.out" "$PUMP" --calls "$LAB_W/pump_calls.txt" \
 	--detail "$LAB_W/pump_a.detail"
 PUMPA=$LAB_BG_PID
 t_pump=$(lab_ms)
-lab_bg core "$LAB_W/pump_b.out" python3 "$HERE/rtp_pump.py" --side b \
+lab_bg core "$LAB_W/pump_b.out" python3 "$PUMP_PY" --side b \
 	--log "$LAB_W/uas.msg" --ip "$LAB_CORE_IP" --calls "$CALLS" \
 	--stop "$LAB_W/stop" --mark "$LAB_W/mark" --max 60 --seq0 "$SEQ0" \
 	--seq0-of "$OUTCALL=$OUT0"

@@ -21,7 +21,10 @@ options() { # FILE SRC_IP SRC_PORT: an OPTIONS to sbcd itself
 	printf 'OPTIONS sip:%s SIP/2.0\r\nVia: SIP/2.0/UDP %s:%s;branch=z9hG4bK%s\r\nFrom: <sip:f@%s>;tag=1\r\nTo: <sip:%s>\r\nCall-ID: o%s@%s\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n' \
 		"$A" "$2" "$3" "$RANDOM$RANDOM" "$2" "$A" "$RANDOM$RANDOM" "$2" > "$1"
 }
-sbc_conf "media_port_min = 39000" "media_port_max = 39999" "state_file = $W/state" \
+# media ports below the kernel's ephemeral range (32768-60999): the
+# restart re-binds the very ports of the saved sessions, and a client
+# socket of a test running alongside could have taken one meanwhile
+sbc_conf "media_port_min = 29000" "media_port_max = 29999" "state_file = $W/state" \
 	"flood_requests = 20" "flood_window = 10" "flood_ban = 300"
 sbc_start
 scen_media uac.xml uac_media.xml "$MA" 7000
@@ -126,7 +129,7 @@ kill "$PID_uas"; wait "$PID_uas" 2>/dev/null
 
 # 2. sbcd still hangs up a restored call itself: past dialog_max_duration
 # it sends both parties their BYE, built from the INVITE and 2xx it kept
-sbc_conf "media_port_min = 39000" "media_port_max = 39999" "state_file = $W/state" \
+sbc_conf "media_port_min = 29000" "media_port_max = 29999" "state_file = $W/state" \
 	"dialog_max_duration = 5" "media_timeout = 0"
 sbc_start
 sipp_bg uas2 -sf "$SCEN/uas.xml" -i "$U" -p 5080

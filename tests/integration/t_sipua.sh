@@ -1,5 +1,5 @@
 #!/bin/bash
-# The cluster tests' SIP UA (tests/cluster/sipua.py) proves itself through
+# The cluster tests' and drills' SIP UA (drill/sipua.py) proves itself through
 # sbcd: calls over UDP, TCP and TLS at once into one UAS, half hung up by
 # each end, a re-INVITE mid-call, every BYE answered 200; a TCP caller whose
 # connection is cut while its re-INVITE waits for an answer sends it again
@@ -7,7 +7,7 @@
 # again and its calls end normally; a call that fails is reported (exit 1).
 . "$(dirname "$0")/lib.sh"
 
-SIPUA=$HERE/../cluster/sipua.py
+SIPUA=$HERE/../../drill/sipua.py
 # Debian's python3 (the UA needs nothing else): a version manager's shim
 # in front of it can take seconds to start, and the test waits for that
 PY=python3
@@ -55,8 +55,8 @@ for tp in udp tcp tls; do
 	eval "wait_pid \$PID_$tp 40" || fail "$tp caller: $(cat "$W/$tp.stdout") $(tail -3 "$W/$tp.log")"
 	grep -qx "calls 10 answered 10 ended 10 failed 0" "$W/$tp.stdout" \
 		|| fail "$tp caller summary: $(cat "$W/$tp.stdout")"
-	[ "$(count "$tp" "state=ended ended_by=caller bye_code=200 media=$A:[0-9]* reinvite=200 code=200$")" = 5 ] \
-		&& [ "$(count "$tp" "state=ended ended_by=callee bye_code=200 media=$A:[0-9]* reinvite=200 code=200$")" = 5 ] \
+	[ "$(count "$tp" "state=ended ended_by=caller bye_code=200 media=$A:[0-9]* reinvite=200 code=200 t_invite=[0-9.]*$")" = 5 ] \
+		&& [ "$(count "$tp" "state=ended ended_by=callee bye_code=200 media=$A:[0-9]* reinvite=200 code=200 t_invite=[0-9.]*$")" = 5 ] \
 		|| fail "$tp caller results: $(cat "$W/$tp.out")"
 done
 [ "$(count uas "state=ended ended_by=callee bye_code=200 media=$C:")" = 15 ] \
@@ -74,7 +74,7 @@ ss -K -tn src "$P:5070" dst "$A:5060" >/dev/null
 sleep 0.3
 kill -CONT "$SBC_PID"
 wait_pid "$PID_cut" 20 || fail "cut caller: $(cat "$W/cut.stdout") $(tail -5 "$W/cut.log")"
-grep -q "reinvite=200 code=200$" "$W/cut.out" && grep -q "bye_code=200" "$W/cut.out" \
+grep -q "reinvite=200 code=200 t_invite=[0-9.]*$" "$W/cut.out" && grep -q "bye_code=200" "$W/cut.out" \
 	|| fail "after the cut: $(cat "$W/cut.out")"
 [ "$(grep -c "^INVITE sip:callee@" "$W/cut.trace")" = 2 ] || fail "the re-INVITE was not sent again"
 [ "$(grep -c ": open$" "$W/cut.log")" = 2 ] && grep -q "closed (read: " "$W/cut.log" \
@@ -94,17 +94,45 @@ grep -q "closed (EOF)" "$W/restart.log" && [ "$(grep -c ": open$" "$W/restart.lo
 	|| fail "no reconnection: $(cat "$W/restart.log")"
 ok "sbcd restarted: the TCP caller connected again, BYEs from both ends 200"
 
+# 3b. sbc-drill's triggers: SIGUSR2 stops placing calls (the run ends
+# once those placed ended), --hangup-file holds the calls until it exists,
+# t_invite stamps each INVITE
+# (not through uac: SIGUSR2 must reach sipua itself, not timeout(1);
+# --max bounds it)
+"$PY" "$SIPUA" uac --target "$A:5060" --local-ip "$P" --calls 100 --rate 10 \
+	--media-ip "$MA" --out "$W/trig.out" --max 30 --hold 60 \
+	--hangup-file "$W/trig.bye" -v >"$W/trig.stdout" 2>"$W/trig.log" &
+PID_trig=$!
+T_PIDS="$T_PIDS $PID_trig"
+three_up() { [ "$(count trig state=answered)" -ge 3 ]; }
+wait_for 50 three_up || fail "calls not answered: $(cat "$W/trig.log")"
+kill -USR2 "$PID_trig"
+sleep 0.5
+kill -0 "$PID_trig" 2>/dev/null || fail "the caller ended before its hang-up file existed"
+n_trig=$(wc -l < "$W/trig.out")
+[ "$n_trig" -ge 3 ] && [ "$n_trig" -lt 100 ] || fail "$n_trig calls placed after SIGUSR2"
+t1=$(date +%s.%N)
+touch "$W/trig.bye"
+wait_pid "$PID_trig" 10 || fail "trig caller: $(cat "$W/trig.stdout") $(tail -5 "$W/trig.log")"
+grep -qx "calls $n_trig answered $n_trig ended $n_trig failed 0" "$W/trig.stdout" \
+	&& [ "$(count trig "state=ended ended_by=caller bye_code=200 .* t_invite=[0-9]*\.[0-9][0-9][0-9]$")" = "$n_trig" ] \
+	|| fail "trig caller results: $(cat "$W/trig.stdout") $(cat "$W/trig.out")"
+awk -v t1="$t1" '{ t = substr($NF, 10) } t > t1 || t <= last { bad++ } { last = t } END { exit bad > 0 }' "$W/trig.out" \
+	|| fail "t_invite not rising or later than the hang-up: $(cat "$W/trig.out")"
+ok "SIGUSR2: $n_trig calls placed of 100; held until --hangup-file, BYE 200 each; t_invite stamped"
+
 # the callee saw every call end well; SIGTERM ends it with its summary
 kill "$PID_uas"
 wait_pid "$PID_uas" 5 || fail "the UAS: $(cat "$W/uas.stdout") $(tail -3 "$W/uas.log")"
-grep -qx "calls 33 answered 33 ended 33 failed 0" "$W/uas.stdout" || fail "UAS summary: $(cat "$W/uas.stdout")"
-ok "the callee: 33 calls, all ended with 200, exit 0"
+n_uas=$((33 + n_trig))
+grep -qx "calls $n_uas answered $n_uas ended $n_uas failed 0" "$W/uas.stdout" || fail "UAS summary: $(cat "$W/uas.stdout")"
+ok "the callee: $n_uas calls, all ended with 200, exit 0"
 
 # 4. no callee: sbcd answers 503; the calls are reported failed, exit 1
 uac nocallee udp 2 --hold 1
 wait_pid "$PID_nocallee" 20 && fail "the caller exited 0 with failed calls"
 grep -qx "calls 2 answered 0 ended 0 failed 2" "$W/nocallee.stdout" \
-	&& [ "$(count nocallee "state=failed .* code=503$")" = 2 ] \
+	&& [ "$(count nocallee "state=failed .* code=503 t_invite=[0-9.]*$")" = 2 ] \
 	|| fail "failed calls: $(cat "$W/nocallee.stdout") $(cat "$W/nocallee.out")"
 ok "failed calls reported (code=503), exit 1"
 sbc_alive

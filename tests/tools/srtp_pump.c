@@ -1,6 +1,6 @@
 /*
  * srtp_pump.c: the SRTP phone side of many calls through sbcd, for the
- * cluster tests (tests/cluster/t_srtp.sh): what tests/cluster/rtp_pump.py
+ * cluster tests (tests/cluster/t_srtp.sh): what drill/rtp_pump.py
  * is for plain RTP, with keys, through sbcd's own libsrtp2 wrapper.
  *
  *   srtp-pump --calls FILE --ip ADDR --stop FILE --mark FILE --max SECS

@@ -1,10 +1,10 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """rtp_pump.py: one far end of the media of many calls through sbcd.
 
 Reads sipp message logs (--log, repeatable) to learn, per call (Call-ID),
 the sbcd media address and port this end must send to: the caller side
 (--side a) takes the SDP of each 200 it received, the callee side (--side
-b) the SDP of each INVITE; and tests/cluster/sipua.py's result files
+b) the SDP of each INVITE; and drill/sipua.py's result files
 (--sipua, repeatable), whose media=IP:PORT is that address already.
 --only FILE: only the calls named there (the first word of each line is a
 Call-ID), all of which must come; else every call of the logs, --calls of
@@ -17,8 +17,9 @@ by the test at the fault), and the longest gap between two arrivals.
 --seq0-of CALLID=N (repeatable): that call's stream starts at N instead.
 Runs until --stop FILE exists or --max seconds passed (bounded), then
 prints one line per call:
-  CALLID sent N received N after_mark N max_gap_ms N
-and with --progress FILE the same lines there, rewritten every 0.5 s
+  CALLID sent N received N after_mark N max_gap_ms N last_rx EPOCH.mmm
+(last_rx: when the last packet came, 0 if none: sbc-drill's proof that
+media came back after a fault without trusting a mark's timing) and with --progress FILE the same lines there, rewritten every 0.5 s
 while it runs (a test waits on them instead of sleeping).
 """
 import argparse
@@ -81,8 +82,9 @@ def all_calls(a):
 def report(st, f):
     for cid in sorted(st):
         c = st[cid]
-        f.write("%s sent %d received %d after_mark %d max_gap_ms %d\n"
-                % (cid, c["sent"], c["rx"], c["after"], c["gap"] * 1000))
+        f.write("%s sent %d received %d after_mark %d max_gap_ms %d last_rx %.3f\n"
+                % (cid, c["sent"], c["rx"], c["after"], c["gap"] * 1000,
+                   c["last"] or 0))
 
 
 def progress(st, path):

@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """sipua.py: the SIP test user agent of sbc's cluster tests and failover drills.
 
 Why not sipp: Debian 12's sipp has no TLS, and a failover of sbcd takes the
@@ -20,6 +20,10 @@ Two roles, one process each:
                --calls N --rate R --media-ip IP --out FILE --hold S --max S
                [--ca F --tls-name NAME --bye-fraction F --reinvite-at S]
       places N calls, ACKs, optionally re-INVITEs, hangs up its share.
+Both roles also take [--hangup-file F] (hang up this end's share of the
+calls once F exists, instead of after --hold/--bye-after) and
+[--stop-file F] (end the run once F exists): triggers that work where a
+signal cannot reach, e.g. a callee sbc-drill runs on another host.
 
 Connections: a request goes over UDP, or on its call's TCP/TLS connection
 while that lives, else on a new one to its next hop (the first Route, else
@@ -45,9 +49,12 @@ Output (--out FILE, rewritten as calls change state and at the end), one
 line per call:
   CALLID state=calling|answered|ended|failed ended_by=caller|callee|-
          bye_code=CODE|- media=IP:PORT|- reinvite=CODE|- code=CODE|-
+         t_invite=EPOCH.mmm
 media is the far side's SDP address as this end saw it (UAC: the 200's SDP,
 UAS: the INVITE's), bye_code the final answer to the BYE that ended the
-call (sent or received), code the INVITE's final answer.  On stdout at the
+call (sent or received), code the INVITE's final answer, t_invite the
+wall-clock time the INVITE was sent (UAC) or came (UAS): sbc-drill sorts
+its new calls into before, during and after a fault by it.  On stdout at the
 end: "calls N answered N ended N failed N" (answered counts every call
 that got a 2xx, ended ones included).  Exit code 0 when every call was
 answered, ended with a 200 to its BYE, and (when asked) got 200 to its
@@ -55,7 +62,9 @@ re-INVITE; else 1; 2 for a usage or start-up error.
 
 Signals: SIGTERM/SIGINT end the run (the file and summary are written);
 SIGUSR1 makes a UAC re-INVITE every call that is up now (the failover
-test's proof that the calls survived).
+test's proof that the calls survived); SIGUSR2 makes a UAC place no more
+calls: the run ends once those placed have ended (sbc-drill's stream of
+new calls runs until the drill is over, not for a fixed number).
 """
 import argparse
 import errno
@@ -76,6 +85,7 @@ T2 = 4.0            # RFC 3261 timer T2: cap for non-INVITE retransmissions
 TXN_TIMEOUT = 64 * T1   # timers B and F: a transaction gives up after 32 s
 RECONNECT_EVERY = 0.2   # a failed TCP/TLS connection is retried this often
 RECONNECT_MAX = 60.0    # ... for at most this long
+FILE_CHECK_EVERY = 0.1  # how often --hangup-file and --stop-file are looked for
 CONNECT_TIMEOUT = 2.0   # a SYN or a TLS handshake left unanswered
 MAX_HEADER = 65536      # a stream sending more without a blank line is junk
 EV_R, EV_W = selectors.EVENT_READ, selectors.EVENT_WRITE
@@ -871,6 +881,7 @@ class Call:
         self.media = "-"
         self.reinvite = "-"
         self.code = "-"
+        self.t_invite = None        # wall clock of the (first) INVITE
         self.hangup = "caller"      # which end sends the BYE
         self.sdp = b""
         self.ack = None             # our ACK of the 2xx (UAC)
@@ -880,9 +891,11 @@ class Call:
         self.reinvite_asked = False
 
     def line(self):
-        return "%s state=%s ended_by=%s bye_code=%s media=%s reinvite=%s code=%s" % (
-            self.call_id, self.state, self.ended_by, self.bye_code,
-            self.media, self.reinvite, self.code)
+        t = "-" if self.t_invite is None else "%.3f" % self.t_invite
+        return ("%s state=%s ended_by=%s bye_code=%s media=%s reinvite=%s "
+                "code=%s t_invite=%s" % (
+                    self.call_id, self.state, self.ended_by, self.bye_code,
+                    self.media, self.reinvite, self.code, t))
 
     def dest(self):
         """Loose routing: the first Route, else the remote target."""
@@ -941,6 +954,8 @@ class UA:
         self.calls = {}             # Call-ID -> Call, in creation order
         self.ctxns, self.stxns = {}, {}
         self.stop = False
+        self.hangup_now = False     # --hangup-file seen
+        self.next_file_check = 0.0
         self.dirty = False
         self.last_write = 0.0
         self.trace = open(a.trace, "w") if a.trace else None
@@ -1189,6 +1204,35 @@ class UA:
     def confirmed(self, call):
         """The first ACK came (UAS) or was sent (UAC)."""
 
+    def my_share_ends(self, call, delay):
+        """A call this end hangs up: BYE DELAY s after it was confirmed,
+        or, with --hangup-file, once that file exists (at once when it
+        exists already)."""
+        if call.hangup != self.USER:
+            return
+        if not self.a.hangup_file:
+            self.timers.at(delay, lambda: self.send_bye(call, self.USER))
+        elif self.hangup_now:
+            self.send_bye(call, self.USER)
+
+    def check_files(self):
+        """--stop-file and --hangup-file, looked for every 0.1 s (not on
+        every turn: under load a turn comes with every message)."""
+        now = time.monotonic()
+        if now < self.next_file_check:
+            return
+        self.next_file_check = now + FILE_CHECK_EVERY
+        if self.a.stop_file and os.path.exists(self.a.stop_file):
+            self.log("--stop-file found")
+            self.stop = True
+        if self.a.hangup_file and not self.hangup_now \
+                and os.path.exists(self.a.hangup_file):
+            self.log("--hangup-file found")
+            self.hangup_now = True
+            for c in list(self.calls.values()):
+                if c.confirmed and c.state == "answered":
+                    self.my_share_ends(c, 0)
+
     def on_conn_open(self, conn):
         """A connection is up (after connect and TLS handshake)."""
 
@@ -1213,6 +1257,7 @@ class UA:
                 break
             self.net.poll(min(self.timers.next_delay(), 0.2, deadline - now))
             self.timers.run_due()
+            self.check_files()
             self.every_turn()
             if self.dirty and time.monotonic() - self.last_write >= 0.2:
                 self.write_out()
@@ -1277,25 +1322,32 @@ class Caller(UA):
                 self.net.udp.close()
         else:
             raise OSError("no UDP port on %s whose TCP twin is free" % a.local_ip)
+        self.no_more = False        # SIGUSR2: place no further calls
         signal.signal(signal.SIGUSR1, self.on_usr1)
+        signal.signal(signal.SIGUSR2, self.on_usr2)
 
     def on_usr1(self, signum, frame):
         self.reinvite_now = True
+
+    def on_usr2(self, signum, frame):
+        self.no_more = True
 
     def start(self):
         for i in range(1, self.a.calls + 1):
             self.timers.at((i - 1) / self.a.rate, lambda i=i: self.place(i))
 
     def finished(self):
-        return (len(self.calls) == self.a.calls and
+        return ((len(self.calls) == self.a.calls or self.no_more) and
                 all(c.state in ("ended", "failed") for c in self.calls.values()))
 
     def all_ok(self, calls):
-        return len(calls) == self.a.calls and all(
+        return (len(calls) == self.a.calls or self.no_more) and all(
             c.ok(self.a.reinvite_at is not None) for c in calls)
 
     def place(self, i):
         a = self.a
+        if self.no_more:
+            return
         number = a.number or str(5550000 + i)
         call = Call(self, i, "sipua-%d-%d-%s@%s" % (os.getpid(), i, token(6),
                                                     a.local_ip), self.tp)
@@ -1309,6 +1361,7 @@ class Caller(UA):
         call.remote_hdr = "<sip:%s@%s>" % (number, host)
         inv = call.request("INVITE", body=call.sdp)
         inv.add("X-Sipua-Hangup", call.hangup)
+        call.t_invite = time.time()
         self.client_txn(call, inv, lambda r: self.invite_final(call, r))
         self.changed()
 
@@ -1340,8 +1393,7 @@ class Caller(UA):
         a = self.a
         if a.reinvite_at is not None:
             self.timers.at(a.reinvite_at, lambda: self.send_reinvite(call))
-        if call.hangup == "caller":
-            self.timers.at(a.hold, lambda: self.send_bye(call, "caller"))
+        self.my_share_ends(call, a.hold)
 
     def send_reinvite(self, call):
         """Same SDP, same o= version: nothing changes but the proof that
@@ -1456,6 +1508,7 @@ class Callee(UA):
         self.arrivals += 1
         k = self.arrivals
         call = Call(self, k, req.get("call-id"), src.tp)
+        call.t_invite = time.time()
         self.calls[call.call_id] = call
         call.conn = src.conn
         call.rtag = tag_of(req.get("from"))
@@ -1488,9 +1541,7 @@ class Callee(UA):
         self.resend_2xx(call, data, req, st.src)
 
     def confirmed(self, call):
-        if call.hangup == "callee":
-            self.timers.at(self.a.bye_after,
-                           lambda: self.send_bye(call, "callee"))
+        self.my_share_ends(call, self.a.bye_after)
 
 
 # ---------------------------------------------------------------- options
@@ -1515,6 +1566,11 @@ def common_options(p):
                    "certificate; without it nothing is verified")
     p.add_argument("--tls-name", help="name the server certificate must "
                    "carry (default: the address connected to)")
+    p.add_argument("--hangup-file", help="hang up this end's share of the "
+                   "calls once this file exists (instead of after --hold or "
+                   "--bye-after); calls confirmed later at once")
+    p.add_argument("--stop-file", help="end the run once this file exists "
+                   "(as SIGTERM does)")
     p.add_argument("--trace", help="write every message sent and received "
                    "to this file")
     p.add_argument("-v", "--verbose", action="store_true",

@@ -1,0 +1,95 @@
+# drill.sh: the drills' part of the lab library, sourced after lab.sh and
+# pair.sh.  A cluster of lab nodes under Pacemaker, configured by the
+# README's pcs recipe (lab_pacemaker), sbcd on every node (TLS on the
+# access side, cluster_peer_down_exec = ra/sbcd-peer-down), and sbc-drill
+# (drill/sbc-drill) run in cli against it, as an operator would run it:
+# its calls go to the access address, its callee runs in core, its
+# faults reach the nodes through lab_ctl.sh.
+#   drill_up NODE...         the lab, the sbcd configurations, Pacemaker
+#   drill_run NAME DRILL [ARG...]  sbc-drill DRILL --check with the lab's
+#                            arguments (and ARGs); the report (table) is
+#                            printed, its JSON is LAB_W/NAME.json; a drill
+#                            that misses a goal is run once more (these
+#                            VMs are noisy), twice is a failure
+#   drill_whole              wait until the cluster is whole again: a
+#                            Promoted node with the addresses, every node's
+#                            instance running, failures cleared
+#   drill_field NAME KEY...  a value of a report (JSON path, dot-separated)
+DRILL_BIN=$(cd "$LAB_HERE/../../drill" && pwd)/sbc-drill
+DRILL_TIMEOUT=${DRILL_TIMEOUT:-240}
+DRILL_NODES=""
+
+drill_up() {
+	local n
+	lab_up "$@"
+	DRILL_NODES=$(echo "$@" | tr ' ' ,)
+	pair_init
+	pair_sipua
+	for n in "$@"; do
+		lab_sbcd_conf "$n" "${PAIR_OPTS[@]}" "flow_key_file = $LAB_W/$n/flow.key" \
+			"flood_requests = 0" "access_tls_port = 5061" \
+			"access_tls_cert = $LAB_W/sbc.crt" "access_tls_key = $LAB_W/sbc.key" \
+			"cluster_peer_down_exec = $LAB_HERE/../../ra/sbcd-peer-down"
+	done
+	lab_pacemaker
+	drill_whole 60 || fail "the cluster is not whole after its start"
+}
+
+# Every node's sbcd a synced standby or the active, under Pacemaker.
+drill_synced() {
+	local n r
+	for n in $LAB_NODES; do
+		r=$(ctl "$n" role 2>/dev/null) || return 1
+		grep -qx 'synced yes' <<<"$r" || return 1
+	done
+}
+
+drill_whole() { # [SECS]
+	local t=${1:-60} p end
+	end=$(($(lab_ms) + t * 1000))
+	while :; do
+		p=$(lab_promoted) && lab_has_vips "$p" && lab_pcmk_settled "$p" &&
+			drill_synced && return 0
+		# a failure a drill left (migration-threshold=1 keeps sbcd off
+		# the node for failure-timeout) is cleared, as an operator would
+		[ -n "$p" ] && lab_crm "$p" crm_resource --cleanup >/dev/null 2>&1
+		[ "$(lab_ms)" -lt "$end" ] || return 1
+		sleep 0.5
+	done
+}
+
+drill_run() {
+	local name=$1 drill=$2 try rc
+	shift 2
+	for try in 1 2; do
+		rc=0
+		lab_x cli timeout -k 5 "$DRILL_TIMEOUT" "$PY" "$DRILL_BIN" "$drill" \
+			--nodes "$DRILL_NODES" \
+			--node-exec "$LAB_HERE/lab_ctl.sh $LAB_IDX $LAB_W x {node}" \
+			--sbcctl "$SBCCTL -s $LAB_W/{node}/sbcd.sock" \
+			--fault-cmd "$LAB_HERE/lab_ctl.sh $LAB_IDX $LAB_W" \
+			--access "$LAB_VIP_ACCESS" --local-ip "$LAB_CLI_IP" \
+			--callee "$LAB_CORE_IP:5080" \
+			--callee-exec "$LAB_HERE/lab_ctl.sh $LAB_IDX $LAB_W x core" \
+			--ca "$LAB_W/ca.crt" --tls-name sbc.test \
+			--vip "$LAB_VIP_ACCESS/24" --nic eth0 \
+			--json "$LAB_W/$name.json" --check "$@" \
+			> "$LAB_W/$name.txt" 2>&1 || rc=$?
+		cat "$LAB_W/$name.txt"
+		[ "$rc" = 0 ] && return 0
+		lab_log "drill $name: try $try missed (exit $rc)"
+		cp "$LAB_W/$name.txt" "$LAB_W/$name.try$try.txt"
+		drill_whole 120 || fail "drill $name: the cluster is not whole again after 120 s"
+	done
+	fail "drill $name missed its goals twice"
+}
+
+drill_field() { # NAME KEY.KEY...
+	"$PY" - "$LAB_W/$1.json" "$2" <<'PY'
+import json, sys
+v = json.load(open(sys.argv[1]))
+for k in sys.argv[2].split("."):
+    v = v[int(k)] if isinstance(v, list) else v[k]
+print(v)
+PY
+}
