@@ -12,13 +12,15 @@ DEPS = build-essential cmake pkg-config libre-dev libssl-dev openssl \
        ca-certificates
 # ... and what the tests drive: the far ends, the registrar, the cluster
 # lab's Corosync (never started as a service: the lab runs it in its own
-# namespaces), the Pacemaker resource agent ra/sbcd (ocf-shellfuncs of
-# resource-agents; sipp for its OPTIONS probe, which a cluster node needs
-# too), ocf-tester's meta-data check (xmllint) and the agent's lint, and
-# the drills' Pacemaker and pcs (run in the lab's namespaces only).
+# namespaces) and its two-node tie-breaker (corosync-qdevice in the nodes,
+# corosync-qnetd in a third namespace: t_qdevice), the Pacemaker resource
+# agent ra/sbcd (ocf-shellfuncs of resource-agents; sipp for its OPTIONS
+# probe, which a cluster node needs too), ocf-tester's meta-data check
+# (xmllint) and the agent's lint, and the drills' Pacemaker and pcs (run
+# in the lab's namespaces only).
 TEST_DEPS = $(DEPS) sip-tester resource-agents kamailio kamailio-tls-modules iproute2 \
-       procps util-linux python3 sipvicious corosync iputils-arping \
-       libxml2-utils shellcheck pacemaker pcs
+       procps util-linux python3 sipvicious corosync corosync-qdevice \
+       corosync-qnetd iputils-arping libxml2-utils shellcheck pacemaker pcs
 # Services the cluster packages enable at install on a systemd host; the
 # tests run them in their own namespaces, never as the host's services.
 # Stopped only when this install brought them (an operator's running

@@ -24,7 +24,13 @@
  * Roles: a node starts as a silent standby; `sbcctl role active` makes
  * it the active (only a synced node, unless forced), `role standby`
  * demotes it.  A promotion starts a new epoch.  Losing quorum (Corosync's
- * quorum service) demotes the active.  Each node tells the others its
+ * quorum service) demotes the active.  A membership change (a new totem
+ * ring) holds promotions back until the quorum service has reported on
+ * that ring: with a quorum device, votequorum keeps the decision back
+ * until the device has answered (seconds), reporting the old ring's
+ * quorum meanwhile while CPG already shows the lost members gone, so a
+ * node that saw its active leave would otherwise be promoted while the
+ * cut-off active still counts itself quorate.  Each node tells the others its
  * role, whether it is synced and its state version (S), so that the
  * agent can promote only a full node, and a new cluster whose nodes all
  * start empty has every node synced (but not a node that saw another
@@ -84,6 +90,10 @@ struct cluster {
 	quorum_handle_t qh;
 	int q_fd;
 	bool quorate;
+	uint64_t ring_seq;          /* the newest totem ring CPG told of */
+	uint64_t quorum_seq;        /* the ring the quorum service last
+				     * reported on */
+	uint64_t ring_ms;           /* when ring_seq came */
 	struct cpg_name group;
 	uint32_t nodeid, pid;
 	struct member memv[MEMBERS_MAX];
@@ -846,6 +856,32 @@ static void deliver_h(cpg_handle_t h, const struct cpg_name *group,
 	}
 }
 
+/* Pending: the membership changed and the quorum service has not yet
+ * reported on the new ring, so `quorate` is still the old ring's. */
+static bool quorum_pending(const struct cluster *c)
+{
+	return c->quorum_seq < c->ring_seq;
+}
+
+static void totem_h(cpg_handle_t h, struct cpg_ring_id ring, uint32_t n,
+		    const uint32_t *members)
+{
+	struct cluster *c;
+	(void)n;
+	(void)members;
+
+	if (cpg_context_get(h, (void **)&c) != CS_OK || !c)
+		return;
+	if (ring.seq <= c->ring_seq)
+		return;
+	c->ring_seq = ring.seq;
+	c->ring_ms = tmr_jiffies();
+	if (quorum_pending(c))
+		LOGI(c->sbc, "cluster: new membership (ring %llu), its quorum "
+		     "pending: no promotion meanwhile",
+		     (unsigned long long)ring.seq);
+}
+
 enum { EXEC_ARGS_MAX = 16 };
 
 /* Run cluster_peer_down_exec NODEID PID, detached: a double fork, so
@@ -974,6 +1010,10 @@ static int promote(struct cluster *c, struct mbuf *out, bool force)
 		return mbuf_printf(out, "OK\n");
 	if (!c->quorate && !force)
 		return mbuf_printf(out, "ERR no quorum\n");
+	if (quorum_pending(c) && !force)
+		return mbuf_printf(out, "ERR quorum pending (the membership "
+				   "changed, the quorum service has not "
+				   "decided yet)\n");
 	if (a && !force)
 		return mbuf_printf(out, "ERR node %u is active\n", a->nodeid);
 	if (!c->synced && !force)
@@ -1013,10 +1053,12 @@ static int role_print(struct mbuf *out, struct cluster *c)
 	int err;
 
 	err = mbuf_printf(out, "role %s\nsynced %s\nnode %u\nquorate %s\n"
+			  "quorum_pending %s\n"
 			  "epoch %llu\nseq %llu\nrecord_version %u\n",
 			  role_name(c->sbc->store.role),
 			  c->syncing ? "syncing" : c->synced ? "yes" : "no",
-			  c->nodeid, c->quorate ? "yes" : "no", c->epoch,
+			  c->nodeid, c->quorate ? "yes" : "no",
+			  quorum_pending(c) ? "yes" : "no", c->epoch,
 			  c->seq, STORE_VERSION);
 	for (uint32_t i = 0; i < c->nmem && !err; i++) {
 		const struct member *m = &c->memv[i];
@@ -1115,11 +1157,17 @@ static void quorum_h(quorum_handle_t h, uint32_t quorate, uint64_t ring,
 		     uint32_t n, uint32_t *v)
 {
 	struct cluster *c;
-	(void)ring;
 	(void)v;
 
 	if (quorum_context_get(h, (const void **)&c) != CS_OK || !c)
 		return;
+	if (quorum_pending(c) && ring >= c->ring_seq)
+		LOGI(c->sbc, "cluster: quorum of ring %llu decided (%s) %llu ms "
+		     "after the membership", (unsigned long long)ring,
+		     quorate ? "quorate" : "no quorum",
+		     (unsigned long long)(tmr_jiffies() - c->ring_ms));
+	if (ring > c->quorum_seq)
+		c->quorum_seq = ring;
 	if (c->quorate != (quorate != 0))
 		LOGI(c->sbc, "cluster: %s (%u nodes)", quorate ? "quorate"
 		     : "quorum lost", n);
@@ -1153,6 +1201,7 @@ static void cpg_close(struct cluster *c)
 	c->qh = 0;
 	c->cpg_fd = c->q_fd = -1;
 	c->nmem = 0;
+	c->ring_seq = c->quorum_seq = 0;   /* a new connection: fresh rings */
 }
 
 static int cpg_open(struct cluster *c)
@@ -1161,6 +1210,7 @@ static int cpg_open(struct cluster *c)
 		.model = CPG_MODEL_V1,
 		.cpg_deliver_fn = deliver_h,
 		.cpg_confchg_fn = confchg_h,
+		.cpg_totem_confchg_fn = totem_h,
 	};
 	quorum_callbacks_t qcb = {.quorum_notify_fn = quorum_h};
 	uint32_t qtype, quorate = 0;

@@ -11,6 +11,10 @@
 #   sbl<IDX>-n1..n3 cluster nodes, eth0 192.0.2.11..13/24; each also has a
 #                   private mount+UTS namespace (lab_node.sh) kept by a
 #                   holder process, running corosync -f
+#   sbl<IDX>-qn     192.0.2.30, only with LAB_QNETD=1: corosync-qnetd, the
+#                   quorum device's arbiter (a third place, as in the field:
+#                   never on one of the nodes); a private mount+UTS
+#                   namespace too (lab_qdevice.sh), kept by a holder
 #   sbl<IDX>-cli    192.0.2.100, the callers (sipp UAC, test tools)
 #   sbl<IDX>-core   192.0.2.200, the far ends (sipp UAS, registrar)
 # No default routes; nothing is created in the root namespace.
@@ -19,7 +23,7 @@
 # corosync log in LAB_W/<node>/log/corosync/corosync.log, Pacemaker's in
 # LAB_W/<node>/log/pacemaker/pacemaker.log).
 #
-# Functions (MEMBER = n1|n2|n3|cli|core, NODE = n1|n2|n3):
+# Functions (MEMBER = n1|n2|n3|qn|cli|core, NODE = n1|n2|n3):
 #   lab_up [NODE...]        build the lab (default n1 n2), start corosync on
 #                           every node, wait until each sees all members;
 #                           sets LAB_UP_MS
@@ -46,6 +50,9 @@
 #   lab_partition NODE      cable cut only: the node and its processes live
 #                           on, alone (a partition, not a crash)
 #   lab_heal NODE           the cable back
+#   lab_isolate NODE / lab_unisolate NODE   bridge port isolation on/off:
+#                           isolated nodes reach qn, cli and core but not
+#                           each other (only the link between them cut)
 #   lab_sbcd NODE [OPT=VAL...] [-- LINE...]  write LAB_W/NODE/sbcd.conf
 #                           (sbcd standalone on the VIPs, upstream the core's
 #                           UAS, the lab network as peer "lab") and start
@@ -90,7 +97,45 @@
 # on a running lab with lab_ctl.sh IDX WORKDIR ..., which sources this
 # file with LAB_ATTACH=1: the functions only.
 # Settings (environment): LAB_TOKEN (totem token ms, 1000: shorter flaps on
-# these VMs), LAB_TOTEM_EXTRA (more totem lines), LAB_KEEP=1 (keep LAB_W).
+# these VMs), LAB_TOTEM_EXTRA (more totem lines), LAB_KEEP=1 (keep LAB_W),
+# LAB_QNETD=1 (a quorum device, below; set before sourcing this file, so
+# that a machine without the packages skips).
+#
+# Quorum device (LAB_QNETD=1, an even number of nodes): lab_up makes the
+# TLS certificates the way corosync-qdevice-net-certutil(8) describes
+# (lab_qnetd_certs: qnetd's CA, the cluster's certificate signed by it,
+# each node's NSS database under its private /etc/corosync; the host's
+# /etc/corosync is never written), starts corosync-qnetd in qn, writes
+# corosync.conf with quorum.device (model net, votes 1, algorithm ffsplit,
+# tls on) instead of two_node, and each node's launcher starts
+# corosync-qdevice -f after corosync (LAB_QDEVICE_HEURISTICS adds a
+# heuristics command, below).  lab_up returns once every node is
+# quorate with the device's vote (nodes + 1 votes) and qnetd has voted
+# ACK for each.  Logs: LAB_W/qn/qnetd.log, LAB_W/<node>/qdevice.log (both
+# with -d), LAB_W/qn/certs.log.
+# Timing, measured here (t_qdevice): on a partition each node's votequorum
+# holds the new membership's quorum decision back until its qdevice
+# answers; meanwhile the node keeps reporting its old quorum.  The cut
+# node's qdevice gives up when an echo to qnetd goes unanswered for a
+# heartbeat (0.8 * quorum.device.timeout): one to two heartbeats after
+# the cut; it then votes no and that node loses quorum.  qnetd gives the
+# other half the vote once it drops the cut node's connection, which its
+# dead peer detection does dpd_interval_coefficient heartbeats after the
+# last message from that node.  With qnetd's default of 1.5 that comes
+# before the cut node gives up (0.5 heartbeat before: 2.2 s seen with the
+# defaults, two quorate halves), so the lab sets LAB_QNETD_DPD=3: the cut
+# node gives up a whole heartbeat before the other half gets the vote.
+# LAB_QDEVICE_TIMEOUT=2500 (a 2 s heartbeat) instead of corosync's 10000
+# makes the whole decision take seconds, not tens of seconds; qdevice
+# polls votequorum every half of it, which a loaded VM still keeps up with.
+# When both halves still reach qnetd (only the link between the nodes
+# cut: lab_isolate), ffsplit gives the vote to the half with more
+# heuristics passed; with none, or as many, the tie-breaker decides (keep
+# active partition cannot tell two halves of one quorate cluster apart),
+# lowest node id by default: n1 keeps quorum even as the standby, and the
+# active n2 demotes itself (measured).  LAB_QDEVICE_HEURISTICS gives qdevice
+# a command to run at each membership change; t_qdevice's passes where
+# sbcd is active, so the active's half keeps the vote.
 #
 # Processes are stopped by PID only: the PIDs come from `ip netns pids` of
 # the lab's own namespaces, so nothing outside the lab is ever touched.
@@ -114,6 +159,8 @@ LAB_VIP_ACCESS=192.0.2.50
 LAB_VIP_CORE=192.0.2.51
 LAB_CLI_IP=192.0.2.100
 LAB_CORE_IP=192.0.2.200
+LAB_QNETD=${LAB_QNETD:-0}
+LAB_QNETD_IP=192.0.2.30
 LAB_LOCKDIR=${LAB_LOCKDIR:-/run/lock}
 [ -d "$LAB_LOCKDIR" ] && [ -w "$LAB_LOCKDIR" ] || LAB_LOCKDIR=/tmp
 LAB_CLAIM=$LAB_LOCKDIR/sbc-lab.$LAB_IDX
@@ -158,6 +205,8 @@ lab_require() {
 		corosync-quorumtool corosync-cfgtool arping; do
 		command -v "$c" >/dev/null || lab_skip "$c not installed (make deps)"
 	done
+	[ "$LAB_QNETD" = 1 ] && lab_qnetd_require
+	return 0
 }
 
 # Milliseconds since the epoch (EPOCHREALTIME without its decimal point).
@@ -289,6 +338,7 @@ lab_ip() {
 	n1) echo 192.0.2.11 ;;
 	n2) echo 192.0.2.12 ;;
 	n3) echo 192.0.2.13 ;;
+	qn) echo $LAB_QNETD_IP ;;
 	cli) echo $LAB_CLI_IP ;;
 	core) echo $LAB_CORE_IP ;;
 	*) return 1 ;;
@@ -325,7 +375,7 @@ lab_net() {
 	ip -n "$LAB_LAN" link set lo up &&
 		ip -n "$LAB_LAN" link add br0 type bridge stp_state 0 forward_delay 0 &&
 		ip -n "$LAB_LAN" link set br0 up || return 1
-	for m in $LAB_NODES cli core; do
+	for m in $LAB_NODES $([ "$LAB_QNETD" = 1 ] && echo qn) cli core; do
 		lab_net_member "$m" || return 1
 	done
 }
@@ -361,7 +411,11 @@ EOC
 		echo "}"
 		echo "quorum {"
 		echo "	provider: corosync_votequorum"
-		[ "$count" = 2 ] && echo "	two_node: 1"
+		if [ "$LAB_QNETD" = 1 ]; then
+			lab_qnetd_quorum_conf
+		elif [ "$count" = 2 ]; then
+			echo "	two_node: 1"
+		fi
 		echo "}"
 		cat <<EOC
 logging {
@@ -415,7 +469,7 @@ lab_pre() {
 	local h
 	case $1 in
 	cli | core) LAB_PRE=(ip netns exec "$LAB_P-$1") ;;
-	n[123])
+	n[123] | qn)
 		h=$(lab_holder "$1") || { echo "node $1 is not running" >&2; return 1; }
 		LAB_PRE=(nsenter -t "$h" -n -m -u --)
 		;;
@@ -492,14 +546,14 @@ lab_kill_proc() {
 }
 
 # Members as corosync in NODE sees them: the rows of the membership table
-# of corosync-quorumtool -s (every CLI call bounded: a corosync CLI can
-# hang while the cluster re-forms).
+# of corosync-quorumtool -s but the quorum device's (node id 0; every CLI
+# call bounded: a corosync CLI can hang while the cluster re-forms).
 lab_members() {
 	local -a LAB_PRE
 	lab_pre "$1" 2>/dev/null || { echo 0; return 1; }
 	timeout -k 1 5 "${LAB_PRE[@]}" corosync-quorumtool -s 2>/dev/null |
 		awk '/^Membership information/ { t = 1; next }
-		     t && $1 ~ /^[0-9]+$/ && $2 ~ /^[0-9]+$/ { n++ }
+		     t && $1 ~ /^[0-9]+$/ && $2 ~ /^[0-9]+$/ && $1 > 0 { n++ }
 		     END { print n + 0 }'
 }
 
@@ -578,6 +632,21 @@ lab_partition() {
 lab_heal() {
 	ip -n "$LAB_LAN" link set "v-$1" up || fail "cannot reconnect $1"
 	lab_log "$1 connected again"
+}
+
+# Bridge port isolation: isolated ports reach the others (qn, cli, core)
+# but not each other, so isolating two nodes cuts only the link between
+# them (the cluster link fails, both still see the quorum device).
+lab_isolate() {
+	ip -n "$LAB_LAN" link set "v-$1" type bridge_slave isolated on ||
+		fail "cannot isolate $1"
+	lab_log "$1 isolated (reaches only members that are not)"
+}
+
+lab_unisolate() {
+	ip -n "$LAB_LAN" link set "v-$1" type bridge_slave isolated off ||
+		fail "cannot end the isolation of $1"
+	lab_log "$1 no longer isolated"
 }
 
 # ---- sbcd ------------------------------------------------------------------
@@ -766,6 +835,167 @@ lab_pacemaker() {
 	lab_log "Pacemaker up: $p Promoted with the VIPs, after $(lab_secs 0 "$LAB_PCMK_MS") s"
 }
 
+# ---- quorum device (LAB_QNETD=1) -------------------------------------------
+
+# The quorum device's timing: LAB_QDEVICE_TIMEOUT is quorum.device.timeout
+# (ms; set empty: corosync's default, 10000), LAB_QNETD_DPD qnetd's
+# dpd_interval_coefficient (set empty: qnetd's default, 1.5).  Why the lab
+# sets them: the header, "quorum device".
+LAB_QDEVICE_TIMEOUT=${LAB_QDEVICE_TIMEOUT-2500}
+LAB_QNETD_DPD=${LAB_QNETD_DPD-3}
+# LAB_QDEVICE_HEURISTICS: a command (as corosync.conf holds it: double
+# quotes inside escaped with a backslash) qdevice runs at each membership
+# change (heuristics mode sync); empty: no heuristics.  Set it before
+# lab_up (LAB_W is known once this file is sourced).
+LAB_QDEVICE_HEURISTICS=${LAB_QDEVICE_HEURISTICS-}
+
+lab_qnetd_require() {
+	local c
+	for c in corosync-qnetd corosync-qnetd-tool corosync-qnetd-certutil \
+		corosync-qdevice corosync-qdevice-tool corosync-qdevice-net-certutil \
+		certutil pk12util; do
+		command -v "$c" >/dev/null ||
+			lab_skip "$c not installed (LAB_QNETD=1; make test-deps)"
+	done
+}
+
+# The device section of corosync.conf's quorum section (every node: the
+# same).  ffsplit gives the device's one vote to exactly one half of an
+# even cluster (and to none while qnetd cannot tell the halves apart);
+# votes: 1 is what ffsplit requires.  two_node must not be set with a
+# device (corosync refuses the two together).
+lab_qnetd_quorum_conf() {
+	printf '\tdevice {\n\t\tmodel: net\n\t\tvotes: 1\n'
+	[ -z "$LAB_QDEVICE_TIMEOUT" ] || printf '\t\ttimeout: %s\n' "$LAB_QDEVICE_TIMEOUT"
+	printf '\t\tnet {\n\t\t\thost: %s\n\t\t\talgorithm: ffsplit\n' "$LAB_QNETD_IP"
+	printf '\t\t\ttls: on\n\t\t}\n'
+	# ffsplit ranks halves that both reach qnetd by their heuristics
+	# (passed minus failed) before falling back to the tie-breaker
+	[ -z "$LAB_QDEVICE_HEURISTICS" ] ||
+		printf '\t\theuristics {\n\t\t\tmode: sync\n\t\t\texec_check: %s\n\t\t}\n' \
+			"$LAB_QDEVICE_HEURISTICS"
+	printf '\t}\n'
+}
+
+# CMD with DIR bound over /etc/corosync, in a mount namespace that ends
+# with CMD: the certutil scripts know only /etc/corosync/qnetd/nssdb and
+# /etc/corosync/qdevice/net/nssdb, and the host's /etc must stay as it is.
+lab_in_etc() {
+	local dir=$1
+	shift
+	# shellcheck disable=SC2016 # $1 and $@ are the inner sh's
+	unshare --mount --propagation private -- \
+		sh -c 'mount --bind "$1" /etc/corosync && shift && exec "$@"' \
+		lab_in_etc "$dir" "$@"
+}
+
+# TLS for the device, the way the corosync-qdevice-net-certutil man page
+# does it by hand: qnetd makes its CA and server certificate (-i); the
+# first node imports the CA (-i) and asks for the cluster's certificate
+# (-r, CN = cluster_name); qnetd signs it (-s); the first node imports it
+# and exports it with its key (-M, a PKCS#12 file); every other node
+# imports the CA and that file (-i, -m).  Files move by plain copies in
+# LAB_W instead of scp.
+lab_qnetd_certs_run() {
+	local q=$LAB_W/qn/etc-corosync name=sbclab$LAB_IDX n e first=""
+	local qdb=$LAB_W/qn/etc-corosync/qnetd/nssdb db
+	mkdir -p "$q/qnetd" && lab_in_etc "$q" corosync-qnetd-certutil -i || return 1
+	for n in $LAB_NODES; do
+		e=$LAB_W/$n/etc-corosync
+		db=$e/qdevice/net/nssdb
+		mkdir -p "$e" &&
+			lab_in_etc "$e" corosync-qdevice-net-certutil -i -c "$qdb/qnetd-cacert.crt" ||
+			return 1
+		if [ -z "$first" ]; then
+			first=$db
+			lab_in_etc "$e" corosync-qdevice-net-certutil -r -n "$name" &&
+				lab_in_etc "$q" corosync-qnetd-certutil -s -n "$name" \
+					-c "$db/qdevice-net-node.crq" &&
+				lab_in_etc "$e" corosync-qdevice-net-certutil -M \
+					-c "$qdb/cluster-$name.crt" || return 1
+		else
+			lab_in_etc "$e" corosync-qdevice-net-certutil -m \
+				-c "$first/qdevice-net-node.p12" || return 1
+		fi
+	done
+}
+
+lab_qnetd_certs() {
+	local log=$LAB_W/qn/certs.log t0
+	t0=$(lab_ms)
+	mkdir -p "$LAB_W/qn" || fail "mkdir $LAB_W/qn"
+	LAB_LOGS="$LAB_LOGS $log"
+	lab_qnetd_certs_run </dev/null >"$log" 2>&1 || fail "quorum device certificates"
+	lab_log "quorum device certificates made in $(lab_secs "$t0" "$(lab_ms)") s"
+}
+
+# Start qn's launcher (lab_qdevice.sh qnetd) and wait until qnetd answers
+# on its control socket (it listens by then).
+lab_qnetd_start() {
+	local d=$LAB_W/qn h=""
+	local -a opts=(-l "$LAB_QNETD_IP")
+	[ -z "$LAB_QNETD_DPD" ] || opts+=(-S "dpd_interval_coefficient=$LAB_QNETD_DPD")
+	rm -f "$d/holder.pid"
+	LAB_LOGS="$LAB_LOGS $d/qnetd.log"
+	# setsid, disown: as lab_node_start
+	setsid ip netns exec "$LAB_P-qn" unshare --mount --uts --propagation private \
+		-- bash "$LAB_HERE/lab_qdevice.sh" qnetd "$d" "${opts[@]}" \
+		</dev/null >>"$d/launcher.log" 2>&1 &
+	disown $!
+	for _ in $(seq 1 200); do
+		h=$(cat "$d/holder.pid" 2>/dev/null)
+		[ -n "$h" ] && break
+		sleep 0.05
+	done
+	[ -n "$h" ] || fail "qn: launcher did not come up within 10 s: $(cat "$d/launcher.log")"
+	for _ in $(seq 1 100); do
+		lab_x qn timeout -k 1 5 corosync-qnetd-tool -s >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	fail "corosync-qnetd in qn does not answer after 10 s"
+}
+
+# Before the nodes start: certificates, qnetd running, and each node's
+# marker (lab_node.sh starts corosync-qdevice where it finds one).
+lab_qnetd_up() {
+	local n count=0
+	for n in $LAB_NODES; do
+		count=$((count + 1))
+	done
+	[ $((count % 2)) = 0 ] || fail "LAB_QNETD=1: ffsplit is for an even number of nodes"
+	lab_qnetd_certs
+	lab_qnetd_start
+	for n in $LAB_NODES; do
+		: > "$LAB_W/$n/qdevice"
+		LAB_LOGS="$LAB_LOGS $LAB_W/$n/qdevice.log"
+	done
+}
+
+# The device's vote in use: each node quorate with every vote (nodes + 1)
+# and qnetd's last vote for each node an ACK (corosync-qnetd-tool -l:
+# "Vote: <reply to the last message> (<last vote>)").
+lab_qnetd_wait() {
+	local t=$1 end n count=0 ok
+	for n in $LAB_NODES; do
+		count=$((count + 1))
+	done
+	end=$(($(lab_ms) + t * 1000))
+	while :; do
+		ok=1
+		for n in $LAB_NODES; do
+			lab_x "$n" timeout -k 1 5 corosync-quorumtool -s 2>/dev/null |
+				awk -v w=$((count + 1)) '/^Total votes:/ && $3 == w { v = 1 }
+					/^Quorate:/ && $2 == "Yes" { q = 1 }
+					END { exit !(v && q) }' || ok=0
+		done
+		[ "$(lab_x qn timeout -k 1 5 corosync-qnetd-tool -l 2>/dev/null |
+			grep -c '^ *Vote:.*(ACK)$')" = "$count" ] || ok=0
+		[ "$ok" = 1 ] && return 0
+		[ "$(lab_ms)" -lt "$end" ] || return 1
+		sleep 0.2
+	done
+}
+
 # ---- bring-up and teardown -------------------------------------------------
 
 lab_up() {
@@ -779,12 +1009,14 @@ lab_up() {
 	[ "$count" -ge 2 ] || fail "lab_up: at least 2 nodes"
 	lab_net || fail "cannot build the lab network"
 	lab_corosync_conf
+	[ "$LAB_QNETD" = 1 ] && lab_qnetd_up
 	for n in $LAB_NODES; do
 		lab_node_start "$n"
 	done
 	for n in $LAB_NODES; do
 		lab_wait_members "$n" "$count" 20 || fail "corosync in $n did not see all $count nodes"
 	done
+	[ "$LAB_QNETD" = 1 ] && { lab_qnetd_wait 30 || fail "the quorum device's vote is not in use after 30 s"; }
 	echo "$LAB_NODES" > "$LAB_W/lab.nodes"
 	LAB_UP_MS=$(($(lab_ms) - t0))
 	lab_log "lab $LAB_P up ($LAB_NODES) in $(lab_secs 0 "$LAB_UP_MS") s"

@@ -4,7 +4,7 @@
 # sbc-drill's --node-exec and --fault-cmd in the drills, or a developer's
 # shell on a lab kept with LAB_KEEP.  The lab stays the test's: nothing
 # here claims it, traps or tears it down.
-#   x MEMBER CMD...          run CMD in a member (n1..n3, cli, core)
+#   x MEMBER CMD...          run CMD in a member (n1..n3, qn, cli, core)
 #   crash NODE               cable cut, every process killed, eth0 flushed
 #                            (crash and partition print "fault_at EPOCH"
 #                            first: the moment sbc-drill reports)
@@ -35,7 +35,7 @@ if [ "$act" = x ]; then
 	shift
 	case $m in
 	cli | core) exec ip netns exec "sbl$LAB_IDX-$m" "$@" ;;
-	n[123])
+	n[123] | qn)
 		h=""
 		{ read -r h <"$LAB_WORKDIR/$m/holder.pid"; } 2>/dev/null
 		if [ -z "$h" ] || ! [ "/proc/$h/ns/net" -ef "/run/netns/sbl$LAB_IDX-$m" ]; then

@@ -123,6 +123,10 @@ echo $$ > "$D/holder.pid"
 corosync -f </dev/null &
 echo $! > "$D/corosync.pid"
 
+# The quorum device's client (LAB_QNETD=1: lab.sh left the marker); it
+# waits for corosync itself, so the launcher goes on at once.
+[ -e "$D/qdevice" ] && bash "$(dirname "$0")/lab_qdevice.sh" qdevice "$D" </dev/null &
+
 [ -e "$D/pacemaker.env" ] && start_pacemaker
 
 exec sleep infinity

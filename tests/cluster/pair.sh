@@ -178,14 +178,29 @@ pair_stop() { # NODE PID
 
 pair_left() { ! ctl "$1" role | grep -q "^peer $2 "; }
 
+# `role active` in NODE, retried every 0.1 s for 15 s at most while
+# sbcd answers "quorum pending": CPG tells of a new membership before the
+# quorum service has decided on it (seconds later with a quorum device,
+# milliseconds without).  Prints sbcd's last answer when it fails.
+pair_promote() { # NODE
+	local out end=$(($(lab_ms) + 15000))
+	while :; do
+		out=$(ctl "$1" role active) && return 0
+		case $out in *"quorum pending"*) ;; *) echo "$out"; return 1 ;; esac
+		[ "$(lab_ms)" -lt "$end" ] || { echo "$out"; return 1; }
+		sleep 0.1
+	done
+}
+
 # FROM's sbcd is gone (crashed, killed) since T0 (lab_ms): TO sees it
 # leave the group, the service addresses move, TO is promoted.  Sets
 # PAIR_SEEN_MS and PAIR_ACTIVE_MS, each counted from T0.
 pair_takeover() { # FROM TO T0
+	local out
 	wait_for 15 pair_left "$2" "${1#n}" || fail "$2 still sees $1 15 s after the fault"
 	PAIR_SEEN_MS=$(( $(lab_ms) - $3 ))
 	pair_move "$1" "$2"
-	ctl "$2" role active >/dev/null || fail "$2 cannot take over: $(ctl "$2" role active)"
+	out=$(pair_promote "$2") || fail "$2 cannot take over: $out"
 	PAIR_ACTIVE_MS=$(( $(lab_ms) - $3 ))
 }
 
