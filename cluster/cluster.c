@@ -1043,7 +1043,7 @@ static void demote(struct cluster *c, const char *why)
 	if (c->sbc->store.role != STORE_ACTIVE)
 		return;
 	flush(c);
-	state_standby(c->sbc);
+	state_demote(c->sbc);
 	LOGW(c->sbc, "cluster: standby (%s)", why);
 	send_status(c);
 }

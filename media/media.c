@@ -561,6 +561,7 @@ int media_init(struct sbc *sbc)
 void media_close(struct sbc *sbc)
 {
 	tmr_cancel(&sbc->media_tmr);
+	tmr_cancel(&sbc->media_drain_tmr);
 	if (!sbc->media)
 		return;
 	sbc->media = mem_deref(sbc->media);

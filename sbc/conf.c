@@ -400,6 +400,13 @@ static const struct conf_opt optv[] = {
 	 "standby at once, Pacemaker only at the active's next monitor: "
 	 "ra/sbcd-peer-down tells Pacemaker now (crm_resource --fail). "
 	 "Empty: nothing is run.", 0},
+	{NULL, "cluster_media_drain", CT_UINT, O(cluster_media_drain), "3000",
+	 0, 60000, "Milliseconds an active that steps down (role standby, "
+	 "lost quorum) keeps relaying the media of its calls: until its "
+	 "service addresses move (the README's recipe moves them once the "
+	 "new active is promoted), the calls' RTP still arrives here, and "
+	 "dropping it would make the whole switchover a gap. It sends no "
+	 "SIP meanwhile. 0: silent at once.", 0},
 	{NULL, "cluster_queue_max", CT_UINT, O(cluster_queue_max),
 	 "268435456", 1048576, 4294967295U, "Bytes of replication held at "
 	 "most: messages Corosync cannot take yet (CS_ERR_TRY_AGAIN), and "

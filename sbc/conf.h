@@ -198,6 +198,7 @@ struct sbc_conf {
 	uint32_t cluster_window;
 	uint32_t cluster_queue_max;
 	char *cluster_peer_down_exec;
+	uint32_t cluster_media_drain;
 	struct list peerl;          /* struct conf_peer, in file order */
 	struct list blacklistl;     /* struct conf_blacklist */
 	struct list profilel;       /* struct conf_profile */

@@ -120,7 +120,8 @@ struct sbc {
 	struct dialogs dialogs;        /* the calls */
 	struct bindings bindings;      /* registrations made through us */
 	struct media *media;           /* the media relay (media/) */
-	struct tmr media_tmr;          /* looks for calls without media */
+	struct tmr media_tmr;
+	struct tmr media_drain_tmr;    /* a demoted active's media (state.c) */          /* looks for calls without media */
 	bool terminating;
 };
 
@@ -242,6 +243,7 @@ int  state_apply(struct sbc *sbc, const struct pl *line);
 void state_reset(struct sbc *sbc);
 void state_takeover(struct sbc *sbc);
 void state_standby(struct sbc *sbc);
+void state_demote(struct sbc *sbc);
 int  state_save(struct sbc *sbc);
 int  state_load(struct sbc *sbc);
 

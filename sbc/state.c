@@ -185,6 +185,7 @@ void state_reset(struct sbc *sbc)
 void state_takeover(struct sbc *sbc)
 {
 	sbc->store.role = STORE_ACTIVE;
+	tmr_cancel(&sbc->media_drain_tmr);
 	dialog_takeover(sbc);
 	media_touch(sbc->media);
 	media_set_silent(sbc->media, false);
@@ -195,7 +196,36 @@ void state_takeover(struct sbc *sbc)
 void state_standby(struct sbc *sbc)
 {
 	sbc->store.role = STORE_STANDBY;
+	tmr_cancel(&sbc->media_drain_tmr);
 	media_set_silent(sbc->media, true);
+}
+
+static void drain_end(void *arg)
+{
+	struct sbc *sbc = arg;
+
+	if (sbc->store.role == STORE_STANDBY)
+		media_set_silent(sbc->media, true);
+}
+
+/* The active steps down.  SIP stops at once; the media relay goes on
+ * for cluster_media_drain ms: the calls' RTP reaches this node until its
+ * service addresses leave it, which Pacemaker does after promoting the
+ * new active (the README's recipe), and a relay that stopped at the
+ * demotion would make the callers hear the whole switchover.  Packets
+ * reach only the node holding the address, so the two never relay the
+ * same stream; a standby publishes nothing, so the new active's state
+ * is not disturbed. */
+void state_demote(struct sbc *sbc)
+{
+	const uint32_t ms = sbc->conf->cluster_media_drain;
+
+	sbc->store.role = STORE_STANDBY;
+	if (!ms) {
+		state_standby(sbc);
+		return;
+	}
+	tmr_start(&sbc->media_drain_tmr, ms, drain_end, sbc);
 }
 
 static int read_file(struct mbuf **mbp, const char *file)
