@@ -17,6 +17,17 @@
 #   drill_field NAME KEY...  a value of a report (JSON path, dot-separated)
 DRILL_BIN=$(cd "$LAB_HERE/../../drill" && pwd)/sbc-drill
 DRILL_TIMEOUT=${DRILL_TIMEOUT:-240}
+# The timing goals get 1 s of slack here, the bound the lab notes give for
+# these VMs (section 5: Pacemaker's hard-coded sleep(1) makes a failover
+# about 0.2 s or 1.2 s after the membership; and both nodes, the callers
+# and Pacemaker's shell agents share 2 cores: IPaddr2 alone takes 0.4-0.7
+# s to start here).  The report keeps the goals and marks a goal met only
+# within the slack (ok~); calls lost and duplicate BYEs have none.
+DRILL_SLACK_MS=${DRILL_SLACK_MS:-1000}
+# What the lab's drills place and watch, light enough for 2 cores: 20
+# held calls (10 UDP, 5 TCP, 5 TLS) of which 6 with RTP (2 of each; 50
+# packets a second each way), sbcctl role on every node every 0.5 s, the
+# recipe's Promoted monitor interval (2 s) for the sbcd-crash goal.
 DRILL_NODES=""
 
 drill_up() {
@@ -72,8 +83,9 @@ drill_run() {
 			--callee "$LAB_CORE_IP:5080" \
 			--callee-exec "$LAB_HERE/lab_ctl.sh $LAB_IDX $LAB_W x core" \
 			--ca "$LAB_W/ca.crt" --tls-name sbc.test \
-			--vip "$LAB_VIP_ACCESS/24" --nic eth0 \
-			--json "$LAB_W/$name.json" --check "$@" \
+			--vip "$LAB_VIP_ACCESS/24" --nic eth0 --probe-also "$LAB_VIP_CORE" \
+			--monitor-interval 2 --poll-interval 0.5 --rtp 6 \
+			--json "$LAB_W/$name.json" --check --slack-ms "$DRILL_SLACK_MS" "$@" \
 			> "$LAB_W/$name.txt" 2>&1 || rc=$?
 		cat "$LAB_W/$name.txt"
 		[ "$rc" = 0 ] && return 0

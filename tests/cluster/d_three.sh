@@ -1,0 +1,32 @@
+#!/bin/bash
+# d_three: the drills of a three-node cluster under Pacemaker (the
+# README's recipe with NODES=3, no two_node: a majority keeps quorum):
+#   partition   the active node is cut off the network and lives on: the
+#               majority promotes a standby and takes the addresses, the
+#               minority loses quorum, its sbcd demotes itself and
+#               Pacemaker drops its addresses (no-quorum-policy=stop);
+#               the calls survive on the new active
+#   node-crash  the active dies: one of the two standbys takes over
+# Checked by sbc-drill --check (a miss is retried once).  Label drill.
+# Arg 1: the lab index.
+. "$(dirname "$0")/lab.sh"
+HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/pair.sh"
+. "$HERE/drill.sh"
+
+t0=$(lab_ms)
+drill_up n1 n2 n3
+ok "three nodes under Pacemaker in $(lab_secs "$t0" "$(lab_ms)") s: $(lab_promoted) Promoted"
+
+for d in partition node-crash; do
+	t=$(lab_ms)
+	drill_run "$d" "$d"
+	lost=$(drill_field "$d" calls.lost)
+	before=$(drill_field "$d" calls.confirmed_before)
+	[ "$lost" = 0 ] && [ "$before" -gt 0 ] || fail "$d: $lost of $before calls lost"
+	[ "$(drill_field "$d" duplicate_byes)" = 0 ] || fail "$d: duplicate BYEs"
+	strict=$(drill_field "$d" strict_ok)
+	ok "$d: $before calls survived, RTP gap max $(drill_field "$d" rtp.gap_max_ms) ms, service back after $(drill_field "$d" service_ms) ms, goals met strictly: $strict ($(lab_secs "$t" "$(lab_ms)") s)"
+	drill_whole 120 || fail "the cluster is not whole again after $d"
+done
+ok "every drill passed in $(lab_secs "$t0" "$(lab_ms)") s"
