@@ -28,15 +28,4 @@ drill_up n1 n2
 ok "two nodes under Pacemaker (the README's recipe) in $(lab_secs "$t0" "$(lab_ms)") s: $(lab_promoted) Promoted"
 
 # DRILLS: a subset, or one repeated (a developer looking at one drill)
-for d in ${DRILLS:-switchover sbcd-crash resource-failure node-crash standby-crash}; do
-	t=$(lab_ms)
-	drill_run "$d" "$d"
-	lost=$(drill_field "$d" calls.lost)
-	before=$(drill_field "$d" calls.confirmed_before)
-	[ "$lost" = 0 ] && [ "$before" -gt 0 ] || fail "$d: $lost of $before calls lost"
-	[ "$(drill_field "$d" duplicate_byes)" = 0 ] || fail "$d: duplicate BYEs"
-	strict=$(drill_field "$d" strict_ok)
-	ok "$d: $before calls survived, RTP gap max $(drill_field "$d" rtp.gap_max_ms) ms, service back after $(drill_field "$d" service_ms) ms, goals met strictly: $strict ($(lab_secs "$t" "$(lab_ms)") s)"
-	drill_whole 120 || fail "the cluster is not whole again after $d"
-done
-ok "every drill passed in $(lab_secs "$t0" "$(lab_ms)") s"
+drill_suite ${DRILLS:-switchover sbcd-crash resource-failure node-crash standby-crash}

@@ -14,6 +14,10 @@
 #   drill_whole              wait until the cluster is whole again: a
 #                            Promoted node with the addresses, every node's
 #                            instance running, failures cleared
+#   drill_suite DRILL...     each drill in turn (drill_run), its report
+#                            checked here too (calls confirmed, none lost,
+#                            no duplicate BYE), the cluster whole again
+#                            before the next
 #   drill_field NAME KEY...  a value of a report (JSON path, dot-separated)
 DRILL_BIN=$(cd "$LAB_HERE/../../drill" && pwd)/sbc-drill
 DRILL_TIMEOUT=${DRILL_TIMEOUT:-240}
@@ -109,4 +113,20 @@ for k in sys.argv[2].split("."):
     v = v[int(k)] if isinstance(v, list) else v[k]
 print(v)
 PY
+}
+
+drill_suite() {
+	local d t0 t lost before
+	t0=$(lab_ms)
+	for d in "$@"; do
+		t=$(lab_ms)
+		drill_run "$d" "$d"
+		lost=$(drill_field "$d" calls.lost)
+		before=$(drill_field "$d" calls.confirmed_before)
+		[ "$lost" = 0 ] && [ "$before" -gt 0 ] || fail "$d: $lost of $before calls lost"
+		[ "$(drill_field "$d" duplicate_byes)" = 0 ] || fail "$d: duplicate BYEs"
+		ok "$d: $before calls survived, RTP gap max $(drill_field "$d" rtp.gap_max_ms) ms, service back after $(drill_field "$d" service_ms) ms, goals met strictly: $(drill_field "$d" strict_ok) ($(lab_secs "$t" "$(lab_ms)") s)"
+		drill_whole 120 || fail "the cluster is not whole again after $d"
+	done
+	ok "every drill passed in $(lab_secs "$t0" "$(lab_ms)") s"
 }
