@@ -120,8 +120,8 @@ struct sbc {
 	struct dialogs dialogs;        /* the calls */
 	struct bindings bindings;      /* registrations made through us */
 	struct media *media;           /* the media relay (media/) */
-	struct tmr media_tmr;
-	struct tmr media_drain_tmr;    /* a demoted active's media (state.c) */          /* looks for calls without media */
+	struct tmr media_tmr;          /* looks for calls without media */
+	struct tmr media_drain_tmr;    /* a demoted active's media (state.c) */
 	bool terminating;
 };
 

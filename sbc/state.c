@@ -200,12 +200,12 @@ void state_standby(struct sbc *sbc)
 	media_set_silent(sbc->media, true);
 }
 
+/* (state_takeover and state_standby cancel it: it ends only a drain) */
 static void drain_end(void *arg)
 {
 	struct sbc *sbc = arg;
 
-	if (sbc->store.role == STORE_STANDBY)
-		media_set_silent(sbc->media, true);
+	media_set_silent(sbc->media, true);
 }
 
 /* The active steps down.  SIP stops at once; the media relay goes on

@@ -195,12 +195,17 @@ ctl n1 role active | grep -q "no quorum" ||
 [ "$(field n1 role)" = standby ] || fail "n1 is $(field n1 role)"
 ok "qnetd votes for n2 only; n1 refuses the role (no quorum); sbcd's logs: after the new membership, n1's quorum decided in $(decided n1), n2's in $(decided n2)"
 
+# n1 reconnected: it rejoins as a synced standby, n2 stays active
+heal_n1() {
+	lab_heal n1
+	lab_wait_members n1 2 20 || fail "n1 did not rejoin"
+	wait_for 20 back n1 || fail "n1 not back as a synced standby: $(ctl n1 role | head -4)"
+	[ "$(field n2 role)" = active ] || fail "n2 lost its role when n1 came back: $(ctl n2 role)"
+}
+
 # ---- 3. n1 back ----
 t1=$(lab_ms)
-lab_heal n1
-lab_wait_members n1 2 20 || fail "n1 did not rejoin"
-wait_for 20 back n1 || fail "n1 not back as a synced standby: $(ctl n1 role | head -4)"
-[ "$(field n2 role)" = active ] || fail "n2 lost its role when n1 came back: $(ctl n2 role)"
+heal_n1
 wait_for 10 three_votes n1 || fail "n1 without the device's vote: $(three_votes n1)"
 ok "n1 back as n2's synced standby $(lab_secs "$t1" "$(lab_ms)") s after the heal, 3 votes again"
 
@@ -213,10 +218,7 @@ wait_for 5 qnetd_votes_for n2 ||
 	fail "qnetd does not vote for n2 alone: $(lab_x qn corosync-qnetd-tool -l 2>&1)"
 ok "qnetd votes for n2 only; sbcd's logs: after the new membership, n1's quorum decided in $(decided n1), n2's in $(decided n2)"
 t3=$(lab_ms)
-lab_heal n1
-lab_wait_members n1 2 20 || fail "n1 did not rejoin"
-wait_for 20 back n1 || fail "n1 not back as a synced standby: $(ctl n1 role | head -4)"
-[ "$(field n2 role)" = active ] || fail "n2 lost its role: $(ctl n2 role)"
+heal_n1
 ok "n1 back as a synced standby $(lab_secs "$t3" "$(lab_ms)") s after the second heal"
 
 # ---- 5. only the link between the nodes fails ----
