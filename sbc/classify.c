@@ -6,24 +6,48 @@
  * (first match in file order), then, with remote_users, among the
  * registrations made through sbcd (a remote user is known by the flow it
  * registered from).  An in-dialog request finds its call, if sbcd
- * tracks it.
+ * tracks it, and a remote user's on a new flow finds the user by it.
  */
+#include <string.h>
 #include "sbc.h"
 
 /* A source no peer matches may be a registered remote user: only from
  * the flow it registered from, with the remote users' profile. */
-static void remote_user(struct req_ctx *ctx)
+static void as_user(struct req_ctx *ctx, struct binding *b)
 {
 	const struct sbc_conf *conf = ctx->sbc->conf;
-	struct binding *b = binding_of(ctx->sbc, ctx->msg->tp,
-				       &ctx->msg->src);
 
-	if (!b)
-		return;
 	b->peer.prof = conf->remote_user_profile[0]
 		? conf_profile_find(conf, conf->remote_user_profile) : NULL;
 	ctx->binding = b;
 	ctx->peer = &b->peer;
+}
+
+static void remote_user(struct req_ctx *ctx)
+{
+	struct binding *b = binding_of(ctx->sbc, ctx->msg->tp,
+				       &ctx->msg->src);
+
+	if (b)
+		as_user(ctx, b);
+}
+
+/* A request of a remote user's call on a new flow from the same address
+ * (its TCP connection is new, after a failover or a reconnect; its NAT
+ * gave it a new port): the user of the call's flow, whose binding the
+ * flow held; dialog_flow.c moves the call's flow to the new one. */
+static void moved_user(struct req_ctx *ctx)
+{
+	const struct dialog *d = ctx->dialog;
+	struct binding *b;
+
+	if (!d || !d->flow || !ctx->sbc->conf->remote_users
+	    || strncmp(d->peer, "user:", 5)
+	    || !sa_cmp(&d->faddr, &ctx->msg->src, SA_ADDR))
+		return;
+	b = binding_of(ctx->sbc, d->ftp, &d->faddr);
+	if (b && !strcmp(b->peer.name, d->peer))
+		as_user(ctx, b);
 }
 
 void classify_source(struct req_ctx *ctx)
@@ -52,5 +76,7 @@ void classify_source(struct req_ctx *ctx)
 		/* held: a BYE ends the call before it is forwarded */
 		ctx->dialog = mem_ref(dialog_of(ctx->sbc, msg));
 		ctx->emergency = ctx->dialog && ctx->dialog->emergency;
+		if (!ctx->peer && ctx->in->id == SIDE_ACCESS)
+			moved_user(ctx);
 	}
 }

@@ -460,6 +460,11 @@ static const struct conf_opt peer_optv[] = {
 	{NULL, "topology_hiding", CT_BOOL, P(topology_hiding), "yes", 0, 0,
 	 "Hide core-side addresses from this peer (Via, Record-Route, "
 	 "Contact, Path).", 0},
+	{NULL, "nat", CT_BOOL, P(nat), "yes", 0, 0,
+	 "The peer may be behind NAT: requests of its calls go to the "
+	 "address and port (TCP/TLS: the connection) its INVITE came from "
+	 "or was sent to, and the core sees sbcd's address as its Contact. "
+	 "no: its Contact is routable, in-dialog requests follow it.", 0},
 	{NULL, "media", CT_MEDIA, P(media), "pass", 0, 0,
 	 "Media towards this peer: srtp (SDES a=crypto: sbcd terminates "
 	 "SRTP with its own keys, the core side gets RTP), rtp (plain RTP "
@@ -477,6 +482,8 @@ static const char peer_example[] =
 	"#   cps, cps_burst = call admission: new calls a second (token bucket)\n"
 	"#   flood_exempt = yes: no per-source flood limit for this peer\n"
 	"#   topology_hiding = no: let it see core addresses (default yes)\n"
+	"#   nat = no: its Contact is routable; yes (default): requests of its\n"
+	"#     calls go to the address (or connection) its calls came from\n"
 	"#   media = srtp | rtp | pass: SRTP (SDES) towards it, terminated by\n"
 	"#     sbcd (RTP to the core); plain RTP only; or untouched (default)\n"
 	"# A request from a source no peer matches is dropped (or 403, see\n"

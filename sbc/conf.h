@@ -85,6 +85,7 @@ struct conf_peer {
 	uint32_t cps_burst;         /* bucket size, 0: cps */
 	bool flood_exempt;          /* its sources are not rate-limited */
 	bool topology_hiding;       /* no core address reaches it */
+	bool nat;                   /* reached over its flow (dialog_flow.c) */
 	uint32_t media;             /* enum conf_media */
 };
 

@@ -8,12 +8,13 @@
  * standby will feed with the records it receives.
  *
  * Record, one line:
- *   dlg STATE FLAGS CREATED SUBEXP CALLID FTAG TTAG PEER FROM TARGET ROUTES
- *       VIAS
+ *   dlg STATE FLAGS CREATED SUBEXP CALLID FTAG TTAG PEER FROM FLOW TARGET
+ *       ROUTES VIAS ACONTACT
  * (SUBEXP: unix seconds a subscription lasts until, 0 for a call)
  * (FLAGS: 1 counted, 2 emergency, 4 hidden, 8 subscription; "-" for an
- * empty field; in
- * the last three, which hold spaces, '%' and ' ' are written %25, %20).
+ * empty field; FLOW: the access party's, TP/ADDRESS:PORT, e.g.
+ * tcp/[2001:db8::5]:40312; in the last four, which may hold spaces, '%'
+ * and ' ' are written %25, %20).
  */
 #include <string.h>
 #include <time.h>
@@ -104,6 +105,8 @@ static void dialog_destructor(void *arg)
 	mem_deref(d->target);
 	mem_deref(d->routes);
 	mem_deref(d->vias);
+	mem_deref(d->acontact);
+	mem_deref(d->conn);
 	mem_deref(d->media);
 	mem_deref(d->invite);
 	mem_deref(d->answer);
@@ -200,17 +203,51 @@ static int unescape(char **dst, const struct pl *pl)
 	return 0;
 }
 
+static int flow_print(struct re_printf *pf, const struct dialog_rec *r)
+{
+	if (!r->flow)
+		return re_hprintf(pf, "-");
+	return re_hprintf(pf, "%s/%J", sipmsg_tp_name(r->ftp), &r->faddr);
+}
+
+static int flow_decode(struct dialog_rec *r, const struct pl *pl)
+{
+	struct pl tp, addr;
+
+	r->flow = false;
+	if (!pl_strcmp(pl, "-"))
+		return 0;
+	tp.p = pl->p;
+	addr.p = pl_strchr(pl, '/');
+	if (!addr.p)
+		return EBADMSG;
+	tp.l = addr.p++ - pl->p;
+	addr.l = pl->p + pl->l - addr.p;
+	if (!pl_strcmp(&tp, "udp"))
+		r->ftp = SIP_TRANSP_UDP;
+	else if (!pl_strcmp(&tp, "tcp"))
+		r->ftp = SIP_TRANSP_TCP;
+	else if (!pl_strcmp(&tp, "tls"))
+		r->ftp = SIP_TRANSP_TLS;
+	else
+		return EBADMSG;
+	if (sa_decode(&r->faddr, addr.p, addr.l) || !sa_port(&r->faddr))
+		return EBADMSG;
+	r->flow = true;
+	return 0;
+}
+
 int dialog_encode(struct mbuf *mb, const struct dialog_rec *r)
 {
-	return mbuf_printf(mb, "dlg %u %u %llu %llu %r %r %r %r %r %H %H %H\n",
-			   r->state,
+	return mbuf_printf(mb, "dlg %u %u %llu %llu %r %r %r %r %r %H %H %H "
+			   "%H %H\n", r->state,
 			   (r->counted ? 1u : 0u) | (r->emergency ? 2u : 0u)
 			   | (r->hidden ? 4u : 0u) | (r->sub ? 8u : 0u),
 			   r->created, r->sub_expires, field(&r->callid),
 			   field(&r->ftag), field(&r->ttag), field(&r->peer),
-			   field(&r->from),
+			   field(&r->from), flow_print, r,
 			   escaped, &r->target, escaped, &r->routes,
-			   escaped, &r->vias);
+			   escaped, &r->vias, escaped, &r->acontact);
 }
 
 static void undash(struct pl *pl)
@@ -221,7 +258,7 @@ static void undash(struct pl *pl)
 
 int dialog_decode(struct dialog_rec *r, const struct pl *txt)
 {
-	struct pl t = *txt, tag, st, cnt, created, subexp, rest;
+	struct pl t = *txt, tag, st, cnt, created, subexp, flow, rest;
 	int err;
 
 	err  = store_field(&t, &tag);
@@ -234,10 +271,12 @@ int dialog_decode(struct dialog_rec *r, const struct pl *txt)
 	err |= store_field(&t, &r->ttag);
 	err |= store_field(&t, &r->peer);
 	err |= store_field(&t, &r->from);
+	err |= store_field(&t, &flow);
 	err |= store_field(&t, &r->target);
 	err |= store_field(&t, &r->routes);
 	err |= store_field(&t, &r->vias);
-	if (err || pl_strcmp(&tag, "dlg") || !store_digits(&st, 1)
+	err |= store_field(&t, &r->acontact);
+	if (err || flow_decode(r, &flow) || pl_strcmp(&tag, "dlg") || !store_digits(&st, 1)
 	    || pl_u32(&st) > DLG_ENDED || !store_digits(&cnt, 1)
 	    || pl_u32(&cnt) > 15 || !store_digits(&created, 19)
 	    || !store_digits(&subexp, 19) || !store_field(&t, &rest))
@@ -257,10 +296,11 @@ int dialog_decode(struct dialog_rec *r, const struct pl *txt)
 	undash(&r->target);
 	undash(&r->routes);
 	undash(&r->vias);
+	undash(&r->acontact);
 	return 0;
 }
 
-static void rec_of(struct dialog_rec *r, const struct dialog *d)
+void dialog_rec_of(struct dialog_rec *r, const struct dialog *d)
 {
 	memset(r, 0, sizeof(*r));
 	pl_set_str(&r->callid, d->callid);
@@ -278,6 +318,10 @@ static void rec_of(struct dialog_rec *r, const struct dialog *d)
 	pl_set_str(&r->target, d->target ? d->target : "");
 	pl_set_str(&r->routes, d->routes ? d->routes : "");
 	pl_set_str(&r->vias, d->vias ? d->vias : "");
+	r->flow = d->flow;
+	r->ftp = d->ftp;
+	r->faddr = d->faddr;
+	pl_set_str(&r->acontact, d->acontact ? d->acontact : "");
 }
 
 static int encode_h(struct mbuf *mb, const void *rec)
@@ -313,7 +357,7 @@ void dialog_sub_refresh(struct dialog *d, uint32_t expires)
 
 	if (!d->sub || d->state == DLG_ENDED)
 		return;
-	rec_of(&r, d);
+	dialog_rec_of(&r, d);
 	r.sub_expires = (uint64_t)time(NULL) + MIN(expires, max) + 32;
 	(void)local_change(d->sbc, &r, NULL);
 }
@@ -405,6 +449,19 @@ static int core_party_set(struct dialog *d, const struct dialog_rec *r)
 	return err;
 }
 
+/* The access party's flow and Contact (dialog_flow.c); a flow that
+ * moves leaves this node's connection of the old one behind. */
+static int access_party_set(struct dialog *d, const struct dialog_rec *r)
+{
+	if (d->flow != r->flow || d->ftp != r->ftp
+	    || !sa_cmp(&d->faddr, &r->faddr, SA_ALL))
+		d->conn = mem_deref(d->conn);
+	d->flow = r->flow;
+	d->ftp = r->ftp;
+	d->faddr = r->faddr;
+	return text_set(&d->acontact, &r->acontact, r->escaped);
+}
+
 /* The one place a dialog changes, for local changes and received ones.
  * The table holds one reference; whoever else keeps a dialog (a
  * transaction) holds its own and sees DLG_ENDED once it is gone. */
@@ -425,6 +482,7 @@ int dialog_apply(struct sbc *sbc, const struct dialog_rec *r,
 		d->media = mem_deref(d->media);     /* its ports, at once */
 		d->invite = mem_deref(d->invite);
 		d->answer = mem_deref(d->answer);
+		d->conn = mem_deref(d->conn);
 		--sbc->dialogs.n;
 		mem_deref(d);
 		return 0;
@@ -445,7 +503,8 @@ int dialog_apply(struct sbc *sbc, const struct dialog_rec *r,
 		deadline_arm(d);
 	}
 	d->hidden = r->hidden;
-	if (core_party_set(d, r) || text_set(&d->ttag, &r->ttag, false)) {
+	if (core_party_set(d, r) || access_party_set(d, r)
+	    || text_set(&d->ttag, &r->ttag, false)) {
 		dialog_end(d, "out of memory");
 		return ENOMEM;
 	}
@@ -462,6 +521,11 @@ static int local_change(struct sbc *sbc, const struct dialog_rec *r,
 	if (!err)
 		store_publish(&sbc->store, encode_h, r);
 	return err;
+}
+
+int dialog_change(struct dialog *d, const struct dialog_rec *r)
+{
+	return local_change(d->sbc, r, NULL);
 }
 
 int dialog_open(struct req_ctx *ctx, bool counted, struct dialog **dp)
@@ -481,6 +545,7 @@ int dialog_open(struct req_ctx *ctx, bool counted, struct dialog **dp)
 
 	if (ctx->peer)
 		pl_set_str(&r.peer, ctx->peer->name);
+	dialog_flow_open(ctx, &r);
 	if (dialog_find(ctx->sbc, &r))
 		return EALREADY;    /* a retransmission on a new branch */
 	return local_change(ctx->sbc, &r, dp);
@@ -494,7 +559,7 @@ void dialog_confirm(struct dialog *d, const struct pl *ttag)
 	if (d->state != DLG_EARLY)
 		return;
 	d->confirmed_ms = tmr_jiffies();
-	rec_of(&r, d);
+	dialog_rec_of(&r, d);
 	r.state = DLG_CONFIRMED;
 	if (ttag)
 		r.ttag = *ttag;
@@ -517,7 +582,7 @@ void dialog_core_party(struct dialog *d, const struct pl *target,
 
 	if (d->state == DLG_ENDED)
 		return;
-	rec_of(&r, d);
+	dialog_rec_of(&r, d);
 	r.hidden = true;
 	if (target)
 		r.target = *target;
@@ -539,7 +604,7 @@ void dialog_end(struct dialog *d, const char *why)
 		return;
 	LOGD(d->sbc, "call %s of peer '%s' ended: %s", d->callid, d->peer,
 	     why);
-	rec_of(&r, d);
+	dialog_rec_of(&r, d);
 	r.state = DLG_ENDED;
 	(void)local_change(d->sbc, &r, NULL);
 }
@@ -636,7 +701,7 @@ static bool save_h(struct le *le, void *arg)
 	const struct dialog *d = le->data;
 	struct dialog_rec r;
 
-	rec_of(&r, d);
+	dialog_rec_of(&r, d);
 	return dialog_encode(arg, &r) != 0;
 }
 

@@ -38,6 +38,13 @@ struct dialog {
 	char *target;               /* the core party's Contact URI */
 	char *routes;               /* its route set, Route values in order */
 	char *vias;                 /* core-originated: the INVITE's Vias */
+	/* the access party's flow (dialog_flow.c): in-dialog requests to it
+	 * go there, whatever its Contact says (NAT) */
+	bool flow;                  /* false: its Contact is routable */
+	enum sip_transp ftp;
+	struct sa faddr;
+	char *acontact;             /* its Contact URI, as it sent it */
+	void *conn;                 /* TCP/TLS: this node's connection */
 	void *media;                /* its media on this node (media.c) */
 	/* what sbcd needs to hang up itself (dialog_bye.c), this node's */
 	struct sip_msg *invite;     /* the INVITE as received */
@@ -67,6 +74,10 @@ struct dialog_rec {
 	struct pl target;
 	struct pl routes;
 	struct pl vias;
+	bool flow;                  /* the access party's flow: */
+	enum sip_transp ftp;
+	struct sa faddr;
+	struct pl acontact;         /* ... and its Contact */
 	bool escaped;               /* decoded: spaces of the above as %20 */
 };
 
@@ -88,6 +99,8 @@ void dialog_reset(struct sbc *sbc);
 void dialog_takeover(struct sbc *sbc);
 
 int  dialog_open(struct req_ctx *ctx, bool counted, struct dialog **dp);
+void dialog_rec_of(struct dialog_rec *r, const struct dialog *d);
+int  dialog_change(struct dialog *d, const struct dialog_rec *r);
 void dialog_sub_refresh(struct dialog *d, uint32_t expires);
 void dialog_confirm(struct dialog *d, const struct pl *ttag);
 void dialog_core_party(struct dialog *d, const struct pl *target,
@@ -114,5 +127,20 @@ void dialog_learn(struct dialog *d, const struct sip_msg *msg, int in);
 int  dialog_msgs_save(struct mbuf *mb, const struct sbc *sbc);
 int  dialog_msgs_apply(struct sbc *sbc, const struct pl *txt);
 int  dialog_cseq_apply(struct sbc *sbc, const struct pl *txt);
+
+/* dialog_flow.c: the access party's flow (NAT) */
+struct side;
+struct uri;
+void dialog_flow_open(const struct req_ctx *ctx, struct dialog_rec *r);
+void dialog_flow_request(struct dialog *d, const struct sip_msg *msg);
+void dialog_flow_response(struct dialog *d, const struct sip_msg *msg);
+void dialog_flow_sent(struct dialog *d, enum sip_transp tp,
+		      const struct sa *dst);
+bool dialog_flow_conn_alive(enum sip_transp tp, void *conn);
+int  dialog_flow_hop(struct uri *hop, void **owner, struct dialog *d);
+int  dialog_flow_route(struct req_ctx *ctx);
+int  dialog_flow_contact_print(struct mbuf *mb, const struct dialog *d,
+			      const struct side *core, enum sip_transp tp,
+			      const struct sip_hdr *hdr);
 
 #endif

@@ -2,7 +2,8 @@
  * dialog_bye.c: sbcd ends a call itself (dialog_max_duration, media
  * inactivity): a BYE to each party, built from the INVITE and the 2xx
  * that set the call up, in each party's own CSeq space, along the route
- * set towards it, from the side it talks to.  Then the call is ended
+ * set towards it (a party behind NAT: over its flow, dialog_flow.c),
+ * from the side it talks to.  Then the call is ended
  * (counters, ports).  An early call only ends: its INVITE transaction
  * (timer C) answers the caller.
  */
@@ -82,20 +83,33 @@ static int bye_send(struct dialog *d, int to)
 	const struct sip_msg *inv = d->invite, *ans = d->answer;
 	struct pl ruri, first = PL_INIT;
 	struct sip_addr route;
-	struct uri nexthop;
+	struct uri nexthop, flow;
+	void *owner = NULL;
 	struct mbuf *mb;
 	int err;
 
 	err = target_of(&nexthop, &ruri, d, to);
 	if (err)
 		return err;
+	/* a party behind NAT: over its flow, to its latest Contact */
+	if (side == SIDE_ACCESS) {
+		err = dialog_flow_hop(&flow, &owner, d);
+		if (err && err != ENOENT)
+			return err;
+		if (!err && d->acontact)
+			pl_set_str(&ruri, d->acontact);
+	}
 	mb = mbuf_alloc(1024);
-	if (!mb)
+	if (!mb) {
+		mem_deref(owner);
 		return ENOMEM;
+	}
 	err = routes_print(mb, d, to, &first);
 	/* the first Route is the next hop (loose routing) */
 	if (!err && pl_isset(&first) && !sip_addr_decode(&route, &first))
 		nexthop = route.uri;
+	if (owner)
+		nexthop = flow;
 	/* caller's From and the callee's To (with its tag) swap for a BYE
 	 * to the caller, whose CSeq space is the callee's */
 	err |= mbuf_printf(mb, "From: %r\r\nTo: %r\r\n",
@@ -120,6 +134,7 @@ static int bye_send(struct dialog *d, int to)
 		listen_source(NULL);
 	}
 	mem_deref(mb);
+	mem_deref(owner);
 	return err;
 }
 

@@ -72,8 +72,9 @@ static int send_handler(enum sip_transp tp, const struct sa *src,
 	struct txn *txn = arg;
 	struct sa in = txn->in->laddr;
 	enum sip_transp itp = txn->msg->tp;
-	(void)dst;
 
+	if (txn->dlg && txn->out->id == SIDE_ACCESS)
+		dialog_flow_sent(txn->dlg, tp, dst);
 	if (txn->to_registrar)
 		return reg_path_print(mb, txn->sbc, txn->msg, tp, src);
 	if (!txn->record_route)
@@ -157,8 +158,16 @@ static int build_headers(struct mbuf *mb, const struct req_ctx *ctx)
 		case SIP_HDR_CONTENT_LENGTH:
 			continue;
 
-		case SIP_HDR_EXPIRES:
 		case SIP_HDR_CONTACT:
+			if (ctx->nat) {
+				err = dialog_flow_contact_print(mb, ctx->nat,
+						ctx->out,
+						sipmsg_uri_tp(&ctx->nexthop),
+						hdr);
+				continue;
+			}
+			/* fall through */
+		case SIP_HDR_EXPIRES:
 			if (!ctx->to_registrar)
 				break;
 			err = reg_expires_print(mb, hdr,
@@ -247,6 +256,14 @@ static int rr_insert(struct mbuf *mb, const struct txn *txn)
 	return err;
 }
 
+/* The call whose access party's Contact is ours towards the core, for
+ * a message from side "from" (dialog_flow.c). */
+static const struct dialog *nat_of(const struct dialog *d,
+				   const struct side *from)
+{
+	return d && d->flow && from->id == SIDE_ACCESS ? d : NULL;
+}
+
 /* A response from downstream, relayed upstream without our Via. */
 static int relay_response(struct txn *txn, const struct sip_msg *msg)
 {
@@ -267,6 +284,8 @@ static int relay_response(struct txn *txn, const struct sip_msg *msg)
 	 * misdirect the response or make it loop. */
 	if (txn->hide && txn->call && txn->in->id == SIDE_ACCESS)
 		topo_learn_response(txn->call, msg, txn->sbc);
+	if (txn->out->id == SIDE_ACCESS)
+		dialog_flow_response(txn->call, msg);
 	err = media_sdp(&body, txn->sbc, txn->call, msg, txn->out->id);
 	if (err) {
 		LOGW(txn->sbc, "%s side: %u to %r %r: SDP not anchored, "
@@ -281,7 +300,9 @@ static int relay_response(struct txn *txn, const struct sip_msg *msg)
 	}
 	err = sipmsg_response_print(mb, msg, txn->msg, txn->sbc, txn->hide
 				    && txn->in->id == SIDE_ACCESS
-				    ? txn->sbc : NULL, txn->msg->tp, body);
+				    ? txn->sbc : NULL, nat_of(txn->call,
+							      txn->out),
+				    txn->msg->tp, body);
 	if (!err && txn->hide && txn->in->id == SIDE_CORE
 	    && txn->record_route && sip_msg_hdr(msg, SIP_HDR_RECORD_ROUTE))
 		err = rr_insert(mb, txn);
@@ -544,6 +565,10 @@ int forward_request(struct req_ctx *ctx)
 		mem_ref(txn->dlg);
 	txn->call = mem_ref(txn->dlg ? txn->dlg : ctx->dialog);
 	dialog_learn(txn->call, msg, ctx->in->id);
+	if (ctx->in->id == SIDE_ACCESS && !ctx->to_registrar) {
+		dialog_flow_request(txn->call, msg);
+		ctx->nat = nat_of(txn->call, ctx->in);
+	}
 	txn->hide = ctx->hide;
 	if (ctx->hide && txn->call && ctx->in->id == SIDE_CORE)
 		topo_learn_request(txn->call, msg);
@@ -583,6 +608,10 @@ int forward_ack(struct req_ctx *ctx)
 	if (!mb)
 		return ENOMEM;
 	hide_decide(ctx);
+	if (ctx->in->id == SIDE_ACCESS) {
+		dialog_flow_request(ctx->dialog, msg);
+		ctx->nat = nat_of(ctx->dialog, ctx->in);
+	}
 	err = media_sdp(&ctx->body, ctx->sbc, ctx->dialog, msg, ctx->in->id);
 	if (err)
 		LOGW(ctx->sbc, "%s side: ACK %r: SDP not anchored: %m",
@@ -674,7 +703,8 @@ int forward_stray_response(struct sbc *sbc, struct side *in,
 		}
 	}
 	err = sipmsg_response_print(mb, msg, NULL, sbc, in->id == SIDE_CORE && d
-				    && d->hidden ? sbc : NULL, via.tp, body);
+				    && d->hidden ? sbc : NULL, nat_of(d, in),
+				    via.tp, body);
 	if (!err) {
 		mb->pos = 0;
 		listen_source(out);

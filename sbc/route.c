@@ -5,7 +5,8 @@
  * requests from the access side go to the screening upstream (in redirect
  * mode, INVITEs go to the switch once the upstream approved them),
  * emergency calls to the emergency route, REGISTERs to the registrar
- * (register.c); OPTIONS to the SBC itself are answered.
+ * (register.c); OPTIONS to the SBC itself are answered.  Requests from
+ * the core to an access party behind NAT go to its flow (dialog_flow.c).
  */
 #include <string.h>
 #include "sbc.h"
@@ -195,7 +196,8 @@ static void route_initial(struct req_ctx *ctx, const struct pl *rt)
 		ctx->out = &ctx->sbc->side[SIDE_ACCESS];
 		ctx->nexthop = addr.uri;
 	}
-	else {
+	else if (dialog_flow_route(ctx)) {
+		/* (not to a party's Contact of ours either) */
 		reply(ctx, 404, "Not Found");
 	}
 	ctx->record_route = ctx->action == ROUTE_FORWARD
@@ -238,6 +240,18 @@ int route_request(struct req_ctx *ctx)
 	if (!ctx->has_totag) {
 		route_initial(ctx, rt);
 		return 0;
+	}
+
+	/* towards an access party behind NAT: its flow */
+	if (ctx->in->id == SIDE_CORE) {
+		int err = dialog_flow_route(ctx);
+
+		if (!err)
+			return 0;
+		if (err != ENOENT) {
+			reply(ctx, ack ? 0 : 500, "Server Internal Error");
+			return 0;
+		}
 	}
 
 	/* in dialog: only along a route set we recorded */

@@ -152,6 +152,8 @@ struct req_ctx {
 	struct pl flow;                /* flow token of our popped Path entry */
 	struct pl routes;              /* Route values to add (topo.c) */
 	bool hide;                     /* topology hidden from the access side */
+	const struct dialog *nat;      /* its access party's Contact is ours
+					* towards the core (dialog_flow.c) */
 	struct mbuf *body;             /* a rewritten body (media.c), or NULL */
 	void *hop_owner;               /* a mem object nexthop points into */
 	bool record_route;
@@ -302,8 +304,8 @@ int  sipmsg_via_add_received(struct mbuf *mb, const struct sip_msg *msg,
 			     const struct sip_hdr *via);
 int  sipmsg_response_print(struct mbuf *mb, const struct sip_msg *rsp,
 			   const struct sip_msg *req, const struct sbc *sbc,
-			   const struct sbc *hide, enum sip_transp tp,
-			   const struct mbuf *body);
+			   const struct sbc *hide, const struct dialog *nat,
+			   enum sip_transp tp, const struct mbuf *body);
 int  sipmsg_callid_print(struct mbuf *mb, const struct sbc *sbc,
 			 const struct pl *callid);
 
@@ -323,6 +325,7 @@ int  topo_stray(struct sbc *sbc, const struct sip_msg *msg,
 bool sipmsg_is_side_addr(const struct side *side, const struct sa *sa);
 bool sipmsg_list_next(struct pl *list, struct pl *entry);
 const char *sipmsg_tp_name(enum sip_transp tp);
+enum sip_transp sipmsg_uri_tp(const struct uri *uri);
 uint16_t sipmsg_side_port(const struct side *side, enum sip_transp tp);
 bool sipmsg_mentions_self(const struct sbc *sbc, const struct pl *val);
 

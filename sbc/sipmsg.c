@@ -87,11 +87,6 @@ bool sipmsg_mentions_self(const struct sbc *sbc, const struct pl *val)
 	return false;
 }
 
-/* A response to pass on: its status line, the Via set of the request it
- * answers when we have it (with received/rport on top) or else its own
- * minus our top Via, its other headers, and its body.  hide: going to
- * the access side of a hidden call (topo.c), over transport tp.  body:
- * a rewritten body (media anchoring), or NULL for the response's own. */
 /* Call-ID: as it is, or in its other form with Call-ID hiding
  * (callid.c): every message that crosses sbcd goes through here. */
 int sipmsg_callid_print(struct mbuf *mb, const struct sbc *sbc,
@@ -106,10 +101,17 @@ int sipmsg_callid_print(struct mbuf *mb, const struct sbc *sbc,
 	return mbuf_printf(mb, "Call-ID: %r\r\n", &out);
 }
 
+/* A response to pass on: its status line, the Via set of the request it
+ * answers when we have it (with received/rport on top) or else its own
+ * minus our top Via, its other headers, and its body.  hide: going to
+ * the access side of a hidden call (topo.c), over transport tp.  nat:
+ * going to the core from the access party of that call (its Contact
+ * ours, dialog_flow.c).  body: a rewritten body (media anchoring), or
+ * NULL for the response's own. */
 int sipmsg_response_print(struct mbuf *mb, const struct sip_msg *rsp,
 			  const struct sip_msg *req, const struct sbc *sbc,
-			  const struct sbc *hide, enum sip_transp tp,
-			  const struct mbuf *body)
+			  const struct sbc *hide, const struct dialog *nat,
+			  enum sip_transp tp, const struct mbuf *body)
 {
 	const uint8_t *bp = body ? body->buf : mbuf_buf(rsp->mb);
 	const size_t bl = body ? body->end : mbuf_get_left(rsp->mb);
@@ -142,6 +144,11 @@ int sipmsg_response_print(struct mbuf *mb, const struct sip_msg *rsp,
 		if (hide && topo_rsp_hdr(mb, hide, tp, hdr, &below_self,
 					 &err))
 			continue;
+		if (nat && hdr->id == SIP_HDR_CONTACT) {
+			err = dialog_flow_contact_print(mb, nat,
+						&sbc->side[SIDE_CORE], tp, hdr);
+			continue;
+		}
 		err = sipmsg_print_hdr(mb, hdr);
 	}
 	err |= mbuf_printf(mb, "Content-Length: %zu\r\n\r\n", bl);
@@ -199,6 +206,22 @@ const char *sipmsg_tp_name(enum sip_transp tp)
 	case SIP_TRANSP_TLS: return "tls";
 	default:             return "udp";
 	}
+}
+
+/* The transport a URI asks for (udp without a word). */
+enum sip_transp sipmsg_uri_tp(const struct uri *uri)
+{
+	struct pl tp;
+
+	if (!pl_strcasecmp(&uri->scheme, "sips"))
+		return SIP_TRANSP_TLS;
+	if (msg_param_decode(&uri->params, "transport", &tp))
+		return SIP_TRANSP_UDP;
+	if (!pl_strcasecmp(&tp, "tcp"))
+		return SIP_TRANSP_TCP;
+	if (!pl_strcasecmp(&tp, "tls"))
+		return SIP_TRANSP_TLS;
+	return SIP_TRANSP_UDP;
 }
 
 /* Our port on a side for a transport. */

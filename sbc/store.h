@@ -15,7 +15,7 @@
 /* The version of the record format: a node refuses records of another
  * (cluster/), never misapplies them.  Raise it with any change of a
  * record's fields. */
-enum { STORE_VERSION = 2 };
+enum { STORE_VERSION = 3 };
 
 /* Called with each local change, encoded, for the other nodes. */
 typedef void (store_publish_h)(const struct mbuf *rec, void *arg);

@@ -120,19 +120,6 @@ static int identity_print(struct mbuf *mb, const struct sbc *sbc,
 	return err ? err : mbuf_write_str(mb, "\r\n");
 }
 
-static enum sip_transp hop_transport(const struct uri *uri)
-{
-	struct pl tp;
-
-	if (msg_param_decode(&uri->params, "transport", &tp))
-		return SIP_TRANSP_UDP;
-	if (!pl_strcasecmp(&tp, "tcp"))
-		return SIP_TRANSP_TCP;
-	if (!pl_strcasecmp(&tp, "tls"))
-		return SIP_TRANSP_TLS;
-	return SIP_TRANSP_UDP;
-}
-
 /* A header of a request going to the access side: true if handled
  * (written anew or dropped). */
 bool topo_req_hdr(struct mbuf *mb, const struct req_ctx *ctx,
@@ -145,7 +132,7 @@ bool topo_req_hdr(struct mbuf *mb, const struct req_ctx *ctx,
 		return true;            /* ours go on top (libre, send_handler) */
 
 	case SIP_HDR_CONTACT:
-		*err = contact_print(mb, ctx->out, hop_transport(&ctx->nexthop),
+		*err = contact_print(mb, ctx->out, sipmsg_uri_tp(&ctx->nexthop),
 				     hdr);
 		return true;
 

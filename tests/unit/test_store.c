@@ -135,8 +135,8 @@ static void test_dialog_records(void **state)
 	pl_set_mbuf(&pl, (mb->pos = 0, mb));
 	assert_true(upl_eq(&pl, "dlg 1 3 1795000000 0 "
 			   "a84b4c76e66710@pc33.example.com 1928301774 "
-			   "a6c85cf trunk - - - "
-			   "SIP/2.0/UDP%2010.0.0.5;branch=z9hG4bKa%25b\n"));
+			   "a6c85cf trunk - - - - "
+			   "SIP/2.0/UDP%2010.0.0.5;branch=z9hG4bKa%25b -\n"));
 	assert_int_equal(dialog_decode(&d, &pl), 0);
 	assert_int_equal(d.state, DLG_CONFIRMED);
 	assert_true(d.counted);
@@ -151,20 +151,45 @@ static void test_dialog_records(void **state)
 	assert_true(d.escaped);
 	assert_true(upl_eq(&d.vias, "SIP/2.0/UDP%2010.0.0.5;branch=z9hG4bKa%25b"));
 
-	pl_set_str(&pl, "dlg 1 8 1 1795000100 c t - p f - - -");     /* a subscription */
+	/* the access party's flow and Contact */
+	r.flow = true;
+	r.ftp = SIP_TRANSP_TCP;
+	assert_int_equal(sa_set_str(&r.faddr, "2001:db8::5", 40312), 0);
+	pl_set_str(&r.acontact, "sip:pbx@10.1.1.1:5060;transport=tcp");
+	pl_set_str(&r.vias, "");
+	mb->pos = mb->end = 0;
+	assert_int_equal(dialog_encode(mb, &r), 0);
+	pl_set_mbuf(&pl, (mb->pos = 0, mb));
+	assert_true(upl_eq(&pl, "dlg 1 3 1795000000 0 "
+			   "a84b4c76e66710@pc33.example.com 1928301774 "
+			   "a6c85cf trunk - tcp/[2001:db8::5]:40312 - - - "
+			   "sip:pbx@10.1.1.1:5060;transport=tcp\n"));
+	assert_int_equal(dialog_decode(&d, &pl), 0);
+	assert_true(d.flow);
+	assert_int_equal(d.ftp, SIP_TRANSP_TCP);
+	assert_true(sa_cmp(&d.faddr, &r.faddr, SA_ALL));
+	assert_true(upl_eq(&d.acontact, "sip:pbx@10.1.1.1:5060;transport=tcp"));
+	pl_set_str(&pl, "dlg 1 1 1 0 c t - p f sctp/10.0.0.1:5 - - - -");
+	assert_int_equal(dialog_decode(&d, &pl), EBADMSG);
+	pl_set_str(&pl, "dlg 1 1 1 0 c t - p f udp/10.0.0.1 - - - -");
+	assert_int_equal(dialog_decode(&d, &pl), EBADMSG);
+	pl_set_str(&pl, "dlg 1 1 1 0 c t - p f udp10.0.0.1:5 - - - -");
+	assert_int_equal(dialog_decode(&d, &pl), EBADMSG);
+
+	pl_set_str(&pl, "dlg 1 8 1 1795000100 c t - p f - - - - -");     /* a subscription */
 	assert_int_equal(dialog_decode(&d, &pl), 0);
 	assert_true(d.sub);
 	assert_false(d.counted);
 	assert_int_equal(d.sub_expires, 1795000100);
-	pl_set_str(&pl, "dlg 1 1 1 x c t - p f - - -");   /* SUBEXP */
+	pl_set_str(&pl, "dlg 1 1 1 x c t - p f - - - - -");   /* SUBEXP */
 	assert_int_equal(dialog_decode(&d, &pl), EBADMSG);
-	pl_set_str(&pl, "dlg 1 16 1 0 c t - p f - - -");
+	pl_set_str(&pl, "dlg 1 16 1 0 c t - p f - - - - -");
 	assert_int_equal(dialog_decode(&d, &pl), EBADMSG);
-	pl_set_str(&pl, "dlg 1 1 1 0 c t - p f - - - extra");
+	pl_set_str(&pl, "dlg 1 1 1 0 c t - p f - - - - - extra");
 	assert_int_equal(dialog_decode(&d, &pl), EBADMSG);
-	pl_set_str(&pl, "dlg 1 1 1 0 c t - p f");
+	pl_set_str(&pl, "dlg 1 1 1 0 c t - p f - - - -");
 	assert_int_equal(dialog_decode(&d, &pl), EBADMSG);
-	pl_set_str(&pl, "dlg 3 1 1 0 c t - p f - - -");
+	pl_set_str(&pl, "dlg 3 1 1 0 c t - p f - - - - -");
 	assert_int_equal(dialog_decode(&d, &pl), EBADMSG);
 	pl_set_str(&pl, "dlg 1 1 1 0 c t - p");
 	assert_int_equal(dialog_decode(&d, &pl), EBADMSG);
@@ -259,7 +284,8 @@ static void test_dialog_apply(void **state)
 	struct pl pl;
 
 	pl_set_str(&pl, "dlg 0 5 1795000000 0 cid tag - trunk carol "
-		   "<sip:c@10.0.0.9> - SIP/2.0/UDP%2010.0.0.5:5060%25x");
+		   "udp/192.0.2.7:40000 <sip:c@10.0.0.9> - "
+		   "SIP/2.0/UDP%2010.0.0.5:5060%25x sip:pbx@10.1.1.1");
 	assert_int_equal(dialog_decode(&r, &pl), 0);
 	r.created = (uint64_t)time(NULL);
 	assert_int_equal(dialog_apply(sbc, &r, &d), 0);
@@ -268,6 +294,10 @@ static void test_dialog_apply(void **state)
 	assert_string_equal(d->target, "<sip:c@10.0.0.9>");
 	assert_null(d->routes);
 	assert_string_equal(d->vias, "SIP/2.0/UDP 10.0.0.5:5060%x");
+	assert_true(d->flow);
+	assert_int_equal(d->ftp, SIP_TRANSP_UDP);
+	assert_int_equal(sa_port(&d->faddr), 40000);
+	assert_string_equal(d->acontact, "sip:pbx@10.1.1.1");
 	r.state = DLG_CONFIRMED;
 	assert_int_equal(dialog_apply(sbc, &r, &d), 0);
 	assert_int_equal(d->state, DLG_CONFIRMED);

@@ -138,6 +138,8 @@ int ufx_setup(void **state)
 
 	if (!fx || usbc_init(&fx->sbc))
 		return -1;
+	fx->ctx.sbc = &fx->sbc;
+	fx->ctx.in = &fx->sbc.side[SIDE_ACCESS];
 	*state = fx;
 	return 0;
 }
