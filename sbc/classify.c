@@ -8,7 +8,6 @@
  * registered from).  An in-dialog request finds its call, if sbcd
  * tracks it, and a remote user's on a new flow finds the user by it.
  */
-#include <string.h>
 #include "sbc.h"
 
 /* A source no peer matches may be a registered remote user: only from
@@ -42,11 +41,10 @@ static void moved_user(struct req_ctx *ctx)
 	struct binding *b;
 
 	if (!d || !d->flow || !ctx->sbc->conf->remote_users
-	    || strncmp(d->peer, "user:", 5)
 	    || !sa_cmp(&d->faddr, &ctx->msg->src, SA_ADDR))
 		return;
 	b = binding_of(ctx->sbc, d->ftp, &d->faddr);
-	if (b && !strcmp(b->peer.name, d->peer))
+	if (b)
 		as_user(ctx, b);
 }
 

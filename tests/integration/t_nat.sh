@@ -6,8 +6,9 @@
 # must hear nothing).
 #   - registered phones (through a real Kamailio registrar, Path), UDP
 #     and TCP: called from the core, re-INVITE and BYE from the core;
-#     BYE from the phone; the same after a state_file restart (UDP), and
-#     430 Flow Failed once a TCP phone's connection is gone;
+#     BYE from the phone; the same after a state_file restart (UDP);
+#     430 Flow Failed once a TCP phone's connection is gone; a request of
+#     the call on the phone's new connection moves the call there;
 #   - a customer PBX (a declared peer) calls from another port than its
 #     Contact's; the callee hangs up, with and without Record-Route.
 # The core sees sbcd's address as the access party's Contact.
@@ -154,6 +155,66 @@ grep -q "connection of its access party ($PH:5075) is gone: 430" "$W/sbcd.log" \
 	|| fail "no log line for the gone flow"
 trap_quiet "TCP flow gone"
 ok "TCP phone gone: the core's BYE gets 430 Flow Failed, nothing is sent to its Contact"
+
+# --- a TCP phone whose connection is gone connects again from a new port
+# (as after a failover) and sends a request of its call: that request is
+# the user's, and the call's flow moves to the new connection
+phone ph6 frank 5076 t1 "$UAS_NAT"
+core_call c6 frank
+call_has c6 "state=answered" 100
+kill "$PID_ph6"
+wait_pid "$PID_ph6" 10 >/dev/null
+python3 - "$A" "$PH" "$W/ph6.msg" "$W/moved.txt" <<'PY' &
+# the phone again: a new TCP connection, an INFO of its call, then the
+# BYE of the core answered on it
+import re, socket, sys, time
+sbc, me, trace, out = sys.argv[1:5]
+inv = next(b for b in re.split(r"^-{10,}.*$", open(trace).read(), flags=re.M)
+           if re.search(r"^INVITE sip:", b, re.M))
+ok = next(b for b in re.split(r"^-{10,}.*$", open(trace).read(), flags=re.M)
+          if re.search(r"^SIP/2.0 200", b, re.M) and "INVITE" in b)
+hdr = lambda b, n: re.search(r"^%s: *(.*)$" % n, b, re.M | re.I).group(1).strip()
+rr = re.findall(r"^Record-Route: *(.*)$", inv, re.M | re.I)
+target = re.search(r"<([^>]*)>", hdr(inv, "Contact")).group(1)
+s = socket.create_connection((sbc, 5060), timeout=10, source_address=(me, 0))
+port = s.getsockname()[1]
+info = ("INFO %s SIP/2.0\r\nVia: SIP/2.0/TCP %s:%d;branch=z9hG4bKmoved1;rport\r\n"
+        "%sFrom: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: 10 INFO\r\n"
+        "Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n") % (
+    target, me, port, "".join("Route: %s\r\n" % r for r in rr),
+    hdr(ok, "To"), hdr(inv, "From"), hdr(inv, "Call-ID"))
+s.sendall(info.encode())
+buf, log, end = b"", open(out, "w", buffering=1), time.time() + 30
+while time.time() < end:
+    while b"\r\n\r\n" not in buf:
+        data = s.recv(65536)
+        if not data:
+            sys.exit("connection closed")
+        buf += data
+    head, buf = buf.split(b"\r\n\r\n", 1)
+    msg = head.decode(errors="replace")
+    first = msg.split("\r\n", 1)[0]
+    if first.startswith("SIP/2.0 ") and "INFO" in hdr(msg, "CSeq"):
+        log.write("INFO %s\n" % first.split()[1])
+    elif first.startswith("BYE "):
+        keep = [l for l in msg.split("\r\n")[1:] if re.match(
+            r"(Via|From|To|Call-ID|CSeq):", l, re.I)]
+        s.sendall(("SIP/2.0 200 OK\r\n" + "\r\n".join(keep)
+                   + "\r\nContent-Length: 0\r\n\r\n").encode())
+        log.write("BYE answered\n")
+        time.sleep(0.5)
+        sys.exit(0)
+sys.exit("no BYE")
+PY
+MOVED=$!
+T_PIDS="$T_PIDS $MOVED"
+wait_for 100 grep -q "^INFO" "$W/moved.txt" || fail "the phone's INFO on a new connection got no answer"
+grep -q "^INFO 200" "$W/moved.txt" || fail "the phone's INFO on a new connection: $(cat "$W/moved.txt")"
+touch "$W/c6.hangup"
+call_has c6 "state=ended ended_by=caller bye_code=200" 100
+wait_pid "$MOVED" 10 || fail "the phone's new connection did not get the BYE"
+trap_quiet "TCP flow moved"
+ok "TCP phone connected again from a new port: its request is the user's, and the core's BYE comes on the new connection"
 
 # --- a customer PBX behind NAT: the callee hangs up
 for routes in "[routes]" "Subject: no Route"; do
