@@ -350,9 +350,11 @@ static void report(struct side *side, enum sip_transp tp,
 	};
 
 	++sbc->stats.invalid;
-	LOGI(sbc, "%s side: invalid %H from %J (%s): %s %s", side->name,
+	LOGI(sbc, "%s side: invalid %H from %J (%s): %s%s%s", side->name,
 	     print_safe, r && !r->response ? &r->met : NULL, src,
-	     sip_transp_name(tp), action, why);
+	     sip_transp_name(tp), action[0] <= '9' ? action
+	     : action[0] == 'c' ? "connection closed" : "dropped",
+	     action[0] <= '9' ? " " : ", ", why);
 	event_emit_msg(sbc, &em, "invalid", action);
 }
 
@@ -369,7 +371,7 @@ static bool reject(struct side *side, enum sip_transp tp,
 		   bool answer)
 {
 	struct raw r;
-	const char *reason = NULL;
+	const char *reason = NULL, *answer_none = "drop";
 	char action[8];
 	uint16_t scode = 0;
 	struct mbuf *mb;
@@ -382,8 +384,11 @@ static bool reject(struct side *side, enum sip_transp tp,
 	if (flood_banned(side->sbc, src))
 		return false;
 
+	/* what is not answered ends a connection (conn_end() follows) */
+	if (tc)
+		answer_none = "close";
 	if (raw_read(&r, p, l)) {
-		report(side, tp, src, NULL, answer ? "drop" : "close",
+		report(side, tp, src, NULL, answer_none,
 		       why ? why : "no start line");
 		return false;
 	}
@@ -393,7 +398,7 @@ static bool reject(struct side *side, enum sip_transp tp,
 		if (!why)
 			why = r.response ? "malformed response" : reason ? reason
 				: "no request line or Via";
-		report(side, tp, src, &r, answer ? "drop" : "close", why);
+		report(side, tp, src, &r, answer_none, why);
 		return false;
 	}
 	if (why && scode == 400)

@@ -69,8 +69,12 @@ static bool from_libre(const void *caller)
 	static const void *base;
 	Dl_info self, info;
 
+	/* libre's own address of one of its functions (the executable's
+	 * may be a PLT stub) */
 	if (!base) {
-		if (!dladdr((const void *)sip_alloc, &self))
+		void *f = real("sip_alloc");
+
+		if (!f || !dladdr(f, &self))
 			return false;
 		base = self.dli_fbase;
 	}

@@ -42,8 +42,8 @@ expect bad_expires "SIP/2.0 400 Bad Expires" < <({ echo "INVITE sip:5551234@$A S
 expect clen_mismatch "SIP/2.0 400 Content-Length Mismatch" < <({ echo "INVITE sip:5551234@$A SIP/2.0"; hdrs; echo "Content-Length: 50"; echo; echo "v=0"; })
 expect clen_bad "SIP/2.0 400 Bad Content-Length" < <({ echo "INVITE sip:5551234@$A SIP/2.0"; hdrs; echo "Content-Length: x1"; echo; })
 expect bad_scheme "SIP/2.0 416" < <({ echo "INVITE im:5551234@$A SIP/2.0"; hdrs; echo "Content-Length: 0"; echo; })
-# libre itself drops a request whose From it cannot parse: no answer
-expect bad_from "TIMEOUT" < <({ echo "INVITE sip:5551234@$A SIP/2.0"; hdrs from; echo "From: <nonsense>;tag=1"; echo "Content-Length: 0"; echo; })
+# a From libre cannot parse at all: answered from the raw request (wire.c)
+expect bad_from "SIP/2.0 400 Bad From Header" < <({ echo "INVITE sip:5551234@$A SIP/2.0"; hdrs from; echo "From: <nonsense>;tag=1"; echo "Content-Length: 0"; echo; })
 
 # size limits (defaults of a reference SIP firewall)
 big=$(head -c 1100 /dev/zero | tr '\0' 'a')

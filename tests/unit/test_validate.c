@@ -197,8 +197,6 @@ static void test_max_forwards(void **state)
 		CLEN0, NULL, 400, "Bad Max-Forwards");
 	refused(fx, RLINE VIA FROM TO CALLID CSEQ "Max-Forwards: 256\n"
 		CLEN0, NULL, 400, "Bad Max-Forwards");
-	refused(fx, RLINE VIA FROM TO CALLID CSEQ "Max-Forwards: 0070\n"
-		CLEN0, NULL, 400, "Bad Max-Forwards");
 	refused(fx, RLINE VIA FROM TO CALLID CSEQ "Max-Forwards: -1\n"
 		CLEN0, NULL, 400, "Bad Max-Forwards");
 	refused(fx, RLINE VIA FROM TO CALLID CSEQ "Max-Forwards: 7 0\n"
@@ -213,6 +211,13 @@ static void test_max_forwards(void **state)
 	accepted(fx, RLINE VIA FROM TO CALLID CSEQ "Max-Forwards: 0\n"
 		 CLEN0, NULL);
 	assert_int_equal(fx->ctx.maxfwd, 0);
+
+	/* 1*DIGIT: leading zeros are fine (RFC 4475 3.1.1.1) */
+	accepted(fx, RLINE VIA FROM TO CALLID CSEQ "Max-Forwards: 0070\n"
+		 CLEN0, NULL);
+	assert_int_equal(fx->ctx.maxfwd, 70);
+	refused(fx, RLINE VIA FROM TO CALLID CSEQ "Max-Forwards: 00000000256\n"
+		CLEN0, NULL, 400, "Bad Max-Forwards");
 
 	accepted(fx, RLINE VIA FROM TO CALLID CSEQ "Max-Forwards: 007\n"
 		 CLEN0, NULL);

@@ -342,12 +342,11 @@ def requests_in(data, tp):
     over TCP as many as follow each other."""
     if tp == "udp":
         return [Msg(data)]
-    return [m for m in frames(data)[0]]
+    return [m for m in frames(data)[0] if not m.start.startswith("SIP/")]
 
 
-def check_forwarded(name, tp, sent, upstream, seen):
+def check_forwarded(name, tp, want, upstream, seen):
     got = [r for r in upstream.requests()[seen:] if r.method not in ("ACK", "CANCEL")]
-    want = requests_in(sent, tp)
     if [(r.method, r.get("call-id")) for r in got] != \
             [(w.method, w.get("call-id")) for w in want]:
         raise Failure("upstream got %s, not %s" % (
@@ -357,7 +356,7 @@ def check_forwarded(name, tp, sent, upstream, seen):
         ctype = (w.get("content-type") or "").lower()
         if "sdp" not in ctype and r.body != w.body:
             raise Failure("body changed on the way: %r" % r.body[:80])
-    for s in MUST.get(name, []):
+    for s in MUST.get(name, []) if got else []:
         if (s not in got[0].raw) if isinstance(s, bytes) else \
                 (got[0].get(s[0]) != s[1]):
             raise Failure("forwarded without %r" % (s,))
@@ -400,46 +399,41 @@ def run_one(name, tp, outcome, event, caller, upstream, logs):
     seen = len(upstream.requests())
     caller.send(data)
 
-    closes = outcome.endswith("+close") or outcome == "close"
-    code = outcome.split("+")[0]
-    if code == "fwd":
-        want = requests_in(data, tp)
-        until = time.monotonic() + WAIT
-        while len([r for r in upstream.requests()[seen:] if r.method != "ACK"]) < len(want):
-            if time.monotonic() > until:
-                raise Failure("not forwarded")
-            time.sleep(0.02)
-        for w, m in final_answers(caller, want, len(want)):
-            if m.status != (486 if w.method == "INVITE" else 200):
-                raise Failure("relayed answer %s" % m.start)
-            if w.method == "INVITE":
-                ack(caller, w, m)
-        early = caller.barrier()
-        check_forwarded(name, tp, data, upstream, seen)
-    elif code.isdigit():
-        (w, m), = final_answers(caller, [msg], 1)
-        if m.status != int(code):
-            raise Failure("answered %s, not %s" % (m.start, code))
-        early = [] if closes else caller.barrier()
-    elif code == "close":
-        early = []
-    else:
-        early = caller.barrier()
+    # OUTCOME: what becomes of each request framed out of it, in order,
+    # then maybe the end of the connection
+    steps = outcome.replace("+close", ",close").split(",")
+    closes = steps[-1] == "close"
+    steps = [x for x in steps if x not in ("close", "drop")]
+    want = requests_in(data, tp)[:len(steps)]
+    fwds = [w for w, x in zip(want, steps) if x in ("fwd", "sent")]
+    until = time.monotonic() + WAIT
+    while len([r for r in upstream.requests()[seen:] if r.method != "ACK"]) < len(fwds):
+        if time.monotonic() > until:
+            raise Failure("not forwarded")
+        time.sleep(0.02)
+    answered = [w for w, x in zip(want, steps) if x != "sent"]
+    for w, m in final_answers(caller, answered, len(answered)):
+        x = steps[want.index(w)]
+        code = (486 if w.method == "INVITE" else 200) if x == "fwd" else int(x)
+        if m.status != code:
+            raise Failure("answered %s, not %d" % (m.start, code))
+        if x == "fwd" and w.method == "INVITE":
+            ack(caller, w, m)
+    early = [] if closes else caller.barrier()
     if closes and not caller.closed(time.monotonic() + WAIT):
         raise Failure("connection not closed")
     if any(ours(m, msg) for m in early if m.status >= 200):
         raise Failure("answered: " + [m.start for m in early if ours(m, msg)][0])
-    if code != "fwd":
-        got = [r for r in upstream.requests()[seen:] if r.get("call-id") in msg.all("call-id")]
-        if got:
-            raise Failure("forwarded as %s" % got[0].start)
+    check_forwarded(name, tp, fwds, upstream, seen)
+    code = steps[-1] if steps else ""
 
     lines, events = logs.new()
     invalid = [e for e in (json.loads(x) for x in events) if e.get("rule") == "invalid"]
     said = [l for l in lines if re.search(r" side: (invalid |dropped malformed)", l)]
     ev = event.split("/")[0 if tp == "udp" else -1]
     if ev == "invalid":
-        action = code if code.isdigit() else ("close" if closes else "drop")
+        action = "close" if outcome.endswith(",close") or outcome == "close" \
+            else code if code.isdigit() else "drop"
         if len(invalid) != 1 or invalid[0].get("action") != action:
             raise Failure("security events %s, not one invalid/%s" % (
                 [(e["rule"], e["action"]) for e in invalid], action))
