@@ -16,8 +16,9 @@
  *    answered, statelessly, to where it came from: 505 to another SIP
  *    version, else 400 with what is wrong; the rest is dropped.
  * Each answer and each drop is one log line and an "invalid" security
- * event.  Reading a request line and a Via out of raw bytes is all the
- * parsing done here; the rest is libre's.
+ * event.  Splitting the start line and the header lines of raw bytes, to
+ * answer them, is all the parsing done here: the values are judged by
+ * libre's decoders.
  */
 #include <string.h>
 #include <strings.h>
@@ -444,6 +445,7 @@ static struct mbuf *branch_2543(const char *p, size_t l)
 	size_t at;
 	uint64_t h;
 
+	memset(&via, 0, sizeof(via));
 	if (raw_read(&r, p, l) || r.response || !r.complete
 	    || pl_strcmp(&r.ver, "SIP/2.0") || !validate_via(&r.via, false)
 	    || sip_via_decode(&via, &r.via) != ENOENT

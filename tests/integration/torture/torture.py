@@ -55,6 +55,8 @@ MUST = {
     "inv2543": [b"Via: SIP/2.0/UDP iftgw.example.com;branch=sbc-2543-"],
 }
 MUST_NOT = {"dblreq/udp": [b"dblreq.0ha0isnda977644900765"]}
+# What an answer of sbcd's must carry (RFC 3261 8.2.2.3)
+ANSWER_MUST = {"bext01": ("unsupported", "noProxiesSupportThis, norDoAnyProxiesSupportThis")}
 VARIANTS = {"notag": (b";   tag    = 1918181833n", b"")}
 
 
@@ -417,6 +419,9 @@ def run_one(name, tp, outcome, event, caller, upstream, logs):
         code = (486 if w.method == "INVITE" else 200) if x == "fwd" else int(x)
         if m.status != code:
             raise Failure("answered %s, not %d" % (m.start, code))
+        h = ANSWER_MUST.get(name)
+        if h and m.get(h[0]) != h[1]:
+            raise Failure("answered without %s: %s" % h)
         if x == "fwd" and w.method == "INVITE":
             ack(caller, w, m)
     early = [] if closes else caller.barrier()
