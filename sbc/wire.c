@@ -359,6 +359,26 @@ static void report(struct side *side, enum sip_transp tp,
 	event_emit_msg(sbc, &em, "invalid", action);
 }
 
+/* What libre could not decode counts towards a flood ban as any request
+ * does (flood.c): garbage is no way around it.  True if banned. */
+static bool flooded(struct side *side, enum sip_transp tp,
+		    const struct sa *src)
+{
+	struct sip_msg msg;
+	struct req_ctx ctx;
+
+	memset(&msg, 0, sizeof(msg));
+	msg.src = *src;
+	msg.tp = tp;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.sbc = side->sbc;
+	ctx.in = side;
+	ctx.msg = &msg;
+	if (side->id == SIDE_ACCESS)
+		ctx.peer = conf_peer_find(side->sbc->conf, src);
+	return flood_count(side->sbc, &ctx);
+}
+
 /*
  * What libre could not decode, or a stream cannot go on with: a request
  * whose request line and top Via can be read is answered (WHY, or what
@@ -382,7 +402,7 @@ static bool reject(struct side *side, enum sip_transp tp,
 		++side->sbc->stats.standby_dropped;
 		return false;
 	}
-	if (flood_banned(side->sbc, src))
+	if (flooded(side, tp, src))
 		return false;
 
 	/* what is not answered ends a connection (conn_end() follows) */
