@@ -242,11 +242,12 @@ static bool via_readable(const struct pl *via)
 {
 	struct pl proto;
 
-	return via->l && !re_regex(via->p, via->l,
-				   "[^/ \t\r\n]+[ \t\r\n]*/[ \t\r\n]*[^/ \t\r\n]+"
-				   "[ \t\r\n]*/[ \t\r\n]*[^ \t\r\n]+[ \t\r\n]+"
-				   "[^; \t\r\n]+", &proto, NULL, NULL, NULL,
-				   NULL, NULL, NULL, NULL, NULL)
+	static const char xpr[] =
+		"[^/ \t\r\n]+[ \t\r\n]*/[ \t\r\n]*[^/ \t\r\n]+"
+		"[ \t\r\n]*/[ \t\r\n]*[^ \t\r\n]+[ \t\r\n]+[^; \t\r\n]+";
+
+	return via->l && !re_regex(via->p, via->l, xpr, &proto, NULL, NULL,
+				   NULL, NULL, NULL, NULL, NULL, NULL)
 		&& proto.p == via->p;
 }
 
@@ -416,9 +417,10 @@ static bool reject(struct side *side, enum sip_transp tp,
 	if (!raw_answer(&r, &scode, &reason) || !answer
 	    || !pl_strcmp(&r.met, "ACK")) {
 		/* an ACK is never answered (RFC 3261 17.2.1) */
-		if (!why)
-			why = r.response ? "malformed response" : reason ? reason
-				: "no request line or Via";
+		if (!why && r.response)
+			why = "malformed response";
+		else if (!why)
+			why = reason ? reason : "no request line or Via";
 		report(side, tp, src, &r, answer_none, why);
 		return false;
 	}
@@ -735,8 +737,8 @@ static size_t frame(struct wire_conn *wc, bool *end)
 		mb2 = branch_2543((const char *)mbuf_buf(buf),
 				  mbuf_get_left(buf));
 		if (mb2 && !sip_msg_decode(&msg, mb2)) {
-			LOGD(wc->side->sbc, "%s side: RFC 2543 request from %J "
-			     "given a branch", wc->side->name, &wc->peer);
+			LOGD(wc->side->sbc, "%s side: RFC 2543 request from "
+			     "%J given a branch", wc->side->name, &wc->peer);
 			mem_deref(wc->buf);
 			wc->buf = buf = mb2;
 			mb2 = NULL;
