@@ -230,6 +230,10 @@ static const struct conf_opt optv[] = {
 	 "Largest message body (SDP) accepted, in bytes (larger: 400).", 0},
 	{NULL, "max_header_size", CT_UINT, O(max_header_size), "1024", 64,
 	 65535, "Largest value of any one header, in bytes (larger: 400).", 0},
+	{NULL, "tcp_message_timeout", CT_UINT, O(tcp_message_timeout), "10", 0,
+	 3600, "Seconds a SIP message begun on a TCP or TLS connection may "
+	 "take to arrive whole; then the connection is closed (RFC 4475 "
+	 "3.1.2.2). 0: no limit.", 0},
 	{NULL, "udp_mtu", CT_UINT, O(udp_mtu), "1300", 512, 65000,
 	 "A request larger than this is sent over TCP instead of UDP "
 	 "(RFC 3261 18.1.1).", 0},

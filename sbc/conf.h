@@ -145,6 +145,7 @@ struct sbc_conf {
 	uint32_t max_message_size;
 	uint32_t max_body_size;
 	uint32_t max_header_size;
+	uint32_t tcp_message_timeout;
 	uint32_t udp_mtu;
 	uint32_t invite_timeout;
 	bool loop_detect;

@@ -72,30 +72,6 @@ int event_json_str(struct re_printf *pf, const struct pl *pl)
 	return err ? err : re_hprintf(pf, "\"");
 }
 
-static int hdr_json(struct re_printf *pf, const struct sip_msg *msg,
-		    enum sip_hdrid id)
-{
-	const struct sip_hdr *hdr = msg ? sip_msg_hdr(msg, id) : NULL;
-
-	return event_json_str(pf, hdr ? &hdr->val : NULL);
-}
-
-/* %H passes one argument: one printer per header */
-static int from_json(struct re_printf *pf, const struct sip_msg *msg)
-{
-	return hdr_json(pf, msg, SIP_HDR_FROM);
-}
-
-static int to_json(struct re_printf *pf, const struct sip_msg *msg)
-{
-	return hdr_json(pf, msg, SIP_HDR_TO);
-}
-
-static int ua_json(struct re_printf *pf, const struct sip_msg *msg)
-{
-	return hdr_json(pf, msg, SIP_HDR_USER_AGENT);
-}
-
 static void write_line(struct events *ev, const char *buf, size_t len)
 {
 	if (ev->fd >= 0)
@@ -130,10 +106,9 @@ static bool rate_ok(struct sbc *sbc)
 	return true;
 }
 
-void event_emit(struct sbc *sbc, const struct req_ctx *ctx, const char *rule,
-		const char *action)
+void event_emit_msg(struct sbc *sbc, const struct event_msg *em,
+		    const char *rule, const char *action)
 {
-	const struct sip_msg *msg = ctx ? ctx->msg : NULL;
 	struct timespec ts;
 	struct tm tm;
 	char *line = NULL;
@@ -152,15 +127,38 @@ void event_emit(struct sbc *sbc, const struct req_ctx *ctx, const char *rule,
 		"\"user_agent\":%H,\"call_id\":%H,\"peer\":\"%s\"}\n",
 		tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
 		tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, rule, action,
-		msg ? &msg->src : NULL,
-		msg ? sip_transp_name(msg->tp) : "",
-		event_json_str, msg ? &msg->met : NULL,
-		from_json, msg, to_json, msg, ua_json, msg,
-		event_json_str, msg ? &msg->callid : NULL,
-		ctx && ctx->peer ? ctx->peer->name : "");
+		em->src, em->src ? sip_transp_name(em->tp) : "",
+		event_json_str, em->met, event_json_str, em->from,
+		event_json_str, em->to, event_json_str, em->ua,
+		event_json_str, em->callid, em->peer ? em->peer : "");
 	if (!err)
 		write_line(&sbc->events, line, strlen(line));
 	mem_deref(line);
+}
+
+static const struct pl *hdr_val(const struct sip_msg *msg, enum sip_hdrid id)
+{
+	const struct sip_hdr *hdr = msg ? sip_msg_hdr(msg, id) : NULL;
+
+	return hdr ? &hdr->val : NULL;
+}
+
+void event_emit(struct sbc *sbc, const struct req_ctx *ctx, const char *rule,
+		const char *action)
+{
+	const struct sip_msg *msg = ctx ? ctx->msg : NULL;
+	const struct event_msg em = {
+		.src = msg ? &msg->src : NULL,
+		.tp = msg ? msg->tp : SIP_TRANSP_NONE,
+		.met = msg ? &msg->met : NULL,
+		.from = hdr_val(msg, SIP_HDR_FROM),
+		.to = hdr_val(msg, SIP_HDR_TO),
+		.ua = hdr_val(msg, SIP_HDR_USER_AGENT),
+		.callid = msg ? &msg->callid : NULL,
+		.peer = ctx && ctx->peer ? ctx->peer->name : "",
+	};
+
+	event_emit_msg(sbc, &em, rule, action);
 }
 
 uint64_t event_count(const struct sbc *sbc, const char *rule,

@@ -176,10 +176,13 @@ static int side_listen(struct side *side, enum sip_transp tp, uint16_t port)
 	int err;
 
 	sa_set_port(&laddr, port);
+	/* the UDP socket libre opens here is handed to wire.c */
+	wire_adding(side);
 	if (tp == SIP_TRANSP_TLS)
 		err = sip_transp_add(side->sip, tp, &laddr, side->tls);
 	else
 		err = sip_transp_add(side->sip, tp, &laddr);
+	wire_adding(NULL);
 	if (err) {
 		LOGE(side->sbc, "%s side: cannot listen on %s %J: %m",
 		     side->name, sip_transp_name(tp), &laddr, err);
@@ -267,6 +270,7 @@ int listen_init(struct sbc *sbc)
 {
 	int err;
 
+	wire_init(sbc);
 	for (int i = 0; i < SIDE_COUNT; i++) {
 		err = side_init(sbc, &sbc->side[i], (enum side_id)i);
 		if (err)
@@ -309,4 +313,5 @@ void listen_close(struct sbc *sbc)
 		side->tls = mem_deref(side->tls);
 		side->tls_name = mem_deref(side->tls_name);
 	}
+	wire_close(sbc);
 }

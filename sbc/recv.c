@@ -7,12 +7,39 @@
  */
 #include "sbc.h"
 
+static bool unsupported(const struct sip_hdr *hdr, const struct sip_msg *msg,
+			void *arg)
+{
+	struct mbuf *mb = arg;
+	(void)msg;
+
+	return mbuf_printf(mb, "%s%r", mb->end ? ", " : "", &hdr->val) != 0;
+}
+
+/* 420 lists what it does not support (RFC 3261 8.2.2.3) */
+static int reply_420(struct req_ctx *ctx, const char *reason)
+{
+	struct mbuf *mb = mbuf_alloc(128);
+	int err = ENOMEM;
+
+	if (mb && !sip_msg_hdr_apply(ctx->msg, true, SIP_HDR_PROXY_REQUIRE,
+				      unsupported, mb))
+		err = sip_replyf(ctx->in->sip, ctx->msg, 420, reason,
+				 "Unsupported: %b\r\nContent-Length: 0\r\n"
+				 "\r\n", mb->buf, mb->end);
+	mem_deref(mb);
+	return err;
+}
+
 static void reply(struct req_ctx *ctx, uint16_t scode, const char *reason)
 {
 	if (!pl_strcmp(&ctx->msg->met, "ACK"))
 		return;         /* ACK is never answered */
 	++ctx->sbc->stats.local_reply;
-	(void)forward_reply(ctx, scode, reason);
+	if (scode == 420)
+		(void)reply_420(ctx, reason);
+	else
+		(void)forward_reply(ctx, scode, reason);
 }
 
 /* The phases in order; whatever ctx comes to hold is released by the
@@ -119,9 +146,14 @@ bool recv_response(const struct sip_msg *msg, void *arg)
 		return true;
 	}
 	if (validate_response(side->sbc->conf, msg)) {
+		const struct req_ctx ctx = {
+			.sbc = side->sbc, .in = side, .msg = msg,
+		};
+
 		++side->sbc->stats.invalid;
 		LOGI(side->sbc, "%s side: dropped malformed response from %J",
 		     side->name, &msg->src);
+		event_emit(side->sbc, &ctx, "invalid", "drop");
 		return true;
 	}
 	if (side->id == SIDE_ACCESS && keepalive_response(side->sbc, msg))

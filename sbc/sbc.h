@@ -36,6 +36,7 @@ struct side {
 	uint16_t tls_port;        /* 0: no TLS listener */
 	char *tls_name;           /* expected peer name (client side) */
 	int udp_fd;               /* for the receive queue (overload.c) */
+	struct wire_udp *wire_udp; /* its SIP UDP socket (wire.c) */
 };
 
 struct events {
@@ -177,11 +178,21 @@ void listen_source(const struct side *side);
 int  listen_tls_name(char **namep, const struct sbc_conf *conf,
 		     const struct uri *upstream);
 
-/* event.c: security events */
+/* event.c: security events; event_emit_msg() for what is not a request
+ * libre decoded (wire.c) */
+struct event_msg {
+	const struct sa *src;
+	enum sip_transp tp;
+	const struct pl *met, *from, *to, *ua, *callid;  /* NULL: none */
+	const char *peer;
+};
+
 int  event_init(struct sbc *sbc);
 void event_close(struct sbc *sbc);
 void event_emit(struct sbc *sbc, const struct req_ctx *ctx, const char *rule,
 		const char *action);
+void event_emit_msg(struct sbc *sbc, const struct event_msg *em,
+		    const char *rule, const char *action);
 uint64_t event_count(const struct sbc *sbc, const char *rule,
 		     const char *action);
 int  event_json_str(struct re_printf *pf, const struct pl *pl);
@@ -265,6 +276,13 @@ bool recv_response(const struct sip_msg *msg, void *arg);
 /* validate.c */
 int  validate_request(struct req_ctx *ctx);
 int  validate_response(const struct sbc_conf *conf, const struct sip_msg *msg);
+bool validate_addr(const struct pl *val);
+bool validate_via(const struct pl *val, bool top);
+
+/* wire.c: messages as bytes, before libre decodes them */
+void wire_init(struct sbc *sbc);
+void wire_adding(struct side *side);
+void wire_close(struct sbc *sbc);
 
 /* classify.c */
 void classify_source(struct req_ctx *ctx);

@@ -4,7 +4,10 @@
  * Call-ID, CSeq, Max-Forwards, Content-Length; CSeq method mismatch; bad
  * Via; Max-Forwards and Expires values; Content-Length against the body;
  * the size limits (message, body, one header); Request-URI schemes;
- * the To-tag; and validate_response on good and bad responses.
+ * the To-tag; what RFC 4475 3.1.2 refuses that libre reads (display
+ * names, addr-specs, Via parameters, escaped headers, big scalars,
+ * Proxy-Require, a bare magic cookie); and validate_response on good and
+ * bad responses.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -194,8 +197,6 @@ static void test_max_forwards(void **state)
 		CLEN0, NULL, 400, "Bad Max-Forwards");
 	refused(fx, RLINE VIA FROM TO CALLID CSEQ "Max-Forwards: 256\n"
 		CLEN0, NULL, 400, "Bad Max-Forwards");
-	refused(fx, RLINE VIA FROM TO CALLID CSEQ "Max-Forwards: 0070\n"
-		CLEN0, NULL, 400, "Bad Max-Forwards");
 	refused(fx, RLINE VIA FROM TO CALLID CSEQ "Max-Forwards: -1\n"
 		CLEN0, NULL, 400, "Bad Max-Forwards");
 	refused(fx, RLINE VIA FROM TO CALLID CSEQ "Max-Forwards: 7 0\n"
@@ -210,6 +211,13 @@ static void test_max_forwards(void **state)
 	accepted(fx, RLINE VIA FROM TO CALLID CSEQ "Max-Forwards: 0\n"
 		 CLEN0, NULL);
 	assert_int_equal(fx->ctx.maxfwd, 0);
+
+	/* 1*DIGIT: leading zeros are fine (RFC 4475 3.1.1.1) */
+	accepted(fx, RLINE VIA FROM TO CALLID CSEQ "Max-Forwards: 0070\n"
+		 CLEN0, NULL);
+	assert_int_equal(fx->ctx.maxfwd, 70);
+	refused(fx, RLINE VIA FROM TO CALLID CSEQ "Max-Forwards: 00000000256\n"
+		CLEN0, NULL, 400, "Bad Max-Forwards");
 
 	accepted(fx, RLINE VIA FROM TO CALLID CSEQ "Max-Forwards: 007\n"
 		 CLEN0, NULL);
@@ -244,10 +252,16 @@ static void test_content_length(void **state)
 
 	refused(fx, RLINE VIA FROM TO CALLID CSEQ MAXFWD
 		"Content-Length: 10\n", body, 400, "Content-Length Mismatch");
-	refused(fx, RLINE VIA FROM TO CALLID CSEQ MAXFWD
-		"Content-Length: 4\n", body, 400, "Content-Length Mismatch");
-	refused(fx, RLINE VIA FROM TO CALLID CSEQ MAXFWD CLEN0, body,
-		400, "Content-Length Mismatch");
+	/* fewer than the datagram holds: the rest is not the message
+	 * (RFC 3261 18.3); over a stream it cannot happen, libre frames */
+	accepted(fx, RLINE VIA FROM TO CALLID CSEQ MAXFWD
+		 "Content-Length: 4\n", body);
+	assert_int_equal(mbuf_get_left(fx->msg->mb), 4);
+	accepted(fx, RLINE VIA FROM TO CALLID CSEQ MAXFWD CLEN0, body);
+	assert_int_equal(mbuf_get_left(fx->msg->mb), 0);
+	assert_int_equal(validate_tp(fx, SIP_TRANSP_TCP, RLINE VIA FROM TO
+				     CALLID CSEQ MAXFWD CLEN0, body), EBADMSG);
+	assert_string_equal(fx->ctx.reason, "Content-Length Mismatch");
 	refused(fx, RLINE VIA FROM TO CALLID CSEQ MAXFWD
 		"Content-Length: 5\n", NULL, 400, "Content-Length Mismatch");
 	refused(fx, RLINE VIA FROM TO CALLID CSEQ MAXFWD
@@ -381,6 +395,73 @@ static void test_request_uri(void **state)
 }
 
 
+/* What libre reads liberally but RFC 3261's grammar refuses */
+static void test_rfc4475(void **state)
+{
+	struct ufx *fx = *state;
+
+	/* display names: quoted (escapes too), tokens, none before <> */
+	accepted(fx, RLINE VIA "From: \"J R \\\\\\\"\"  <sip:a@example.com>"
+		 ";tag=1\n" TO CALLID CSEQ MAXFWD CLEN0, NULL);
+	accepted(fx, RLINE VIA "From: caller<sip:a@example.com>;tag=1\n" TO
+		 CALLID CSEQ MAXFWD CLEN0, NULL);
+	accepted(fx, RLINE VIA "From: t1~` t2'+_ <sip:a@example.com>;tag=1\n"
+		 TO CALLID CSEQ MAXFWD CLEN0, NULL);
+	refused(fx, RLINE VIA "From: Bell, Alexander <sip:a@example.com>"
+		";tag=1\n" TO CALLID CSEQ MAXFWD CLEN0, NULL,
+		400, "Bad From Header");
+	refused(fx, RLINE VIA FROM "To: \"Mr. J. User <sip:j@example.com>\n"
+		CALLID CSEQ MAXFWD CLEN0, NULL, 400, "Bad To Header");
+	refused(fx, RLINE VIA FROM "To: \"W, T\" < sip:t@example.org >\n"
+		CALLID CSEQ MAXFWD CLEN0, NULL, 400, "Bad To Header");
+
+	/* a bare addr-spec: LWS before its parameters only, no '?' */
+	accepted(fx, RLINE VIA FROM "To: sip:b@example.com ;  tag = 1\n"
+		 CALLID CSEQ MAXFWD CLEN0, NULL);
+	refused(fx, "REGISTER sip:example.com SIP/2.0\n" VIA FROM TO CALLID
+		"CSeq: 1 REGISTER\n" MAXFWD
+		"Contact: sip:u@example.com?Route=%3Csip:x%3E\n" CLEN0,
+		NULL, 400, "Bad Contact");
+	accepted(fx, "REGISTER sip:example.com SIP/2.0\n" VIA FROM TO CALLID
+		 "CSeq: 1 REGISTER\n" MAXFWD
+		 "Contact: <sip:u@example.com?Route=%3Csip:x%3E>\n"
+		 "Contact: *\n" CLEN0, NULL);
+
+	/* Via: no empty parameter, in any Via; a branch of more than the
+	 * magic cookie */
+	refused(fx, RLINE "Via: SIP/2.0/UDP 192.0.2.15;branch=z9hG4bKx;;\n"
+		FROM TO CALLID CSEQ MAXFWD CLEN0, NULL, 400, "Bad Via");
+	refused(fx, RLINE VIA "Via: SIP/2.0/UDP 192.0.2.16;;\n"
+		FROM TO CALLID CSEQ MAXFWD CLEN0, NULL, 400, "Bad Via");
+	accepted(fx, RLINE VIA "Via: SIP/2.0/TCP sip33.example.com\n"
+		 "v: SIP/2.0/SCTP t2.example.com;branch=z9hG4bKk\n"
+		 FROM TO CALLID CSEQ MAXFWD CLEN0, NULL);
+	refused(fx, RLINE "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK\n"
+		FROM TO CALLID CSEQ MAXFWD CLEN0, NULL, 400, "Bad Via Branch");
+
+	/* Request-URI: a scheme of the wrong syntax is not unknown, it is
+	 * wrong; escaped headers do not belong there */
+	refused(fx, "INVITE <sip:bob@example.com> SIP/2.0\n" HDRS, NULL,
+		400, "Bad Request-URI");
+	refused(fx, "OPTIONS soap.beep://192.0.2.103:3002 SIP/2.0\n" VIA FROM
+		TO CALLID "CSeq: 1 OPTIONS\n" MAXFWD CLEN0, NULL,
+		416, "Unsupported URI Scheme");
+	refused(fx, "INVITE sip:bob@example.com?Route=%3Csip:x%3E SIP/2.0\n"
+		HDRS, NULL, 400, "Bad Request-URI");
+
+	/* CSeq numbers past 32 bits, refused before anything else */
+	refused(fx, RLINE VIA FROM TO CALLID "CSeq: 36893488147419103232 "
+		"INVITE\n" "Max-Forwards: 300\n" CLEN0, NULL, 400, "Bad CSeq");
+	accepted(fx, RLINE VIA FROM TO CALLID "CSeq: 4294967295 INVITE\n"
+		 MAXFWD CLEN0, NULL);
+
+	/* no extension a proxy would have to support */
+	refused(fx, RLINE HDRS "Proxy-Require: foo, bar\n", NULL,
+		420, "Bad Extension");
+	accepted(fx, RLINE HDRS "Require: foo\n", NULL);
+}
+
+
 static void test_to_tag(void **state)
 {
 	struct ufx *fx = *state;
@@ -434,6 +515,14 @@ static void test_response(void **state)
 	assert_int_equal(response(fx, "SIP/2.0 700 Too Far\n" RSP_HDRS,
 				  NULL), EBADMSG);
 	assert_int_equal(response(fx, "SIP/2.0 099 Too Low\n" RSP_HDRS,
+				  NULL), EBADMSG);
+	/* libre's reading of 4294967496 wraps to 200 */
+	assert_int_equal(response(fx, "SIP/2.0 4294967496 OK\n" RSP_HDRS,
+				  NULL), EBADMSG);
+	assert_int_equal(response(fx, "SIP/2.0 100 \n" RSP_HDRS, NULL), 0);
+	assert_int_equal(response(fx, "SIP/2.0 503 No\n" VIA FROM
+				  "To: <sip:bob@example.com>;tag=t1\n" CALLID
+				  "CSeq: 9292394834772304023312 OPTIONS\n",
 				  NULL), EBADMSG);
 
 	/* missing or duplicate headers */
@@ -491,6 +580,7 @@ int main(void)
 		T(test_header_size),
 		T(test_message_size),
 		T(test_request_uri),
+		T(test_rfc4475),
 		T(test_to_tag),
 		T(test_response),
 	};
