@@ -90,6 +90,13 @@ static const struct conf_opt optv[] = {
 	{NULL, "access_tls_ca", CT_PATH, O(access_tls_ca), "", 0, 0,
 	 "PEM CA bundle that verifies customers' client certificates.",
 	 CF_RESTART},
+	{NULL, "symmetric_responses", CT_BOOL, O(symmetric_responses), "yes",
+	 0, 0, "Send every response on the access side (sbcd's own and "
+	 "relayed ones, 2xx retransmissions too) back to the UDP source "
+	 "address and port of the request, even when its Via has no rport, "
+	 "as customers behind NAT need; sbcd's Via to the core then carries "
+	 "rport. no: RFC 3261 18.2.2 (the received address, the Via's port; "
+	 "rport honoured, RFC 3581). The core side keeps the RFCs.", 0},
 
 	{"Core side (the provider's switch, the screening upstream)",
 	 "core_addr", CT_ADDR, O(core_addr), "127.0.0.2", 0, 0,

@@ -115,6 +115,7 @@ struct sbc_conf {
 	char *access_tls_key;
 	bool access_tls_verify_client;
 	char *access_tls_ca;
+	bool symmetric_responses;   /* access side: back to the source port */
 
 	struct sa core_addr;
 	uint32_t core_port;

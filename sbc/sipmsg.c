@@ -19,17 +19,18 @@ int sipmsg_print_hdr(struct mbuf *mb, const struct sip_hdr *hdr)
 }
 
 /* Top Via of a forwarded request, with received and rport filled in
- * (RFC 3261 18.2.1, RFC 3581 4), so responses find the real sender.
- * The top Via is the one libre parsed into msg->via. */
+ * (RFC 3261 18.2.1, RFC 3581 4), so responses find the real sender; with
+ * rport, as if the sender had asked for it (reply.c).  The top Via is
+ * the one libre parsed into msg->via. */
 int sipmsg_via_add_received(struct mbuf *mb, const struct sip_msg *msg,
-			    const struct sip_hdr *hdr)
+			    const struct sip_hdr *hdr, bool rport)
 {
 	const struct sip_via *via = &msg->via;
 	const char *p = via->params.p, *end = p + via->params.l;
 	struct pl head;
-	bool rport = false;
 	int err;
 
+	/* libre decodes no Via without parameters */
 	if (!pl_isset(&via->params) || via->params.p < hdr->val.p
 	    || end > hdr->val.p + hdr->val.l)
 		return sipmsg_print_hdr(mb, hdr);
@@ -87,11 +88,6 @@ bool sipmsg_mentions_self(const struct sbc *sbc, const struct pl *val)
 	return false;
 }
 
-/* A response to pass on: its status line, the Via set of the request it
- * answers when we have it (with received/rport on top) or else its own
- * minus our top Via, its other headers, and its body.  hide: going to
- * the access side of a hidden call (topo.c), over transport tp.  body:
- * a rewritten body (media anchoring), or NULL for the response's own. */
 /* Call-ID: as it is, or in its other form with Call-ID hiding
  * (callid.c): every message that crosses sbcd goes through here. */
 int sipmsg_callid_print(struct mbuf *mb, const struct sbc *sbc,
@@ -106,10 +102,16 @@ int sipmsg_callid_print(struct mbuf *mb, const struct sbc *sbc,
 	return mbuf_printf(mb, "Call-ID: %r\r\n", &out);
 }
 
+/* A response to pass on: its status line, the Via set of the request it
+ * answers when we have it (with received/rport on top; rport as for
+ * sipmsg_via_add_received) or else its own minus our top Via, its other
+ * headers, and its body.  hide: going to the access side of a hidden
+ * call (topo.c), over transport tp.  body: a rewritten body (media
+ * anchoring), or NULL for the response's own. */
 int sipmsg_response_print(struct mbuf *mb, const struct sip_msg *rsp,
-			  const struct sip_msg *req, const struct sbc *sbc,
-			  const struct sbc *hide, enum sip_transp tp,
-			  const struct mbuf *body)
+			  const struct sip_msg *req, bool rport,
+			  const struct sbc *sbc, const struct sbc *hide,
+			  enum sip_transp tp, const struct mbuf *body)
 {
 	const uint8_t *bp = body ? body->buf : mbuf_buf(rsp->mb);
 	const size_t bl = body ? body->end : mbuf_get_left(rsp->mb);
@@ -124,7 +126,7 @@ int sipmsg_response_print(struct mbuf *mb, const struct sip_msg *rsp,
 		if (hdr->id != SIP_HDR_VIA)
 			continue;
 		if (first && req)
-			err = sipmsg_via_add_received(mb, req, hdr);
+			err = sipmsg_via_add_received(mb, req, hdr, rport);
 		else if (!first)
 			err = sipmsg_print_hdr(mb, hdr);
 		first = false;

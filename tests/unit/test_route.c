@@ -713,9 +713,10 @@ static void test_in_dialog_not_ours(void **state)
 }
 
 
-/* sipmsg_via_add_received() on the top Via of "via", from src. */
-static void via_rewrite(const char *via, const char *src, uint16_t port,
-			const char *want)
+/* sipmsg_via_add_received() on the top Via of "via", from src; rport:
+ * filled in as if asked (symmetric_responses). */
+static void via_rewrite_rport(const char *via, const char *src,
+			      uint16_t port, bool rport, const char *want)
 {
 	struct sip_msg *msg;
 	struct mbuf *mb;
@@ -732,7 +733,7 @@ static void via_rewrite(const char *via, const char *src, uint16_t port,
 	mb = mbuf_alloc(256);
 	assert_non_null(mb);
 	assert_int_equal(sipmsg_via_add_received(mb, msg,
-				 sip_msg_hdr(msg, SIP_HDR_VIA)), 0);
+				 sip_msg_hdr(msg, SIP_HDR_VIA), rport), 0);
 
 	mb->pos = 0;
 	assert_int_equal(mbuf_strdup(mb, &got, mb->end), 0);
@@ -744,6 +745,12 @@ static void via_rewrite(const char *via, const char *src, uint16_t port,
 	mem_deref(got);
 	mem_deref(mb);
 	mem_deref(msg);
+}
+
+static void via_rewrite(const char *via, const char *src, uint16_t port,
+			const char *want)
+{
+	via_rewrite_rport(via, src, port, false, want);
 }
 
 
@@ -798,6 +805,16 @@ static void test_via_received(void **state)
 	via_rewrite("SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-1",
 		    "10.0.0.1", 5099,
 		    "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-1\r\n");
+
+	/* rport forced: filled in as if asked, whatever the address */
+	via_rewrite_rport("SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-1",
+			  "10.0.0.1", 5099, true,
+			  "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-1"
+			  ";received=10.0.0.1;rport=5099\r\n");
+	via_rewrite_rport("SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-1;rport=7"
+			  ";received=198.51.100.1", "192.0.2.7", 40312, true,
+			  "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-1"
+			  ";received=192.0.2.7;rport=40312\r\n");
 }
 
 
