@@ -173,6 +173,13 @@ static const struct conf_opt optv[] = {
 	 "Where REGISTERs from the access side go (core side), with a Path "
 	 "header through sbcd (RFC 3327), e.g. sip:reg.example.net:5060;"
 	 "transport=tcp. Empty: REGISTERs get 403.", 0},
+	{NULL, "path_received", CT_BOOL, O(path_received), "yes", 0, 0,
+	 "sbcd's Path entry carries received=, the address, port and "
+	 "transport the REGISTER came from as an escaped SIP URI (e.g. "
+	 "received=sip:203.0.113.5:40312%3Btransport%3Dudp), which "
+	 "registrars that record it (Kamailio's path_use_received, "
+	 "OpenSIPS) show as where the user really is; calls still go along "
+	 "the Path, to sbcd.", 0},
 	{NULL, "topology_hiding", CT_BOOL, O(topology_hiding), "yes", 0, 0,
 	 "Hide core-side addresses (Via, Record-Route, Contact, Path, "
 	 "Service-Route) from remote users and from access-side "

@@ -134,6 +134,7 @@ struct sbc_conf {
 	char *verdict_approve_prefix;
 
 	char *registrar;
+	bool path_received;         /* received= in our Path entry */
 	uint32_t auth_fail_limit;
 	uint32_t auth_fail_window;
 	uint32_t auth_fail_ban;

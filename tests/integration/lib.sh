@@ -326,6 +326,15 @@ kam_start() {
 	fail "kamailio not answering within 10 s"
 }
 
+# The received address Kamailio stored for USER (kamcmd ul.lookup; from
+# the received= of sbcd's Path entry), "[not set]" if none; the whole
+# answer is in $W/ul.USER.txt.  kam_received USER
+kam_received() {
+	kamcmd -s "unix:$W/kamailio.ctl" ul.lookup location "$1" > "$W/ul.$1.txt" 2>&1 \
+		|| fail "kamcmd ul.lookup $1: $(cat "$W/ul.$1.txt")"
+	sed -n 's/^[[:space:]]*Received: //p' "$W/ul.$1.txt"
+}
+
 kam_stop() {
 	[ -n "$KAM_PID" ] || return 0
 	kill "$KAM_PID" 2>/dev/null

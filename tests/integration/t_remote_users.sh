@@ -3,7 +3,9 @@
 # registers through sbcd to a real registrar (Kamailio); sbcd records its
 # binding from the 200 and then lets it call, from the address and port
 # it registered from only, under remote_user_profile; other sources and
-# other ports of the same address are dropped.
+# other ports of the same address are dropped.  The registrar stores
+# where each phone really is (the received= of sbcd's Path entry: UDP,
+# behind a NAT, TCP) and still calls it through sbcd.
 . "$(dirname "$0")/lib.sh"
 
 command -v kamailio >/dev/null || { t_log "kamailio not installed: skipped"; exit 0; }
@@ -43,6 +45,8 @@ grep -q "\"rule\":\"fraud:denied_destination\".*\"peer\":\"user:alice@$A\"" "$W/
 ok "remote_user_profile applies to the remote user (counted as user:AOR)"
 
 # --- calls to registered users: core caller -> registrar -> sbcd -> phone
+# (the registrar stores the received= of sbcd's Path entry, but sends
+# along the Path: the INVITE the phone got came from sbcd)
 C2=127.0.$T_N.4
 wait_binding() {
 	for _ in $(seq 1 50); do
@@ -50,6 +54,16 @@ wait_binding() {
 		sleep 0.1
 	done
 	fail "no binding for $1: $(ctl bindings)"
+}
+top_via_is_sbcd() { # the INVITE sipp NAME got over TP has sbcd's Via on top
+	python3 - "$W/$1.msg" "SIP/2.0/$2 $A:5060;" <<'PY' || fail "$1: INVITE not from sbcd"
+import sys
+txt = open(sys.argv[1], errors="replace").read()
+i = txt.find("\nINVITE sip:")
+assert i >= 0, "no INVITE"
+via = [l for l in txt[i:].splitlines() if l.lower().startswith(("via:", "v:"))][0]
+assert via.split(":", 1)[1].strip().startswith(sys.argv[2]), via
+PY
 }
 core_call() {   # core_call NAME USER [SCENARIO]
 	sipp_run "$1" -sf "${3:-$SCEN/uac.xml}" -s "$2" -i "$C2" -p 5070 "$U:5080" \
@@ -59,10 +73,13 @@ core_call() {   # core_call NAME USER [SCENARIO]
 sipp_bg phone -sf "$SCEN/uac_register_wait.xml" -oocsf "$SCEN/uas.xml" \
 	-i "$P" -p 5072 "$A:5060" -s bob -ap 1234 -m 1 -timeout 20 -timeout_error
 wait_binding bob
+r=$(kam_received bob)
+[ "$r" = "sip:$P:5072;transport=udp" ] || fail "bob's received at the registrar: '$r'"
 core_call call_bob bob || fail "call to bob (UDP) failed: $(tail -3 "$W/call_bob.out")"
 wait_pid "$PID_phone" 10 || fail "bob's phone did not take the call"
 grep -q "^INVITE sip:bob@$P:5072" "$W/phone.msg" || fail "bob got no INVITE to his contact"
-ok "call to a UDP user: registrar -> Path -> sbcd -> the address bob registered from"
+top_via_is_sbcd phone UDP
+ok "call to a UDP user: registrar -> Path -> sbcd -> the address bob registered from (stored as received: $r)"
 
 # behind a NAT: the phone's Contact names its private address, the
 # call must still reach the address and port its REGISTER came from
@@ -74,20 +91,26 @@ sipp_bg natphone -sf "$W/uac_register_nat.xml" -oocsf "$SCEN/uas.xml" \
 wait_binding dave
 ctl bindings | grep -q "^binding dave@$A sip:dave@192.168.1.20:5060 udp $P:5074 " \
 	|| fail "dave's binding: $(ctl bindings)"
+r=$(kam_received dave)
+[ "$r" = "sip:$P:5074;transport=udp" ] || fail "dave's received at the registrar: '$r'"
 core_call call_dave dave || fail "call to dave behind NAT failed: $(tail -3 "$W/call_dave.out")"
 wait_pid "$PID_natphone" 10 || fail "dave's phone did not take the call"
 grep -q "^INVITE sip:dave@192.168.1.20:5060 SIP/2.0" "$W/natphone.msg" \
 	|| fail "dave got no INVITE for his contact at $P:5074"
-ok "a NATed phone (Contact 192.168.1.20:5060, REGISTER from $P:5074): its call reaches the NAT's address and port"
+top_via_is_sbcd natphone UDP
+ok "a NATed phone (Contact 192.168.1.20:5060, REGISTER from $P:5074, the registrar shows $r): its call reaches the NAT's address and port through sbcd"
 
 sipp_bg phonet -sf "$SCEN/uac_register_wait.xml" -oocsf "$SCEN/uas.xml" \
 	-i "$P" -p 5073 -t t1 "$A:5060" -s carol -ap 1234 -m 1 -timeout 20 -timeout_error
 wait_binding carol
 ctl bindings | grep -q "^binding carol@$A .* tcp $P:5073 expires [0-9]* reachable$" \
 	|| fail "carol's TCP binding: $(ctl bindings)"
+r=$(kam_received carol)
+[ "$r" = "sip:$P:5073;transport=tcp" ] || fail "carol's received at the registrar: '$r'"
 core_call call_carol carol || fail "call to carol (TCP) failed: $(tail -3 "$W/call_carol.out")"
 wait_pid "$PID_phonet" 10 || fail "carol's phone did not take the call"
-ok "call to a TCP user: on the connection carol opened"
+top_via_is_sbcd phonet TCP
+ok "call to a TCP user: on the connection carol opened (the registrar shows $r)"
 
 # carol's phone has gone (its connection closed): 430 Flow Failed
 for _ in $(seq 1 20); do

@@ -536,8 +536,9 @@ static char *mb_str(const struct mbuf *mb)
 
 
 /* With a registrar: REGISTER goes there (core side), preloaded Routes
- * stripped, no Record-Route, and a Path entry with a flow token and
- * Supported: path unless the client listed it already. */
+ * stripped, no Record-Route, and a Path entry with a flow token (and
+ * received=, path_received) and Supported: path unless the client
+ * listed it already. */
 static void test_register_registrar(void **state)
 {
 	struct ufx *fx = *state;
@@ -566,11 +567,26 @@ static void test_register_registrar(void **state)
 					&src), 0);
 	out = mb_str(mb);
 	assert_int_equal(strncmp(out, "Path: <sip:", 11), 0);
-	assert_non_null(strstr(out, "@127.0.0.2:5060;transport=tcp;lr;ob>\r\n"
-			       "Supported: path\r\n"));
+	/* ... with the source of the REGISTER as an escaped SIP URI */
+	assert_non_null(strstr(out, "@127.0.0.2:5060;transport=tcp;lr;ob"
+			       ";received=sip:192.0.2.10:5060%3Btransport"
+			       "%3Dudp>\r\nSupported: path\r\n"));
 	out = mem_deref(out);
 
-	/* Supported: path already there (among others): not added again */
+	/* IPv6 over TCP: the brackets and colons need no escaping */
+	assert_int_equal(sa_set_str(&fx->msg->src, "2001:db8::5", 40312), 0);
+	fx->msg->tp = SIP_TRANSP_TCP;
+	mbuf_reset(mb);
+	assert_int_equal(reg_path_print(mb, &fx->sbc, fx->msg, SIP_TRANSP_UDP,
+					&src), 0);
+	out = mb_str(mb);
+	assert_non_null(strstr(out, ";transport=udp;lr;ob;received=sip:"
+			       "[2001:db8::5]:40312%3Btransport%3Dtcp>\r\n"));
+	out = mem_deref(out);
+
+	/* Supported: path already there (among others): not added again;
+	 * path_received = no: no received */
+	conf->path_received = false;
 	route(fx, SIDE_ACCESS, REQ("REGISTER", "sip:example.com", TO,
 				   "Supported: timer, path\n"));
 	mbuf_reset(mb);
@@ -579,6 +595,7 @@ static void test_register_registrar(void **state)
 	out = mb_str(mb);
 	assert_non_null(strstr(out, ";transport=udp;lr;ob>\r\n"));
 	assert_null(strstr(out, "Supported"));
+	assert_null(strstr(out, "received"));
 	mem_deref(out);
 	mem_deref(mb);
 }
