@@ -1323,6 +1323,7 @@ class Caller(UA):
         else:
             raise OSError("no UDP port on %s whose TCP twin is free" % a.local_ip)
         self.no_more = False        # SIGUSR2: place no further calls
+        self.no_more_told = False
         signal.signal(signal.SIGUSR1, self.on_usr1)
         signal.signal(signal.SIGUSR2, self.on_usr2)
 
@@ -1416,6 +1417,11 @@ class Caller(UA):
         self.client_txn(call, inv, final)
 
     def every_turn(self):
+        if self.no_more and not self.no_more_told:
+            # here, not in the handler: no call is half placed, so a
+            # test that waits for this line reads the final count
+            self.no_more_told = True
+            self.log("SIGUSR2: no more calls, %d placed" % len(self.calls))
         if self.reinvite_now:
             self.reinvite_now = False
             for c in list(self.calls.values()):

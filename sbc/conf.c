@@ -90,6 +90,13 @@ static const struct conf_opt optv[] = {
 	{NULL, "access_tls_ca", CT_PATH, O(access_tls_ca), "", 0, 0,
 	 "PEM CA bundle that verifies customers' client certificates.",
 	 CF_RESTART},
+	{NULL, "symmetric_responses", CT_BOOL, O(symmetric_responses), "yes",
+	 0, 0, "Send every response on the access side (sbcd's own and "
+	 "relayed ones, 2xx retransmissions too) back to the UDP source "
+	 "address and port of the request, even when its Via has no rport, "
+	 "as customers behind NAT need; sbcd's Via to the core then carries "
+	 "rport. no: RFC 3261 18.2.2 (the received address, the Via's port; "
+	 "rport honoured, RFC 3581). The core side keeps the RFCs.", 0},
 
 	{"Core side (the provider's switch, the screening upstream)",
 	 "core_addr", CT_ADDR, O(core_addr), "127.0.0.2", 0, 0,
@@ -166,6 +173,13 @@ static const struct conf_opt optv[] = {
 	 "Where REGISTERs from the access side go (core side), with a Path "
 	 "header through sbcd (RFC 3327), e.g. sip:reg.example.net:5060;"
 	 "transport=tcp. Empty: REGISTERs get 403.", 0},
+	{NULL, "path_received", CT_BOOL, O(path_received), "yes", 0, 0,
+	 "sbcd's Path entry carries received=, the address, port and "
+	 "transport the REGISTER came from as an escaped SIP URI (e.g. "
+	 "received=sip:203.0.113.5:40312%3Btransport%3Dudp), which "
+	 "registrars that record it (Kamailio's path_use_received, "
+	 "OpenSIPS) show as where the user really is; calls still go along "
+	 "the Path, to sbcd.", 0},
 	{NULL, "topology_hiding", CT_BOOL, O(topology_hiding), "yes", 0, 0,
 	 "Hide core-side addresses (Via, Record-Route, Contact, Path, "
 	 "Service-Route) from remote users and from access-side "

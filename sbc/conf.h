@@ -116,6 +116,7 @@ struct sbc_conf {
 	char *access_tls_key;
 	bool access_tls_verify_client;
 	char *access_tls_ca;
+	bool symmetric_responses;   /* access side: back to the source port */
 
 	struct sa core_addr;
 	uint32_t core_port;
@@ -134,6 +135,7 @@ struct sbc_conf {
 	char *verdict_approve_prefix;
 
 	char *registrar;
+	bool path_received;         /* received= in our Path entry */
 	uint32_t auth_fail_limit;
 	uint32_t auth_fail_window;
 	uint32_t auth_fail_ban;

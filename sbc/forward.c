@@ -61,7 +61,7 @@ static void txn_reply(struct txn *txn, uint16_t scode, const char *reason)
 {
 	if (!txn->st || txn->sbc->terminating)
 		return;
-	(void)sip_treply(&txn->st, txn->in->sip, txn->msg, scode, reason);
+	(void)reply_send(&txn->st, txn->in, txn->msg, scode, reason, NULL);
 }
 
 /* Double Record-Route (RFC 5658): the entry facing the next hop on top,
@@ -127,7 +127,9 @@ static int build_headers(struct mbuf *mb, const struct req_ctx *ctx)
 		case SIP_HDR_VIA:
 			if (first_via) {
 				first_via = false;
-				err = sipmsg_via_add_received(mb, msg, hdr);
+				err = sipmsg_via_add_received(mb, msg, hdr,
+						reply_rport_forced(ctx->in,
+								   msg));
 				continue;
 			}
 			break;
@@ -298,7 +300,9 @@ static int relay_response(struct txn *txn, const struct sip_msg *msg)
 			return ENOMEM;
 		}
 	}
-	err = sipmsg_response_print(mb, msg, txn->msg, txn->sbc, txn->hide
+	err = sipmsg_response_print(mb, msg, txn->msg,
+				    reply_rport_forced(txn->in, txn->msg),
+				    txn->sbc, txn->hide
 				    && txn->in->id == SIDE_ACCESS
 				    ? txn->sbc : NULL, nat_of(txn->call,
 							      txn->out),
@@ -430,6 +434,7 @@ static void cancel_handler(void *arg)
 	struct txn *txn = arg;
 
 	txn->cancelled = true;
+	reply_cancel(txn->in, txn->msg);
 	if (txn->verdict) {
 		/* still asking the screening server: the switch never saw
 		 * the call (the verdict request is cancelled with txn) */
@@ -450,7 +455,7 @@ void forward_close(struct sbc *sbc)
 
 int forward_reply(struct req_ctx *ctx, uint16_t scode, const char *reason)
 {
-	return sip_reply(ctx->in->sip, ctx->msg, scode, reason);
+	return reply_send(NULL, ctx->in, ctx->msg, scode, reason, NULL);
 }
 
 /* The client request: to ctx->nexthop, at once or after the verdict. */
@@ -518,14 +523,14 @@ static void media_refuse(struct req_ctx *ctx, int err)
 	     ctx->in->name, &ctx->msg->met, &ctx->msg->callid,
 	     &ctx->msg->src, err);
 	if (err == ENOSPC || err == ENOMEM)
-		(void)sip_reply(ctx->in->sip, ctx->msg, 503,
-				"Service Unavailable");
+		(void)reply_send(NULL, ctx->in, ctx->msg, 503,
+				 "Service Unavailable", NULL);
 	else if (err == EPROTO)         /* the peer's media = rtp or srtp */
-		(void)sip_reply(ctx->in->sip, ctx->msg, 488,
-				"Not Acceptable Here (SRTP policy)");
+		(void)reply_send(NULL, ctx->in, ctx->msg, 488,
+				 "Not Acceptable Here (SRTP policy)", NULL);
 	else
-		(void)sip_reply(ctx->in->sip, ctx->msg, 488,
-				"Not Acceptable Here");
+		(void)reply_send(NULL, ctx->in, ctx->msg, 488,
+				 "Not Acceptable Here", NULL);
 }
 
 /* A new call or REGISTER is hidden as its peer says; what follows in a
@@ -558,7 +563,7 @@ int forward_request(struct req_ctx *ctx)
 	txn->msg = mem_ref((struct sip_msg *)msg);
 	txn->record_route = ctx->record_route;
 	txn->to_registrar = ctx->to_registrar;
-	sip_reply_addr(&txn->reply_dst, msg, true);
+	reply_addr(&txn->reply_dst, ctx->in, msg);
 	hide_decide(ctx);
 	if (ctx->open_dialog
 	    && !dialog_open(ctx, ctx->count_call, &txn->dlg))
@@ -583,7 +588,7 @@ int forward_request(struct req_ctx *ctx)
 	if (err)
 		goto out;
 	if (invite)
-		(void)sip_treply(&txn->st, ctx->in->sip, msg, 100, "Trying");
+		(void)reply_send(&txn->st, ctx->in, msg, 100, "Trying", NULL);
 
 	if (ctx->verdict)
 		err = verdict_ask(&txn->verdict, ctx, verdict_handler, txn);
@@ -702,7 +707,8 @@ int forward_stray_response(struct sbc *sbc, struct side *in,
 			goto out;
 		}
 	}
-	err = sipmsg_response_print(mb, msg, NULL, sbc, in->id == SIDE_CORE && d
+	err = sipmsg_response_print(mb, msg, NULL, false, sbc,
+				    in->id == SIDE_CORE && d
 				    && d->hidden ? sbc : NULL, nat_of(d, in),
 				    via.tp, body);
 	if (!err) {

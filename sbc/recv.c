@@ -80,9 +80,8 @@ static void pipeline(struct req_ctx *ctx)
 
 	if (overload_refuse(ctx)) {
 		event_emit(ctx->sbc, ctx, "overload", "503");
-		(void)sip_replyf(ctx->in->sip, ctx->msg, 503,
-				 "Service Unavailable", "Retry-After: 5\r\n"
-				 "Content-Length: 0\r\n\r\n");
+		(void)reply_send(NULL, ctx->in, ctx->msg, 503,
+				 "Service Unavailable", "Retry-After: 5\r\n");
 		return;
 	}
 

@@ -2,16 +2,17 @@
  * register.c: REGISTER forwarding (RFC 3327).  A REGISTER from the access
  * side goes to the configured registrar on the core side, with sbcd's
  * core-facing address on top of its Path:
- *   Path: <sip:TOKEN@core-addr:port;transport=T;lr;ob>
+ *   Path: <sip:TOKEN@core-addr:port;transport=T;lr;ob;received=SRC>
  * where TOKEN (flow.c) says how the client is reached again: the
  * transport, address and port its REGISTER came from, with a MAC so the
- * core side cannot forge one.  Supported: path is added when the client
- * did not list it.  Each 2xx records the client's bindings
- * (binding.c); a
- * registrar that does not support Path (420 with Unsupported: path, or a
- * 2xx without Path) is logged, since its users cannot be reached through
- * sbcd, and its answer is relayed as it is.  The final answer also feeds
- * the password-guessing protection (authguard.c).
+ * core side cannot forge one; with path_received, a received= parameter
+ * names that source too, for registrars that show it.  Supported: path
+ * is added when the client did not list it.  Each 2xx records the
+ * client's bindings (binding.c); a registrar that does not support Path
+ * (420 with Unsupported: path, or a 2xx without Path) is logged, since
+ * its users cannot be reached through sbcd, and its answer is relayed as
+ * it is.  The final answer also feeds the password-guessing protection
+ * (authguard.c).
  *
  * The registration time a REGISTER asks for (its Expires header and each
  * Contact's expires parameter) is brought within register_min_expires ..
@@ -113,6 +114,23 @@ void reg_route_flow(struct req_ctx *ctx)
 	ctx->out = &sbc->side[SIDE_ACCESS];
 }
 
+/* received= of our Path entry: where the REGISTER came from, as a SIP
+ * URI escaped into a URI parameter value (RFC 3261 25.1: its ';' and '='
+ * become %3B and %3D), the form Kamailio's path module writes and its
+ * registrar (path_use_received) unescapes and stores. */
+static int path_received_print(struct re_printf *pf,
+			       const struct sip_msg *req)
+{
+	char uri[80];
+	struct pl pl;
+
+	if (re_snprintf(uri, sizeof(uri), "sip:%J;transport=%s", &req->src,
+			sipmsg_tp_name(req->tp)) < 0)
+		return ENOMEM;
+	pl_set_str(&pl, uri);
+	return re_hprintf(pf, ";received=%H", uri_param_escape, &pl);
+}
+
 /* Our Path entry (on top of any the client's side added) and Supported:
  * path; src is our address towards the registrar, tp its transport. */
 int reg_path_print(struct mbuf *mb, struct sbc *sbc,
@@ -126,8 +144,10 @@ int reg_path_print(struct mbuf *mb, struct sbc *sbc,
 			  &req->src);
 	if (err)
 		return err;
-	err = mbuf_printf(mb, "Path: <sip:%s@%J;transport=%s;lr;ob>\r\n",
-			  flow, src, sipmsg_tp_name(tp));
+	err = mbuf_printf(mb, "Path: <sip:%s@%J;transport=%s;lr;ob%H>\r\n",
+			  flow, src, sipmsg_tp_name(tp),
+			  sbc->conf->path_received ? path_received_print
+			  : NULL, req);
 	if (!err && !sip_msg_hdr_has_value(req, SIP_HDR_SUPPORTED, "path"))
 		err = mbuf_write_str(mb, "Supported: path\r\n");
 	return err;

@@ -307,6 +307,15 @@ int  forward_reply(struct req_ctx *ctx, uint16_t scode, const char *reason);
 int  forward_build(struct mbuf *mb, struct req_ctx *ctx);
 void forward_close(struct sbc *sbc);
 
+/* reply.c: where responses go (symmetric_responses), sbcd's own answers */
+bool reply_rport_forced(const struct side *side, const struct sip_msg *msg);
+void reply_addr(struct sa *dst, const struct side *side,
+		const struct sip_msg *msg);
+int  reply_send(struct sip_strans **stp, const struct side *side,
+		const struct sip_msg *msg, uint16_t scode, const char *reason,
+		const char *hdrs);
+void reply_cancel(const struct side *side, const struct sip_msg *invite);
+
 /* verdict.c: redirect-mode screening.  The handler gets scode 0 when
  * the call may go on (to ctx->nexthop, the switch), else the answer. */
 struct verdict;
@@ -319,10 +328,11 @@ bool verdict_hdr_reserved(const struct sip_hdr *hdr);
 /* sipmsg.c: helpers to rebuild messages, libre has no header editing */
 int  sipmsg_print_hdr(struct mbuf *mb, const struct sip_hdr *hdr);
 int  sipmsg_via_add_received(struct mbuf *mb, const struct sip_msg *msg,
-			     const struct sip_hdr *via);
+			     const struct sip_hdr *via, bool rport);
 int  sipmsg_response_print(struct mbuf *mb, const struct sip_msg *rsp,
-			   const struct sip_msg *req, const struct sbc *sbc,
-			   const struct sbc *hide, const struct dialog *nat,
+			   const struct sip_msg *req, bool rport,
+			   const struct sbc *sbc, const struct sbc *hide,
+			   const struct dialog *nat,
 			   enum sip_transp tp, const struct mbuf *body);
 int  sipmsg_callid_print(struct mbuf *mb, const struct sbc *sbc,
 			 const struct pl *callid);

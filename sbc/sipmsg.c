@@ -19,17 +19,18 @@ int sipmsg_print_hdr(struct mbuf *mb, const struct sip_hdr *hdr)
 }
 
 /* Top Via of a forwarded request, with received and rport filled in
- * (RFC 3261 18.2.1, RFC 3581 4), so responses find the real sender.
- * The top Via is the one libre parsed into msg->via. */
+ * (RFC 3261 18.2.1, RFC 3581 4), so responses find the real sender; with
+ * rport, as if the sender had asked for it (reply.c).  The top Via is
+ * the one libre parsed into msg->via. */
 int sipmsg_via_add_received(struct mbuf *mb, const struct sip_msg *msg,
-			    const struct sip_hdr *hdr)
+			    const struct sip_hdr *hdr, bool rport)
 {
 	const struct sip_via *via = &msg->via;
 	const char *p = via->params.p, *end = p + via->params.l;
 	struct pl head;
-	bool rport = false;
 	int err;
 
+	/* libre decodes no Via without parameters */
 	if (!pl_isset(&via->params) || via->params.p < hdr->val.p
 	    || end > hdr->val.p + hdr->val.l)
 		return sipmsg_print_hdr(mb, hdr);
@@ -102,15 +103,16 @@ int sipmsg_callid_print(struct mbuf *mb, const struct sbc *sbc,
 }
 
 /* A response to pass on: its status line, the Via set of the request it
- * answers when we have it (with received/rport on top) or else its own
- * minus our top Via, its other headers, and its body.  hide: going to
- * the access side of a hidden call (topo.c), over transport tp.  nat:
- * going to the core from the access party of that call (its Contact
- * ours, dialog_flow.c).  body: a rewritten body (media anchoring), or
- * NULL for the response's own. */
+ * answers when we have it (with received/rport on top; rport as for
+ * sipmsg_via_add_received) or else its own minus our top Via, its other
+ * headers, and its body.  hide: going to the access side of a hidden
+ * call (topo.c), over transport tp.  nat: going to the core from the
+ * access party of that call (its Contact ours, dialog_flow.c).  body: a
+ * rewritten body (media anchoring), or NULL for the response's own. */
 int sipmsg_response_print(struct mbuf *mb, const struct sip_msg *rsp,
-			  const struct sip_msg *req, const struct sbc *sbc,
-			  const struct sbc *hide, const struct dialog *nat,
+			  const struct sip_msg *req, bool rport,
+			  const struct sbc *sbc, const struct sbc *hide,
+			  const struct dialog *nat,
 			  enum sip_transp tp, const struct mbuf *body)
 {
 	const uint8_t *bp = body ? body->buf : mbuf_buf(rsp->mb);
@@ -126,7 +128,7 @@ int sipmsg_response_print(struct mbuf *mb, const struct sip_msg *rsp,
 		if (hdr->id != SIP_HDR_VIA)
 			continue;
 		if (first && req)
-			err = sipmsg_via_add_received(mb, req, hdr);
+			err = sipmsg_via_add_received(mb, req, hdr, rport);
 		else if (!first)
 			err = sipmsg_print_hdr(mb, hdr);
 		first = false;

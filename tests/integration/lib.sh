@@ -125,15 +125,19 @@ sbc_alive() {
 	kill -0 "$SBC_PID" 2>/dev/null || fail "sbcd died"
 }
 
-# sipp in the background, e.g. a UAS: sipp_bg NAME ARGS...
+# sipp in the background, e.g. a UAS: sipp_bg NAME ARGS...  Returns once
+# it has bound its sockets (a UAS can take a call; polled, it may start
+# slowly on a loaded machine) or has ended already.
 sipp_bg() {
-	local name=$1
+	local name=$1 pid
 	shift
 	sipp "$@" -nostdin -trace_msg -message_file "$W/$name.msg" \
 		-trace_err -error_file "$W/$name.err" >"$W/$name.out" 2>&1 &
-	T_PIDS="$T_PIDS $!"
-	eval "PID_$name=$!"
-	sleep 0.2
+	pid=$!
+	T_PIDS="$T_PIDS $pid"
+	eval "PID_$name=$pid"
+	sipp_up() { ss -Hanp 2>/dev/null | grep -q "pid=$pid," || ! kill -0 "$pid" 2>/dev/null; }
+	wait_for 100 sipp_up || fail "sipp $name did not start: $(tail -3 "$W/$name.out")"
 }
 
 # sipp in the foreground, bounded: sipp_run NAME ARGS... (returns sipp rc)
@@ -152,6 +156,71 @@ sipp_call() {
 	case $scen in /*) ;; *) scen=$SCEN/$scen ;; esac
 	sipp_run "$name" -sf "$scen" -i "$P" -p 5070 "$A:5060" \
 		-m "$n" -r 10 -timeout 30 -timeout_error "$@"
+}
+
+# Calls that wait for the test, never for a fixed time: a caller of
+# scenarios/uac_until.xml holds its call until call_release (uac_hold.xml.in,
+# uac_late_ack.xml, uac_bye_timeout.xml and uac_pcap.xml.in wait for it
+# at their steps), a callee of uas_until.xml (and uas_early.xml.in) rings
+# until call_answer, a phone of reg_until's scenario stays until
+# reg_release.
+# call_answered NAME: the 200 of sipp NAME's call came (polled, at most
+# 10 s; fails the test otherwise).
+call_answered() {
+	wait_for 100 grep -q "^SIP/2.0 200" "$W/$1.msg" \
+		|| fail "$1: the call was not answered: $(tail -3 "$W/$1.out")"
+}
+# call_release NAME IP PORT: every answered call of the caller sipp NAME
+# (on IP:PORT) goes on now (uac_until.xml: hangs up).
+# call_answer NAME IP PORT: every call ringing at the callee sipp NAME is
+# answered now.  reg_release NAME IP PORT: the phone sipp NAME leaves.
+call_release() { sipp_poke answered "$@"; }
+call_answer() { sipp_poke ringing "$@"; }
+reg_release() { sipp_poke registered "$@"; }
+# reg_until OUT: the phone of uac_register_wait.xml, waiting for
+# reg_release instead of 5 s.
+reg_until() {
+	sed 's|<pause milliseconds="5000"/>|<recv request="INFO"/>|' \
+		"$SCEN/uac_register_wait.xml" > "$1"
+	grep -q '<recv request="INFO"/>' "$1" || fail "$1 not made"
+}
+# The word: a request with the call's Call-ID and tags sent straight to
+# that sipp (not through sbcd, and not answered; over TCP if its trace
+# is), for each call in its trace that was answered (a 200 to an INVITE
+# received), rings (an INVITE received) or registered (a 200 to a
+# REGISTER received).  sipp_poke WHAT NAME IP PORT
+sipp_poke() {
+	python3 - "$1" "$W/$2.msg" "$3" "$4" <<'PY' || fail "cannot tell sipp $2"
+import re, socket, sys, time
+what, trace, ip, port = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+nonce = time.monotonic_ns()     # a second word is no retransmission
+calls = {}
+for block in re.split(r"^-{10,}.*$", open(trace, errors="replace").read(), flags=re.M):
+    if "message received" not in block:
+        continue
+    msg = block.split("\n\n", 1)[-1].lstrip("\n")
+    hdr = lambda n: re.search(r"^%s: *(.*?)\r?$" % n, msg, re.M | re.I).group(1)
+    first = msg.split("\n", 1)[0]
+    ok200 = first.startswith("SIP/2.0 200")
+    if (what == "answered" and ok200 and hdr("CSeq").endswith("INVITE")) or (
+            what == "registered" and ok200 and hdr("CSeq").endswith("REGISTER")) or (
+            what == "ringing" and first.startswith("INVITE ")):
+        calls.setdefault(hdr("Call-ID"), (hdr("From"), hdr("To")))
+assert calls, "no call %s in %s" % (what, trace)
+tcp = "TCP message" in open(trace, errors="replace").read()
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM if tcp else socket.SOCK_DGRAM)
+s.bind((ip, 0))
+if tcp:
+    s.connect((ip, port))
+for n, (cid, (frm, to)) in enumerate(calls.items()):
+    s.sendto(("INFO sip:test@%s:%d SIP/2.0\r\n"
+              "Via: SIP/2.0/%s %s:%d;branch=z9hG4bKpoke%d.%d\r\n"
+              "From: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %d INFO\r\n"
+              "Content-Length: 0\r\n\r\n"
+              % (ip, port, "TCP" if tcp else "UDP", ip, s.getsockname()[1],
+                 nonce, n, to, frm, cid, nonce % 1000000000)).encode(),
+             (ip, port))
+PY
 }
 
 # Poll until a command succeeds, every 0.1 s, at most TENTHS times:
@@ -324,6 +393,15 @@ kam_start() {
 		esac
 	done
 	fail "kamailio not answering within 10 s"
+}
+
+# The received address Kamailio stored for USER (kamcmd ul.lookup; from
+# the received= of sbcd's Path entry), "[not set]" if none; the whole
+# answer is in $W/ul.USER.txt.  kam_received USER
+kam_received() {
+	kamcmd -s "unix:$W/kamailio.ctl" ul.lookup location "$1" > "$W/ul.$1.txt" 2>&1 \
+		|| fail "kamcmd ul.lookup $1: $(cat "$W/ul.$1.txt")"
+	sed -n 's/^[[:space:]]*Received: //p' "$W/ul.$1.txt"
 }
 
 kam_stop() {

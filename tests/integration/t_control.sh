@@ -47,8 +47,8 @@ s.bind((sys.argv[1], 5090))
 for i in range(40):
     s.sendto(b"OPTIONS sip:x SIP/2.0\r\nVia: SIP/2.0/UDP 1.1.1.1;branch=z9hG4bKq%d\r\nFrom: <sip:f@x>;tag=1\r\nTo: <sip:x@x>\r\nCall-ID: q%d\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n" % (i, i), (sys.argv[2], 5060))
 ' "127.0.$T_N.30" "$A"
-sleep 0.3
-ctl bans | grep -q "^127.0.$T_N.30 remaining=" || fail "bans: $(ctl bans)"
+banned() { ctl bans | grep -q "^127.0.$T_N.30 remaining="; }
+wait_for 50 banned || fail "bans: $(ctl bans)"
 ctl unban 127.0.$T_N.30 > /dev/null || fail "unban"
 ctl bans | grep -q "^127.0.$T_N.30 " && fail "still banned after unban"
 # ... in the kernel filter too (it was once left attached)

@@ -34,9 +34,9 @@ sbc_stop
 sbc_set "flood_requests = 20"
 sbc_set "flood_kernel_filter = no"
 sbc_start
-sipp_bg sos -sf "$SCEN/uac.xml" -s 911 -i "$P" -p 5070 "$A:5060" \
-	-m 1 -d 2500 -timeout 30 -timeout_error
-sleep 0.5
+sipp_bg sos -sf "$SCEN/uac_until.xml" -s 911 -i "$P" -p 5070 "$A:5060" \
+	-m 1 -timeout 60 -timeout_error
+call_answered sos
 python3 - "$P" "$A" <<'PY'
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -48,10 +48,11 @@ for i in range(60):
                                                         sys.argv[1], sys.argv[2], i)
     s.sendto(m.encode(), (sys.argv[2], 5060))
 PY
-grep -q "flood: $P sent over 20 requests" "$W/sbcd.log" || fail "the caller was not banned"
+wait_for 50 grep -q "flood: $P sent over 20 requests" "$W/sbcd.log" || fail "the caller was not banned"
 mkinvite "$W/inv.txt" 5551234
 r=$(raw_udp "$P:5077" "$A" 5060 "$W/inv.txt" 1)
 [ "$r" = TIMEOUT ] || fail "a banned source's new call got '$r'"
+call_release sos "$P" 5070
 wait_pid "$PID_sos" 20 || fail "the emergency call did not end well after the ban"
 grep -q '^BYE ' "$W/switch.msg" || fail "the emergency call's BYE did not reach the emergency route"
 ok "banned mid-call: the emergency call's ACK and BYE still go through, other calls dropped"

@@ -83,25 +83,28 @@ event() {
 }
 # --- concurrent calls: two held, the third refused -----------------------
 sipp_bg uas -sf "$SCEN/uas.xml" -i "$U" -p 5080
-sipp_bg held -sf "$SCEN/uac.xml" -s 5551234 -i "$P" -p 5070 "$A:5060" \
-	-m 2 -l 2 -r 10 -d 3000 -timeout 30 -timeout_error
-# held: counted once forwarded (a fixed second was too short on a loaded
-# machine)
+# held until the test lets them go (call_release)
+sipp_bg held -sf "$SCEN/uac_until.xml" -s 5551234 -i "$P" -p 5070 "$A:5060" \
+	-m 2 -l 2 -r 10 -timeout 60 -timeout_error
 held_calls() { [ "$(calls_of "$1")" = "$2" ]; }
-wait_for 50 held_calls pbx 2 || true
-[ "$(calls_of pbx)" = 2 ] || { ctl calls; fail "2 held calls not counted"; }
+wait_for 100 held_calls pbx 2 || { ctl calls; fail "2 held calls not counted"; }
 reply_is "third call over max_calls = 2" 403 "$P:5071" 5551234
 event fraud:max_calls 403
 ok "max_calls = 2: two calls held, the third 403 with an event"
+both_answered() { [ "$(grep -c "^SIP/2.0 200" "$W/held.msg")" -ge 2 ]; }
+wait_for 100 both_answered || fail "the held calls were not both answered"
+call_release held "$P" 5070
 wait_pid "$PID_held" 20 || fail "held calls failed"
 expect_zero "BYE from the caller"
 
 # --- one From user ------------------------------------------------------
-sipp_bg held2 -sf "$SCEN/uac.xml" -s 5551234 -i "$P12" -p 5070 "$A:5060" \
-	-m 1 -d 3000 -timeout 30 -timeout_error
-wait_for 50 held_calls pbx2 1 || true
+sipp_bg held2 -sf "$SCEN/uac_until.xml" -s 5551234 -i "$P12" -p 5070 "$A:5060" \
+	-m 1 -timeout 60 -timeout_error
+wait_for 100 held_calls pbx2 1 || { ctl calls; fail "the held call of pbx2 not counted"; }
 reply_is "second call of caller1" 403 "$P12:5071" 5551234 caller1
 event fraud:max_per_from 403
+call_answered held2
+call_release held2 "$P12" 5070
 wait_pid "$PID_held2" 20 || fail "held call of pbx2 failed"
 ok "max_per_from = 1: a second call of the same From user refused"
 

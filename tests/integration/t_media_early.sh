@@ -13,8 +13,9 @@ scen_media uac.xml uac_media.xml "$MA" 7000
 sipp_bg uas -sf "$(scen_gen uas_early uas_early.xml.in MB="$MB")" -i "$U" -p 5080
 sipp_bg call -sf "$W/uac_media.xml" -s 5551234 -i "$P" -p 5070 "$A:5060" \
 	-m 1 -d 500 -timeout 30 -timeout_error
-# during the ringing: the relay knows the callee from its 183 (sbcctl
-# media), the call is early (sbcctl calls), ringback crosses sbcd
+# during the ringing (until call_answer): the relay knows the callee
+# from its 183 (sbcctl media), the call is early (sbcctl calls),
+# ringback crosses sbcd
 python3 - "$SBCCTL" "$W/sbcd.sock" "$A" "$C" "$MA" "$MB" > "$W/early.txt" <<'PY' \
 	|| fail "early media: $(cat "$W/early.txt")"
 import re, socket, subprocess, sys, time
@@ -22,7 +23,7 @@ ctl, sock, A, C, MA, MB = sys.argv[1:7]
 def run(*a):
     return subprocess.run([ctl, "-s", sock] + list(a), capture_output=True,
                           text=True).stdout
-end = time.monotonic() + 2.5
+end = time.monotonic() + 10
 while time.monotonic() < end:
     m = run("media")
     acc = re.search(r"stream 0 access port (\d+)", m)
@@ -43,6 +44,7 @@ assert " state early " in run("calls"), "the call was answered before the ringba
 print(pa)
 PY
 pa=$(tail -1 "$W/early.txt")
+call_answer uas "$U" 5080
 wait_pid "$PID_call" 15 || fail "the call did not end well"
 python3 - "$W/call.msg" "$A" "$pa" <<'PY' || fail "SDP of the 183 and the 200"
 import re, sys

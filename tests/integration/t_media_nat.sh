@@ -10,15 +10,12 @@ MB=127.0.$T_N.21
 MX=127.0.$T_N.22
 sbc_conf "media_port_min = 35000" "media_port_max = 35999"
 sbc_start
-scen_media uac.xml uac_nat.xml "192.168.1.20" 7000
+scen_media uac_until.xml uac_nat.xml "192.168.1.20" 7000
 scen_media uas.xml uas_media.xml "$MB" 7002
 sipp_bg uas -sf "$W/uas_media.xml" -i "$U" -p 5080
 sipp_bg call -sf "$W/uac_nat.xml" -s 5551234 -i "$P" -p 5070 "$A:5060" \
-	-m 1 -d 3000 -timeout 30 -timeout_error
-for _ in $(seq 1 30); do
-	grep -q "^SIP/2.0 200" "$W/call.msg" 2>/dev/null && break
-	sleep 0.1
-done
+	-m 1 -timeout 60 -timeout_error
+call_answered call
 python3 - "$W/call.msg" "$W/uas.msg" "$A" "$C" "$P" "$MB" "$MX" <<'PY' || fail "latching behind NAT"
 import re, socket, sys
 callmsg, uasmsg, A, C, P, MB, MX = sys.argv[1:8]
@@ -50,6 +47,7 @@ b.sendto(pkt(4), (C, pb))                    # still to the NAT
 assert nat.recvfrom(2048)[0] == pkt(4)
 print("latched to %s:7100 (SDP said 192.168.1.20:7000)" % P)
 PY
+call_release call "$P" 5070
 wait_pid "$PID_call" 15 || fail "the call did not end well"
 ok "NAT: SDP 192.168.1.20:7000, media from $P:7100: latched there both ways; a third party dropped"
 sbc_alive

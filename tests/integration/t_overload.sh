@@ -57,8 +57,7 @@ grep -q '^emergency 200' "$W/burst.out" || grep -q '^emergency 180' "$W/burst.ou
 grep -q 'overload: CPU' "$W/sbcd.log" || fail "no overload log line"
 ok "overload: new calls refused with 503 + Retry-After, emergency call served"
 
-sleep 1.5
-grep -q 'overload over' "$W/sbcd.log" || fail "overload did not end"
+wait_for 100 grep -q 'overload over' "$W/sbcd.log" || fail "overload did not end"
 sipp_call after uac.xml 5 -s 5551234 -d 10 || fail "calls after the overload failed"
 ok "recovered: calls complete after the overload"
 sbc_alive

@@ -2,8 +2,10 @@
 # REGISTER forwarding and password guessing, against a real registrar
 # (Kamailio, every user with password 1234) behind sbcd:
 #  1. a UAC registers through sbcd (401, then 200): the registrar got
-#     Supported: path and sbcd's Path (flow token at the core address),
-#     stored it with the binding and echoed it in the 200;
+#     Supported: path and sbcd's Path (flow token at the core address,
+#     received= the UAC's address), stored it with the binding and echoed
+#     it in the 200, and stored the received address (ul.lookup); with
+#     path_received = no there is none;
 #  2. wrong passwords: after auth_fail_limit failures the source is banned
 #     (sbcctl bans; its REGISTERs and INVITEs get nothing), the user is
 #     locked (dropped from any source), another source still registers
@@ -33,13 +35,28 @@ sbc_start
 reg ok uac_register.xml "$P" alice 1234 || fail "alice did not register: $(tail -3 "$W/ok.out")"
 line=$(grep "REG cred user=alice " "$W/kamailio.log" | tail -1)
 echo "$line" | grep -q "supported=path " || fail "no Supported: path at the registrar: $line"
-echo "$line" | grep -qE "path=<sip:[0-9a-f]{38}@$C:5060;transport=udp;lr;ob>" \
+echo "$line" | grep -qE "path=<sip:[0-9a-f]{38}@$C:5060;transport=udp;lr;ob;received=sip:$P:5070%3Btransport%3Dudp>" \
 	|| fail "no Path of sbcd at the registrar: $line"
 kamcmd -s "unix:$W/kamailio.ctl" ul.dump > "$W/uldump.txt" 2>&1 \
 	|| fail "kamcmd ul.dump: $(cat "$W/uldump.txt")"
-grep -A30 "AoR: alice" "$W/uldump.txt" | grep -qE "Path: <sip:[0-9a-f]+@$C:5060;transport=udp;lr;ob>" \
+grep -A30 "AoR: alice" "$W/uldump.txt" | grep -qE "Path: <sip:[0-9a-f]+@$C:5060;transport=udp;lr;ob;received=" \
 	|| fail "registrar did not store the Path: $(cat "$W/uldump.txt")"
 ok "alice registered through sbcd: Supported: path and Path at the registrar, Path stored and echoed"
+r=$(kam_received alice)
+[ "$r" = "sip:$P:5070;transport=udp" ] || fail "alice's received at the registrar: '$r' ($(cat "$W/ul.alice.txt"))"
+ok "the registrar stored where alice really is: $r (Path's received=)"
+
+# path_received = no (a reload): the Path entry names no source
+sbc_set "path_received = no"
+sbc_write_conf
+ctl reload | grep -q '^OK' || fail "reload refused"
+reg norcv uac_register.xml "$P" frank 1234 || fail "frank did not register: $(tail -3 "$W/norcv.out")"
+line=$(grep "REG cred user=frank " "$W/kamailio.log" | tail -1)
+echo "$line" | grep -qE "path=<sip:[0-9a-f]{38}@$C:5060;transport=udp;lr;ob>" \
+	|| fail "path_received = no: Path at the registrar: $line"
+r=$(kam_received frank)
+[ "$r" = "[not set]" ] || fail "path_received = no: frank's received at the registrar: '$r'"
+ok "path_received = no: no received= in the Path, none stored"
 
 # 2. password guessing: LIMIT wrong passwords for bob from P
 for i in $(seq 1 $LIMIT); do

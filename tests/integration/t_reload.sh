@@ -20,12 +20,13 @@ dialogs() { ctl calls | awk '$1 == "dialogs" {print $2}'; }
 
 sbc_conf "security_log = $W/security.log"
 sbc_start
-# the callee rings 2.5 s before it answers
-sipp_bg uas -sf "$SCEN/uas.xml" -i "$U" -p 5080 -d 2500
-
-sipp_bg held -sf "$SCEN/uac.xml" -s 5551234 -i "$P" -p 5070 "$A:5060" \
-	-m 1 -d 3000 -timeout 30 -timeout_error
-sleep 0.5
+# the callee rings until the reload is done (call_answer), the caller
+# then holds the call until the test lets it go (call_release)
+sipp_bg uas -sf "$SCEN/uas_until.xml" -i "$U" -p 5080 -m 1
+sipp_bg held -sf "$SCEN/uac_until.xml" -s 5551234 -i "$P" -p 5070 "$A:5060" \
+	-m 1 -timeout 60 -timeout_error
+ringing() { ctl calls | grep -q " state early "; }
+wait_for 50 ringing || fail "the call does not ring: $(ctl calls)"
 reply_is "second call with max_calls = 1" 403 "$P:5071" 5551234
 reply_is "call from an undeclared source" TIMEOUT "$P11:5071" 5551234
 ctl blacklist add runtime number prefix 403 0 0777 | grep -q OK || fail "runtime rule not added"
@@ -53,9 +54,16 @@ grep -q "reload: configuration of .* in force (2 peers, 1 profiles" "$W/sbcd.log
 	|| fail "no log line for the reload"
 ok "sbcctl reload: new file in force, access_port kept with a warning"
 
+ringing || fail "the call no longer rings after the reload: $(ctl calls)"
+call_answer uas "$U" 5080
+call_answered held
+call_release held "$P" 5070
 wait_pid "$PID_held" 20 || fail "the call ringing across the reload failed"
-[ "$(dialogs)" = 0 ] || { ctl calls; fail "counters not back to 0 after the call"; }
+no_dialogs() { [ "$(dialogs)" = 0 ]; }
+wait_for 30 no_dialogs || { ctl calls; fail "counters not back to 0 after the call"; }
 ok "a call ringing during the reload was answered and hung up, counters back to 0"
+wait_pid "$PID_uas" 10 || fail "the callee of the call across the reload failed"
+sipp_bg uas -sf "$SCEN/uas.xml" -i "$U" -p 5080
 
 sipp_call two uac.xml 2 -l 2 -d 500 -s 5551234 || fail "2 concurrent calls with max_calls = 5 failed"
 sipp_call newpeer uac.xml 1 -s 5551234 -i "$P11" || fail "the new peer's call failed"
@@ -87,11 +95,12 @@ for _ in $(seq 1 20); do
 	sleep 0.1
 done
 [ "$(grep -c "in force" "$W/sbcd.log")" -gt "$n" ] || fail "SIGHUP did not reload"
-sipp_bg held2 -sf "$SCEN/uac.xml" -s 5551234 -i "$P" -p 5070 "$A:5060" \
-	-m 1 -d 1000 -timeout 30 -timeout_error
-sleep 0.5
+sipp_bg held2 -sf "$SCEN/uac_until.xml" -s 5551234 -i "$P" -p 5070 "$A:5060" \
+	-m 1 -timeout 60 -timeout_error
+call_answered held2
 reply_is "second call after SIGHUP (max_calls = 1)" 403 "$P:5074" 5551234
 reply_is "the removed peer" TIMEOUT "$P11:5072" 5551234
+call_release held2 "$P" 5070
 wait_pid "$PID_held2" 20 || fail "held call after SIGHUP failed"
 ok "SIGHUP: reloaded, max_calls = 1 again, the removed peer refused"
 

@@ -3,7 +3,9 @@
 # registers through sbcd to a real registrar (Kamailio); sbcd records its
 # binding from the 200 and then lets it call, from the address and port
 # it registered from only, under remote_user_profile; other sources and
-# other ports of the same address are dropped.
+# other ports of the same address are dropped.  The registrar stores
+# where each phone really is (the received= of sbcd's Path entry: UDP,
+# behind a NAT, TCP) and still calls it through sbcd.
 . "$(dirname "$0")/lib.sh"
 
 command -v kamailio >/dev/null || { t_log "kamailio not installed: skipped"; exit 0; }
@@ -43,6 +45,8 @@ grep -q "\"rule\":\"fraud:denied_destination\".*\"peer\":\"user:alice@$A\"" "$W/
 ok "remote_user_profile applies to the remote user (counted as user:AOR)"
 
 # --- calls to registered users: core caller -> registrar -> sbcd -> phone
+# (the registrar stores the received= of sbcd's Path entry, but sends
+# along the Path: the INVITE the phone got came from sbcd)
 C2=127.0.$T_N.4
 wait_binding() {
 	for _ in $(seq 1 50); do
@@ -51,43 +55,67 @@ wait_binding() {
 	done
 	fail "no binding for $1: $(ctl bindings)"
 }
+top_via_is_sbcd() { # the INVITE sipp NAME got over TP has sbcd's Via on top
+	python3 - "$W/$1.msg" "SIP/2.0/$2 $A:5060;" <<'PY' || fail "$1: INVITE not from sbcd"
+import sys
+txt = open(sys.argv[1], errors="replace").read()
+i = txt.find("\nINVITE sip:")
+assert i >= 0, "no INVITE"
+via = [l for l in txt[i:].splitlines() if l.lower().startswith(("via:", "v:"))][0]
+assert via.split(":", 1)[1].strip().startswith(sys.argv[2]), via
+PY
+}
 core_call() {   # core_call NAME USER [SCENARIO]
 	sipp_run "$1" -sf "${3:-$SCEN/uac.xml}" -s "$2" -i "$C2" -p 5070 "$U:5080" \
 		-m 1 -timeout 15 -timeout_error
 }
 
-sipp_bg phone -sf "$SCEN/uac_register_wait.xml" -oocsf "$SCEN/uas.xml" \
-	-i "$P" -p 5072 "$A:5060" -s bob -ap 1234 -m 1 -timeout 20 -timeout_error
+# the phones stay on their sockets until the test is done with them
+reg_until "$W/uac_register_until.xml"
+sipp_bg phone -sf "$W/uac_register_until.xml" -oocsf "$SCEN/uas.xml" \
+	-i "$P" -p 5072 "$A:5060" -s bob -ap 1234 -m 1 -timeout 60 -timeout_error
 wait_binding bob
+r=$(kam_received bob)
+[ "$r" = "sip:$P:5072;transport=udp" ] || fail "bob's received at the registrar: '$r'"
 core_call call_bob bob || fail "call to bob (UDP) failed: $(tail -3 "$W/call_bob.out")"
+reg_release phone "$P" 5072
 wait_pid "$PID_phone" 10 || fail "bob's phone did not take the call"
 grep -q "^INVITE sip:bob@$P:5072" "$W/phone.msg" || fail "bob got no INVITE to his contact"
-ok "call to a UDP user: registrar -> Path -> sbcd -> the address bob registered from"
+top_via_is_sbcd phone UDP
+ok "call to a UDP user: registrar -> Path -> sbcd -> the address bob registered from (stored as received: $r)"
 
 # behind a NAT: the phone's Contact names its private address, the
 # call must still reach the address and port its REGISTER came from
 sed 's|Contact: <sip:\[service\]@\[local_ip\]:\[local_port\];transport=\[transport\]>|Contact: <sip:[service]@192.168.1.20:5060>|' \
-	"$SCEN/uac_register_wait.xml" > "$W/uac_register_nat.xml"
+	"$W/uac_register_until.xml" > "$W/uac_register_nat.xml"
 grep -q "192.168.1.20" "$W/uac_register_nat.xml" || fail "NAT scenario not made"
 sipp_bg natphone -sf "$W/uac_register_nat.xml" -oocsf "$SCEN/uas.xml" \
-	-i "$P" -p 5074 "$A:5060" -s dave -ap 1234 -m 1 -timeout 20 -timeout_error
+	-i "$P" -p 5074 "$A:5060" -s dave -ap 1234 -m 1 -timeout 60 -timeout_error
 wait_binding dave
 ctl bindings | grep -q "^binding dave@$A sip:dave@192.168.1.20:5060 udp $P:5074 " \
 	|| fail "dave's binding: $(ctl bindings)"
+r=$(kam_received dave)
+[ "$r" = "sip:$P:5074;transport=udp" ] || fail "dave's received at the registrar: '$r'"
 core_call call_dave dave || fail "call to dave behind NAT failed: $(tail -3 "$W/call_dave.out")"
+reg_release natphone "$P" 5074
 wait_pid "$PID_natphone" 10 || fail "dave's phone did not take the call"
 grep -q "^INVITE sip:dave@192.168.1.20:5060 SIP/2.0" "$W/natphone.msg" \
 	|| fail "dave got no INVITE for his contact at $P:5074"
-ok "a NATed phone (Contact 192.168.1.20:5060, REGISTER from $P:5074): its call reaches the NAT's address and port"
+top_via_is_sbcd natphone UDP
+ok "a NATed phone (Contact 192.168.1.20:5060, REGISTER from $P:5074, the registrar shows $r): its call reaches the NAT's address and port through sbcd"
 
-sipp_bg phonet -sf "$SCEN/uac_register_wait.xml" -oocsf "$SCEN/uas.xml" \
-	-i "$P" -p 5073 -t t1 "$A:5060" -s carol -ap 1234 -m 1 -timeout 20 -timeout_error
+sipp_bg phonet -sf "$W/uac_register_until.xml" -oocsf "$SCEN/uas.xml" \
+	-i "$P" -p 5073 -t t1 "$A:5060" -s carol -ap 1234 -m 1 -timeout 60 -timeout_error
 wait_binding carol
 ctl bindings | grep -q "^binding carol@$A .* tcp $P:5073 expires [0-9]* reachable$" \
 	|| fail "carol's TCP binding: $(ctl bindings)"
+r=$(kam_received carol)
+[ "$r" = "sip:$P:5073;transport=tcp" ] || fail "carol's received at the registrar: '$r'"
 core_call call_carol carol || fail "call to carol (TCP) failed: $(tail -3 "$W/call_carol.out")"
+reg_release phonet "$P" 5073
 wait_pid "$PID_phonet" 10 || fail "carol's phone did not take the call"
-ok "call to a TCP user: on the connection carol opened"
+top_via_is_sbcd phonet TCP
+ok "call to a TCP user: on the connection carol opened (the registrar shows $r)"
 
 # carol's phone has gone (its connection closed): 430 Flow Failed
 for _ in $(seq 1 20); do
@@ -131,13 +159,14 @@ ok "topology hidden: no core address in any Via, Record-Route, Route, Contact, P
 
 # a restart keeps UDP users reachable: the Path token's key is in
 # flow_key_file, so the registrar's stored Path still opens the flow
-sipp_bg phone2 -sf "$SCEN/uac_register_wait.xml" -oocsf "$SCEN/uas.xml" \
-	-i "$P" -p 5075 "$A:5060" -s erin -ap 1234 -m 1 -timeout 20 -timeout_error
+sipp_bg phone2 -sf "$W/uac_register_until.xml" -oocsf "$SCEN/uas.xml" \
+	-i "$P" -p 5075 "$A:5060" -s erin -ap 1234 -m 1 -timeout 60 -timeout_error
 wait_binding erin
 [ "$(stat -c %a "$W/flow.key")" = 600 ] || fail "flow key file mode $(stat -c %a "$W/flow.key")"
 sbc_stop
 sbc_start
 core_call call_erin erin || fail "call to erin after a restart failed: $(tail -3 "$W/call_erin.out")"
+reg_release phone2 "$P" 5075
 wait_pid "$PID_phone2" 10 || fail "erin's phone did not take the call after the restart"
 ok "sbcd restarted: a UDP user registered before is still reached (flow_key_file)"
 

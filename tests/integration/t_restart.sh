@@ -27,12 +27,13 @@ options() { # FILE SRC_IP SRC_PORT: an OPTIONS to sbcd itself
 sbc_conf "media_port_min = 29000" "media_port_max = 29999" "state_file = $W/state" \
 	"flood_requests = 20" "flood_window = 10" "flood_ban = 300"
 sbc_start
-scen_media uac.xml uac_media.xml "$MA" 7000
+# the call stays up, across the restart, until the test is done with it
+scen_media uac_until.xml uac_media.xml "$MA" 7000
 scen_media uas.xml uas_media.xml "$MB" 7002
 sipp_bg uas -sf "$W/uas_media.xml" -i "$U" -p 5080
 sipp_bg call -sf "$W/uac_media.xml" -s 5551234 -i "$P" -p 5070 "$A:5060" \
-	-m 1 -d 7000 -timeout 30 -timeout_error
-wait_for 30 grep -q "^SIP/2.0 200" "$W/call.msg" || true
+	-m 1 -timeout 60 -timeout_error
+call_answered call
 ctl calls | grep -q " state confirmed " || fail "no answered call: $(ctl calls)"
 
 rtp_check() { # WHAT: RTP both ways through sbcd's ports, a third party dropped
@@ -106,11 +107,13 @@ ports_after=$(ctl media | grep -o "port [0-9]*" | sort | tr '\n' ' ')
 rtp_check "RTP after the restart"
 ok "after a restart the call is back: same media ports, RTP both ways, latched (third party dropped)"
 
+call_release call "$P" 5070
 wait_pid "$PID_call" 20 || fail "the caller's BYE after the restart failed: $(tail -3 "$W/call.err" 2>/dev/null)"
 grep -q "^SIP/2.0 200 OK" "$W/call.msg" && grep -q "^BYE " "$W/uas.msg" || fail "the BYE did not reach the callee"
-sleep 0.3
-[ -z "$(ctl calls | grep ' state ')" ] || fail "call left: $(ctl calls)"
-[ "$(ctl media | awk '$1 == "media_sessions" {print $2}')" = 0 ] || fail "media left: $(ctl media)"
+no_call() { [ -z "$(ctl calls | grep ' state ')" ]; }
+no_media() { [ "$(ctl media | awk '$1 == "media_sessions" {print $2}')" = 0 ]; }
+wait_for 30 no_call || fail "call left: $(ctl calls)"
+wait_for 30 no_media || fail "media left: $(ctl media)"
 ok "the caller's BYE after the restart reached the callee; the call and its ports are gone"
 
 # the ban holds for what was left of it, in the kernel filter too
@@ -133,17 +136,18 @@ sbc_conf "media_port_min = 29000" "media_port_max = 29999" "state_file = $W/stat
 	"dialog_max_duration = 5" "media_timeout = 0"
 sbc_start
 sipp_bg uas2 -sf "$SCEN/uas.xml" -i "$U" -p 5080
-sipp_bg long -sf "$SCEN/uac.xml" -s 5551234 -i "$P" -p 5070 "$A:5060" -m 1 -d 12000 -timeout 30
-wait_for 30 confirmed || true
+# the caller holds the call until sbcd's BYE comes
+sipp_bg long -sf "$SCEN/uac_until.xml" -s 5551234 -i "$P" -p 5070 "$A:5060" -m 1 \
+	-timeout 60 -timeout_error
+wait_for 50 confirmed || fail "the call is not up: $(ctl calls)"
 sbc_stop
 grep -q "^dmsg " "$W/state" || fail "the call's INVITE and 2xx were not written"
 sbc_start
 wait_for 80 grep -q "hung up by sbcd (maximum call duration)" "$W/sbcd.log" || fail "the restored call was not hung up"
-sleep 0.5
+wait_pid "$PID_long" 15 || fail "the caller did not get (and answer) sbcd's BYE"
 grep -q "^BYE sip:caller1@$P:5070" "$W/long.msg" || fail "the caller got no BYE"
-grep -q "^BYE sip:callee@$U:5080" "$W/uas2.msg" || fail "the callee got no BYE"
-[ -z "$(ctl calls | grep ' state ')" ] || fail "call left: $(ctl calls)"
+wait_for 50 grep -q "^BYE sip:callee@$U:5080" "$W/uas2.msg" || fail "the callee got no BYE"
+wait_for 30 no_call || fail "call left: $(ctl calls)"
 ok "a restored call past dialog_max_duration: BYE to both parties"
-wait_pid "$PID_long" 15
 sbc_alive
 sbc_stop

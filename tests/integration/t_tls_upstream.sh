@@ -65,7 +65,8 @@ if openssl s_server -help 2>&1 | grep -q -- '-tls1_1'; then
 	openssl s_server -quiet -accept "$U:5081" -cert "$CERTDIR/upstream.pem" \
 		-tls1_1 -cipher 'DEFAULT:@SECLEVEL=0' >"$W/s_server.out" 2>&1 &
 	T_PIDS="$T_PIDS $!"
-	sleep 0.3
+	listening() { ss -ltn "src $U:5081" | grep -q LISTEN; }
+	wait_for 50 listening || fail "openssl s_server does not listen"
 	fast_503 "TLS 1.1 upstream"
 	sbc_stop
 fi

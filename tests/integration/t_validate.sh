@@ -8,10 +8,10 @@ sbc_start
 
 # req NAME EXPECTED-STATUS-LINE-PREFIX, message on stdin ("BODY" lines
 # after an empty line are the body; Content-Length is written as given)
-expect() {
+expect() { # NAME WANT [TIMEOUT]: the message on stdin gets WANT
 	local name=$1 want=$2 r
 	crlf "$W/$name.txt"
-	r=$(raw_udp "$P:5071" "$A" 5060 "$W/$name.txt")
+	r=$(raw_udp "$P:5071" "$A" 5060 "$W/$name.txt" "${3:-2}")
 	case $r in
 	"$want"*) ok "$name: $r" ;;
 	*) fail "$name: expected '$want', got '$r'" ;;
@@ -81,6 +81,7 @@ for junk in (b"", b"\r\n\r\n", b"\x00" * 100, b"SIP/2.0 200 OK\r\n\r\n", b"INVIT
 PY
 wait_for 100 grep -q "flood: $G sent over" "$W/sbcd.log" \
 	|| fail "garbage did not count towards a flood ban"
+# the OPTIONS queues behind the fuzz: its answer says all of it was read
+expect alive_after_fuzz "SIP/2.0 200" 20 < <({ echo "OPTIONS sip:$A SIP/2.0"; hdrs cseq; echo "CSeq: 1 OPTIONS"; echo "Content-Length: 0"; echo; })
 sbc_alive
-expect alive_after_fuzz "SIP/2.0 200" < <({ echo "OPTIONS sip:$A SIP/2.0"; hdrs cseq; echo "CSeq: 1 OPTIONS"; echo "Content-Length: 0"; echo; })
 sbc_stop

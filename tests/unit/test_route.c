@@ -536,8 +536,9 @@ static char *mb_str(const struct mbuf *mb)
 
 
 /* With a registrar: REGISTER goes there (core side), preloaded Routes
- * stripped, no Record-Route, and a Path entry with a flow token and
- * Supported: path unless the client listed it already. */
+ * stripped, no Record-Route, and a Path entry with a flow token (and
+ * received=, path_received) and Supported: path unless the client
+ * listed it already. */
 static void test_register_registrar(void **state)
 {
 	struct ufx *fx = *state;
@@ -566,11 +567,26 @@ static void test_register_registrar(void **state)
 					&src), 0);
 	out = mb_str(mb);
 	assert_int_equal(strncmp(out, "Path: <sip:", 11), 0);
-	assert_non_null(strstr(out, "@127.0.0.2:5060;transport=tcp;lr;ob>\r\n"
-			       "Supported: path\r\n"));
+	/* ... with the source of the REGISTER as an escaped SIP URI */
+	assert_non_null(strstr(out, "@127.0.0.2:5060;transport=tcp;lr;ob"
+			       ";received=sip:192.0.2.10:5060%3Btransport"
+			       "%3Dudp>\r\nSupported: path\r\n"));
 	out = mem_deref(out);
 
-	/* Supported: path already there (among others): not added again */
+	/* IPv6 over TCP: the brackets and colons need no escaping */
+	assert_int_equal(sa_set_str(&fx->msg->src, "2001:db8::5", 40312), 0);
+	fx->msg->tp = SIP_TRANSP_TCP;
+	mbuf_reset(mb);
+	assert_int_equal(reg_path_print(mb, &fx->sbc, fx->msg, SIP_TRANSP_UDP,
+					&src), 0);
+	out = mb_str(mb);
+	assert_non_null(strstr(out, ";transport=udp;lr;ob;received=sip:"
+			       "[2001:db8::5]:40312%3Btransport%3Dtcp>\r\n"));
+	out = mem_deref(out);
+
+	/* Supported: path already there (among others): not added again;
+	 * path_received = no: no received */
+	conf->path_received = false;
 	route(fx, SIDE_ACCESS, REQ("REGISTER", "sip:example.com", TO,
 				   "Supported: timer, path\n"));
 	mbuf_reset(mb);
@@ -579,6 +595,7 @@ static void test_register_registrar(void **state)
 	out = mb_str(mb);
 	assert_non_null(strstr(out, ";transport=udp;lr;ob>\r\n"));
 	assert_null(strstr(out, "Supported"));
+	assert_null(strstr(out, "received"));
 	mem_deref(out);
 	mem_deref(mb);
 }
@@ -713,9 +730,10 @@ static void test_in_dialog_not_ours(void **state)
 }
 
 
-/* sipmsg_via_add_received() on the top Via of "via", from src. */
-static void via_rewrite(const char *via, const char *src, uint16_t port,
-			const char *want)
+/* sipmsg_via_add_received() on the top Via of "via", from src; rport:
+ * filled in as if asked (symmetric_responses). */
+static void via_rewrite_rport(const char *via, const char *src,
+			      uint16_t port, bool rport, const char *want)
 {
 	struct sip_msg *msg;
 	struct mbuf *mb;
@@ -732,7 +750,7 @@ static void via_rewrite(const char *via, const char *src, uint16_t port,
 	mb = mbuf_alloc(256);
 	assert_non_null(mb);
 	assert_int_equal(sipmsg_via_add_received(mb, msg,
-				 sip_msg_hdr(msg, SIP_HDR_VIA)), 0);
+				 sip_msg_hdr(msg, SIP_HDR_VIA), rport), 0);
 
 	mb->pos = 0;
 	assert_int_equal(mbuf_strdup(mb, &got, mb->end), 0);
@@ -744,6 +762,12 @@ static void via_rewrite(const char *via, const char *src, uint16_t port,
 	mem_deref(got);
 	mem_deref(mb);
 	mem_deref(msg);
+}
+
+static void via_rewrite(const char *via, const char *src, uint16_t port,
+			const char *want)
+{
+	via_rewrite_rport(via, src, port, false, want);
 }
 
 
@@ -798,6 +822,16 @@ static void test_via_received(void **state)
 	via_rewrite("SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-1",
 		    "10.0.0.1", 5099,
 		    "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-1\r\n");
+
+	/* rport forced: filled in as if asked, whatever the address */
+	via_rewrite_rport("SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-1",
+			  "10.0.0.1", 5099, true,
+			  "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-1"
+			  ";received=10.0.0.1;rport=5099\r\n");
+	via_rewrite_rport("SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-1;rport=7"
+			  ";received=198.51.100.1", "192.0.2.7", 40312, true,
+			  "Via: SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK-1"
+			  ";received=192.0.2.7;rport=40312\r\n");
 }
 
 
