@@ -4,7 +4,9 @@
  * decode with a print on stderr, and closes a stream on one without a
  * word, or waits for the rest of one it cannot frame; here instead:
  *  - UDP: libre's receive handler runs first; a datagram it did not
- *    decode (no trace of it reached the SIP stack) comes back here.
+ *    decode (it said so on stderr, re_fprintf is ours: wirehook.c) comes
+ *    back here.  Not libre's trace handler: it costs a getsockname() for
+ *    every datagram sent.
  *  - TCP and TLS: the stream is framed here with libre's own decoder and
  *    libre is handed whole messages only.  A message that is not whole
  *    within tcp_message_timeout, or cannot be framed (no, several or a
@@ -74,7 +76,7 @@ static struct {
 	struct side *adding;        /* listen.c adds its UDP transport */
 	struct list conns;
 	bool in_udp;                /* libre decodes a datagram of ours */
-	bool traced;                /* ... and it reached the SIP stack */
+	bool undecoded;             /* ... and could not */
 } wire;
 
 static const char branch_prefix[] = "sbc-2543-";
@@ -520,28 +522,14 @@ static bool is_sip(const struct mbuf *mb)
 		 && !memcmp(p + 4, cookie, 4));
 }
 
-static void trace(bool tx, enum sip_transp tp, const struct sa *src,
-		  const struct sa *dst, const uint8_t *pkt, size_t len,
-		  void *arg)
-{
-	(void)tp;
-	(void)src;
-	(void)dst;
-	(void)pkt;
-	(void)len;
-	(void)arg;
-	if (!tx)
-		wire.traced = true;
-}
-
 static bool udp_give(struct wire_udp *wu, const struct sa *src,
 		     struct mbuf *mb)
 {
-	wire.traced = false;
+	wire.undecoded = false;
 	wire.in_udp = true;
 	wu->rh(src, mb, wu->arg);
 	wire.in_udp = false;
-	return wire.traced;
+	return !wire.undecoded;
 }
 
 void wire_udp_recv(const struct sa *src, struct mbuf *mb, void *arg)
@@ -914,8 +902,10 @@ void wire_libre_print(const char *p, size_t len)
 
 	/* a datagram it could not decode: reported once it is back here */
 	if (wire.in_udp && len >= sizeof(decode_err) - 1
-	    && !memcmp(p, decode_err, sizeof(decode_err) - 1))
+	    && !memcmp(p, decode_err, sizeof(decode_err) - 1)) {
+		wire.undecoded = true;
 		return;
+	}
 	while (len && (p[len - 1] == '\n' || p[len - 1] == '\r'))
 		--len;
 	LOGW(wire.sbc, "libre: %b", p, len);
@@ -930,8 +920,6 @@ void wire_init(struct sbc *sbc)
 void wire_adding(struct side *side)
 {
 	wire.adding = side;
-	if (side)
-		sip_set_trace_handler(side->sip, trace);
 }
 
 void wire_close(struct sbc *sbc)
