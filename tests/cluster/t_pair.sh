@@ -106,6 +106,11 @@ for i in range(400):
               % ("'"$LAB_VIP_ACCESS"'", i, i, "'"$LAB_VIP_ACCESS"'", i)).encode(),
              ("'"$LAB_VIP_ACCESS"'", 5060))
 '
+# sbcd reads the flood after python has sent it: poll (ASan is slower)
+for _ in $(seq 1 50); do
+	ctl n1 bans | grep -q "192.0.2.101" && break
+	sleep 0.1
+done
 ctl n1 bans | grep -q "192.0.2.101" || fail "the flooder is not banned on n1: $(ctl n1 bans)"
 ctl n1 blacklist add labrule source exact drop 0 192.0.2.102 >/dev/null ||
 	fail "cannot add a blacklist rule on n1"
