@@ -63,13 +63,7 @@ int binding_decode(struct binding_rec *r, const struct pl *txt)
 	    || exp.l > 19)
 		return EBADMSG;
 	r->expires = pl_u64(&exp);
-	if (!pl_strcmp(&tp, "udp"))
-		r->tp = SIP_TRANSP_UDP;
-	else if (!pl_strcmp(&tp, "tcp"))
-		r->tp = SIP_TRANSP_TCP;
-	else if (!pl_strcmp(&tp, "tls"))
-		r->tp = SIP_TRANSP_TLS;
-	else
+	if (sipmsg_tp_decode(&r->tp, &tp))
 		return EBADMSG;
 	if (sa_decode(&r->src, src.p, src.l) || !sa_port(&r->src))
 		return EBADMSG;

@@ -223,13 +223,7 @@ static int flow_decode(struct dialog_rec *r, const struct pl *pl)
 		return EBADMSG;
 	tp.l = addr.p++ - pl->p;
 	addr.l = pl->p + pl->l - addr.p;
-	if (!pl_strcmp(&tp, "udp"))
-		r->ftp = SIP_TRANSP_UDP;
-	else if (!pl_strcmp(&tp, "tcp"))
-		r->ftp = SIP_TRANSP_TCP;
-	else if (!pl_strcmp(&tp, "tls"))
-		r->ftp = SIP_TRANSP_TLS;
-	else
+	if (sipmsg_tp_decode(&r->ftp, &tp))
 		return EBADMSG;
 	if (sa_decode(&r->faddr, addr.p, addr.l) || !sa_port(&r->faddr))
 		return EBADMSG;

@@ -26,10 +26,8 @@
 
 /* Whether a party is reached over its flow: remote users and unknown
  * callers always, declared peers unless they say nat = no. */
-static bool party_nat(const struct sbc *sbc, const struct conf_peer *peer,
-		      bool user)
+static bool party_nat(const struct conf_peer *peer, bool user)
 {
-	(void)sbc;
 	return user || !peer || !peer->netc || peer->nat;
 }
 
@@ -62,7 +60,7 @@ void dialog_flow_open(const struct req_ctx *ctx, struct dialog_rec *r)
 
 	r->flow = false;
 	if (ctx->in->id == SIDE_ACCESS) {
-		if (!party_nat(sbc, ctx->peer, ctx->binding != NULL))
+		if (!party_nat(ctx->peer, ctx->binding != NULL))
 			return;
 		r->ftp = msg->tp;
 		r->faddr = msg->src;
@@ -76,7 +74,7 @@ void dialog_flow_open(const struct req_ctx *ctx, struct dialog_rec *r)
 	if (ctx->out->id != SIDE_ACCESS
 	    || uri_flow(&r->ftp, &dst, &ctx->nexthop))
 		return;
-	if (!party_nat(sbc, conf_peer_find(sbc->conf, &dst),
+	if (!party_nat(conf_peer_find(sbc->conf, &dst),
 		       pl_isset(&ctx->flow)))
 		return;
 	r->faddr = dst;
@@ -152,8 +150,7 @@ void dialog_flow_sent(struct dialog *d, enum sip_transp tp,
 	if (d->state == DLG_ENDED
 	    || (d->flow && d->ftp == tp && sa_cmp(&d->faddr, dst, SA_ALL)))
 		return;
-	if (!d->flow && !party_nat(d->sbc, conf_peer_find(d->sbc->conf, dst),
-				   false))
+	if (!d->flow && !party_nat(conf_peer_find(d->sbc->conf, dst), false))
 		return;
 	dialog_rec_of(&r, d);
 	r.flow = true;

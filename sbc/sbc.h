@@ -354,6 +354,13 @@ bool sipmsg_is_side_addr(const struct side *side, const struct sa *sa);
 bool sipmsg_list_next(struct pl *list, struct pl *entry);
 const char *sipmsg_tp_name(enum sip_transp tp);
 enum sip_transp sipmsg_uri_tp(const struct uri *uri);
+int  sipmsg_tp_decode(enum sip_transp *tp, const struct pl *name);
+
+/* Linear white space, folding included (RFC 3261 25.1). */
+static inline bool sipmsg_lws(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
 uint16_t sipmsg_side_port(const struct side *side, enum sip_transp tp);
 bool sipmsg_mentions_self(const struct sbc *sbc, const struct pl *val);
 

@@ -210,20 +210,31 @@ const char *sipmsg_tp_name(enum sip_transp tp)
 	}
 }
 
+/* A transport by its name (udp, tcp, tls; any case): EBADMSG if none. */
+int sipmsg_tp_decode(enum sip_transp *tp, const struct pl *name)
+{
+	if (!pl_strcasecmp(name, "udp"))
+		*tp = SIP_TRANSP_UDP;
+	else if (!pl_strcasecmp(name, "tcp"))
+		*tp = SIP_TRANSP_TCP;
+	else if (!pl_strcasecmp(name, "tls"))
+		*tp = SIP_TRANSP_TLS;
+	else
+		return EBADMSG;
+	return 0;
+}
+
 /* The transport a URI asks for (udp without a word). */
 enum sip_transp sipmsg_uri_tp(const struct uri *uri)
 {
-	struct pl tp;
+	enum sip_transp tp = SIP_TRANSP_UDP;
+	struct pl name;
 
 	if (!pl_strcasecmp(&uri->scheme, "sips"))
 		return SIP_TRANSP_TLS;
-	if (msg_param_decode(&uri->params, "transport", &tp))
-		return SIP_TRANSP_UDP;
-	if (!pl_strcasecmp(&tp, "tcp"))
-		return SIP_TRANSP_TCP;
-	if (!pl_strcasecmp(&tp, "tls"))
-		return SIP_TRANSP_TLS;
-	return SIP_TRANSP_UDP;
+	if (!msg_param_decode(&uri->params, "transport", &name))
+		(void)sipmsg_tp_decode(&tp, &name);
+	return tp;
 }
 
 /* Our port on a side for a transport. */

@@ -12,16 +12,6 @@
 #include <string.h>
 #include "sbc.h"
 
-static bool pl_digits(const struct pl *pl, size_t maxlen)
-{
-	if (!pl->l || pl->l > maxlen)
-		return false;
-	for (size_t i = 0; i < pl->l; i++)
-		if (pl->p[i] < '0' || pl->p[i] > '9')
-			return false;
-	return true;
-}
-
 /* RFC 3261 25.1 token characters; octets past ASCII pass too, as in the
  * display names of many PBXs */
 static bool token_char(char c)
@@ -31,14 +21,9 @@ static bool token_char(char c)
 		|| (uint8_t)c >= 0x80;
 }
 
-static bool is_lws(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
 static const char *skip_lws(const char *p, const char *e)
 {
-	while (p < e && is_lws(*p))
+	while (p < e && sipmsg_lws(*p))
 		++p;
 	return p;
 }
@@ -64,13 +49,13 @@ bool validate_addr(const struct pl *val)
 		if (p == e || *p != '<')
 			return false;
 	}
-	for (q = p; q < e && (token_char(*q) || is_lws(*q)); q++)
+	for (q = p; q < e && (token_char(*q) || sipmsg_lws(*q)); q++)
 		;
 	if (q < e && *q == '<')
 		p = q;
 	if (p < e && *p == '<') {
 		for (q = p + 1; q < e && *q != '>'; q++)
-			if (is_lws(*q))
+			if (sipmsg_lws(*q))
 				return false;
 		return q < e && q > p + 1;
 	}
@@ -78,12 +63,12 @@ bool validate_addr(const struct pl *val)
 	/* a bare addr-spec ends at its first parameter */
 	for (q = p; q < e && *q != ';'; q++)
 		;
-	while (q > p && is_lws(q[-1]))
+	while (q > p && sipmsg_lws(q[-1]))
 		--q;
 	if (q == p)
 		return false;
 	for (; p < q; p++)
-		if (is_lws(*p) || *p == ',' || *p == '?' || *p == '<')
+		if (sipmsg_lws(*p) || *p == ',' || *p == '?' || *p == '<')
 			return false;
 	return true;
 }
@@ -251,7 +236,7 @@ static bool cseq_ok(const struct sip_msg *msg)
 	struct pl num;
 
 	return hdr && !re_regex(hdr->val.p, hdr->val.l, "[0-9]+", &num)
-		&& num.p == hdr->val.p && pl_digits(&num, 10)
+		&& num.p == hdr->val.p && store_digits(&num, 10)
 		&& pl_u64(&num) <= UINT32_MAX;
 }
 
@@ -260,7 +245,7 @@ static bool cseq_ok(const struct sip_msg *msg)
  * found in check_numbers(). */
 static void trim_datagram(const struct sip_msg *msg)
 {
-	if (msg->tp != SIP_TRANSP_UDP || !pl_digits(&msg->clen, 10)
+	if (msg->tp != SIP_TRANSP_UDP || !store_digits(&msg->clen, 10)
 	    || sip_msg_hdr_count(msg, SIP_HDR_CONTENT_LENGTH) != 1)
 		return;
 	if (pl_u64(&msg->clen) < mbuf_get_left(msg->mb))
@@ -274,16 +259,16 @@ static int check_numbers(struct req_ctx *ctx)
 	ctx->maxfwd = UINT32_MAX;
 	if (pl_isset(&msg->maxfwd)) {
 		/* leading zeros are fine (RFC 4475 3.1.1.1) */
-		if (!pl_digits(&msg->maxfwd, 10) || pl_u64(&msg->maxfwd) > 255)
+		if (!store_digits(&msg->maxfwd, 10) || pl_u64(&msg->maxfwd) > 255)
 			return fail(ctx, 400, "Bad Max-Forwards");
 		ctx->maxfwd = pl_u32(&msg->maxfwd);
 	}
-	if (pl_isset(&msg->expires) && !pl_digits(&msg->expires, 10))
+	if (pl_isset(&msg->expires) && !store_digits(&msg->expires, 10))
 		return fail(ctx, 400, "Bad Expires");
 	if (pl_isset(&msg->expires) && pl_u64(&msg->expires) > UINT32_MAX)
 		return fail(ctx, 400, "Bad Expires");
 	if (pl_isset(&msg->clen)) {
-		if (!pl_digits(&msg->clen, 10))
+		if (!store_digits(&msg->clen, 10))
 			return fail(ctx, 400, "Bad Content-Length");
 		if (pl_u64(&msg->clen) != mbuf_get_left(msg->mb))
 			return fail(ctx, 400, "Content-Length Mismatch");
@@ -362,7 +347,7 @@ int validate_response(const struct sbc_conf *conf, const struct sip_msg *msg)
 	    || !cseq_ok(msg))
 		return EBADMSG;
 	if (pl_isset(&msg->clen)
-	    && (!pl_digits(&msg->clen, 10)
+	    && (!store_digits(&msg->clen, 10)
 		|| pl_u64(&msg->clen) != mbuf_get_left(msg->mb)))
 		return EBADMSG;
 	return 0;

@@ -81,18 +81,13 @@ static struct {
 
 static const char branch_prefix[] = "sbc-2543-";
 
-static bool lws(char c)
-{
-	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
-}
-
 static void pl_trim_lws(struct pl *pl)
 {
-	while (pl->l && lws(pl->p[0])) {
+	while (pl->l && sipmsg_lws(pl->p[0])) {
 		++pl->p;
 		--pl->l;
 	}
-	while (pl->l && lws(pl->p[pl->l - 1]))
+	while (pl->l && sipmsg_lws(pl->p[pl->l - 1]))
 		--pl->l;
 }
 
@@ -210,16 +205,6 @@ static bool token(const struct pl *pl)
 	return true;
 }
 
-static bool digits(const struct pl *pl, size_t max)
-{
-	if (!pl->l || pl->l > max)
-		return false;
-	for (size_t i = 0; i < pl->l; i++)
-		if (pl->p[i] < '0' || pl->p[i] > '9')
-			return false;
-	return true;
-}
-
 /* "SIP/x.y" with x and y numbers: some version of SIP */
 static bool sip_version(const struct pl *ver)
 {
@@ -235,7 +220,7 @@ static bool sip_version(const struct pl *ver)
 	x.l = dot - x.p;
 	y.p = dot + 1;
 	y.l = ver->p + ver->l - y.p;
-	return digits(&x, 3) && digits(&y, 3);
+	return store_digits(&x, 3) && store_digits(&y, 3);
 }
 
 /* A Via to answer to, of any version: protocol/version/transport and a
@@ -745,7 +730,7 @@ static size_t frame(struct wire_conn *wc, bool *end)
 		bad = "Missing Content-Length";
 	else if (n > 1)
 		bad = "Duplicate Content-Length";
-	else if (!digits(&msg->clen, 5)
+	else if (!store_digits(&msg->clen, 5)
 		 || pl_u32(&msg->clen) > WIRE_STREAM_MAX)
 		bad = "Bad Content-Length";
 	else if (mbuf_get_left(buf) >= pl_u32(&msg->clen))
