@@ -732,28 +732,29 @@ static void cmds_run(struct media_worker *wk)
 	}
 }
 
+/* Commands run before the sockets of the same wake-up: a 200's SDP
+ * queues the callee's address before the 200 is forwarded, so the
+ * caller's first packet, which may arrive in the same epoll_wait as
+ * the wake-up, finds it (it used to count as an error). */
 static void *worker_main(void *arg)
 {
 	struct media_worker *wk = arg;
 	struct epoll_event evv[64];
 
 	while (!atomic_load(&wk->stop)) {
-		bool cmds = false;
 		int n = epoll_wait(wk->epfd, evv, ARRAY_SIZE(evv), 1000);
+		bool cmds = n == 0;
+		uint64_t v;
 
-		for (int i = 0; i < n; i++) {
-			struct msock *sk = evv[i].data.ptr;
-			uint64_t v;
-
-			if (!sk) {
-				(void)!read(wk->evfd, &v, sizeof(v));
-				cmds = true;
-				continue;
-			}
-			sock_drain(wk, sk);
-		}
-		if (cmds || n == 0)
+		for (int i = 0; i < n && !cmds; i++)
+			cmds = !evv[i].data.ptr;
+		if (cmds) {
+			(void)!read(wk->evfd, &v, sizeof(v));
 			cmds_run(wk);
+		}
+		for (int i = 0; i < n; i++)
+			if (evv[i].data.ptr)
+				sock_drain(wk, evv[i].data.ptr);
 	}
 	return NULL;
 }
