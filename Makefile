@@ -8,7 +8,7 @@ CONF       ?= conf/sbc.conf
 
 # What building and running a standalone node needs ...
 DEPS = build-essential cmake pkg-config libre-dev libssl-dev openssl \
-       libcmocka-dev libsrtp2-dev libcpg-dev libquorum-dev tzdata \
+       libcmocka-dev libsrtp2-dev libcpg-dev libquorum-dev libhiredis-dev tzdata \
        ca-certificates
 # ... and what the tests drive: the far ends, the registrar, the cluster
 # lab's Corosync (never started as a service: the lab runs it in its own
@@ -20,13 +20,15 @@ DEPS = build-essential cmake pkg-config libre-dev libssl-dev openssl \
 # in the lab's namespaces only).
 TEST_DEPS = $(DEPS) sip-tester resource-agents kamailio kamailio-tls-modules iproute2 \
        procps util-linux python3 sipvicious corosync corosync-qdevice \
-       corosync-qnetd iputils-arping libxml2-utils shellcheck pacemaker pcs
+       corosync-qnetd iputils-arping libxml2-utils shellcheck pacemaker pcs \
+       redis-server redis-sentinel
 # Services the cluster packages enable at install on a systemd host; the
 # tests run them in their own namespaces, never as the host's services.
 # Stopped only when this install brought them (an operator's running
 # cluster is left alone).
 LAB_SERVICES = corosync:corosync pacemaker:pacemaker pcsd:pcs \
-       corosync-qdevice:corosync-qdevice corosync-qnetd:corosync-qnetd
+       corosync-qdevice:corosync-qdevice corosync-qnetd:corosync-qnetd \
+       redis-server:redis-server redis-sentinel:redis-sentinel
 
 .PHONY: all deps test-deps build asan run check check-fast bench bench-media bench-pair clean
 
