@@ -8,8 +8,8 @@ CONF       ?= conf/sbc.conf
 
 # What building and running a standalone node needs ...
 DEPS = build-essential cmake pkg-config libre-dev libssl-dev openssl \
-       libcmocka-dev libsrtp2-dev libcpg-dev libquorum-dev libhiredis-dev \
-       tzdata ca-certificates
+       libcmocka-dev libsrtp2-dev libcpg-dev libquorum-dev libhiredis-dev tzdata \
+       ca-certificates
 # ... and what the tests drive: the far ends, the registrar, the cluster
 # lab's Corosync (never started as a service: the lab runs it in its own
 # namespaces) and its two-node tie-breaker (corosync-qdevice in the nodes,
@@ -17,19 +17,18 @@ DEPS = build-essential cmake pkg-config libre-dev libssl-dev openssl \
 # agent ra/sbcd (ocf-shellfuncs of resource-agents; sipp for its OPTIONS
 # probe, which a cluster node needs too), ocf-tester's meta-data check
 # (xmllint) and the agent's lint, and the drills' Pacemaker and pcs (run
-# in the lab's namespaces only), and the Redis tests' redis-server,
-# redis-sentinel and redis-cli (redis-tools): the tests start their own on
-# the tests' addresses; the packages' service (127.0.0.1:6379) is not used.
+# in the lab's namespaces only).
 TEST_DEPS = $(DEPS) sip-tester resource-agents kamailio kamailio-tls-modules iproute2 \
        procps util-linux python3 sipvicious corosync corosync-qdevice \
        corosync-qnetd iputils-arping libxml2-utils shellcheck pacemaker pcs \
-       redis-server redis-sentinel redis-tools
+       redis-server redis-sentinel
 # Services the cluster packages enable at install on a systemd host; the
 # tests run them in their own namespaces, never as the host's services.
 # Stopped only when this install brought them (an operator's running
 # cluster is left alone).
 LAB_SERVICES = corosync:corosync pacemaker:pacemaker pcsd:pcs \
-       corosync-qdevice:corosync-qdevice corosync-qnetd:corosync-qnetd
+       corosync-qdevice:corosync-qdevice corosync-qnetd:corosync-qnetd \
+       redis-server:redis-server redis-sentinel:redis-sentinel
 
 .PHONY: all deps test-deps build asan run check check-fast bench bench-media bench-pair clean
 

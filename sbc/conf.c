@@ -59,6 +59,8 @@ struct conf_opt {
 /* Options bound to sockets, files opened or memory sized at start-up:
  * a reload keeps their running value (and says so). */
 #define CF_RESTART 1u
+/* A password: `sbcd -t -v` shows whether it is set, not what it is. */
+#define CF_SECRET 2u
 
 #define O(f) offsetof(struct sbc_conf, f)
 
@@ -431,6 +433,45 @@ static const struct conf_opt optv[] = {
 	 "on a joining node the changes that arrive while its snapshot "
 	 "does. Past it messages are dropped and counted, and a standby "
 	 "that misses one asks for a new snapshot.", 0},
+
+	{"Redis: bans, run-time rules and fraud counters shared by every pair "
+	 "(cluster/redis.c)",
+	 "redis", CT_STR, O(redis), "", 0, 0,
+	 "HOST:PORT ([IPv6]:PORT) or unix:/path/of.sock of the Redis server "
+	 "every pair shares; empty: no Redis (and no sentinels). Bans, "
+	 "run-time blacklist rules and the counters of daily and per-minute "
+	 "quotas are written there by the active node and read back by every "
+	 "other pair; decisions never wait for it.", CF_RESTART},
+	{NULL, "redis_user", CT_STR, O(redis_user), "", 0, 0,
+	 "ACL user of AUTH (Redis 6); empty: AUTH with the password alone.",
+	 CF_RESTART},
+	{NULL, "redis_password", CT_STR, O(redis_password), "", 0, 0,
+	 "Password of AUTH (not sent to the sentinels); empty: no AUTH. A "
+	 "wrong one stops sbcd at start and fails `sbcd -t` when Redis can "
+	 "be reached.", CF_RESTART | CF_SECRET},
+	{NULL, "redis_db", CT_UINT, O(redis_db), "0", 0, 65535,
+	 "Database number (SELECT).", CF_RESTART},
+	{NULL, "redis_prefix", CT_STR, O(redis_prefix), "sbc", 0, 0,
+	 "Prefix of every key and of the channel: deployments that must not "
+	 "share bans or quotas use different ones on one Redis.", CF_RESTART},
+	{NULL, "redis_timeout", CT_UINT, O(redis_timeout), "1000", 50,
+	 60000, "Milliseconds Redis may take to connect or to answer before "
+	 "the node counts it down, decides on local state alone and keeps "
+	 "its changes for later.", CF_RESTART},
+	{NULL, "redis_sentinels", CT_STR, O(redis_sentinels), "", 0, 0,
+	 "Comma-separated HOST:PORT of Redis Sentinels: the node asks them "
+	 "for the master of redis_master_name (redis is then not needed) "
+	 "and follows +switch-master.", CF_RESTART},
+	{NULL, "redis_master_name", CT_STR, O(redis_master_name), "", 0, 0,
+	 "Name the sentinels monitor the master under.", CF_RESTART},
+	{NULL, "redis_queue_max", CT_UINT, O(redis_queue_max), "100000", 16,
+	 10000000, "Changes kept at most for Redis while it is down or "
+	 "slow (about 200 bytes each); past it changes are dropped and "
+	 "counted (redis_dropped).", CF_RESTART},
+	{NULL, "redis_start_wait", CT_UINT, O(redis_start_wait), "5000", 0,
+	 600000, "Milliseconds sbcd waits at start for Redis' bans, rules "
+	 "and counters before it listens; without them by then it starts "
+	 "on local state and loads them once Redis answers.", CF_RESTART},
 
 	{"System resources",
 	 "max_fds", CT_UINT, O(max_fds), "65536", 1024, 1048576,
@@ -1273,6 +1314,93 @@ static int check_registrations(const struct sbc_conf *conf,
 	return 0;
 }
 
+/* "HOST:PORT" or "[IPv6]:PORT" of len bytes into host (no brackets) and
+ * port: the Redis server and its sentinels. */
+int conf_hostport(const char *s, size_t len, char *host, size_t hsz,
+		  uint16_t *port)
+{
+	struct pl h = {s, 0}, p;
+	const char *colon;
+
+	if (len && s[0] == '[') {
+		const char *end = memchr(s, ']', len);
+
+		if (!end || end + 1 == s + len || end[1] != ':')
+			return EINVAL;
+		h.p = s + 1;
+		h.l = (size_t)(end - h.p);
+		colon = end + 1;
+	}
+	else {
+		colon = memchr(s, ':', len);
+		if (!colon || memchr(colon + 1, ':', len - (size_t)(colon + 1
+								   - s)))
+			return EINVAL;
+		h.l = (size_t)(colon - s);
+	}
+	p.p = colon + 1;
+	p.l = len - (size_t)(p.p - s);
+	if (!h.l || !store_digits(&p, 5) || !pl_u32(&p) || pl_u32(&p) > 65535
+	    || pl_strcpy(&h, host, hsz))
+		return EINVAL;
+	for (size_t i = 0; i < h.l; i++)
+		if (h.p[i] == ' ' || h.p[i] == ',' || h.p[i] == '/')
+			return EINVAL;
+	*port = (uint16_t)pl_u32(&p);
+	return 0;
+}
+
+static int bad_redis(const struct sbc_conf *conf, const unsigned *linev,
+		     const char *opt, const char *why)
+{
+	re_fprintf(stderr, "%s:%u: %s: %s\n", conf->file,
+		   line_of(linev, opt), opt, why);
+	return EINVAL;
+}
+
+/* The Redis options, so that sbcd never starts on an address it cannot
+ * use. */
+static int check_redis(const struct sbc_conf *conf, const unsigned *linev)
+{
+	const char *s = conf->redis_sentinels;
+	char host[256];
+	uint16_t port;
+	int err = 0;
+
+	if (str_isset(conf->redis) && strncmp(conf->redis, "unix:/", 6)
+	    && conf_hostport(conf->redis, strlen(conf->redis), host,
+			     sizeof(host), &port))
+		err |= bad_redis(conf, linev, "redis", "not HOST:PORT, "
+				 "[IPv6]:PORT or unix:/path");
+	while (str_isset(s)) {
+		const char *c = strchr(s, ',');
+		size_t n = c ? (size_t)(c - s) : strlen(s);
+
+		while (n && *s == ' ') {
+			++s;
+			--n;
+		}
+		while (n && s[n - 1] == ' ')
+			--n;
+		if (conf_hostport(s, n, host, sizeof(host), &port)) {
+			err |= bad_redis(conf, linev, "redis_sentinels",
+					 "not a comma-separated list of "
+					 "HOST:PORT");
+			break;
+		}
+		s = c ? c + 1 : NULL;
+	}
+	if (str_isset(conf->redis_sentinels)
+	    && !str_isset(conf->redis_master_name))
+		err |= bad_redis(conf, linev, "redis_master_name", "must be "
+				 "set with redis_sentinels");
+	if (!str_isset(conf->redis_prefix) || strpbrk(conf->redis_prefix,
+						      " \t\r\n"))
+		err |= bad_redis(conf, linev, "redis_prefix", "must be a "
+				 "word (no blanks)");
+	return err;
+}
+
 /* Every TCP-ish listener needs its own port when the addresses are
  * shared: UDP+TCP on *_port, TLS on *_tls_port. */
 static int check_ports(const struct sbc_conf *conf, const unsigned *linev)
@@ -1441,6 +1569,7 @@ static int validate(const struct sbc_conf *conf, const unsigned *linev)
 	err |= check_media(conf, linev);
 	err |= check_ports(conf, linev);
 	err |= check_registrations(conf, linev);
+	err |= check_redis(conf, linev);
 	for (struct le *le = conf->blacklistl.head; le; le = le->next) {
 		const struct conf_blacklist *cb = le->data;
 		struct bl_rule *r = NULL;
@@ -1640,7 +1769,13 @@ int conf_print(struct re_printf *pf, const struct sbc_conf *conf)
 	for (size_t i = 0; i < ARRAY_SIZE(optv) && !err; i++) {
 		const struct opt_val v = {conf, &optv[i]};
 
-		err = re_hprintf(pf, "%s = %H\n", optv[i].name, opt_print, &v);
+		if (optv[i].flags & CF_SECRET)
+			err = re_hprintf(pf, "%s = %s\n", optv[i].name,
+					 str_isset(*(char *const *)((const char *)
+					 conf + optv[i].off)) ? "(set)" : "");
+		else
+			err = re_hprintf(pf, "%s = %H\n", optv[i].name,
+					 opt_print, &v);
 	}
 	return err;
 }

@@ -203,11 +203,23 @@ struct sbc_conf {
 	uint32_t cluster_queue_max;
 	char *cluster_peer_down_exec;
 	uint32_t cluster_media_drain;
+	char *redis;
+	char *redis_user;
+	char *redis_password;
+	uint32_t redis_db;
+	char *redis_prefix;
+	uint32_t redis_timeout;
+	char *redis_sentinels;
+	char *redis_master_name;
+	uint32_t redis_queue_max;
+	uint32_t redis_start_wait;
 	struct list peerl;          /* struct conf_peer, in file order */
 	struct list blacklistl;     /* struct conf_blacklist */
 	struct list profilel;       /* struct conf_profile */
 };
 
+int  conf_hostport(const char *s, size_t len, char *host, size_t hsz,
+		   uint16_t *port);
 bool conf_net_match(const struct conf_net *net, const struct sa *sa);
 int  conf_net_parse(struct conf_net *net, const struct pl *pl);
 const struct conf_peer *conf_peer_find(const struct sbc_conf *conf,

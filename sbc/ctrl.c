@@ -139,6 +139,21 @@ static int print_blacklist(struct re_printf *pf, const struct sbc *sbc)
 	return err;
 }
 
+struct share_arg {
+	const struct sbc *sbc;
+	bool stats;
+};
+
+/* What links this pair to the others (Redis), if anything does. */
+static int share_print(struct re_printf *pf, const struct share_arg *a)
+{
+	const struct store_share *sh = &a->sbc->store.share;
+
+	if (!sh->printh)
+		return a->stats ? re_hprintf(pf, "redis_state off\n") : 0;
+	return sh->printh(pf, a->stats, sh->arg);
+}
+
 static int bl_encode_h(struct mbuf *mb, const void *rec)
 {
 	return bl_rec_encode(mb, rec);
@@ -157,7 +172,7 @@ static int blacklist_change(struct mbuf *out, struct sbc *sbc,
 				   &rec->name);
 	if (err)
 		return mbuf_printf(out, "ERR bad %s\n", why);
-	store_publish(&sbc->store, bl_encode_h, rec);
+	store_share(&sbc->store, bl_encode_h, rec);
 	if (rec->add)
 		LOGI(sbc, "control: blacklist rule %r added (%r %r %r, "
 		     "expires %llu): %r", &rec->name, &rec->field,
@@ -200,7 +215,8 @@ static int run(struct mbuf *out, struct sbc *sbc, char *line)
 	int err;
 
 	if (!strcmp(line, "stats"))
-		err = mbuf_printf(out, "%H", print_stats, sbc);
+		err = mbuf_printf(out, "%H%H", print_stats, sbc, share_print,
+				  &(struct share_arg){sbc, true});
 	else if (!strcmp(line, "events"))
 		err = mbuf_printf(out, "%H", event_counts_print, sbc);
 	else if (!strcmp(line, "bans"))
@@ -229,6 +245,9 @@ static int run(struct mbuf *out, struct sbc *sbc, char *line)
 		return mbuf_printf(out, "OK\n");
 	}
 	else if (!strcmp(line, "role") || !strncmp(line, "role ", 5)) {
+		if (!line[4] && sbc->store.share.printh)
+			(void)mbuf_printf(out, "%H", share_print,
+					  &(struct share_arg){sbc, false});
 		if (!sbc->store.ctrlh)
 			return mbuf_printf(out, "role standalone\nOK\n");
 		return sbc->store.ctrlh(out, line[4] ? line + 5 : "",

@@ -286,7 +286,7 @@ static int local_ban(struct sbc *sbc, const struct flood_ban_rec *r)
 	int err = flood_ban_apply(sbc, r);
 
 	if (!err)
-		store_publish(&sbc->store, ban_encode_h, r);
+		store_share(&sbc->store, ban_encode_h, r);
 	return err;
 }
 

@@ -16,6 +16,7 @@
 #include "authguard.h"
 #include "freebind.h"
 #include "cluster.h"
+#include "redis.h"
 #define DEBUG_MODULE "sbcd"
 #define DEBUG_LEVEL 0
 #include <re_dbg.h>
@@ -147,6 +148,8 @@ static int sbc_start(struct sbc *sbc)
 			     "it takes the state from the active");
 		err = cluster_init(sbc);
 	}
+	/* the other pairs' bans, rules and counters, before calls come */
+	err = err ? err : redis_init(sbc);
 	if (err)
 		return err;
 	/* always written, whatever the log level: tests and init wait for it */
@@ -156,6 +159,7 @@ static int sbc_start(struct sbc *sbc)
 
 static void sbc_stop(struct sbc *sbc)
 {
+	redis_close(sbc);
 	cluster_close(sbc);
 	reload_close(sbc);
 	ctrl_close(sbc);
@@ -281,6 +285,12 @@ int main(int argc, char *argv[])
 	if (test) {
 		if (verbose)
 			re_printf("%H", conf_print, sbc.conf);
+		if (redis_check(sbc.conf)) {
+			fprintf(stderr, "sbcd: configuration %s is not valid\n",
+				file);
+			mem_deref(sbc.conf);
+			return 1;
+		}
 		printf("sbcd: configuration %s is valid\n", file);
 		mem_deref(sbc.conf);
 		return 0;

@@ -184,7 +184,7 @@ void state_reset(struct sbc *sbc)
  * running and only sends nothing while silent). */
 void state_takeover(struct sbc *sbc)
 {
-	sbc->store.role = STORE_ACTIVE;
+	store_set_role(&sbc->store, STORE_ACTIVE);
 	tmr_cancel(&sbc->media_drain_tmr);
 	dialog_takeover(sbc);
 	media_touch(sbc->media);
@@ -195,7 +195,7 @@ void state_takeover(struct sbc *sbc)
  * nothing, media included (store_silent() for the rest). */
 void state_standby(struct sbc *sbc)
 {
-	sbc->store.role = STORE_STANDBY;
+	store_set_role(&sbc->store, STORE_STANDBY);
 	tmr_cancel(&sbc->media_drain_tmr);
 	media_set_silent(sbc->media, true);
 }
@@ -220,7 +220,7 @@ void state_demote(struct sbc *sbc)
 {
 	const uint32_t ms = sbc->conf->cluster_media_drain;
 
-	sbc->store.role = STORE_STANDBY;
+	store_set_role(&sbc->store, STORE_STANDBY);
 	if (!ms) {
 		state_standby(sbc);
 		return;

@@ -79,18 +79,53 @@ void store_reset(struct store *st)
 	hash_flush(st->ctrs);
 }
 
+static void publish(struct store *st, int (*encode)(struct mbuf *mb,
+						   const void *rec),
+		    const void *rec, bool share)
+{
+	struct mbuf *mb;
+
+	if (st->role == STORE_STANDBY)
+		return;
+	share = share && st->share.h;
+	if (!st->publishh && !share)
+		return;
+	mb = mbuf_alloc(256);
+	if (mb && !encode(mb, rec)) {
+		if (st->publishh)
+			st->publishh(mb, st->arg);
+		if (share)
+			st->share.h(mb, st->share.arg);
+	}
+	mem_deref(mb);
+}
+
+/* A change for the other node of the pair. */
 void store_publish(struct store *st, int (*encode)(struct mbuf *mb,
 						  const void *rec),
 		   const void *rec)
 {
-	struct mbuf *mb;
+	publish(st, encode, rec, false);
+}
 
-	if (!st->publishh || st->role == STORE_STANDBY)
-		return;
-	mb = mbuf_alloc(256);
-	if (mb && !encode(mb, rec))
-		st->publishh(mb, st->arg);
-	mem_deref(mb);
+/* A change for the pair and for every other pair (bans, run-time rules,
+ * quota counters), encoded once. */
+void store_share(struct store *st, int (*encode)(struct mbuf *mb,
+						const void *rec),
+		 const void *rec)
+{
+	publish(st, encode, rec, true);
+}
+
+/* The node's role changes: what shares with the other pairs is told (a
+ * new active reloads what it ignored as a standby). */
+void store_set_role(struct store *st, enum store_role role)
+{
+	const bool changed = st->role != role;
+
+	st->role = role;
+	if (changed && st->share.roleh)
+		st->share.roleh(role, st->share.arg);
 }
 
 int store_ctr_encode(struct mbuf *mb, const struct store_ctr_rec *r)
@@ -166,7 +201,7 @@ int store_ctr_add(struct store *st, const char *key, int64_t delta,
 	pl_set_str(&r.key, key);
 	err = store_ctr_apply(st, &r, val);
 	if (!err)
-		store_publish(st, ctr_encode_h, &r);
+		store_share(st, ctr_encode_h, &r);
 	return err;
 }
 

@@ -4,8 +4,9 @@
  * in authguard.c, ...) changes only through one apply function, fed
  * with a record: a local change builds the record and applies it, a
  * standby will apply what it receives.  Each record has one text encoder
- * and one decoder.  Standalone, the store is this process's memory; the
- * cluster issue hooks `publish` to Corosync and Redis.
+ * and one decoder.  Standalone, the store is this process's memory;
+ * cluster/ hooks `publish` to the pair (Corosync) and `share` to every
+ * pair (Redis: bans, run-time rules and quota counters only).
  */
 #ifndef SBC_STORE_H
 #define SBC_STORE_H
@@ -21,6 +22,8 @@ enum { STORE_VERSION = 3 };
 typedef void (store_publish_h)(const struct mbuf *rec, void *arg);
 /* sbcctl's "role ..." commands, answered by the cluster (cluster/). */
 typedef int (store_ctrl_h)(struct mbuf *out, const char *args, void *arg);
+/* Lines of `sbcctl stats` (stats true) or `sbcctl role`. */
+typedef int (store_print_h)(struct re_printf *pf, bool stats, void *arg);
 
 /* What this node is to the shared state.  A standby only applies what
  * the active sends: it sends nothing itself (no SIP, no keep-alive, no
@@ -31,14 +34,24 @@ enum store_role {
 	STORE_STANDBY,
 };
 
+/* What every pair shares (cluster/redis.c): the changes store_share()
+ * is given, told of role changes, printed in stats and role. */
+struct store_share {
+	store_publish_h *h;
+	void (*roleh)(enum store_role role, void *arg);
+	store_print_h *printh;
+	void *arg;
+};
+
 struct store {
 	struct hash *ctrs;          /* struct store_ctr by key */
 	uint32_t nctrs;
 	struct tmr tmr;             /* forgets expired counters */
 	enum store_role role;
-	store_publish_h *publishh;
+	store_publish_h *publishh;  /* the pair */
 	store_ctrl_h *ctrlh;
 	void *arg;
+	struct store_share share;   /* every pair */
 };
 
 static inline bool store_silent(const struct store *st)
@@ -58,6 +71,10 @@ void store_close(struct store *st);
 void store_publish(struct store *st, int (*encode)(struct mbuf *mb,
 						  const void *rec),
 		   const void *rec);
+void store_share(struct store *st, int (*encode)(struct mbuf *mb,
+						const void *rec),
+		 const void *rec);
+void store_set_role(struct store *st, enum store_role role);
 
 int  store_ctr_encode(struct mbuf *mb, const struct store_ctr_rec *r);
 int  store_ctr_decode(struct store_ctr_rec *r, const struct pl *txt);

@@ -1,0 +1,1599 @@
+/*
+ * redis.c: what every pair shares through Redis: bans, run-time blacklist
+ * rules and the counters of quotas, so that a PBX banned on one pair is
+ * banned on all and a customer's daily quota is one quota whichever pair
+ * its calls cross.  Corosync shares a pair's state inside the pair
+ * (cluster.c); this shares the part that matters across pairs, and keeps
+ * it across a restart of a whole pair.
+ *
+ * Redis holds, under redis_prefix (PREFIX):
+ *   PREFIX:ban  hash  ADDR -> "V ban UNTIL ADDR REASON"  (UNTIL 0: lifted)
+ *   PREFIX:bl   hash  NAME -> "V bl add ..." | "V bl del NAME"
+ *   PREFIX:ctr  hash  KEY  -> the total of every pair (HINCRBY)
+ *   PREFIX:exp  zset  "KIND FIELD" -> when the entry is forgotten
+ *   PREFIX:rec  channel: each change, "V ORIGIN RECORD"
+ * V is the store's record version, ORIGIN the writing node's random id;
+ * RECORD is the store's own record (one encoder, one decoder and one
+ * apply function per kind, as for state_file and the pair), a counter's
+ * with the total in place of the delta.  A lift or a removed rule stays
+ * a day as a tombstone, so that a pair that comes back with the old
+ * entry does not bring it back.  One Lua script does every write (so a
+ * change and its message are one step) and the load.
+ *
+ * Decisions never wait for Redis: a change is applied at once, then
+ * written.  Redis down or slow (no answer in redis_timeout), the changes
+ * wait in a bounded queue (a counter's increments and an entry's latest
+ * value folded into one), and when it is back the node writes them,
+ * merges its whole shared state into Redis (counters by their maximum,
+ * entries where Redis has none: a Redis that restarted empty is filled
+ * again), and reloads Redis' (counters by their maximum).  Counters
+ * converge on the sum of every pair's calls.
+ *
+ * In a pair only the active writes (store_share() is silent on a
+ * standby) and applies what the other pairs publish, forwarding it to its
+ * standby over the pair's channel in the pair's order; a standby applies
+ * nothing from Redis and reloads when promoted.
+ *
+ * hiredis' asynchronous API runs on libre's loop through five hooks onto
+ * fd_listen(); hiredis 0.14 has no timeouts of its own, so a watchdog
+ * timer keeps them.  Three connections: commands, the subscription, and
+ * with redis_sentinels one to a sentinel, subscribed to +switch-master.
+ * Only the load at start (before sbcd listens, bounded by
+ * redis_start_wait) and `sbcd -t` use the synchronous API.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <netdb.h>
+#include <string.h>
+#include <time.h>
+#include <hiredis/hiredis.h>
+#include <hiredis/async.h>
+#include "sbc.h"
+#include "blacklist.h"
+#include "redis.h"
+
+enum {
+	SENT_MAX = 16,
+	TOMBSTONE_S = 86400,
+	BACKOFF_MAX_MS = 1000,
+	WATCH_MS = 100,
+	PING_MS = 1000,
+	SWEEP_MS = 60000,
+	LOG_EVERY_MS = 1000,
+};
+
+enum kind { K_BAN, K_BL, K_CTR };
+enum op { OP_PUT, OP_PUTNX, OP_INCR, OP_MAX };
+enum rstate { R_CONNECTING, R_UP, R_DOWN };
+
+static const char *kindv[] = {"ban", "bl", "ctr"};
+static const char *opv[] = {"put", "putnx", "incr", "max"};
+static const char *statev[] = {"connecting", "up", "down"};
+
+/* ARGV: op field value exp origin now channel kind prefix version */
+static const char script[] =
+"local op, f, v, e = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])\n"
+"local origin, now, ch = ARGV[5], tonumber(ARGV[6]), ARGV[7]\n"
+"local kind, pfx, ver = ARGV[8], ARGV[9], ARGV[10]\n"
+"local exp = KEYS[2]\n"
+"for _, m in ipairs(redis.call('ZRANGEBYSCORE', exp, '-inf', now,\n"
+"                               'LIMIT', 0, 32)) do\n"
+"  local k, fld = string.match(m, '^(%a+) (.+)$')\n"
+"  if k then redis.pcall('HDEL', pfx .. ':' .. k, fld) end\n"
+"  redis.call('ZREM', exp, m)\n"
+"end\n"
+"if op == 'sweep' then return 0 end\n"
+"if op == 'load' then\n"
+"  local out = {}\n"
+"  for _, k in ipairs({'ban', 'bl', 'ctr'}) do\n"
+"    local h = redis.pcall('HGETALL', pfx .. ':' .. k)\n"
+"    if h.err then\n"
+"      out[#out + 1] = 'ERR ' .. pfx .. ':' .. k .. ': ' .. h.err\n"
+"    else\n"
+"      for i = 1, #h, 2 do\n"
+"        local s = tonumber(redis.call('ZSCORE', exp, k .. ' ' .. h[i])\n"
+"                          or '0')\n"
+"        if s == 0 or s > now then\n"
+"          if k == 'ctr' then\n"
+"            out[#out + 1] = ver .. ' ctr ' .. string.format('%d', s)\n"
+"                            .. ' ' .. h[i + 1] .. ' ' .. h[i]\n"
+"          else\n"
+"            out[#out + 1] = h[i + 1]\n"
+"          end\n"
+"        end\n"
+"      end\n"
+"    end\n"
+"  end\n"
+"  return out\n"
+"end\n"
+"local m = kind .. ' ' .. f\n"
+"if op == 'put' or op == 'putnx' then\n"
+"  local val = ver .. ' ' .. v\n"
+"  if op == 'putnx' then\n"
+"    if redis.call('HSETNX', KEYS[1], f, val) == 0 then return 0 end\n"
+"  else\n"
+"    redis.call('HSET', KEYS[1], f, val)\n"
+"  end\n"
+"  if e > 0 then redis.call('ZADD', exp, e, m)\n"
+"  else redis.call('ZREM', exp, m) end\n"
+"  redis.call('PUBLISH', ch, ver .. ' ' .. origin .. ' ' .. v)\n"
+"  return 1\n"
+"end\n"
+"local t\n"
+"if op == 'incr' then\n"
+"  t = redis.call('HINCRBY', KEYS[1], f, v)\n"
+"else\n"
+"  local cur = tonumber(redis.call('HGET', KEYS[1], f) or '0')\n"
+"  if not cur then\n"
+"    return redis.error_reply('counter ' .. f .. ' is not a number')\n"
+"  end\n"
+"  t = tonumber(v)\n"
+"  if cur >= t then return cur end\n"
+"  redis.call('HSET', KEYS[1], f, string.format('%d', t))\n"
+"end\n"
+"local s = tonumber(redis.call('ZSCORE', exp, m) or '0')\n"
+"if e > s then redis.call('ZADD', exp, e, m); s = e end\n"
+"redis.call('PUBLISH', ch, ver .. ' ' .. origin .. ' ctr ' ..\n"
+"           string.format('%d %d', s, t) .. ' ' .. f)\n"
+"return t\n";
+
+struct rtarget {
+	char host[256];             /* a numeric address, or a socket path */
+	uint16_t port;
+	bool unix_sock;
+};
+
+struct redis;
+
+/* One hiredis context on libre's loop.  ev lives as long as the context
+ * (freed by its cleanup hook), conn as long as the module. */
+struct rconn {
+	struct redis *r;
+	redisAsyncContext *ac;
+	bool ready;
+};
+
+struct rev {
+	struct rconn *rc;
+	redisAsyncContext *ac;      /* NULL once hiredis cleaned up */
+	int fd;
+	int flags;
+};
+
+/* A change waiting for Redis (queue) or for its answer (inflight). */
+struct rwrite {
+	struct le le;
+	struct le he;               /* queued ones, by kind and field */
+	enum kind kind;
+	enum op op;
+	char *field;
+	char *value;                /* record, or a counter's delta/total */
+	uint64_t exp;
+	bool queued;
+};
+
+struct redis {
+	struct sbc *sbc;
+	const struct sbc_conf *conf;
+	struct rconn cmd, sub, snt;
+	struct rtarget target;      /* the master */
+	bool target_ok;
+	struct rtarget sentv[SENT_MAX];
+	unsigned nsent, sent_i;
+	char addr[300];
+	char key[3][128], key_exp[128], chan[128];
+	char origin[17];
+	char sha[48];
+	enum rstate state;
+	bool logged_unreachable;
+	bool auth_logged;
+	uint64_t down_since;
+	uint64_t connect_since;
+	uint64_t snt_since;
+	uint32_t backoff;
+	struct tmr tmr_connect;
+	struct tmr tmr_watch;
+	uint32_t pending;           /* commands on cmd waiting for answers */
+	uint64_t progress;          /* last answer, or first command sent */
+	uint64_t last_sweep;
+	uint64_t last_refused_log;
+	uint64_t last_error_log;
+	struct list queue;
+	struct list inflight;
+	struct hash *queued;        /* struct rwrite in queue, by he */
+	uint32_t n;                 /* in queue and inflight */
+	bool drop_logged;
+	struct {
+		uint64_t writes, dropped, applied, refused, errors, outages;
+	} st;
+};
+
+static void link_fail(struct redis *r, const char *why);
+static void connect_h(void *arg);
+static void snt_open(struct redis *r);
+static void snt_fail(struct redis *r);
+
+static int target_print(struct re_printf *pf, const struct rtarget *t)
+{
+	if (t->unix_sock)
+		return re_hprintf(pf, "unix:%s", t->host);
+	if (strchr(t->host, ':'))
+		return re_hprintf(pf, "[%s]:%u", t->host, t->port);
+	return re_hprintf(pf, "%s:%u", t->host, t->port);
+}
+
+/* HOST:PORT to a numeric address, resolved once here: hiredis resolves
+ * names with a blocking getaddrinfo() at each connect. */
+static int target_parse(struct rtarget *t, const char *s, size_t len)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+	struct sa sa;
+	char host[256];
+	int err;
+
+	memset(t, 0, sizeof(*t));
+	if (len > 5 && !strncmp(s, "unix:", 5)) {
+		t->unix_sock = true;
+		return re_snprintf(t->host, sizeof(t->host), "%b", s + 5,
+				   len - 5) < 0 ? EINVAL : 0;
+	}
+	err = conf_hostport(s, len, host, sizeof(host), &t->port);
+	if (err)
+		return err;
+	if (!sa_set_str(&sa, host, t->port)) {
+		str_ncpy(t->host, host, sizeof(t->host));
+		return 0;
+	}
+	if (getaddrinfo(host, NULL, &hints, &ai) || !ai)
+		return EADDRNOTAVAIL;
+	err = sa_set_sa(&sa, ai->ai_addr);
+	freeaddrinfo(ai);
+	if (err)
+		return err;
+	return re_snprintf(t->host, sizeof(t->host), "%j", &sa) < 0
+		? EINVAL : 0;
+}
+
+static int sentinels_parse(struct redis *r)
+{
+	const char *s = r->conf->redis_sentinels;
+
+	while (str_isset(s) && r->nsent < SENT_MAX) {
+		const char *c = strchr(s, ',');
+		size_t n = c ? (size_t)(c - s) : strlen(s);
+		int err;
+
+		while (n && *s == ' ') {
+			++s;
+			--n;
+		}
+		while (n && s[n - 1] == ' ')
+			--n;
+		err = target_parse(&r->sentv[r->nsent], s, n);
+		if (err) {
+			LOGE(r->sbc, "redis_sentinels: cannot use '%b': %m", s,
+			     n, err);
+			return err;
+		}
+		++r->nsent;
+		s = c ? c + 1 : NULL;
+	}
+	return 0;
+}
+
+static void set_target(struct redis *r, const struct rtarget *t)
+{
+	r->target = *t;
+	r->target_ok = true;
+	(void)re_snprintf(r->addr, sizeof(r->addr), "%H", target_print, t);
+}
+
+/* ---- hiredis on libre's loop ---- */
+
+static void ev_fd_h(int flags, void *arg)
+{
+	struct rev *ev = mem_ref(arg);
+
+	if (ev->ac && (flags & (FD_READ | FD_EXCEPT)))
+		redisAsyncHandleRead(ev->ac);
+	if (ev->ac && (flags & FD_WRITE))
+		redisAsyncHandleWrite(ev->ac);
+	mem_deref(ev);
+}
+
+static void ev_update(struct rev *ev, int add, int del)
+{
+	const int flags = (ev->flags | add) & ~del;
+
+	if (flags == ev->flags || !ev->ac)
+		return;
+	ev->flags = flags;
+	if (!flags)
+		fd_close(ev->fd);
+	else if (fd_listen(ev->fd, flags, ev_fd_h, ev))
+		ev->flags = 0;      /* the watchdog finds it silent */
+}
+
+static void ev_add_read(void *p) { ev_update(p, FD_READ, 0); }
+static void ev_del_read(void *p) { ev_update(p, 0, FD_READ); }
+static void ev_add_write(void *p) { ev_update(p, FD_WRITE, 0); }
+static void ev_del_write(void *p) { ev_update(p, 0, FD_WRITE); }
+
+static void ev_cleanup(void *p)
+{
+	struct rev *ev = p;
+
+	if (ev->flags)
+		fd_close(ev->fd);
+	ev->flags = 0;
+	ev->ac = NULL;
+	mem_deref(ev);
+}
+
+static void disconnect_h(const redisAsyncContext *ac, int status);
+
+static void conn_connect_h(const redisAsyncContext *ac, int status)
+{
+	struct rconn *rc = ac->data;
+
+	if (status == REDIS_OK || rc->ac != ac)
+		return;
+	/* hiredis frees a context whose connect failed, without telling
+	 * disconnect_h */
+	rc->ac = NULL;
+	if (rc == &rc->r->snt)
+		snt_fail(rc->r);
+	else
+		link_fail(rc->r, ac->errstr[0] ? ac->errstr
+			  : "cannot connect");
+}
+
+static int conn_open(struct rconn *rc, const struct rtarget *t)
+{
+	redisAsyncContext *ac;
+	struct rev *ev;
+
+	ac = t->unix_sock ? redisAsyncConnectUnix(t->host)
+		: redisAsyncConnect(t->host, t->port);
+	if (!ac)
+		return ENOMEM;
+	if (ac->err) {
+		redisAsyncFree(ac);
+		return ECONNREFUSED;
+	}
+	ev = mem_zalloc(sizeof(*ev), NULL);
+	if (!ev) {
+		redisAsyncFree(ac);
+		return ENOMEM;
+	}
+	ev->rc = rc;
+	ev->ac = ac;
+	ev->fd = ac->c.fd;
+	ac->ev.data = ev;
+	ac->ev.addRead = ev_add_read;
+	ac->ev.delRead = ev_del_read;
+	ac->ev.addWrite = ev_add_write;
+	ac->ev.delWrite = ev_del_write;
+	ac->ev.cleanup = ev_cleanup;
+	ac->data = rc;
+	(void)redisEnableKeepAlive(&ac->c);
+	rc->ac = ac;
+	rc->ready = false;
+	(void)redisAsyncSetDisconnectCallback(ac, disconnect_h);
+	/* adds the write event that tells the connect's end */
+	(void)redisAsyncSetConnectCallback(ac, conn_connect_h);
+	return 0;
+}
+
+/* Ours to end: forgotten first, so that disconnect_h (called from
+ * redisAsyncFree(), or after the callback we are in) does not take it
+ * for a failure.  Pending callbacks get a NULL reply and ignore it. */
+static void conn_close(struct rconn *rc)
+{
+	redisAsyncContext *ac = rc->ac;
+
+	rc->ac = NULL;
+	rc->ready = false;
+	if (ac)
+		redisAsyncFree(ac);
+}
+
+static void disconnect_h(const redisAsyncContext *ac, int status)
+{
+	struct rconn *rc = ac->data;
+
+	if (rc->ac != ac)
+		return;
+	rc->ac = NULL;
+	rc->ready = false;
+	(void)status;
+	if (rc == &rc->r->snt)
+		snt_fail(rc->r);
+	else
+		link_fail(rc->r, ac->errstr[0] ? ac->errstr
+			  : "connection closed");
+}
+
+/* ---- applying what Redis holds and publishes ---- */
+
+static bool is_type(const struct pl *rec, const char *type)
+{
+	const size_t n = strlen(type);
+
+	return rec->l > n && !memcmp(rec->p, type, n) && rec->p[n] == ' ';
+}
+
+/* A record applied here goes on to the standby, in the pair's order. */
+static void forward(struct redis *r, const struct pl *rec)
+{
+	struct store *st = &r->sbc->store;
+	struct mbuf *mb;
+
+	if (!st->publishh || st->role != STORE_ACTIVE)
+		return;
+	mb = mbuf_alloc(rec->l + 1);
+	if (mb && !mbuf_printf(mb, "%r\n", rec))
+		st->publishh(mb, st->arg);
+	mem_deref(mb);
+}
+
+static int ctr_encode_h(struct mbuf *mb, const void *rec)
+{
+	return store_ctr_encode(mb, rec);
+}
+
+/* Redis' total of a counter: the local value rises to it, never falls
+ * (the local one may hold increments Redis has not seen yet). */
+static int apply_total(struct redis *r, const struct pl *rec, bool fwd)
+{
+	struct store *st = &r->sbc->store;
+	struct store_ctr_rec c;
+	struct mbuf *mb;
+	char key[256];
+	int64_t cur;
+	int err;
+
+	err = store_ctr_decode(&c, rec);
+	if (err || c.delta < 0)
+		return EBADMSG;
+	if (pl_strcpy(&c.key, key, sizeof(key)))
+		return EBADMSG;
+	cur = store_ctr_get(st, key);
+	c.delta = c.delta > cur ? c.delta - cur : 0;
+	err = store_ctr_apply(st, &c, NULL);
+	if (err || !c.delta || !fwd || !st->publishh
+	    || st->role != STORE_ACTIVE)
+		return err;
+	mb = mbuf_alloc(128);
+	if (mb && !ctr_encode_h(mb, &c))
+		st->publishh(mb, st->arg);
+	mem_deref(mb);
+	return 0;
+}
+
+static void refused(struct redis *r, const struct pl *line, const char *why)
+{
+	const uint64_t now = tmr_jiffies();
+
+	++r->st.refused;
+	if (now - r->last_refused_log < LOG_EVERY_MS && r->last_refused_log)
+		return;
+	r->last_refused_log = now;
+	LOGW(r->sbc, "redis: refused a value in %s (%s; %llu in all): "
+	     "'%b'", r->addr, why, (unsigned long long)r->st.refused,
+	     line->p, min(line->l, (size_t)80));
+}
+
+/* "V [ORIGIN ]RECORD": a ban, a rule or a counter total, of this
+ * version, applied through the kind's one apply function; anything else
+ * is refused (a channel anyone with Redis' password can publish on must
+ * not carry calls or bindings). */
+static void apply_line(struct redis *r, const struct pl *line, bool msg,
+		       bool fwd, unsigned *countv)
+{
+	struct pl txt = *line, ver, origin, rec;
+	int err;
+
+	if (store_field(&txt, &ver) || !store_digits(&ver, 9)) {
+		refused(r, line, "not a record");
+		return;
+	}
+	if (pl_u32(&ver) != STORE_VERSION) {
+		refused(r, line, "another record version");
+		return;
+	}
+	if (msg) {
+		if (store_field(&txt, &origin)) {
+			refused(r, line, "no origin");
+			return;
+		}
+		if (!pl_strcmp(&origin, r->origin))
+			return;
+	}
+	while (txt.l && txt.p[0] == ' ')
+		pl_advance(&txt, 1);
+	rec = txt;
+	if (is_type(&rec, "ctr")) {
+		err = apply_total(r, &rec, fwd);
+		if (!err && countv)
+			++countv[K_CTR];
+	}
+	else if (is_type(&rec, "ban") || is_type(&rec, "bl")) {
+		err = state_apply(r->sbc, &rec);
+		/* a rule this node has, or a ban or rule gone already */
+		if (err == ENOENT || (is_type(&rec, "bl") && err == EEXIST))
+			err = 0;
+		else if (!err && msg)
+			LOGI(r->sbc, "redis: from another pair: %r", &rec);
+		if (!err && fwd)
+			forward(r, &rec);
+		if (!err && countv)
+			++countv[is_type(&rec, "ban") ? K_BAN : K_BL];
+	}
+	else {
+		refused(r, line, "not a ban, rule or counter");
+		return;
+	}
+	if (err) {
+		refused(r, line, "damaged record");
+		return;
+	}
+	++r->st.applied;
+}
+
+static void apply_load(struct redis *r, const redisReply *rp, bool fwd,
+		       bool start)
+{
+	unsigned countv[3] = {0, 0, 0};
+
+	if (rp->type != REDIS_REPLY_ARRAY) {
+		LOGW(r->sbc, "redis: load from %s: %s", r->addr,
+		     rp->type == REDIS_REPLY_ERROR ? rp->str
+		     : "not an array");
+		++r->st.errors;
+		return;
+	}
+	for (size_t i = 0; i < rp->elements; i++) {
+		const redisReply *e = rp->element[i];
+		struct pl line;
+
+		if (e->type != REDIS_REPLY_STRING)
+			continue;
+		pl_set_str(&line, e->str);
+		line.l = e->len;
+		if (!strncmp(e->str, "ERR ", 4)) {
+			refused(r, &line, "not a hash");
+			continue;
+		}
+		apply_line(r, &line, false, fwd, countv);
+	}
+	LOGI(r->sbc, "redis: loaded %u bans, %u rules, %u counters from "
+	     "%s%s", countv[K_BAN], countv[K_BL], countv[K_CTR], r->addr,
+	     start ? " before listening" : "");
+}
+
+/* ---- writing ---- */
+
+static bool fatal_error(const char *s)
+{
+	static const char *v[] = {"NOSCRIPT", "READONLY", "LOADING",
+				  "MASTERDOWN", "NOAUTH", "WRONGPASS",
+				  "NOPERM"};
+
+	for (size_t i = 0; i < ARRAY_SIZE(v); i++)
+		if (!strncmp(s, v[i], strlen(v[i])))
+			return true;
+	return false;
+}
+
+static void error_log(struct redis *r, const char *what, const char *s)
+{
+	const uint64_t now = tmr_jiffies();
+
+	++r->st.errors;
+	if (now - r->last_error_log < LOG_EVERY_MS && r->last_error_log)
+		return;
+	r->last_error_log = now;
+	LOGW(r->sbc, "redis: %s refused by %s: %s (%llu errors in all)",
+	     what, r->addr, s, (unsigned long long)r->st.errors);
+}
+
+static void answered(struct redis *r)
+{
+	if (r->pending)
+		--r->pending;
+	r->progress = tmr_jiffies();
+}
+
+static void sent(struct redis *r)
+{
+	if (!r->pending++)
+		r->progress = tmr_jiffies();
+}
+
+static void write_destructor(void *arg)
+{
+	struct rwrite *w = arg;
+
+	list_unlink(&w->le);
+	hash_unlink(&w->he);
+	mem_deref(w->field);
+	mem_deref(w->value);
+}
+
+static void write_reply_h(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct rconn *rc = ac->data;
+	struct redis *r = rc->r;
+	const redisReply *rp = reply;
+	struct rwrite *w = arg;
+
+	if (!rp)
+		return;     /* the link failed: w went back to the queue */
+	answered(r);
+	if (rp->type == REDIS_REPLY_ERROR && fatal_error(rp->str)) {
+		link_fail(r, rp->str);
+		return;
+	}
+	if (rp->type == REDIS_REPLY_ERROR)
+		error_log(r, kindv[w->kind], rp->str);
+	else if (w->kind == K_CTR && rp->type == REDIS_REPLY_INTEGER) {
+		char line[320];
+		struct pl pl;
+
+		/* the total of every pair, in the answer */
+		if (re_snprintf(line, sizeof(line), "ctr %llu %lld %s",
+				w->exp, rp->integer, w->field) > 0) {
+			pl_set_str(&pl, line);
+			(void)apply_total(r, &pl, true);
+		}
+	}
+	--r->n;
+	mem_deref(w);
+}
+
+static int write_send(struct redis *r, struct rwrite *w)
+{
+	char exp[24], now[24], ver[8];
+	const char *argv[15];
+	size_t lenv[15];
+
+	(void)re_snprintf(exp, sizeof(exp), "%llu", w->exp);
+	(void)re_snprintf(now, sizeof(now), "%llu",
+			  (unsigned long long)time(NULL));
+	(void)re_snprintf(ver, sizeof(ver), "%u", STORE_VERSION);
+	argv[0] = "EVALSHA";
+	argv[1] = r->sha;
+	argv[2] = "2";
+	argv[3] = r->key[w->kind];
+	argv[4] = r->key_exp;
+	argv[5] = opv[w->op];
+	argv[6] = w->field;
+	argv[7] = w->value;
+	argv[8] = exp;
+	argv[9] = r->origin;
+	argv[10] = now;
+	argv[11] = r->chan;
+	argv[12] = kindv[w->kind];
+	argv[13] = r->conf->redis_prefix;
+	argv[14] = ver;
+	for (size_t i = 0; i < ARRAY_SIZE(argv); i++)
+		lenv[i] = strlen(argv[i]);
+	if (redisAsyncCommandArgv(r->cmd.ac, write_reply_h, w,
+				  ARRAY_SIZE(argv), argv, lenv) != REDIS_OK)
+		return EIO;
+	sent(r);
+	++r->st.writes;
+	return 0;
+}
+
+static void send_one(struct redis *r, struct rwrite *w)
+{
+	hash_unlink(&w->he);
+	w->queued = false;
+	list_unlink(&w->le);
+	list_append(&r->inflight, &w->le, w);
+	if (write_send(r, w))
+		link_fail(r, "cannot send");
+}
+
+static bool queued_cmp(struct le *le, void *arg)
+{
+	const struct rwrite *w = le->data, *k = arg;
+
+	return w->kind == k->kind && !strcmp(w->field, k->field);
+}
+
+static uint32_t queued_hash(enum kind kind, const char *field)
+{
+	return hash_joaat_str(field) ^ (uint32_t)kind;
+}
+
+/* A change while Redis is away joins the queue, folded into the change
+ * of the same entry already there: increments add up, an entry's
+ * latest value wins. */
+static int enqueue(struct redis *r, enum kind kind, enum op op,
+		   const struct pl *field, const struct pl *value,
+		   uint64_t exp)
+{
+	struct rwrite k = {.kind = kind}, *w;
+	char fbuf[256];
+	int err;
+
+	if (pl_strcpy(field, fbuf, sizeof(fbuf)))
+		return EINVAL;
+	k.field = fbuf;
+	w = list_ledata(hash_lookup(r->queued, queued_hash(kind, fbuf),
+				    queued_cmp, &k));
+	if (w && w->op == op && op == OP_INCR) {
+		char sum[24], d[24];
+
+		if (pl_strcpy(value, d, sizeof(d)))
+			return EINVAL;
+		(void)re_snprintf(sum, sizeof(sum), "%lld",
+				  strtoll(w->value, NULL, 10)
+				  + strtoll(d, NULL, 10));
+		w->value = mem_deref(w->value);
+		if (w->exp < exp)
+			w->exp = exp;
+		return str_dup(&w->value, sum);
+	}
+	if (w && w->op == op) {
+		w->value = mem_deref(w->value);
+		w->exp = exp;
+		return pl_strdup(&w->value, value);
+	}
+	if (r->n >= r->conf->redis_queue_max) {
+		++r->st.dropped;
+		if (!r->drop_logged)
+			LOGW(r->sbc, "redis: %u changes wait for %s: dropping "
+			     "new ones (redis_queue_max)", r->n, r->addr);
+		r->drop_logged = true;
+		return ENOSPC;
+	}
+	w = mem_zalloc(sizeof(*w), write_destructor);
+	if (!w)
+		return ENOMEM;
+	w->kind = kind;
+	w->op = op;
+	w->exp = exp;
+	err = str_dup(&w->field, fbuf);
+	err = err ? err : pl_strdup(&w->value, value);
+	if (err) {
+		mem_deref(w);
+		return err;
+	}
+	++r->n;
+	w->queued = true;
+	list_append(&r->queue, &w->le, w);
+	hash_append(r->queued, queued_hash(kind, fbuf), &w->he, w);
+	if (r->state == R_UP)
+		send_one(r, w);
+	return 0;
+}
+
+/* One change of shared state, as the store encoded it: what the record
+ * is decides the entry; the record itself is the value. */
+static int change(struct redis *r, const struct pl *rec, bool merge)
+{
+	const uint64_t now = (uint64_t)time(NULL);
+	struct pl txt = *rec, tag, f1, f2, f3;
+
+	if (store_field(&txt, &tag) || store_field(&txt, &f1)
+	    || store_field(&txt, &f2))
+		return EBADMSG;
+	if (!pl_strcmp(&tag, "ctr")) {
+		/* ctr EXPIRES DELTA KEY; merged: DELTA is the value */
+		if (store_field(&txt, &f3))
+			return EBADMSG;
+		return enqueue(r, K_CTR, merge ? OP_MAX : OP_INCR, &f3, &f2,
+			       pl_u64(&f1));
+	}
+	if (!pl_strcmp(&tag, "ban")) {
+		/* ban UNTIL ADDR REASON */
+		const uint64_t until = pl_u64(&f1);
+
+		if (merge && until <= now)
+			return 0;
+		return enqueue(r, K_BAN, merge ? OP_PUTNX : OP_PUT, &f2, rec,
+			       until ? until : now + TOMBSTONE_S);
+	}
+	if (!pl_strcmp(&tag, "bl")) {
+		/* bl add NAME FIELD MATCH ACTION EXPIRES VALUE | bl del NAME */
+		struct bl_rec b;
+
+		if (bl_rec_decode(&b, rec))
+			return EBADMSG;
+		if (merge && b.expires && b.expires <= now)
+			return 0;
+		return enqueue(r, K_BL, merge ? OP_PUTNX : OP_PUT, &b.name,
+			       rec, b.add ? b.expires : now + TOMBSTONE_S);
+	}
+	return 0;           /* not shared across pairs */
+}
+
+static void line_trim(struct pl *line)
+{
+	while (line->l && (line->p[line->l - 1] == '\n'
+			   || line->p[line->l - 1] == '\r'))
+		--line->l;
+}
+
+/* store_share()'s hook: bans, rules and counters, each line a record. */
+static void share_h(const struct mbuf *mb, void *arg)
+{
+	struct redis *r = arg;
+	struct pl txt, line;
+
+	txt.p = (const char *)mb->buf;
+	txt.l = mb->end;
+	while (txt.l) {
+		const char *nl = pl_strchr(&txt, '\n');
+
+		line.p = txt.p;
+		line.l = nl ? (size_t)(nl - txt.p) + 1 : txt.l;
+		pl_advance(&txt, line.l);
+		line_trim(&line);
+		if (line.l && change(r, &line, false) == EBADMSG)
+			LOGW(r->sbc, "redis: cannot share '%r'", &line);
+	}
+}
+
+/* Everything this node holds goes into Redis where Redis has less: a
+ * Redis that restarted empty is whole again, and a counter that grew
+ * here meanwhile is not lost. */
+static void merge_push(struct redis *r)
+{
+	struct mbuf *mb = mbuf_alloc(8192);
+	struct pl txt, line;
+	int err;
+
+	if (!mb)
+		return;
+	err = flood_save(mb, r->sbc);
+	err = err ? err : bl_save(mb, &r->sbc->blacklist);
+	err = err ? err : store_save(mb, &r->sbc->store);
+	if (err) {
+		LOGW(r->sbc, "redis: cannot merge into %s: %m", r->addr, err);
+		mem_deref(mb);
+		return;
+	}
+	pl_set_mbuf(&txt, mb);
+	txt.p = (const char *)mb->buf;
+	txt.l = mb->end;
+	while (txt.l) {
+		const char *nl = pl_strchr(&txt, '\n');
+
+		line.p = txt.p;
+		line.l = nl ? (size_t)(nl - txt.p) + 1 : txt.l;
+		pl_advance(&txt, line.l);
+		line_trim(&line);
+		if (line.l)
+			(void)change(r, &line, true);
+	}
+	mem_deref(mb);
+}
+
+/* PING and sweep: an answer is all they are for. */
+static void ack_h(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct rconn *rc = ac->data;
+	const redisReply *rp = reply;
+	(void)arg;
+
+	if (!rp)
+		return;
+	answered(rc->r);
+	if (rp->type == REDIS_REPLY_ERROR && fatal_error(rp->str))
+		link_fail(rc->r, rp->str);
+	else if (rp->type == REDIS_REPLY_ERROR)
+		error_log(rc->r, "a sweep", rp->str);
+}
+
+static void load_reply_h(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct rconn *rc = ac->data;
+	struct redis *r = rc->r;
+	(void)arg;
+
+	if (!reply)
+		return;
+	answered(r);
+	/* a standby ignores: its active sends it the same */
+	if (r->sbc->store.role != STORE_STANDBY)
+		apply_load(r, reply, true, false);
+}
+
+static void script_send(struct redis *r, const char *op,
+			redisCallbackFn *fn)
+{
+	char now[24], ver[8];
+
+	(void)re_snprintf(now, sizeof(now), "%llu",
+			  (unsigned long long)time(NULL));
+	(void)re_snprintf(ver, sizeof(ver), "%u", STORE_VERSION);
+	if (redisAsyncCommand(r->cmd.ac, fn, NULL, "EVALSHA %s 2 %s %s %s "
+			      "- - 0 %s %s %s - %s %s", r->sha, r->key[0],
+			      r->key_exp, op, r->origin, now, r->chan,
+			      r->conf->redis_prefix, ver) == REDIS_OK)
+		sent(r);
+}
+
+/* Redis' state and this node's, brought together: after a (re)connect,
+ * and when a standby becomes the active. */
+static void resync(struct redis *r)
+{
+	if (r->state != R_UP || r->sbc->store.role == STORE_STANDBY)
+		return;
+	merge_push(r);
+	script_send(r, "load", load_reply_h);
+}
+
+/* ---- the link ---- */
+
+static void up(struct redis *r)
+{
+	const uint32_t n = r->n;
+	const bool back = r->state == R_DOWN && r->down_since;
+
+	if (!r->cmd.ready || !r->sub.ready || r->state == R_UP)
+		return;
+	r->state = R_UP;
+	r->backoff = 0;
+	r->drop_logged = false;
+	r->logged_unreachable = false;
+	r->auth_logged = false;
+	while (r->queue.head && r->state == R_UP)
+		send_one(r, r->queue.head->data);
+	if (r->state != R_UP)
+		return;
+	if (back)
+		LOGI(r->sbc, "redis: back (%s) after %llu ms: %u changes "
+		     "written", r->addr,
+		     (unsigned long long)(tmr_jiffies() - r->down_since), n);
+	else
+		LOGI(r->sbc, "redis: connected to %s (%u changes written)",
+		     r->addr, n);
+	r->down_since = 0;
+	resync(r);
+}
+
+static void setup_reply_h(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct rconn *rc = ac->data;
+	struct redis *r = rc->r;
+	const redisReply *rp = reply;
+	const char *what = arg;
+
+	if (!rp)
+		return;
+	if (rc == &r->cmd)
+		answered(r);
+	if (rp->type == REDIS_REPLY_ERROR) {
+		if (!strcmp(what, "AUTH") && !r->auth_logged)
+			LOGE(r->sbc, "redis: %s refused AUTH (redis_user, "
+			     "redis_password): %s", r->addr, rp->str);
+		if (!strcmp(what, "AUTH"))
+			r->auth_logged = true;
+		else if (!strcmp(what, "ROLE"))
+			return;     /* a Redis before 2.8.12: a master */
+		link_fail(r, rp->str);
+		return;
+	}
+	if (!strcmp(what, "ROLE")) {
+		if (rp->type == REDIS_REPLY_ARRAY && rp->elements
+		    && rp->element[0]->type == REDIS_REPLY_STRING
+		    && strcmp(rp->element[0]->str, "master")) {
+			link_fail(r, "a replica, not the master");
+			return;
+		}
+	}
+	else if (!strcmp(what, "SCRIPT")) {
+		if (rp->type != REDIS_REPLY_STRING || rp->len >= sizeof(r->sha)) {
+			link_fail(r, "SCRIPT LOAD: no SHA1");
+			return;
+		}
+		str_ncpy(r->sha, rp->str, sizeof(r->sha));
+		r->cmd.ready = true;
+		up(r);
+	}
+}
+
+static void sub_h(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct rconn *rc = ac->data;
+	struct redis *r = rc->r;
+	const redisReply *rp = reply, *t;
+	struct pl line;
+	(void)arg;
+
+	if (!rp || rp->type != REDIS_REPLY_ARRAY || rp->elements < 3)
+		return;
+	t = rp->element[0];
+	if (t->type != REDIS_REPLY_STRING)
+		return;
+	if (!strcmp(t->str, "subscribe")) {
+		r->sub.ready = true;
+		up(r);
+		return;
+	}
+	if (strcmp(t->str, "message")
+	    || rp->element[2]->type != REDIS_REPLY_STRING)
+		return;
+	/* a standby gets the same from its active, in the pair's order */
+	if (r->sbc->store.role == STORE_STANDBY)
+		return;
+	line.p = rp->element[2]->str;
+	line.l = rp->element[2]->len;
+	apply_line(r, &line, true, true, NULL);
+}
+
+static int auth_send(struct redis *r, struct rconn *rc)
+{
+	const struct sbc_conf *conf = r->conf;
+	int err;
+
+	if (!str_isset(conf->redis_password))
+		return 0;
+	if (str_isset(conf->redis_user))
+		err = redisAsyncCommand(rc->ac, setup_reply_h, "AUTH",
+					"AUTH %s %s", conf->redis_user,
+					conf->redis_password);
+	else
+		err = redisAsyncCommand(rc->ac, setup_reply_h, "AUTH",
+					"AUTH %s", conf->redis_password);
+	if (err != REDIS_OK)
+		return EIO;
+	if (rc == &r->cmd)
+		sent(r);
+	return 0;
+}
+
+/* Commands and the subscription, each set up in one pipeline. */
+static int link_open(struct redis *r)
+{
+	int err;
+
+	r->pending = 0;
+	err = conn_open(&r->cmd, &r->target);
+	err = err ? err : conn_open(&r->sub, &r->target);
+	err = err ? err : auth_send(r, &r->cmd);
+	err = err ? err : auth_send(r, &r->sub);
+	if (err)
+		return err;
+	if (r->conf->redis_db) {
+		if (redisAsyncCommand(r->cmd.ac, setup_reply_h, "SELECT",
+				      "SELECT %u", r->conf->redis_db)
+		    != REDIS_OK)
+			return EIO;
+		sent(r);
+	}
+	if (redisAsyncCommand(r->cmd.ac, setup_reply_h, "ROLE", "ROLE")
+	    != REDIS_OK
+	    || redisAsyncCommand(r->cmd.ac, setup_reply_h, "SCRIPT",
+				 "SCRIPT LOAD %s", script) != REDIS_OK
+	    || redisAsyncCommand(r->sub.ac, sub_h, NULL, "SUBSCRIBE %s",
+				 r->chan) != REDIS_OK)
+		return EIO;
+	sent(r);
+	sent(r);
+	return 0;
+}
+
+static void connect_h(void *arg)
+{
+	struct redis *r = arg;
+	int err;
+
+	if (r->nsent && !r->snt.ac) {
+		snt_open(r);
+		return;     /* its answer names the master, then we connect */
+	}
+	if (r->cmd.ac || r->sub.ac || !r->target_ok)
+		return;
+	r->connect_since = tmr_jiffies();
+	if (r->state != R_DOWN)
+		r->state = R_CONNECTING;
+	err = link_open(r);
+	if (err)
+		link_fail(r, "cannot connect");
+}
+
+static void retry(struct redis *r)
+{
+	r->backoff = r->backoff ? min(r->backoff * 2,
+				      (uint32_t)BACKOFF_MAX_MS) : 100;
+	tmr_start(&r->tmr_connect, r->backoff, connect_h, r);
+}
+
+/* The link is gone (or never came): changes wait, decisions go on with
+ * local state; said once per outage. */
+static void link_fail(struct redis *r, const char *why)
+{
+	struct le *le;
+
+	while ((le = list_tail(&r->inflight))) {
+		struct rwrite *w = le->data;
+
+		list_unlink(le);
+		list_prepend(&r->queue, le, w);
+		w->queued = true;
+		hash_append(r->queued, queued_hash(w->kind, w->field),
+			    &w->he, w);
+	}
+	if (r->state == R_UP) {
+		++r->st.outages;
+		r->down_since = tmr_jiffies();
+		LOGW(r->sbc, "redis: down (%s: %s): deciding on local state",
+		     r->addr, why);
+		r->logged_unreachable = true;
+	}
+	else if (!r->logged_unreachable) {
+		LOGW(r->sbc, "redis: %s not reachable (%s): going on with "
+		     "local state, retrying", r->addr[0] ? r->addr
+		     : "the master", why);
+		r->logged_unreachable = true;
+		if (!r->down_since)
+			r->down_since = tmr_jiffies();
+	}
+	r->state = R_DOWN;
+	r->pending = 0;
+	conn_close(&r->cmd);
+	conn_close(&r->sub);
+	/* the master may have moved: asked again before the next try */
+	if (r->nsent)
+		conn_close(&r->snt);
+	retry(r);
+}
+
+/* ---- Redis Sentinel ---- */
+
+static void snt_fail(struct redis *r)
+{
+	conn_close(&r->snt);
+	r->sent_i = (r->sent_i + 1) % r->nsent;
+	retry(r);
+}
+
+static void snt_master_h(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct rconn *rc = ac->data;
+	struct redis *r = rc->r;
+	const redisReply *rp = reply;
+	struct rtarget t;
+	char hp[300];
+	(void)arg;
+
+	if (!rp)
+		return;
+	if (rp->type != REDIS_REPLY_ARRAY || rp->elements != 2
+	    || rp->element[0]->type != REDIS_REPLY_STRING
+	    || rp->element[1]->type != REDIS_REPLY_STRING) {
+		LOGW(r->sbc, "redis: sentinel %H does not know master '%s'",
+		     target_print, &r->sentv[r->sent_i],
+		     r->conf->redis_master_name);
+		snt_fail(r);
+		return;
+	}
+	(void)re_snprintf(hp, sizeof(hp), strchr(rp->element[0]->str, ':')
+			  ? "[%s]:%s" : "%s:%s", rp->element[0]->str,
+			  rp->element[1]->str);
+	if (target_parse(&t, hp, strlen(hp))) {
+		snt_fail(r);
+		return;
+	}
+	rc->ready = true;
+	if (!r->target_ok || strcmp(t.host, r->target.host)
+	    || t.port != r->target.port) {
+		set_target(r, &t);
+		LOGI(r->sbc, "redis: master '%s' is %s (sentinel %H)",
+		     r->conf->redis_master_name, r->addr, target_print,
+		     &r->sentv[r->sent_i]);
+		if (r->cmd.ac || r->sub.ac) {
+			link_fail(r, "the master moved");
+			return;
+		}
+	}
+	if (!r->cmd.ac)
+		tmr_start(&r->tmr_connect, 0, connect_h, r);
+}
+
+/* +switch-master NAME OLDIP OLDPORT NEWIP NEWPORT */
+static void snt_switch_h(redisAsyncContext *ac, void *reply, void *arg)
+{
+	struct rconn *rc = ac->data;
+	struct redis *r = rc->r;
+	const redisReply *rp = reply;
+	struct pl name, ip, port;
+	struct rtarget t;
+	char hp[300];
+	(void)arg;
+
+	if (!rp || rp->type != REDIS_REPLY_ARRAY || rp->elements < 3
+	    || rp->element[0]->type != REDIS_REPLY_STRING
+	    || strcmp(rp->element[0]->str, "message")
+	    || rp->element[2]->type != REDIS_REPLY_STRING)
+		return;
+	if (re_regex(rp->element[2]->str, rp->element[2]->len,
+		     "[^ ]+ [^ ]+ [0-9]+ [^ ]+ [0-9]+", &name, NULL, NULL,
+		     &ip, &port)
+	    || pl_strcmp(&name, r->conf->redis_master_name))
+		return;
+	(void)re_snprintf(hp, sizeof(hp), pl_strchr(&ip, ':') ? "[%r]:%r"
+			  : "%r:%r", &ip, &port);
+	if (target_parse(&t, hp, strlen(hp)))
+		return;
+	set_target(r, &t);
+	LOGI(r->sbc, "redis: master is now %s (+switch-master)", r->addr);
+	if (r->cmd.ac || r->sub.ac)
+		link_fail(r, "the master moved");
+}
+
+static void snt_open(struct redis *r)
+{
+	const struct rtarget *t = &r->sentv[r->sent_i];
+
+	if (conn_open(&r->snt, t)
+	    || redisAsyncCommand(r->snt.ac, snt_master_h, NULL,
+				 "SENTINEL get-master-addr-by-name %s",
+				 r->conf->redis_master_name) != REDIS_OK
+	    || redisAsyncCommand(r->snt.ac, snt_switch_h, NULL,
+				 "SUBSCRIBE +switch-master") != REDIS_OK) {
+		snt_fail(r);
+		return;
+	}
+	r->snt_since = tmr_jiffies();
+}
+
+/* ---- the watchdog: hiredis keeps no time ---- */
+
+static void watch_h(void *arg)
+{
+	struct redis *r = arg;
+	const uint64_t now = tmr_jiffies();
+	const uint32_t to = r->conf->redis_timeout;
+
+	tmr_start(&r->tmr_watch, WATCH_MS, watch_h, r);
+	if (r->snt.ac && !r->snt.ready && now - r->snt_since > to) {
+		LOGW(r->sbc, "redis: sentinel %H: no answer in %u ms",
+		     target_print, &r->sentv[r->sent_i], to);
+		snt_fail(r);
+		return;
+	}
+	if (!r->cmd.ac)
+		return;
+	if (r->state != R_UP) {
+		if (now - r->connect_since > to)
+			link_fail(r, "no answer in redis_timeout");
+		return;
+	}
+	if (r->pending && now - r->progress > to) {
+		link_fail(r, "no answer in redis_timeout");
+		return;
+	}
+	if (!r->pending && now - r->progress > PING_MS) {
+		if (redisAsyncCommand(r->cmd.ac, ack_h, NULL, "PING")
+		    == REDIS_OK)
+			sent(r);
+	}
+	if (now - r->last_sweep > SWEEP_MS
+	    && r->sbc->store.role != STORE_STANDBY) {
+		r->last_sweep = now;
+		script_send(r, "sweep", ack_h);
+	}
+}
+
+/* ---- start: the load before listening, and sbcd -t ---- */
+
+static redisContext *sync_connect(const struct rtarget *t, uint32_t ms)
+{
+	struct timeval tv = {.tv_sec = ms / 1000,
+			     .tv_usec = (ms % 1000) * 1000};
+	redisContext *c;
+
+	c = t->unix_sock ? redisConnectUnixWithTimeout(t->host, tv)
+		: redisConnectWithTimeout(t->host, t->port, tv);
+	if (c && !c->err)
+		(void)redisSetTimeout(c, tv);
+	return c;
+}
+
+/* AUTH and SELECT: 0, EACCES (refused: a configuration error) or EIO
+ * (no answer), with Redis' words in why. */
+static int sync_setup(redisContext *c, const struct sbc_conf *conf,
+		      char *why, size_t sz)
+{
+	redisReply *rp = NULL;
+	int err = 0;
+
+	if (str_isset(conf->redis_password))
+		rp = str_isset(conf->redis_user)
+			? redisCommand(c, "AUTH %s %s", conf->redis_user,
+				       conf->redis_password)
+			: redisCommand(c, "AUTH %s", conf->redis_password);
+	if (str_isset(conf->redis_password) && !rp)
+		err = EIO;
+	else if (rp && rp->type == REDIS_REPLY_ERROR) {
+		(void)re_snprintf(why, sz, "AUTH (redis_user, "
+				  "redis_password): %s", rp->str);
+		err = EACCES;
+	}
+	freeReplyObject(rp);
+	if (err || !conf->redis_db)
+		goto out;
+	rp = redisCommand(c, "SELECT %u", conf->redis_db);
+	if (!rp)
+		err = EIO;
+	else if (rp->type == REDIS_REPLY_ERROR) {
+		(void)re_snprintf(why, sz, "SELECT (redis_db): %s", rp->str);
+		err = EACCES;
+	}
+	freeReplyObject(rp);
+ out:
+	if (err == EIO)
+		(void)re_snprintf(why, sz, "%s", c->errstr[0] ? c->errstr
+				  : "no answer");
+	return err;
+}
+
+static uint32_t ms_left(uint64_t deadline)
+{
+	const uint64_t now = tmr_jiffies();
+
+	return deadline > now + 1 ? (uint32_t)(deadline - now) : 1;
+}
+
+/* The master, from the first sentinel that knows it. */
+static int sync_master(struct redis *r, uint64_t deadline)
+{
+	for (unsigned i = 0; i < r->nsent; i++) {
+		redisContext *c = sync_connect(&r->sentv[i],
+					       ms_left(deadline));
+		redisReply *rp;
+		struct rtarget t;
+		char hp[300];
+
+		if (!c || c->err) {
+			redisFree(c);
+			continue;
+		}
+		rp = redisCommand(c, "SENTINEL get-master-addr-by-name %s",
+				  r->conf->redis_master_name);
+		if (rp && rp->type == REDIS_REPLY_ARRAY && rp->elements == 2
+		    && re_snprintf(hp, sizeof(hp),
+				   strchr(rp->element[0]->str, ':')
+				   ? "[%s]:%s" : "%s:%s",
+				   rp->element[0]->str,
+				   rp->element[1]->str) > 0
+		    && !target_parse(&t, hp, strlen(hp))) {
+			set_target(r, &t);
+			r->sent_i = i;
+			freeReplyObject(rp);
+			redisFree(c);
+			return 0;
+		}
+		freeReplyObject(rp);
+		redisFree(c);
+	}
+	return ENOENT;
+}
+
+static int load_at_start(struct redis *r)
+{
+	const uint64_t deadline = tmr_jiffies() + r->conf->redis_start_wait;
+	redisContext *c;
+	redisReply *rp;
+	char why[256] = "", now[24], ver[8];
+	int err;
+
+	if (!r->conf->redis_start_wait)
+		return 0;
+	if (r->nsent && sync_master(r, deadline)) {
+		LOGW(r->sbc, "redis: no sentinel knows master '%s': starting "
+		     "on local state", r->conf->redis_master_name);
+		return 0;
+	}
+	c = sync_connect(&r->target, ms_left(deadline));
+	if (!c || c->err) {
+		LOGW(r->sbc, "redis: %s not reachable (%s): starting on local "
+		     "state (bans, rules and counters come when it answers)",
+		     r->addr, c ? c->errstr : "no memory");
+		r->logged_unreachable = true;
+		redisFree(c);
+		return 0;
+	}
+	err = sync_setup(c, r->conf, why, sizeof(why));
+	if (err == EACCES) {
+		LOGE(r->sbc, "redis: %s refused %s", r->addr, why);
+		redisFree(c);
+		return err;
+	}
+	(void)re_snprintf(now, sizeof(now), "%llu",
+			  (unsigned long long)time(NULL));
+	(void)re_snprintf(ver, sizeof(ver), "%u", STORE_VERSION);
+	rp = err ? NULL : redisCommand(c, "EVAL %s 2 %s %s load - - 0 %s %s "
+				       "%s - %s %s", script, r->key[0],
+				       r->key_exp, r->origin, now, r->chan,
+				       r->conf->redis_prefix, ver);
+	if (rp)
+		apply_load(r, rp, false, true);
+	else
+		LOGW(r->sbc, "redis: no load from %s in redis_start_wait "
+		     "(%s): starting on local state", r->addr,
+		     why[0] ? why : c->errstr);
+	freeReplyObject(rp);
+	redisFree(c);
+	return 0;
+}
+
+/* `sbcd -t`: a configuration Redis refuses is not valid; one that cannot
+ * be reached now may be right. */
+int redis_check(const struct sbc_conf *conf)
+{
+	struct redis r = {.conf = conf};
+	const uint32_t ms = max(conf->redis_timeout, 1000u);
+	redisContext *c;
+	char why[256] = "";
+	int err;
+
+	if (!str_isset(conf->redis) && !str_isset(conf->redis_sentinels))
+		return 0;
+	err = sentinels_parse(&r);
+	if (!err && str_isset(conf->redis))
+		err = target_parse(&r.target, conf->redis,
+				   strlen(conf->redis));
+	if (err) {
+		re_fprintf(stderr, "sbcd: redis: cannot use the address: "
+			   "%m\n", err);
+		return err;
+	}
+	if (r.nsent && sync_master(&r, tmr_jiffies() + ms)) {
+		re_fprintf(stderr, "sbcd: redis: warning: no sentinel "
+			   "answers for master '%s'\n",
+			   conf->redis_master_name);
+		return 0;
+	}
+	c = sync_connect(&r.target, ms);
+	if (!c || c->err) {
+		re_fprintf(stderr, "sbcd: redis: warning: %H not reachable "
+			   "(%s): AUTH not checked\n", target_print, &r.target,
+			   c ? c->errstr : "no memory");
+		redisFree(c);
+		return 0;
+	}
+	err = sync_setup(c, conf, why, sizeof(why));
+	redisFree(c);
+	if (err == EACCES) {
+		re_fprintf(stderr, "sbcd: redis: %H refused %s\n",
+			   target_print, &r.target, why);
+		return err;
+	}
+	return 0;
+}
+
+/* ---- sbcctl ---- */
+
+static int print_h(struct re_printf *pf, bool stats, void *arg)
+{
+	const struct redis *r = arg;
+
+	if (!stats) {
+		int err = re_hprintf(pf, "redis %s %s\n", statev[r->state],
+				     r->addr[0] ? r->addr : "-");
+
+		if (!err && r->nsent)
+			err = re_hprintf(pf, "redis_master %s\n",
+					 r->target_ok ? r->addr : "-");
+		return err;
+	}
+	return re_hprintf(pf,
+		"redis_state %s\n"
+		"redis_writes %llu\n"
+		"redis_queued %u\n"
+		"redis_dropped %llu\n"
+		"redis_applied %llu\n"
+		"redis_refused %llu\n"
+		"redis_errors %llu\n"
+		"redis_outages %llu\n",
+		statev[r->state],
+		(unsigned long long)r->st.writes, r->n,
+		(unsigned long long)r->st.dropped,
+		(unsigned long long)r->st.applied,
+		(unsigned long long)r->st.refused,
+		(unsigned long long)r->st.errors,
+		(unsigned long long)r->st.outages);
+}
+
+static void role_h(enum store_role role, void *arg)
+{
+	struct redis *r = arg;
+
+	if (role == STORE_ACTIVE)
+		resync(r);
+}
+
+/* ---- life ---- */
+
+static void redis_destructor(void *arg)
+{
+	struct redis *r = arg;
+
+	tmr_cancel(&r->tmr_connect);
+	tmr_cancel(&r->tmr_watch);
+	conn_close(&r->cmd);
+	conn_close(&r->sub);
+	conn_close(&r->snt);
+	list_flush(&r->inflight);
+	list_flush(&r->queue);
+	mem_deref(r->queued);
+}
+
+static int names(struct redis *r)
+{
+	const char *p = r->conf->redis_prefix;
+
+	for (size_t i = 0; i < ARRAY_SIZE(kindv); i++)
+		if (re_snprintf(r->key[i], sizeof(r->key[i]), "%s:%s", p,
+				kindv[i]) < 0)
+			return ENAMETOOLONG;
+	if (re_snprintf(r->key_exp, sizeof(r->key_exp), "%s:exp", p) < 0
+	    || re_snprintf(r->chan, sizeof(r->chan), "%s:rec", p) < 0)
+		return ENAMETOOLONG;
+	return re_snprintf(r->origin, sizeof(r->origin), "%016llx",
+			   (unsigned long long)rand_u64()) < 0 ? EINVAL : 0;
+}
+
+int redis_init(struct sbc *sbc)
+{
+	const struct sbc_conf *conf = sbc->conf;
+	struct redis *r;
+	int err;
+
+	if (!str_isset(conf->redis) && !str_isset(conf->redis_sentinels))
+		return 0;
+	r = mem_zalloc(sizeof(*r), redis_destructor);
+	if (!r)
+		return ENOMEM;
+	r->sbc = sbc;
+	r->conf = conf;
+	r->cmd.r = r->sub.r = r->snt.r = r;
+	r->state = R_CONNECTING;
+	err = hash_alloc(&r->queued, 1024);
+	err = err ? err : names(r);
+	err = err ? err : sentinels_parse(r);
+	if (!err && str_isset(conf->redis)) {
+		struct rtarget t;
+
+		err = target_parse(&t, conf->redis, strlen(conf->redis));
+		if (err)
+			LOGE(sbc, "redis: cannot use '%s': %m", conf->redis,
+			     err);
+		else
+			set_target(r, &t);
+	}
+	err = err ? err : load_at_start(r);
+	if (err) {
+		mem_deref(r);
+		return err;
+	}
+	sbc->store.share.h = share_h;
+	sbc->store.share.roleh = role_h;
+	sbc->store.share.printh = print_h;
+	sbc->store.share.arg = r;
+	tmr_start(&r->tmr_connect, 0, connect_h, r);
+	tmr_start(&r->tmr_watch, WATCH_MS, watch_h, r);
+	return 0;
+}
+
+void redis_close(struct sbc *sbc)
+{
+	struct redis *r = sbc->store.share.arg;
+
+	if (!r)
+		return;
+	if (r->n)
+		LOGW(sbc, "redis: %u changes not written to %s", r->n,
+		     r->addr);
+	memset(&sbc->store.share, 0, sizeof(sbc->store.share));
+	mem_deref(r);
+}
