@@ -6,7 +6,10 @@
 # master through the sentinels and share a ban through it; the master is
 # killed (SIGKILL); the sentinels promote the replica and both sbcd follow
 # it (`sbcctl role` redis_master, a log line), and a ban made on a after
-# the switch reaches b within 1 s through the new master.
+# the switch reaches b within 1 s through the new master.  Then the old
+# master comes back (the sentinels make it a replica) and a planned
+# failover (SENTINEL FAILOVER) moves the master back: sbcd hears it on
+# +switch-master ("redis: master is now"), and a ban still crosses.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/redis_lib.sh"
 command -v redis-sentinel >/dev/null || fail "redis-sentinel not installed (package redis-sentinel)"
@@ -108,10 +111,14 @@ done
 [ -n "$t_a" ] || fail "a does not follow the new master: $(tr '\n' '|' < "$W/role.a.txt")"
 [ -n "$t_b" ] || fail "b does not follow the new master: $(tr '\n' '|' < "$W/role.b.txt")"
 t_log "master killed; sentinels named $R2:$RPORT after $((t_sent - t_kill)) ms; a followed after $((t_a - t_kill)) ms, b after $((t_b - t_kill)) ms"
+# the link to the dead master broke before the sentinels switched: sbcd
+# asks them again while it retries, and logs what they answer
 for n in a b; do
-	grep -q "redis: master is now $R2:$RPORT" "$W/$n/sbcd.log" || fail "$n: no 'redis: master is now $R2:$RPORT' log line"
+	grep -qE "redis: master (is now|'mymaster' is) $R2:$RPORT" "$W/$n/sbcd.log" \
+		|| fail "$n: no 'redis: master ... $R2:$RPORT' log line"
 	node_alive "$n"
 done
+t_log "a: $(grep -m1 -E "redis: master (is now|'mymaster' is) $R2:$RPORT" "$W/a/sbcd.log" | cut -d' ' -f3-)"
 ok "a and b follow the new master $R2:$RPORT (role, log line)"
 
 # --- a ban after the switch goes through the new master -----------------------
@@ -120,6 +127,37 @@ v=$(rcli -h "$R2" -p "$RPORT" HGET sbc:ban "$X2")
 case $v in "3 ban "*" $X2 flood") ;; *) fail "the new master's sbc:ban $X2 = '$v'" ;; esac
 banned a "$X1" && banned b "$X1" || fail "the ban from before the failover is gone"
 ok "after the failover: a's ban of $X2 on b after $LAT ms, in the new master"
+
+# --- a planned failover back: sbcd learns it from +switch-master ----------
+# the old master comes back empty; the sentinels make it a replica of $R2
+redis_start master "$R" "$RPORT"
+relinked() { rcli INFO replication | grep -q '^master_link_status:up'; }
+wait_for 300 relinked || fail "the sentinels did not make the old master a replica within 30 s"
+t_sw=""
+for _ in $(seq 1 60); do
+	r=$(rcli -h "${SENT%% *}" -p "$SPORT" SENTINEL FAILOVER mymaster 2>&1)
+	[ "$r" = OK ] && { t_sw=$(now_ms); break; }
+	sleep 0.5   # NOGOODSLAVE until the sentinels have seen the replica's INFO
+done
+[ -n "$t_sw" ] || fail "SENTINEL FAILOVER: '$r'"
+t_a="" t_b=""
+for _ in $(seq 1 300); do
+	[ -z "$t_a" ] && master_is a "$R:$RPORT" && t_a=$(now_ms)
+	[ -z "$t_b" ] && master_is b "$R:$RPORT" && t_b=$(now_ms)
+	[ -n "$t_a" ] && [ -n "$t_b" ] && break
+	sleep 0.05
+done
+[ -n "$t_a" ] && [ -n "$t_b" ] || fail "a or b did not follow the planned failover to $R:$RPORT: a '$(tr '\n' '|' < "$W/role.a.txt")' b '$(tr '\n' '|' < "$W/role.b.txt")'"
+t_log "SENTINEL FAILOVER: a followed after $((t_a - t_sw)) ms, b after $((t_b - t_sw)) ms"
+for n in a b; do
+	grep -q "redis: master is now $R:$RPORT" "$W/$n/sbcd.log" \
+		|| fail "$n: no 'redis: master is now $R:$RPORT' (+switch-master) line: $(grep 'redis: master' "$W/$n/sbcd.log" | tail -2 | cut -d' ' -f3- | tr '\n' '|')"
+done
+X3=127.0.$T_N.22
+ban_reaches_b "$X3"
+[ -n "$(rcli HGET sbc:ban "$X3")" ] || fail "the ban of $X3 is not in the master $R"
+banned b "$X1" && banned b "$X2" || fail "b lost a ban across the failovers"
+ok "planned failover back to $R:$RPORT: +switch-master followed, a's ban of $X3 on b after $LAT ms"
 for n in a b; do
 	node_stop "$n"
 done
