@@ -14,6 +14,10 @@
 #     in the middle, then goes on (SIGCONT): every call completes without
 #     waiting, and the counters agree (1600, nothing counted twice) within
 #     5 s.
+#  3. a's queue bounded to 16 (redis_queue_max): 20 bans while Redis is
+#     dead are all made at once, 16 changes wait, 4 are dropped and
+#     counted (redis_dropped, a log line); on Redis' return b gets all 20
+#     (a merges what Redis lacks).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/redis_lib.sh"
 cd "$W" || fail "no work dir"   # sipp writes its -trace_rtt file here
@@ -149,5 +153,58 @@ for n in a b; do
 	[ "$(stat_of "$n" redis_dropped)" = 0 ] || fail "$n: redis_dropped $(stat_of "$n" redis_dropped)"
 done
 ok "Redis hung 2 s: 600/600 calls, none slow; counters agree at 1600 (nothing lost, nothing counted twice)"
+
+# --- 3. the queue is bounded (redis_queue_max) ------------------------------
+# a, restarted with room for 16 changes (the least), bans 20 flooders
+# while Redis is dead: all 20 are banned on a at once, 16 wait, 4 are
+# dropped and counted; on Redis' return a's merge writes what Redis
+# lacks, so b gets all 20
+node_stop a
+PEERS="[peer pbx]
+addr = $P
+profile = busy
+flood_exempt = yes
+[peer test]
+addr = 127.0.$T_N.0/24
+[profile busy]
+daily_calls = 1000000
+calls_per_minute = 1000000"
+node_set a "redis_queue_max = 16"
+node_set a "flood_requests = 5"
+node_set a "flood_window = 10"
+node_set a "flood_ban = 600"
+node_start a
+redis_signal main KILL
+wait_for 30 grep -q "redis: down (" "$W/a/sbcd.log" || fail "a did not see Redis die"
+for i in $(seq 1 20); do
+	flood "127.0.$T_N.$((100 + i))" "$A" 10
+done
+all_banned() { # NODE [HOW_MANY]: the first 20 (or HOW_MANY) flooders banned
+	local i
+	nctl "$1" bans > "$W/bans.$1.txt" || return 1
+	for i in $(seq 1 "${2:-20}"); do
+		grep -q "^127.0.$T_N.$((100 + i)) remaining=" "$W/bans.$1.txt" || return 1
+	done
+}
+wait_for 30 all_banned a || fail "a did not ban the 20 flooders without Redis: $(nctl a bans | tr '\n' '|')"
+q=$(stat_of a redis_queued)
+d=$(stat_of a redis_dropped)
+[ "$q" = 16 ] && [ "$d" = 4 ] || fail "a with redis_queue_max = 16 after 20 bans: redis_queued $q, redis_dropped $d (16 and 4 expected)"
+grep -q "redis: .*dropping .*(redis_queue_max)" "$W/a/sbcd.log" || fail "a did not log that it drops changes"
+t_log "a: $(grep -m1 'redis: .*dropping' "$W/a/sbcd.log" | cut -d' ' -f3-)"
+redis_start main "$R" "$RPORT" --appendonly yes --appendfsync always
+wait_for 100 grep -q "redis: back (" "$W/a/sbcd.log" || fail "a did not log 'redis: back' within 10 s"
+t_back=$(log_ms "$W/a/sbcd.log" "redis: back \(")
+t_log "a: $(grep -m1 'redis: back' "$W/a/sbcd.log" | cut -d' ' -f3-)"
+while ! all_banned b 16; do
+	[ "$(now_ms)" -lt $((t_back + 5000)) ] || fail "5 s after Redis' return b lacks some of the 16 queued bans: $(grep -c remaining= "$W/bans.b.txt") listed"
+	sleep 0.05
+done
+while ! all_banned b; do
+	[ "$(now_ms)" -lt $((t_back + 5000)) ] || fail "5 s after Redis' return b has $(grep -c remaining= "$W/bans.b.txt") of a's 20 bans: the 4 dropped never came (a's merge on return: $(grep -c 'redis: .*dropping' "$W/a/sbcd.log") 'dropping' lines in a's log, redis_dropped $(stat_of a redis_dropped))"
+	sleep 0.05
+done
+[ "$(rcli HLEN sbc:ban)" -ge 20 ] || fail "Redis has $(rcli HLEN sbc:ban) bans, not the 20"
+ok "redis_queue_max = 16: 20 bans on a without Redis, 16 queued, 4 dropped (counted, logged); a's merge on Redis' return brought all 20 to b"
 node_stop a
 node_stop b
