@@ -48,6 +48,7 @@
 #include <time.h>
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
+#include <hiredis/sds.h>
 #include "sbc.h"
 #include "blacklist.h"
 #include "redis.h"
@@ -1591,9 +1592,13 @@ void redis_close(struct sbc *sbc)
 
 	if (!r)
 		return;
-	if (r->n)
-		LOGW(sbc, "redis: %u changes not written to %s", r->n,
-		     r->addr);
+	/* what is written is done by Redis even if we close at once */
+	for (int i = 0; i < 10 && r->state == R_UP && r->cmd.ac
+		     && sdslen(r->cmd.ac->c.obuf); i++)
+		redisAsyncHandleWrite(r->cmd.ac);
+	if (r->queue.head || (r->cmd.ac && sdslen(r->cmd.ac->c.obuf)))
+		LOGW(sbc, "redis: changes not written to %s at exit (%u "
+		     "waiting)", r->addr, list_count(&r->queue));
 	memset(&sbc->store.share, 0, sizeof(sbc->store.share));
 	mem_deref(r);
 }
