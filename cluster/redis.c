@@ -55,6 +55,7 @@
 
 enum {
 	SENT_MAX = 16,
+	PUBLISH_MS = 200,
 	TOMBSTONE_S = 86400,
 	BACKOFF_MAX_MS = 1000,
 	WATCH_MS = 100,
@@ -123,6 +124,9 @@ static const char script[] =
 "local t\n"
 "if op == 'incr' then\n"
 "  t = redis.call('HINCRBY', KEYS[1], f, v)\n"
+"  local s = tonumber(redis.call('ZSCORE', exp, m) or '0')\n"
+"  if e > s then redis.call('ZADD', exp, e, m) end\n"
+"  return t\n"
 "else\n"
 "  local cur = tonumber(redis.call('HGET', KEYS[1], f) or '0')\n"
 "  if not cur then\n"
@@ -159,6 +163,15 @@ struct rev {
 	redisAsyncContext *ac;      /* NULL once hiredis cleaned up */
 	int fd;
 	int flags;
+	bool hold;                  /* commands being added: written after */
+};
+
+/* A counter's total as this node last learnt it, to be published. */
+struct rtotal {
+	struct le he;
+	char *key;
+	int64_t total;
+	uint64_t exp;
 };
 
 /* A change waiting for Redis (queue) or for its answer (inflight). */
@@ -194,6 +207,10 @@ struct redis {
 	uint32_t backoff;
 	struct tmr tmr_connect;
 	struct tmr tmr_watch;
+	struct tmr tmr_flush;       /* the changes of one turn, written */
+	struct tmr tmr_pub;         /* counters' totals, published */
+	bool load_due;
+	struct hash *totals;        /* struct rtotal by key */
 	uint32_t pending;           /* commands on cmd waiting for answers */
 	uint64_t progress;          /* last answer, or first command sent */
 	uint64_t last_sweep;
@@ -317,7 +334,16 @@ static void ev_update(struct rev *ev, int add, int del)
 
 static void ev_add_read(void *p) { ev_update(p, FD_READ, 0); }
 static void ev_del_read(void *p) { ev_update(p, 0, FD_READ); }
-static void ev_add_write(void *p) { ev_update(p, FD_WRITE, 0); }
+/* While a batch of commands is added, no write interest: the batch is
+ * written at once after it (flush_h), and epoll hears of it only if the
+ * socket cannot take it all. */
+static void ev_add_write(void *p)
+{
+	struct rev *ev = p;
+
+	if (!ev->hold)
+		ev_update(ev, FD_WRITE, 0);
+}
 static void ev_del_write(void *p) { ev_update(p, 0, FD_WRITE); }
 
 static void ev_cleanup(void *p)
@@ -622,6 +648,70 @@ static void write_destructor(void *arg)
 	mem_deref(w->value);
 }
 
+static void ack_h(redisAsyncContext *ac, void *reply, void *arg);
+
+static void total_destructor(void *arg)
+{
+	struct rtotal *t = arg;
+
+	hash_unlink(&t->he);
+	mem_deref(t->key);
+}
+
+static bool total_cmp(struct le *le, void *arg)
+{
+	const struct rtotal *t = le->data;
+
+	return !strcmp(t->key, arg);
+}
+
+static bool publish_one(struct le *le, void *arg)
+{
+	struct redis *r = arg;
+	struct rtotal *t = le->data;
+
+	if (r->state == R_UP && redisAsyncCommand(r->cmd.ac, ack_h, NULL,
+			"PUBLISH %s %u %s ctr %llu %lld %s", r->chan,
+			STORE_VERSION, r->origin, t->exp, t->total, t->key)
+	    == REDIS_OK)
+		sent(r);
+	mem_deref(t);
+	return false;
+}
+
+/* Counters' new totals reach the other pairs at most every PUBLISH_MS,
+ * each its latest: a message per call would cost every pair a wake-up
+ * per call (the writer's own included: pub/sub has no "not to me"). */
+static void publish_h(void *arg)
+{
+	struct redis *r = arg;
+
+	(void)hash_apply(r->totals, publish_one, r);
+}
+
+static void total_note(struct redis *r, const char *key, int64_t total,
+		       uint64_t exp)
+{
+	struct rtotal *t = list_ledata(hash_lookup(r->totals,
+						   hash_joaat_str(key),
+						   total_cmp, (void *)key));
+
+	if (!t) {
+		t = mem_zalloc(sizeof(*t), total_destructor);
+		if (!t || str_dup(&t->key, key)) {
+			mem_deref(t);
+			return;
+		}
+		hash_append(r->totals, hash_joaat_str(key), &t->he, t);
+	}
+	if (total > t->total)
+		t->total = total;
+	if (exp > t->exp)
+		t->exp = exp;
+	if (!tmr_isrunning(&r->tmr_pub))
+		tmr_start(&r->tmr_pub, PUBLISH_MS, publish_h, r);
+}
+
 static void write_reply_h(redisAsyncContext *ac, void *reply, void *arg)
 {
 	struct rconn *rc = ac->data;
@@ -648,6 +738,8 @@ static void write_reply_h(redisAsyncContext *ac, void *reply, void *arg)
 			pl_set_str(&pl, line);
 			(void)apply_total(r, &pl, true);
 		}
+		if (w->op == OP_INCR)
+			total_note(r, w->field, rp->integer, w->exp);
 	}
 	--r->n;
 	mem_deref(w);
@@ -710,6 +802,40 @@ static uint32_t queued_hash(enum kind kind, const char *field)
 	return hash_joaat_str(field) ^ (uint32_t)kind;
 }
 
+static void script_send(struct redis *r, const char *op,
+			redisCallbackFn *fn);
+static void load_reply_h(redisAsyncContext *ac, void *reply, void *arg);
+
+/* The changes of one turn of the loop, then a load if one is due, in one
+ * write: the load after them, so that it does not bring back here what
+ * a queued change (a lift, a removed rule) undoes. */
+static void flush_h(void *arg)
+{
+	struct redis *r = arg;
+	struct rev *ev;
+
+	if (r->state != R_UP || !r->cmd.ac)
+		return;
+	ev = mem_ref(r->cmd.ac->ev.data);
+	ev->hold = true;
+	while (r->queue.head && r->state == R_UP)
+		send_one(r, r->queue.head->data);
+	if (r->state == R_UP && r->load_due) {
+		r->load_due = false;
+		script_send(r, "load", load_reply_h);
+	}
+	ev->hold = false;
+	if (ev->ac)
+		redisAsyncHandleWrite(ev->ac);
+	mem_deref(ev);
+}
+
+static void flush_soon(struct redis *r)
+{
+	if (r->state == R_UP && !tmr_isrunning(&r->tmr_flush))
+		tmr_start(&r->tmr_flush, 0, flush_h, r);
+}
+
 /* A change while Redis is away joins the queue, folded into the change
  * of the same entry already there: increments add up, an entry's
  * latest value wins. */
@@ -768,8 +894,7 @@ static int enqueue(struct redis *r, enum kind kind, enum op op,
 	w->queued = true;
 	list_append(&r->queue, &w->le, w);
 	hash_append(r->queued, queued_hash(kind, fbuf), &w->he, w);
-	if (r->state == R_UP)
-		send_one(r, w);
+	flush_soon(r);
 	return 0;
 }
 
@@ -927,7 +1052,8 @@ static void resync(struct redis *r)
 	if (r->state != R_UP || r->sbc->store.role == STORE_STANDBY)
 		return;
 	merge_push(r);
-	script_send(r, "load", load_reply_h);
+	r->load_due = true;
+	flush_soon(r);
 }
 
 /* ---- the link ---- */
@@ -944,10 +1070,6 @@ static void up(struct redis *r)
 	r->drop_logged = false;
 	r->logged_unreachable = false;
 	r->auth_logged = false;
-	while (r->queue.head && r->state == R_UP)
-		send_one(r, r->queue.head->data);
-	if (r->state != R_UP)
-		return;
 	if (back)
 		LOGI(r->sbc, "redis: back (%s) after %llu ms: %u changes "
 		     "written", r->addr,
@@ -956,6 +1078,8 @@ static void up(struct redis *r)
 		LOGI(r->sbc, "redis: connected to %s (%u changes written)",
 		     r->addr, n);
 	r->down_since = 0;
+	/* the queue first (flush_h), then the merge and the load */
+	flush_soon(r);
 	resync(r);
 }
 
@@ -1521,6 +1645,10 @@ static void redis_destructor(void *arg)
 
 	tmr_cancel(&r->tmr_connect);
 	tmr_cancel(&r->tmr_watch);
+	tmr_cancel(&r->tmr_flush);
+	tmr_cancel(&r->tmr_pub);
+	hash_flush(r->totals);
+	mem_deref(r->totals);
 	conn_close(&r->cmd);
 	conn_close(&r->sub);
 	conn_close(&r->snt);
@@ -1560,6 +1688,7 @@ int redis_init(struct sbc *sbc)
 	r->cmd.r = r->sub.r = r->snt.r = r;
 	r->state = R_CONNECTING;
 	err = hash_alloc(&r->queued, 1024);
+	err = err ? err : hash_alloc(&r->totals, 256);
 	err = err ? err : names(r);
 	err = err ? err : sentinels_parse(r);
 	if (!err && str_isset(conf->redis)) {
@@ -1592,6 +1721,7 @@ void redis_close(struct sbc *sbc)
 
 	if (!r)
 		return;
+	flush_h(r);
 	/* what is written is done by Redis even if we close at once */
 	for (int i = 0; i < 10 && r->state == R_UP && r->cmd.ac
 		     && sdslen(r->cmd.ac->c.obuf); i++)
