@@ -9,6 +9,14 @@
 # Usage: bench/cps.sh            (see bench/README.md)
 # Environment (defaults in brackets):
 #   SYSTEMS        systems to measure, in this order               [kamailio sbcd]
+#                  sbcd-redis: sbcd with a redis-server attached (redis = ...),
+#                  to compare with sbcd: SYSTEMS="sbcd sbcd-redis" MODES=udp
+#   SBCD_QUOTA     1: every sbcd system's peer has a profile with daily_calls and
+#                  calls_per_minute (far above the load), so that every call
+#                  writes two counters (to Redis for sbcd-redis) [1 with
+#                  sbcd-redis in SYSTEMS, else 0]
+#   REDIS_CPU      core of sbcd-redis' redis-server                [GEN_CPU]
+#   REDIS_SERVER   redis-server binary                             [redis-server]
 #   MODES (MODE)   udp: UAC -udp-> proxy -udp-> sipp UAS;
 #                  tls: UAC -udp-> proxy -tls-> sbc-test-uas       [udp tls]
 #   RATES          offered rates, calls/s, ascending
@@ -40,6 +48,8 @@
 #   UAC 127.0.9.1:25060 (kamailio) / :25062 (sbcd); Kamailio 127.0.9.2:25070
 #   (TLS socket :25071); sbcd access 127.0.9.4:25070, core 127.0.9.5:25070
 #   (TLS :25071); sipp UAS 127.0.9.3:25080 (kamailio) / :25082 (sbcd);
+#   sbcd-redis: UAC :25064, access 127.0.9.6:25070, core 127.0.9.7:25070
+#   (TLS :25071), sipp UAS :25084, its redis-server 127.0.9.8:25090;
 #   TLS UAS 127.0.9.3:25081; sipp control/media ports 25300-25599.
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -58,6 +68,8 @@ NOISE_RETRIES=${NOISE_RETRIES:-1}
 PROXY_CPU=${PROXY_CPU:-1}
 GEN_CPU=${GEN_CPU:-0}
 SBCD=${SBCD:-$ROOT/build/sbcd}
+if [[ " $SYSTEMS " == *" sbcd-redis "* ]]; then SBCD_QUOTA=${SBCD_QUOTA:-1}; else SBCD_QUOTA=${SBCD_QUOTA:-0}; fi
+REDIS_SERVER=${REDIS_SERVER:-redis-server}
 KAMAILIO_ENTRY=${KAMAILIO_ENTRY:-1}
 SBCD_EXTRA_CONF=${SBCD_EXTRA_CONF:-}
 SBCD_LOG_LEVEL=${SBCD_LOG_LEVEL:-warn}
@@ -70,21 +82,24 @@ KEEP_WORK=${KEEP_WORK:-0}
 UAC_IP=127.0.9.1
 KAM_IP=127.0.9.2 KAM_PORT=25070 KAM_TLS_PORT=25071
 UAS_IP=127.0.9.3 TLS_UAS_PORT=25081
-SBC_ACCESS_IP=127.0.9.4 SBC_ACCESS_PORT=25070
-SBC_CORE_IP=127.0.9.5 SBC_CORE_PORT=25070 SBC_CORE_TLS_PORT=25071
-declare -A UAC_PORT=([kamailio]=25060 [sbcd]=25062)
-declare -A UAS_PORT=([kamailio]=25080 [sbcd]=25082)
-declare -A UAC_CP=([kamailio]=25510 [sbcd]=25520)
-declare -A UAS_CP=([kamailio]=25511 [sbcd]=25521)
-declare -A UAC_MP=([kamailio]=25300 [sbcd]=25320)
-declare -A UAS_MP=([kamailio]=25400 [sbcd]=25420)
+SBC_ACCESS_PORT=25070
+SBC_CORE_PORT=25070 SBC_CORE_TLS_PORT=25071
+declare -A SBC_ACCESS_IP=([sbcd]=127.0.9.4 [sbcd-redis]=127.0.9.6)
+declare -A SBC_CORE_IP=([sbcd]=127.0.9.5 [sbcd-redis]=127.0.9.7)
+REDIS_IP=127.0.9.8 REDIS_PORT=25090
+declare -A UAC_PORT=([kamailio]=25060 [sbcd]=25062 [sbcd-redis]=25064)
+declare -A UAS_PORT=([kamailio]=25080 [sbcd]=25082 [sbcd-redis]=25084)
+declare -A UAC_CP=([kamailio]=25510 [sbcd]=25520 [sbcd-redis]=25530)
+declare -A UAS_CP=([kamailio]=25511 [sbcd]=25521 [sbcd-redis]=25531)
+declare -A UAC_MP=([kamailio]=25300 [sbcd]=25320 [sbcd-redis]=25340)
+declare -A UAS_MP=([kamailio]=25400 [sbcd]=25420 [sbcd-redis]=25440)
 RECV_TIMEOUT_MS=$((HOLD_MS + 9000))
 UAS_TIMEWAIT_S=2 # <timewait> at the end of uas_rr.xml
 
 
 # ---- argument checks ---------------------------------------------------------
 for v in STEP_SECONDS HOLD_MS MAX_FAILS GAP_SECONDS SETTLE_SECONDS NOISE_RETRIES \
-	NOISE_STEAL_PCT NOISE_FOREIGN_PCT PROXY_CPU GEN_CPU; do
+	NOISE_STEAL_PCT NOISE_FOREIGN_PCT PROXY_CPU GEN_CPU SBCD_QUOTA; do
 	isuint "${!v}" || die "$v must be a non-negative integer (got '${!v}')"
 done
 ((STEP_SECONDS >= 1)) || die "STEP_SECONDS must be >= 1"
@@ -97,13 +112,16 @@ for r in $RATES; do
 done
 [[ -n $RATES ]] || die "RATES is empty"
 for s in $SYSTEMS; do
-	[[ $s == kamailio || $s == sbcd ]] || die "SYSTEMS: unknown system '$s' (kamailio, sbcd)"
+	[[ $s == kamailio || $s == sbcd || $s == sbcd-redis ]] ||
+		die "SYSTEMS: unknown system '$s' (kamailio, sbcd, sbcd-redis)"
 done
+REDIS_CPU=${REDIS_CPU:-$GEN_CPU}
+isuint "$REDIS_CPU" || die "REDIS_CPU must be a non-negative integer (got '$REDIS_CPU')"
 for m in $MODES; do
 	[[ $m == udp || $m == tls ]] || die "MODES: unknown mode '$m' (udp, tls)"
 done
 NCPU=$(nproc)
-((PROXY_CPU < NCPU && GEN_CPU < NCPU)) || die "PROXY_CPU/GEN_CPU must be < $NCPU"
+((PROXY_CPU < NCPU && GEN_CPU < NCPU && REDIS_CPU < NCPU)) || die "PROXY_CPU/GEN_CPU/REDIS_CPU must be < $NCPU"
 ((PROXY_CPU != GEN_CPU)) || echo "cps.sh: warning: proxy and load generator share core $GEN_CPU" >&2
 for t in sipp taskset timeout ss awk /usr/bin/time; do
 	command -v "$t" >/dev/null || die "'$t' is needed (packages: sip-tester, util-linux, coreutils, iproute2, gawk|mawk, time)"
@@ -204,6 +222,7 @@ awk -v n="$NCALLERS" 'BEGIN { print "SEQUENTIAL"; for (i = 1; i <= n; i++) print
 	echo "# SYSTEMS='$SYSTEMS' MODES='$MODES' RATES='$RATES' STEP_SECONDS=$STEP_SECONDS HOLD_MS=$HOLD_MS KAMAILIO_ENTRY=$KAMAILIO_ENTRY"
 	echo "# MAX_FAILS=$MAX_FAILS GAP_SECONDS=$GAP_SECONDS SETTLE_SECONDS=$SETTLE_SECONDS PROXY_CPU=$PROXY_CPU GEN_CPU=$GEN_CPU"
 	echo "# NOISE_STEAL_PCT=$NOISE_STEAL_PCT NOISE_FOREIGN_PCT=$NOISE_FOREIGN_PCT NOISE_RETRIES=$NOISE_RETRIES callers=$NCALLERS"
+	echo "# SBCD_QUOTA=$SBCD_QUOTA REDIS_CPU=$REDIS_CPU redis: $($REDIS_SERVER --version 2>/dev/null | grep -o 'v=[^ ]*')"
 	echo "# step fields: mode sys rate try offered created ok failed(=uac_failed) uac_failed uas_failed retr sent retr_pct"
 	echo "#   goodput(ok calls/s over the sending period) period_s cpu_ms_per_call(amortized to the system's next step)"
 	echo "#   proxy_pct(of a core, load period) gen_pct(sipp+uas, of a core) steal_pct(of all CPUs) foreign_pct(of a core)"
@@ -213,7 +232,7 @@ awk -v n="$NCALLERS" 'BEGIN { print "SEQUENTIAL"; for (i = 1; i <= n; i++) print
 # ---- systems under test ------------------------------------------------------------
 declare -A SUT_PID=() SUT_LOG=() SKIP_REASON=()
 
-SYS_TARGET_IP() { if [[ $1 == kamailio ]]; then echo $KAM_IP; else echo $SBC_ACCESS_IP; fi; }
+SYS_TARGET_IP() { if [[ $1 == kamailio ]]; then echo $KAM_IP; else echo "${SBC_ACCESS_IP[$1]}"; fi; }
 SYS_TARGET_PORT() { if [[ $1 == kamailio ]]; then echo $KAM_PORT; else echo $SBC_ACCESS_PORT; fi; }
 
 upstream_uri() { # mode sys
@@ -237,7 +256,7 @@ wait_ready() { # sys mode deadline_s: socket bound (and, for sbcd, "ready" logge
 		else
 			# "ready" is an info line: at log_level warn the bound sockets tell
 			if grep -q ready "${SUT_LOG[$sys]}" 2>/dev/null ||
-				{ udp_bound $SBC_ACCESS_IP $SBC_ACCESS_PORT && udp_bound $SBC_CORE_IP $SBC_CORE_PORT; }; then
+				{ udp_bound "${SBC_ACCESS_IP[$sys]}" $SBC_ACCESS_PORT && udp_bound "${SBC_CORE_IP[$sys]}" $SBC_CORE_PORT; }; then
 				sleep 0.5
 				return 0
 			fi
@@ -283,14 +302,42 @@ start_kamailio() { # mode dir
 	own $!
 }
 
-start_sbcd() { # mode dir
-	local mode=$1 dir=$2 conf=$2/sbcd.conf
+# sbcd-redis' redis-server: no persistence, pinned to REDIS_CPU; SUT_REDIS[sys]
+declare -A SUT_REDIS=()
+start_redis() { # sys dir -> 0 if it answers PING
+	local sys=$1 dir=$2 i
+	command -v "$REDIS_SERVER" >/dev/null || {
+		SKIP_REASON[$MODE_NOW.$sys]="$REDIS_SERVER not installed (package redis-server)"
+		return 1
+	}
+	port_busy $REDIS_IP $REDIS_PORT && {
+		SKIP_REASON[$MODE_NOW.$sys]="$REDIS_IP:$REDIS_PORT is already in use"
+		return 1
+	}
+	taskset -c "$REDIS_CPU" "$REDIS_SERVER" --bind $REDIS_IP --port $REDIS_PORT --dir "$dir" \
+		--save '' --appendonly no --daemonize no --protected-mode no \
+		--logfile "$dir/redis.log" </dev/null >"$dir/redis.out" 2>&1 &
+	SUT_REDIS[$sys]=$!
+	own $!
+	for ((i = 0; i < 50; i++)); do
+		tcp_listening $REDIS_IP $REDIS_PORT && return 0
+		alive "${SUT_REDIS[$sys]}" || break
+		sleep 0.1
+	done
+	SKIP_REASON[$MODE_NOW.$sys]="redis-server did not start: $(tail -n 3 "$dir/redis.log" | tr '\n' '|')"
+	stop_tree "${SUT_REDIS[$sys]}" 3
+	unset "SUT_REDIS[$sys]"
+	return 1
+}
+
+start_sbcd() { # mode dir sys
+	local mode=$1 dir=$2 sys=$3 conf=$2/sbcd.conf
 	{
-		echo "# generated by bench/cps.sh ($mode mode)"
-		echo "access_addr = $SBC_ACCESS_IP"
+		echo "# generated by bench/cps.sh ($mode mode, $sys)"
+		echo "access_addr = ${SBC_ACCESS_IP[$sys]}"
 		echo "access_port = $SBC_ACCESS_PORT"
 		echo "access_tls_port = 0"
-		echo "core_addr = $SBC_CORE_IP"
+		echo "core_addr = ${SBC_CORE_IP[$sys]}"
 		echo "core_port = $SBC_CORE_PORT"
 		if [[ $mode == tls ]]; then
 			echo "core_tls_port = $SBC_CORE_TLS_PORT"
@@ -304,25 +351,35 @@ start_sbcd() { # mode dir
 			echo "core_tls_cert ="
 			echo "core_tls_key ="
 		fi
-		echo "upstream = $(upstream_uri "$mode" sbcd)"
+		echo "upstream = $(upstream_uri "$mode" "$sys")"
 		# warnings and errors only, as Kamailio's debug=0
 		echo "log_level = $SBCD_LOG_LEVEL"
 		echo "udp_sockbuf = 4194304"
 		# signalling only, as Kamailio here (no rtpengine): media
 		# anchoring is measured by bench/media.sh
 		echo "media_anchor = no"
+		# the only difference between sbcd and sbcd-redis
+		[[ $sys == sbcd-redis ]] && echo "redis = $REDIS_IP:$REDIS_PORT"
 		[[ -z $SBCD_EXTRA_CONF ]] || printf '%s\n' "$SBCD_EXTRA_CONF"
 		# the UAC is a declared peer (unknown sources are dropped)
 		echo "[peer bench]"
-		echo "addr = ${SBC_ACCESS_IP%.*}.0/24"
+		echo "addr = ${UAC_IP%.*}.0/24"
 		# one address sends thousands of requests a second: a big
 		# trunk, as an operator declares it (Kamailio here runs
 		# no pike either)
 		echo "flood_exempt = yes"
+		if ((SBCD_QUOTA)); then
+			# quotas far above the load: never refused, but every
+			# call adds to a day and a minute counter
+			echo "profile = bench"
+			echo "[profile bench]"
+			echo "daily_calls = 100000000"
+			echo "calls_per_minute = 10000000"
+		fi
 	} >"$conf"
-	SUT_LOG[sbcd]=$dir/sbcd.log
-	taskset -c "$PROXY_CPU" "$SBCD" -f "$conf" </dev/null >"${SUT_LOG[sbcd]}" 2>&1 &
-	SUT_PID[sbcd]=$!
+	SUT_LOG[$sys]=$dir/sbcd.log
+	taskset -c "$PROXY_CPU" "$SBCD" -f "$conf" </dev/null >"${SUT_LOG[$sys]}" 2>&1 &
+	SUT_PID[$sys]=$!
 	own $!
 }
 
@@ -336,21 +393,32 @@ start_system() { # sys mode -> 0 if running
 		}
 		start_kamailio "$mode" "$dir"
 	else
-		port_busy $SBC_ACCESS_IP $SBC_ACCESS_PORT && {
-			SKIP_REASON[$mode.$sys]="$SBC_ACCESS_IP:$SBC_ACCESS_PORT is already in use"
+		port_busy "${SBC_ACCESS_IP[$sys]}" $SBC_ACCESS_PORT && {
+			SKIP_REASON[$mode.$sys]="${SBC_ACCESS_IP[$sys]}:$SBC_ACCESS_PORT is already in use"
 			return 1
 		}
-		start_sbcd "$mode" "$dir"
+		if [[ $sys == sbcd-redis ]]; then
+			MODE_NOW=$mode
+			start_redis "$sys" "$dir" || return 1
+		fi
+		start_sbcd "$mode" "$dir" "$sys"
 	fi
 	if ! wait_ready "$sys" "$mode" 20; then
 		SKIP_REASON[$mode.$sys]="did not become ready; log tail: $(tail -n 5 "${SUT_LOG[$sys]}" | tr '\n' '|')"
-		stop_tree "${SUT_PID[$sys]}" 3
+		stop_system "$sys" 3
 		return 1
 	fi
 	scan_procs
 	# shellcheck disable=SC2046 # a list of pids
 	own $(tree_of "${SUT_PID[$sys]}")
 	note "[$mode] $sys running: pids $(tree_of "${SUT_PID[$sys]}" | tr ' ' '\n' | sort -n | tr '\n' ' ')(core $PROXY_CPU)"
+	if [[ -n ${SUT_REDIS[$sys]:-} ]]; then
+		note "[$mode] $sys: redis-server $REDIS_IP:$REDIS_PORT pid ${SUT_REDIS[$sys]} (core $REDIS_CPU)"
+		if command -v redis-cli >/dev/null &&
+			! redis-cli -h $REDIS_IP -p $REDIS_PORT CLIENT LIST 2>/dev/null | grep -q 'cmd=\(subscribe\|psubscribe\|ssubscribe\)'; then
+			note "[$mode] $sys: warning: no client of redis-server is subscribed (is sbcd connected to Redis?)"
+		fi
+	fi
 	return 0
 }
 
@@ -416,13 +484,30 @@ declare -A CPU_MARK=() PENDING=() FAILS=() ACTIVE=()
 declare -a R_MODE=() R_SYS=() R_RATE=() R_TRY=() R_CREATED=() R_OK=() R_FAILED=() R_UACF=() R_UASF=()
 declare -a R_RETR=() R_SENT=() R_RETRPCT=() R_GOODPUT=() R_PERIOD=() R_CPUMS=() R_PROXYPCT=()
 declare -a R_GENPCT=() R_STEAL=() R_FOREIGN=() R_RTT=() R_RC=() R_VERDICT=() R_NOTE=()
-declare -a R_CPUTICKS=() R_XTRA=()
+declare -a R_CPUTICKS=() R_XTRA=() R_REDISMS=()
+declare -A REDIS_MARK=()
 NSTEP=0
 
-close_pending() { # mode sys proxy_ticks_now: CPU/call of the previous step of this system
-	local key=$1.$2 now=$3 i
+redis_ticks() { # sys -> CPU ticks of its redis-server (needs scan_procs), or nothing
+	[[ -n ${SUT_REDIS[$1]:-} ]] && tree_cpu "${SUT_REDIS[$1]}"
+}
+
+stop_system() { # sys: the proxy, then its redis-server
+	stop_tree "${SUT_PID[$1]}" "${2:-5}"
+	if [[ -n ${SUT_REDIS[$1]:-} ]]; then
+		stop_tree "${SUT_REDIS[$1]}" "${2:-5}"
+		unset "SUT_REDIS[$1]"
+	fi
+}
+
+close_pending() { # mode sys proxy_ticks_now [redis_ticks_now]: CPU/call of the previous step of this system
+	local key=$1.$2 now=$3 rnow=${4:-} i
 	i=${PENDING[$key]:-}
 	[[ -n $i ]] || return 0
+	# sbcd-redis: its redis-server's CPU over the same window
+	if [[ -n $rnow && -n ${REDIS_MARK[$key]:-} ]] && ((R_OK[i] > 0 && rnow >= REDIS_MARK[$key])); then
+		R_REDISMS[i]=$(calc "($rnow - ${REDIS_MARK[$key]}) * 1000 / $CLK_TCK / ${R_OK[i]}")
+	fi
 	local d=$((now - CPU_MARK[$key]))
 	R_CPUTICKS[i]=$d
 	if ((d < 0)); then # the system died in between
@@ -491,7 +576,9 @@ run_step() { # mode sys rate try -> sets STEP_IDX; returns 0 pass, 1 fail, 2 sys
 	scan_procs
 	p1=$(tree_cpu "$pid")
 	CPU_MARK_NEXT=$p1
-	close_pending "$mode" "$sys" "$p1"
+	local rp1
+	rp1=$(redis_ticks "$sys")
+	close_pending "$mode" "$sys" "$p1" "$rp1"
 	t1=$EPOCHREALTIME
 	start_sipp uac "$dir" "$((uac_tmo + 10))" "$target_ip:$target_port" -sf "$HERE/uac_rr.xml" \
 		-inf "$CALLERS" -i $UAC_IP -p "${UAC_PORT[$sys]}" -t u1 -cp "${UAC_CP[$sys]}" -mp "${UAC_MP[$sys]}" \
@@ -531,6 +618,7 @@ run_step() { # mode sys rate try -> sets STEP_IDX; returns 0 pass, 1 fail, 2 sys
 	st3=$(read_steal)
 	t3=$EPOCHREALTIME
 	CPU_MARK[$key]=$CPU_MARK_NEXT
+	[[ -n $rp1 ]] && REDIS_MARK[$key]=$rp1
 
 	# ---- results
 	local created ok uacf retr_stat rtt incoming
@@ -632,7 +720,7 @@ write_step_records() {
 		echo "step ${R_MODE[i]} ${R_SYS[i]} ${R_RATE[i]} ${R_TRY[i]} offered=${R_RATE[i]} created=${R_CREATED[i]} ok=${R_OK[i]}" \
 			"failed=${R_FAILED[i]} uac_failed=${R_UACF[i]} uas_failed=${R_UASF[i]} retr=${R_RETR[i]} sent=${R_SENT[i]}" \
 			"retr_pct=${R_RETRPCT[i]} goodput=${R_GOODPUT[i]} period_s=${R_PERIOD[i]} cpu_ticks=${R_CPUTICKS[i]:--}" \
-			"cpu_ms_per_call=${R_CPUMS[i]} proxy_pct=${R_PROXYPCT[i]} gen_pct=${R_GENPCT[i]}" \
+			"cpu_ms_per_call=${R_CPUMS[i]} redis_cpu_ms_per_call=${R_REDISMS[i]:--} proxy_pct=${R_PROXYPCT[i]} gen_pct=${R_GENPCT[i]}" \
 			"steal_pct=${R_STEAL[i]} foreign_pct=${R_FOREIGN[i]} rtt_ms=${R_RTT[i]}" \
 			"uac_rc=${R_RC[i]} ${R_XTRA[i]} verdict=${R_VERDICT[i]} note=\"${R_NOTE[i]}\""
 	done >>"$RAW"
@@ -763,6 +851,31 @@ report() {
 					fi
 				fi
 			fi
+			if [[ " $SYSTEMS " == *" sbcd "* && " $SYSTEMS " == *" sbcd-redis "* ]]; then
+				# what Redis costs sbcd: CPU per call at 3000 calls/s if
+				# both passed it, else at the highest rate both passed
+				local at="" ib ir
+				for r in $RATES; do
+					ib=$(final_idx "$mode" sbcd "$r")
+					ir=$(final_idx "$mode" sbcd-redis "$r")
+					[[ -n $ib && -n $ir && ${R_VERDICT[ib]} == pass && ${R_VERDICT[ir]} == pass &&
+						${R_CPUMS[ib]} != - && ${R_CPUMS[ir]} != - ]] || continue
+					at=$r
+					((r == 3000)) && break
+				done
+				if [[ -n $at ]]; then
+					ib=$(final_idx "$mode" sbcd "$at")
+					ir=$(final_idx "$mode" sbcd-redis "$at")
+					local rms=${R_REDISMS[ir]:-}
+					echo "[$mode] ratio sbcd-redis/sbcd of sbcd's CPU per call at $at calls/s$([[ $at != 3000 ]] && echo " (3000 not passed by both: the highest rate both passed)"):" \
+						"$(fmt "${R_CPUMS[ir]}" %.3f)/$(fmt "${R_CPUMS[ib]}" %.3f) ms = $(calcf %.3f "${R_CPUMS[ir]} / ${R_CPUMS[ib]}")"
+					if [[ -n $rms ]]; then
+						echo "[$mode] with redis-server's CPU (core $REDIS_CPU): ($(fmt "${R_CPUMS[ir]}" %.3f)+$(fmt "$rms" %.3f))/$(fmt "${R_CPUMS[ib]}" %.3f) ms = $(calcf %.3f "(${R_CPUMS[ir]} + $rms) / ${R_CPUMS[ib]}")"
+					fi
+				else
+					echo "[$mode] ratio sbcd-redis/sbcd of CPU per call: n/a (no rate that both passed)"
+				fi
+			fi
 		done
 		for sys in $SYSTEMS; do
 			[[ -n ${SKIP_REASON[all.$sys]:-} ]] && echo "$sys skipped: ${SKIP_REASON[all.$sys]}"
@@ -775,10 +888,24 @@ report() {
 
 # ---- main ------------------------------------------------------------------------------
 ERR_RE=' (ERROR|CRITICAL|ALERT|BUG): |: error: ' # Kamailio's and sbcd's error lines
+
+# sbcd-redis: what Redis holds at the end of a mode (proof that sbcd wrote
+# its counters there), against the calls its UAC completed
+redis_note() { # mode sys
+	local mode=$1 sys=$2 i calls=0 ctr
+	[[ -n ${SUT_REDIS[$sys]:-} ]] || return 0
+	for ((i = 0; i < NSTEP; i++)); do
+		[[ ${R_MODE[i]} == "$mode" && ${R_SYS[i]} == "$sys" ]] && calls=$((calls + R_CREATED[i]))
+	done
+	if command -v redis-cli >/dev/null; then
+		ctr=$(redis-cli -h $REDIS_IP -p $REDIS_PORT HGETALL sbc:ctr 2>&1 | paste -d= - - | grep '^day:' | tr '\n' ' ')
+		note "[$mode] $sys: Redis sbc:ctr at the end: ${ctr:-none} (UAC created $calls calls)"
+	fi
+}
 # decide which systems can run at all
 RUN_SYSTEMS=""
 for sys in $SYSTEMS; do
-	if [[ $sys == sbcd && ! -x $SBCD ]]; then
+	if [[ $sys == sbcd* && ! -x $SBCD ]]; then
 		SKIP_REASON[all.$sys]="$SBCD not found (build it: make build)"
 		note "sbcd skipped: $SBCD not found (build it: make build); measuring the others alone"
 		for m in $MODES; do SKIP_REASON[$m.$sys]="$SBCD not found"; done
@@ -855,8 +982,9 @@ for mode in $MODES; do
 				note "[$mode] $sys: $MAX_FAILS failing steps in a row, stopping it"
 				sleep "$SETTLE_SECONDS"
 				scan_procs
-				close_pending "$mode" "$sys" "$(tree_cpu "${SUT_PID[$sys]}")"
-				stop_tree "${SUT_PID[$sys]}" 5
+				close_pending "$mode" "$sys" "$(tree_cpu "${SUT_PID[$sys]}")" "$(redis_ticks "$sys")"
+				redis_note "$mode" "$sys"
+				stop_system "$sys" 5
 				unset "ACTIVE[$mode.$sys]"
 			fi
 			sleep "$GAP_SECONDS"
@@ -868,7 +996,8 @@ for mode in $MODES; do
 	for sys in $RUN_SYSTEMS; do
 		[[ -n ${SUT_PID[$sys]:-} ]] || continue
 		if [[ -n ${ACTIVE[$mode.$sys]:-} ]]; then
-			close_pending "$mode" "$sys" "$(tree_cpu "${SUT_PID[$sys]}")"
+			close_pending "$mode" "$sys" "$(tree_cpu "${SUT_PID[$sys]}")" "$(redis_ticks "$sys")"
+			redis_note "$mode" "$sys"
 		fi
 		errs=$(grep -c -E "$ERR_RE" "${SUT_LOG[$sys]}" 2>/dev/null)
 		if [[ ${errs:-0} -gt 0 ]]; then
@@ -877,7 +1006,7 @@ for mode in $MODES; do
 				sed -E 's/^ *[0-9]+\([0-9]+\) //; s/^[0-9T:.-]+Z sbcd\[[0-9]+\]: //' | cut -c1-160 |
 				sort | uniq -c | sort -rn | head -n 3 | sed 's/^/    /' | tee -a "$RAW"
 		fi
-		stop_tree "${SUT_PID[$sys]}" 5
+		stop_system "$sys" 5
 		unset "SUT_PID[$sys]"
 	done
 done
