@@ -72,7 +72,10 @@ static const char *kindv[] = {"ban", "bl", "ctr"};
 static const char *opv[] = {"put", "putnx", "incr", "max"};
 static const char *statev[] = {"connecting", "up", "down"};
 
-/* ARGV: op field value exp origin now channel kind prefix version */
+/* ARGV: op field value exp origin now channel kind prefix version seq.
+ * An increment carries its writer's sequence number: one sent again on a
+ * new connection after its first one was cut (or Redis hung with it in
+ * its buffer) is applied once. */
 static const char script[] =
 "local op, f, v, e = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])\n"
 "local origin, now, ch = ARGV[5], tonumber(ARGV[6]), ARGV[7]\n"
@@ -97,10 +100,10 @@ static const char script[] =
 "                          or '0')\n"
 "        if s == 0 or s > now then\n"
 "          if k == 'ctr' then\n"
-"            out[#out + 1] = ver .. ' ctr ' .. string.format('%d', s)\n"
-"                            .. ' ' .. h[i + 1] .. ' ' .. h[i]\n"
+"            out[#out + 1] = 'ctr ' .. ver .. ' ctr ' ..\n"
+"              string.format('%d', s) .. ' ' .. h[i + 1] .. ' ' .. h[i]\n"
 "          else\n"
-"            out[#out + 1] = h[i + 1]\n"
+"            out[#out + 1] = k .. ' ' .. h[i + 1]\n"
 "          end\n"
 "        end\n"
 "      end\n"
@@ -123,6 +126,11 @@ static const char script[] =
 "end\n"
 "local t\n"
 "if op == 'incr' then\n"
+"  local sk, seq = pfx .. ':seq:' .. origin, tonumber(ARGV[11])\n"
+"  if seq <= tonumber(redis.call('GET', sk) or '0') then\n"
+"    return tonumber(redis.call('HGET', KEYS[1], f) or '0') or 0\n"
+"  end\n"
+"  redis.call('SET', sk, ARGV[11], 'EX', 86400)\n"
 "  t = redis.call('HINCRBY', KEYS[1], f, v)\n"
 "  local s = tonumber(redis.call('ZSCORE', exp, m) or '0')\n"
 "  if e > s then redis.call('ZADD', exp, e, m) end\n"
@@ -183,6 +191,7 @@ struct rwrite {
 	char *field;
 	char *value;                /* record, or a counter's delta/total */
 	uint64_t exp;
+	uint64_t seq;               /* an increment's, once sent */
 	bool queued;
 };
 
@@ -220,6 +229,7 @@ struct redis {
 	struct list inflight;
 	struct hash *queued;        /* struct rwrite in queue, by he */
 	uint32_t n;                 /* in queue and inflight */
+	uint64_t seq;               /* of the last increment sent */
 	bool drop_logged;
 	struct {
 		uint64_t writes, dropped, applied, refused, errors, outages;
@@ -516,7 +526,7 @@ static void refused(struct redis *r, const struct pl *line, const char *why)
  * is refused (a channel anyone with Redis' password can publish on must
  * not carry calls or bindings). */
 static void apply_line(struct redis *r, const struct pl *line, bool msg,
-		       bool fwd, unsigned *countv)
+		       bool fwd, const char *kind, unsigned *countv)
 {
 	struct pl txt = *line, ver, origin, rec;
 	int err;
@@ -540,6 +550,10 @@ static void apply_line(struct redis *r, const struct pl *line, bool msg,
 	while (txt.l && txt.p[0] == ' ')
 		pl_advance(&txt, 1);
 	rec = txt;
+	if (kind && !is_type(&rec, kind)) {
+		refused(r, line, "a record of another kind");
+		return;
+	}
 	if (is_type(&rec, "ctr")) {
 		err = apply_total(r, &rec, fwd);
 		if (!err && countv)
@@ -582,17 +596,23 @@ static void apply_load(struct redis *r, const redisReply *rp, bool fwd,
 	}
 	for (size_t i = 0; i < rp->elements; i++) {
 		const redisReply *e = rp->element[i];
-		struct pl line;
+		struct pl line, kind;
+		char k[8];
 
 		if (e->type != REDIS_REPLY_STRING)
 			continue;
-		pl_set_str(&line, e->str);
+		line.p = e->str;
 		line.l = e->len;
 		if (!strncmp(e->str, "ERR ", 4)) {
 			refused(r, &line, "not a hash");
 			continue;
 		}
-		apply_line(r, &line, false, fwd, countv);
+		/* "KIND VALUE": the hash it came from */
+		if (store_field(&line, &kind) || pl_strcpy(&kind, k, sizeof(k))) {
+			refused(r, &line, "not a record");
+			continue;
+		}
+		apply_line(r, &line, false, fwd, k, countv);
 	}
 	LOGI(r->sbc, "redis: loaded %u bans, %u rules, %u counters from "
 	     "%s%s", countv[K_BAN], countv[K_BL], countv[K_CTR], r->addr,
@@ -669,11 +689,15 @@ static bool publish_one(struct le *le, void *arg)
 {
 	struct redis *r = arg;
 	struct rtotal *t = le->data;
+	char msg[400];
 
-	if (r->state == R_UP && redisAsyncCommand(r->cmd.ac, ack_h, NULL,
-			"PUBLISH %s %u %s ctr %llu %lld %s", r->chan,
-			STORE_VERSION, r->origin, t->exp, t->total, t->key)
-	    == REDIS_OK)
+	/* one argument: hiredis splits a format on its blanks */
+	if (r->state == R_UP
+	    && re_snprintf(msg, sizeof(msg), "%u %s ctr %llu %lld %s",
+			   STORE_VERSION, r->origin, t->exp, t->total,
+			   t->key) > 0
+	    && redisAsyncCommand(r->cmd.ac, ack_h, NULL, "PUBLISH %s %s",
+				 r->chan, msg) == REDIS_OK)
 		sent(r);
 	mem_deref(t);
 	return false;
@@ -748,8 +772,9 @@ static void write_reply_h(redisAsyncContext *ac, void *reply, void *arg)
 static int write_send(struct redis *r, struct rwrite *w)
 {
 	char exp[24], now[24], ver[8];
-	const char *argv[15];
-	size_t lenv[15];
+	char seq[24];
+	const char *argv[16];
+	size_t lenv[16];
 
 	(void)re_snprintf(exp, sizeof(exp), "%llu", w->exp);
 	(void)re_snprintf(now, sizeof(now), "%llu",
@@ -770,6 +795,10 @@ static int write_send(struct redis *r, struct rwrite *w)
 	argv[12] = kindv[w->kind];
 	argv[13] = r->conf->redis_prefix;
 	argv[14] = ver;
+	if (w->op == OP_INCR && !w->seq)
+		w->seq = ++r->seq;
+	(void)re_snprintf(seq, sizeof(seq), "%llu", w->seq);
+	argv[15] = seq;
 	for (size_t i = 0; i < ARRAY_SIZE(argv); i++)
 		lenv[i] = strlen(argv[i]);
 	if (redisAsyncCommandArgv(r->cmd.ac, write_reply_h, w,
@@ -852,7 +881,7 @@ static int enqueue(struct redis *r, enum kind kind, enum op op,
 	k.field = fbuf;
 	w = list_ledata(hash_lookup(r->queued, queued_hash(kind, fbuf),
 				    queued_cmp, &k));
-	if (w && w->op == op && op == OP_INCR) {
+	if (w && w->op == op && op == OP_INCR && !w->seq) {
 		char sum[24], d[24];
 
 		if (pl_strcpy(value, d, sizeof(d)))
@@ -865,12 +894,14 @@ static int enqueue(struct redis *r, enum kind kind, enum op op,
 			w->exp = exp;
 		return str_dup(&w->value, sum);
 	}
-	if (w && w->op == op) {
+	if (w && w->op == op && op != OP_INCR) {
 		w->value = mem_deref(w->value);
 		w->exp = exp;
 		return pl_strdup(&w->value, value);
 	}
-	if (r->n >= r->conf->redis_queue_max) {
+	/* a merge is written at once (Redis is up), whatever waits */
+	if (r->n >= r->conf->redis_queue_max && op != OP_PUTNX
+	    && op != OP_MAX) {
 		++r->st.dropped;
 		if (!r->drop_logged)
 			LOGW(r->sbc, "redis: %u changes wait for %s: dropping "
@@ -1013,7 +1044,7 @@ static void ack_h(redisAsyncContext *ac, void *reply, void *arg)
 	if (rp->type == REDIS_REPLY_ERROR && fatal_error(rp->str))
 		link_fail(rc->r, rp->str);
 	else if (rp->type == REDIS_REPLY_ERROR)
-		error_log(rc->r, "a sweep", rp->str);
+		error_log(rc->r, "a command", rp->str);
 }
 
 static void load_reply_h(redisAsyncContext *ac, void *reply, void *arg)
@@ -1039,7 +1070,7 @@ static void script_send(struct redis *r, const char *op,
 			  (unsigned long long)time(NULL));
 	(void)re_snprintf(ver, sizeof(ver), "%u", STORE_VERSION);
 	if (redisAsyncCommand(r->cmd.ac, fn, NULL, "EVALSHA %s 2 %s %s %s "
-			      "- - 0 %s %s %s - %s %s", r->sha, r->key[0],
+			      "- - 0 %s %s %s - %s %s 0", r->sha, r->key[0],
 			      r->key_exp, op, r->origin, now, r->chan,
 			      r->conf->redis_prefix, ver) == REDIS_OK)
 		sent(r);
@@ -1150,7 +1181,7 @@ static void sub_h(redisAsyncContext *ac, void *reply, void *arg)
 		return;
 	line.p = rp->element[2]->str;
 	line.l = rp->element[2]->len;
-	apply_line(r, &line, true, true, NULL);
+	apply_line(r, &line, true, true, NULL, NULL);
 }
 
 static int auth_send(struct redis *r, struct rconn *rc)
@@ -1537,7 +1568,7 @@ static int load_at_start(struct redis *r)
 			  (unsigned long long)time(NULL));
 	(void)re_snprintf(ver, sizeof(ver), "%u", STORE_VERSION);
 	rp = err ? NULL : redisCommand(c, "EVAL %s 2 %s %s load - - 0 %s %s "
-				       "%s - %s %s", script, r->key[0],
+				       "%s - %s %s 0", script, r->key[0],
 				       r->key_exp, r->origin, now, r->chan,
 				       r->conf->redis_prefix, ver);
 	if (rp)
