@@ -20,11 +20,12 @@ DEPS = build-essential cmake pkg-config libre-dev libssl-dev openssl \
 # (xmllint) and the agent's lint, and the drills' Pacemaker and pcs (run
 # in the lab's namespaces only), and the lab's hosts for Ansible (t_hosts:
 # an sshd per node, started in the node's namespaces only; ansible-core
-# run from the client namespace).
+# run from the client namespace; python3-apt for Ansible's apt module in
+# the nodes, which have the machine's packages and no mirror to fetch it).
 TEST_DEPS = $(DEPS) sip-tester resource-agents kamailio kamailio-tls-modules iproute2 \
        procps util-linux python3 sipvicious corosync corosync-qdevice \
        corosync-qnetd iputils-arping libxml2-utils shellcheck pacemaker pcs \
-       redis-server redis-sentinel openssh-server ansible-core
+       redis-server redis-sentinel openssh-server ansible-core python3-apt
 # ... and what `make deb` needs: dpkg-shlibdeps and dpkg-buildflags
 # (dpkg-dev), file (CPack's ELF detection), lintian. The package test
 # (label deb) needs them too.
