@@ -18,11 +18,14 @@ DEPS = build-essential cmake pkg-config libre-dev libssl-dev openssl \
 # agent ra/sbcd (ocf-shellfuncs of resource-agents; sipp for its OPTIONS
 # probe, which a cluster node needs too), ocf-tester's meta-data check
 # (xmllint) and the agent's lint, and the drills' Pacemaker and pcs (run
-# in the lab's namespaces only).
+# in the lab's namespaces only), and the lab's hosts for Ansible (t_hosts:
+# an sshd per node, started in the node's namespaces only; ansible-core
+# run from the client namespace; python3-apt for Ansible's apt module in
+# the nodes, which have the machine's packages and no mirror to fetch it).
 TEST_DEPS = $(DEPS) sip-tester resource-agents kamailio kamailio-tls-modules iproute2 \
        procps util-linux python3 sipvicious corosync corosync-qdevice \
        corosync-qnetd iputils-arping libxml2-utils shellcheck pacemaker pcs \
-       redis-server redis-sentinel
+       redis-server redis-sentinel openssh-server ansible-core python3-apt
 # ... and what `make deb` needs: dpkg-shlibdeps and dpkg-buildflags
 # (dpkg-dev), file (CPack's ELF detection), lintian. The package test
 # (label deb) needs them too.
@@ -34,7 +37,7 @@ TEST_DEPS += $(DEB_DEPS)
 # cluster is left alone).
 LAB_SERVICES = corosync:corosync pacemaker:pacemaker pcsd:pcs \
        corosync-qdevice:corosync-qdevice corosync-qnetd:corosync-qnetd \
-       redis-server:redis-server redis-sentinel:redis-sentinel
+       redis-server:redis-server redis-sentinel:redis-sentinel ssh:openssh-server
 
 .PHONY: all deps test-deps deb-deps build asan deb run check check-fast bench bench-media bench-pair clean
 
