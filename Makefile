@@ -3,6 +3,7 @@
 
 BUILD      ?= build
 BUILD_ASAN ?= build-asan
+BUILD_DEB  ?= build-deb
 JOBS       ?= 2
 CONF       ?= conf/sbc.conf
 
@@ -17,25 +18,33 @@ DEPS = build-essential cmake pkg-config libre-dev libssl-dev openssl \
 # agent ra/sbcd (ocf-shellfuncs of resource-agents; sipp for its OPTIONS
 # probe, which a cluster node needs too), ocf-tester's meta-data check
 # (xmllint) and the agent's lint, and the drills' Pacemaker and pcs (run
-# in the lab's namespaces only).
+# in the lab's namespaces only), and the lab's hosts for Ansible (t_hosts:
+# an sshd per node, started in the node's namespaces only; ansible-core
+# run from the client namespace; python3-apt for Ansible's apt module in
+# the nodes, which have the machine's packages and no mirror to fetch it).
 TEST_DEPS = $(DEPS) sip-tester resource-agents kamailio kamailio-tls-modules iproute2 \
        procps util-linux python3 sipvicious corosync corosync-qdevice \
        corosync-qnetd iputils-arping libxml2-utils shellcheck pacemaker pcs \
-       redis-server redis-sentinel
+       redis-server redis-sentinel openssh-server ansible-core python3-apt
+# ... and what `make deb` needs: dpkg-shlibdeps and dpkg-buildflags
+# (dpkg-dev), file (CPack's ELF detection), lintian. The package test
+# (label deb) needs them too.
+DEB_DEPS = dpkg-dev file lintian
+TEST_DEPS += $(DEB_DEPS)
 # Services the cluster packages enable at install on a systemd host; the
 # tests run them in their own namespaces, never as the host's services.
 # Stopped only when this install brought them (an operator's running
 # cluster is left alone).
 LAB_SERVICES = corosync:corosync pacemaker:pacemaker pcsd:pcs \
        corosync-qdevice:corosync-qdevice corosync-qnetd:corosync-qnetd \
-       redis-server:redis-server redis-sentinel:redis-sentinel
+       redis-server:redis-server redis-sentinel:redis-sentinel ssh:openssh-server
 
-.PHONY: all deps test-deps build asan run check check-fast bench bench-media bench-pair clean
+.PHONY: all deps test-deps deb-deps build asan deb run check check-fast bench bench-media bench-pair clean
 
 all: build
 
-deps test-deps:
-	@missing=""; for p in $(if $(filter test-deps,$@),$(TEST_DEPS),$(DEPS)); do \
+deps test-deps deb-deps:
+	@missing=""; for p in $(if $(filter test-deps,$@),$(TEST_DEPS),$(if $(filter deb-deps,$@),$(DEPS) $(DEB_DEPS),$(DEPS))); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -56,6 +65,20 @@ build: deps
 asan: deps
 	cmake -S . -B $(BUILD_ASAN) -DCMAKE_BUILD_TYPE=Debug -DSBC_SANITIZE=ON >/dev/null
 	cmake --build $(BUILD_ASAN) -j$(JOBS)
+
+# The Debian package sbc_VERSION-REVISION_ARCH.deb in $(BUILD_DEB)
+# (pkg/deb.cmake; README "Debian package"): built apart from the
+# development trees, with Debian's hardening flags (dpkg-buildflags,
+# hardening=+all) and without the tests; lintian fails it on an error.
+deb: deb-deps
+	export DEB_BUILD_MAINT_OPTIONS=hardening=+all; \
+	cmake -S . -B $(BUILD_DEB) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSBC_TESTS=OFF \
+	  -DCMAKE_C_FLAGS="$$(dpkg-buildflags --get CFLAGS) $$(dpkg-buildflags --get CPPFLAGS)" \
+	  -DCMAKE_EXE_LINKER_FLAGS="$$(dpkg-buildflags --get LDFLAGS)" >/dev/null
+	cmake --build $(BUILD_DEB) -j$(JOBS)
+	rm -f $(BUILD_DEB)/sbc_*.deb
+	cd $(BUILD_DEB) && cpack -G DEB
+	lintian --fail-on error $(BUILD_DEB)/sbc_*.deb
 
 run: build
 	@sh conf/mkcert.sh conf/tls
@@ -86,4 +109,4 @@ bench-pair: test-deps build
 	bash bench/pair.sh
 
 clean:
-	rm -rf $(BUILD) $(BUILD_ASAN)
+	rm -rf $(BUILD) $(BUILD_ASAN) $(BUILD_DEB)

@@ -48,12 +48,14 @@
 #include <time.h>
 #include <hiredis/hiredis.h>
 #include <hiredis/async.h>
+#include <hiredis/sds.h>
 #include "sbc.h"
 #include "blacklist.h"
 #include "redis.h"
 
 enum {
 	SENT_MAX = 16,
+	PUBLISH_MS = 200,
 	TOMBSTONE_S = 86400,
 	BACKOFF_MAX_MS = 1000,
 	WATCH_MS = 100,
@@ -70,7 +72,10 @@ static const char *kindv[] = {"ban", "bl", "ctr"};
 static const char *opv[] = {"put", "putnx", "incr", "max"};
 static const char *statev[] = {"connecting", "up", "down"};
 
-/* ARGV: op field value exp origin now channel kind prefix version */
+/* ARGV: op field value exp origin now channel kind prefix version seq.
+ * An increment carries its writer's sequence number: one sent again on a
+ * new connection after its first one was cut (or Redis hung with it in
+ * its buffer) is applied once. */
 static const char script[] =
 "local op, f, v, e = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])\n"
 "local origin, now, ch = ARGV[5], tonumber(ARGV[6]), ARGV[7]\n"
@@ -95,10 +100,10 @@ static const char script[] =
 "                          or '0')\n"
 "        if s == 0 or s > now then\n"
 "          if k == 'ctr' then\n"
-"            out[#out + 1] = ver .. ' ctr ' .. string.format('%d', s)\n"
-"                            .. ' ' .. h[i + 1] .. ' ' .. h[i]\n"
+"            out[#out + 1] = 'ctr ' .. ver .. ' ctr ' ..\n"
+"              string.format('%d', s) .. ' ' .. h[i + 1] .. ' ' .. h[i]\n"
 "          else\n"
-"            out[#out + 1] = h[i + 1]\n"
+"            out[#out + 1] = k .. ' ' .. h[i + 1]\n"
 "          end\n"
 "        end\n"
 "      end\n"
@@ -121,7 +126,15 @@ static const char script[] =
 "end\n"
 "local t\n"
 "if op == 'incr' then\n"
+"  local sk, seq = pfx .. ':seq:' .. origin, tonumber(ARGV[11])\n"
+"  if seq <= tonumber(redis.call('GET', sk) or '0') then\n"
+"    return tonumber(redis.call('HGET', KEYS[1], f) or '0') or 0\n"
+"  end\n"
+"  redis.call('SET', sk, ARGV[11], 'EX', 86400)\n"
 "  t = redis.call('HINCRBY', KEYS[1], f, v)\n"
+"  local s = tonumber(redis.call('ZSCORE', exp, m) or '0')\n"
+"  if e > s then redis.call('ZADD', exp, e, m) end\n"
+"  return t\n"
 "else\n"
 "  local cur = tonumber(redis.call('HGET', KEYS[1], f) or '0')\n"
 "  if not cur then\n"
@@ -158,6 +171,15 @@ struct rev {
 	redisAsyncContext *ac;      /* NULL once hiredis cleaned up */
 	int fd;
 	int flags;
+	bool hold;                  /* commands being added: written after */
+};
+
+/* A counter's total as this node last learnt it, to be published. */
+struct rtotal {
+	struct le he;
+	char *key;
+	int64_t total;
+	uint64_t exp;
 };
 
 /* A change waiting for Redis (queue) or for its answer (inflight). */
@@ -169,6 +191,7 @@ struct rwrite {
 	char *field;
 	char *value;                /* record, or a counter's delta/total */
 	uint64_t exp;
+	uint64_t seq;               /* an increment's, once sent */
 	bool queued;
 };
 
@@ -193,6 +216,10 @@ struct redis {
 	uint32_t backoff;
 	struct tmr tmr_connect;
 	struct tmr tmr_watch;
+	struct tmr tmr_flush;       /* the changes of one turn, written */
+	struct tmr tmr_pub;         /* counters' totals, published */
+	bool load_due;
+	struct hash *totals;        /* struct rtotal by key */
 	uint32_t pending;           /* commands on cmd waiting for answers */
 	uint64_t progress;          /* last answer, or first command sent */
 	uint64_t last_sweep;
@@ -202,6 +229,7 @@ struct redis {
 	struct list inflight;
 	struct hash *queued;        /* struct rwrite in queue, by he */
 	uint32_t n;                 /* in queue and inflight */
+	uint64_t seq;               /* of the last increment sent */
 	bool drop_logged;
 	struct {
 		uint64_t writes, dropped, applied, refused, errors, outages;
@@ -316,7 +344,16 @@ static void ev_update(struct rev *ev, int add, int del)
 
 static void ev_add_read(void *p) { ev_update(p, FD_READ, 0); }
 static void ev_del_read(void *p) { ev_update(p, 0, FD_READ); }
-static void ev_add_write(void *p) { ev_update(p, FD_WRITE, 0); }
+/* While a batch of commands is added, no write interest: the batch is
+ * written at once after it (flush_h), and epoll hears of it only if the
+ * socket cannot take it all. */
+static void ev_add_write(void *p)
+{
+	struct rev *ev = p;
+
+	if (!ev->hold)
+		ev_update(ev, FD_WRITE, 0);
+}
 static void ev_del_write(void *p) { ev_update(p, 0, FD_WRITE); }
 
 static void ev_cleanup(void *p)
@@ -489,7 +526,7 @@ static void refused(struct redis *r, const struct pl *line, const char *why)
  * is refused (a channel anyone with Redis' password can publish on must
  * not carry calls or bindings). */
 static void apply_line(struct redis *r, const struct pl *line, bool msg,
-		       bool fwd, unsigned *countv)
+		       bool fwd, const char *kind, unsigned *countv)
 {
 	struct pl txt = *line, ver, origin, rec;
 	int err;
@@ -513,6 +550,10 @@ static void apply_line(struct redis *r, const struct pl *line, bool msg,
 	while (txt.l && txt.p[0] == ' ')
 		pl_advance(&txt, 1);
 	rec = txt;
+	if (kind && !is_type(&rec, kind)) {
+		refused(r, line, "a record of another kind");
+		return;
+	}
 	if (is_type(&rec, "ctr")) {
 		err = apply_total(r, &rec, fwd);
 		if (!err && countv)
@@ -555,17 +596,23 @@ static void apply_load(struct redis *r, const redisReply *rp, bool fwd,
 	}
 	for (size_t i = 0; i < rp->elements; i++) {
 		const redisReply *e = rp->element[i];
-		struct pl line;
+		struct pl line, kind;
+		char k[8];
 
 		if (e->type != REDIS_REPLY_STRING)
 			continue;
-		pl_set_str(&line, e->str);
+		line.p = e->str;
 		line.l = e->len;
 		if (!strncmp(e->str, "ERR ", 4)) {
 			refused(r, &line, "not a hash");
 			continue;
 		}
-		apply_line(r, &line, false, fwd, countv);
+		/* "KIND VALUE": the hash it came from */
+		if (store_field(&line, &kind) || pl_strcpy(&kind, k, sizeof(k))) {
+			refused(r, &line, "not a record");
+			continue;
+		}
+		apply_line(r, &line, false, fwd, k, countv);
 	}
 	LOGI(r->sbc, "redis: loaded %u bans, %u rules, %u counters from "
 	     "%s%s", countv[K_BAN], countv[K_BL], countv[K_CTR], r->addr,
@@ -621,6 +668,74 @@ static void write_destructor(void *arg)
 	mem_deref(w->value);
 }
 
+static void ack_h(redisAsyncContext *ac, void *reply, void *arg);
+
+static void total_destructor(void *arg)
+{
+	struct rtotal *t = arg;
+
+	hash_unlink(&t->he);
+	mem_deref(t->key);
+}
+
+static bool total_cmp(struct le *le, void *arg)
+{
+	const struct rtotal *t = le->data;
+
+	return !strcmp(t->key, arg);
+}
+
+static bool publish_one(struct le *le, void *arg)
+{
+	struct redis *r = arg;
+	struct rtotal *t = le->data;
+	char msg[400];
+
+	/* one argument: hiredis splits a format on its blanks */
+	if (r->state == R_UP
+	    && re_snprintf(msg, sizeof(msg), "%u %s ctr %llu %lld %s",
+			   STORE_VERSION, r->origin, t->exp, t->total,
+			   t->key) > 0
+	    && redisAsyncCommand(r->cmd.ac, ack_h, NULL, "PUBLISH %s %s",
+				 r->chan, msg) == REDIS_OK)
+		sent(r);
+	mem_deref(t);
+	return false;
+}
+
+/* Counters' new totals reach the other pairs at most every PUBLISH_MS,
+ * each its latest: a message per call would cost every pair a wake-up
+ * per call (the writer's own included: pub/sub has no "not to me"). */
+static void publish_h(void *arg)
+{
+	struct redis *r = arg;
+
+	(void)hash_apply(r->totals, publish_one, r);
+}
+
+static void total_note(struct redis *r, const char *key, int64_t total,
+		       uint64_t exp)
+{
+	struct rtotal *t = list_ledata(hash_lookup(r->totals,
+						   hash_joaat_str(key),
+						   total_cmp, (void *)key));
+
+	if (!t) {
+		t = mem_zalloc(sizeof(*t), total_destructor);
+		if (!t || str_dup(&t->key, key)) {
+			mem_deref(t);
+			return;
+		}
+		hash_append(r->totals, hash_joaat_str(key), &t->he, t);
+	}
+	if (total > t->total)
+		t->total = total;
+	if (exp > t->exp)
+		t->exp = exp;
+	if (!tmr_isrunning(&r->tmr_pub))
+		tmr_start(&r->tmr_pub, PUBLISH_MS, publish_h, r);
+}
+
 static void write_reply_h(redisAsyncContext *ac, void *reply, void *arg)
 {
 	struct rconn *rc = ac->data;
@@ -647,6 +762,8 @@ static void write_reply_h(redisAsyncContext *ac, void *reply, void *arg)
 			pl_set_str(&pl, line);
 			(void)apply_total(r, &pl, true);
 		}
+		if (w->op == OP_INCR)
+			total_note(r, w->field, rp->integer, w->exp);
 	}
 	--r->n;
 	mem_deref(w);
@@ -655,8 +772,9 @@ static void write_reply_h(redisAsyncContext *ac, void *reply, void *arg)
 static int write_send(struct redis *r, struct rwrite *w)
 {
 	char exp[24], now[24], ver[8];
-	const char *argv[15];
-	size_t lenv[15];
+	char seq[24];
+	const char *argv[16];
+	size_t lenv[16];
 
 	(void)re_snprintf(exp, sizeof(exp), "%llu", w->exp);
 	(void)re_snprintf(now, sizeof(now), "%llu",
@@ -677,6 +795,10 @@ static int write_send(struct redis *r, struct rwrite *w)
 	argv[12] = kindv[w->kind];
 	argv[13] = r->conf->redis_prefix;
 	argv[14] = ver;
+	if (w->op == OP_INCR && !w->seq)
+		w->seq = ++r->seq;
+	(void)re_snprintf(seq, sizeof(seq), "%llu", w->seq);
+	argv[15] = seq;
 	for (size_t i = 0; i < ARRAY_SIZE(argv); i++)
 		lenv[i] = strlen(argv[i]);
 	if (redisAsyncCommandArgv(r->cmd.ac, write_reply_h, w,
@@ -709,6 +831,40 @@ static uint32_t queued_hash(enum kind kind, const char *field)
 	return hash_joaat_str(field) ^ (uint32_t)kind;
 }
 
+static void script_send(struct redis *r, const char *op,
+			redisCallbackFn *fn);
+static void load_reply_h(redisAsyncContext *ac, void *reply, void *arg);
+
+/* The changes of one turn of the loop, then a load if one is due, in one
+ * write: the load after them, so that it does not bring back here what
+ * a queued change (a lift, a removed rule) undoes. */
+static void flush_h(void *arg)
+{
+	struct redis *r = arg;
+	struct rev *ev;
+
+	if (r->state != R_UP || !r->cmd.ac)
+		return;
+	ev = mem_ref(r->cmd.ac->ev.data);
+	ev->hold = true;
+	while (r->queue.head && r->state == R_UP)
+		send_one(r, r->queue.head->data);
+	if (r->state == R_UP && r->load_due) {
+		r->load_due = false;
+		script_send(r, "load", load_reply_h);
+	}
+	ev->hold = false;
+	if (ev->ac)
+		redisAsyncHandleWrite(ev->ac);
+	mem_deref(ev);
+}
+
+static void flush_soon(struct redis *r)
+{
+	if (r->state == R_UP && !tmr_isrunning(&r->tmr_flush))
+		tmr_start(&r->tmr_flush, 0, flush_h, r);
+}
+
 /* A change while Redis is away joins the queue, folded into the change
  * of the same entry already there: increments add up, an entry's
  * latest value wins. */
@@ -725,7 +881,7 @@ static int enqueue(struct redis *r, enum kind kind, enum op op,
 	k.field = fbuf;
 	w = list_ledata(hash_lookup(r->queued, queued_hash(kind, fbuf),
 				    queued_cmp, &k));
-	if (w && w->op == op && op == OP_INCR) {
+	if (w && w->op == op && op == OP_INCR && !w->seq) {
 		char sum[24], d[24];
 
 		if (pl_strcpy(value, d, sizeof(d)))
@@ -738,12 +894,14 @@ static int enqueue(struct redis *r, enum kind kind, enum op op,
 			w->exp = exp;
 		return str_dup(&w->value, sum);
 	}
-	if (w && w->op == op) {
+	if (w && w->op == op && op != OP_INCR) {
 		w->value = mem_deref(w->value);
 		w->exp = exp;
 		return pl_strdup(&w->value, value);
 	}
-	if (r->n >= r->conf->redis_queue_max) {
+	/* a merge is written at once (Redis is up), whatever waits */
+	if (r->n >= r->conf->redis_queue_max && op != OP_PUTNX
+	    && op != OP_MAX) {
 		++r->st.dropped;
 		if (!r->drop_logged)
 			LOGW(r->sbc, "redis: %u changes wait for %s: dropping "
@@ -767,8 +925,7 @@ static int enqueue(struct redis *r, enum kind kind, enum op op,
 	w->queued = true;
 	list_append(&r->queue, &w->le, w);
 	hash_append(r->queued, queued_hash(kind, fbuf), &w->he, w);
-	if (r->state == R_UP)
-		send_one(r, w);
+	flush_soon(r);
 	return 0;
 }
 
@@ -887,7 +1044,7 @@ static void ack_h(redisAsyncContext *ac, void *reply, void *arg)
 	if (rp->type == REDIS_REPLY_ERROR && fatal_error(rp->str))
 		link_fail(rc->r, rp->str);
 	else if (rp->type == REDIS_REPLY_ERROR)
-		error_log(rc->r, "a sweep", rp->str);
+		error_log(rc->r, "a command", rp->str);
 }
 
 static void load_reply_h(redisAsyncContext *ac, void *reply, void *arg)
@@ -913,7 +1070,7 @@ static void script_send(struct redis *r, const char *op,
 			  (unsigned long long)time(NULL));
 	(void)re_snprintf(ver, sizeof(ver), "%u", STORE_VERSION);
 	if (redisAsyncCommand(r->cmd.ac, fn, NULL, "EVALSHA %s 2 %s %s %s "
-			      "- - 0 %s %s %s - %s %s", r->sha, r->key[0],
+			      "- - 0 %s %s %s - %s %s 0", r->sha, r->key[0],
 			      r->key_exp, op, r->origin, now, r->chan,
 			      r->conf->redis_prefix, ver) == REDIS_OK)
 		sent(r);
@@ -926,7 +1083,8 @@ static void resync(struct redis *r)
 	if (r->state != R_UP || r->sbc->store.role == STORE_STANDBY)
 		return;
 	merge_push(r);
-	script_send(r, "load", load_reply_h);
+	r->load_due = true;
+	flush_soon(r);
 }
 
 /* ---- the link ---- */
@@ -943,10 +1101,6 @@ static void up(struct redis *r)
 	r->drop_logged = false;
 	r->logged_unreachable = false;
 	r->auth_logged = false;
-	while (r->queue.head && r->state == R_UP)
-		send_one(r, r->queue.head->data);
-	if (r->state != R_UP)
-		return;
 	if (back)
 		LOGI(r->sbc, "redis: back (%s) after %llu ms: %u changes "
 		     "written", r->addr,
@@ -955,6 +1109,8 @@ static void up(struct redis *r)
 		LOGI(r->sbc, "redis: connected to %s (%u changes written)",
 		     r->addr, n);
 	r->down_since = 0;
+	/* the queue first (flush_h), then the merge and the load */
+	flush_soon(r);
 	resync(r);
 }
 
@@ -1025,7 +1181,7 @@ static void sub_h(redisAsyncContext *ac, void *reply, void *arg)
 		return;
 	line.p = rp->element[2]->str;
 	line.l = rp->element[2]->len;
-	apply_line(r, &line, true, true, NULL);
+	apply_line(r, &line, true, true, NULL, NULL);
 }
 
 static int auth_send(struct redis *r, struct rconn *rc)
@@ -1412,7 +1568,7 @@ static int load_at_start(struct redis *r)
 			  (unsigned long long)time(NULL));
 	(void)re_snprintf(ver, sizeof(ver), "%u", STORE_VERSION);
 	rp = err ? NULL : redisCommand(c, "EVAL %s 2 %s %s load - - 0 %s %s "
-				       "%s - %s %s", script, r->key[0],
+				       "%s - %s %s 0", script, r->key[0],
 				       r->key_exp, r->origin, now, r->chan,
 				       r->conf->redis_prefix, ver);
 	if (rp)
@@ -1520,6 +1676,10 @@ static void redis_destructor(void *arg)
 
 	tmr_cancel(&r->tmr_connect);
 	tmr_cancel(&r->tmr_watch);
+	tmr_cancel(&r->tmr_flush);
+	tmr_cancel(&r->tmr_pub);
+	hash_flush(r->totals);
+	mem_deref(r->totals);
 	conn_close(&r->cmd);
 	conn_close(&r->sub);
 	conn_close(&r->snt);
@@ -1559,6 +1719,7 @@ int redis_init(struct sbc *sbc)
 	r->cmd.r = r->sub.r = r->snt.r = r;
 	r->state = R_CONNECTING;
 	err = hash_alloc(&r->queued, 1024);
+	err = err ? err : hash_alloc(&r->totals, 256);
 	err = err ? err : names(r);
 	err = err ? err : sentinels_parse(r);
 	if (!err && str_isset(conf->redis)) {
@@ -1591,9 +1752,14 @@ void redis_close(struct sbc *sbc)
 
 	if (!r)
 		return;
-	if (r->n)
-		LOGW(sbc, "redis: %u changes not written to %s", r->n,
-		     r->addr);
+	flush_h(r);
+	/* what is written is done by Redis even if we close at once */
+	for (int i = 0; i < 10 && r->state == R_UP && r->cmd.ac
+		     && sdslen(r->cmd.ac->c.obuf); i++)
+		redisAsyncHandleWrite(r->cmd.ac);
+	if (r->queue.head || (r->cmd.ac && sdslen(r->cmd.ac->c.obuf)))
+		LOGW(sbc, "redis: changes not written to %s at exit (%u "
+		     "waiting)", r->addr, list_count(&r->queue));
 	memset(&sbc->store.share, 0, sizeof(sbc->store.share));
 	mem_deref(r);
 }

@@ -307,6 +307,11 @@ static const struct conf_opt optv[] = {
 	 "nothing. The kernel drops all they send, emergency calls too; no: "
 	 "sbcd drops them itself and lets their emergency INVITEs through.",
 	 CF_RESTART},
+	{NULL, "scanner_ban", CT_UINT, O(scanner_ban), "600", 0, 604800,
+	 "Seconds a source that matched a built-in scanner signature (with "
+	 "action drop or 403) stays banned, all it sends dropped (in the "
+	 "kernel too) and the ban shared like flood bans. 0: each message is "
+	 "judged alone.", 0},
 	{NULL, "flood_sources", CT_UINT, O(flood_sources), "200000", 1000,
 	 10000000, "Source addresses tracked at most; past it new sources "
 	 "are not counted (and a warning is logged).",

@@ -139,6 +139,7 @@ struct sbc_conf {
 	uint32_t auth_fail_limit;
 	uint32_t auth_fail_window;
 	uint32_t auth_fail_ban;
+	uint32_t scanner_ban;
 	uint32_t auth_fail_tracked;
 
 	char *emergency_numbers;

@@ -37,7 +37,7 @@ struct src_rate {
 
 /* The reasons a record may carry: a ban of another kind is refused, so
  * that a record never makes up a reason nothing here checks. */
-static const char *reasonv[] = {"flood", "auth_guess"};
+static const char *reasonv[] = {"flood", "auth_guess", "scanner"};
 
 struct peer_bucket {
 	struct le he;

@@ -1,17 +1,25 @@
 /*
  * sbcctl: the command line of sbcd's control socket.  Sends its
  * arguments as one request line and prints the answer; exits 0 when the
- * answer ends in OK.
+ * answer ends in OK.  Without -s it talks to the first of the default
+ * sockets that exists: the Debian package's (/run/sbc/sbcd.sock), then
+ * sbcd's own default (sbcd.sock beside /etc/sbc/sbc.conf).
  */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <errno.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 
-static int usage(void)
+static const char *const defaultv[] = {
+	"/run/sbc/sbcd.sock",   /* the Debian package's sbc.conf */
+	"/etc/sbc/sbcd.sock",   /* sbcd's default control_socket, sbc.conf */
+};
+
+static int usage(FILE *f)
 {
-	fprintf(stderr,
+	fprintf(f,
 		"usage: sbcctl [-s SOCKET] COMMAND [ARGS]\n"
 		"  stats | events | bans | unban IP | calls | bindings | counters\n"
 		"  media | reload\n"
@@ -28,14 +36,15 @@ static int usage(void)
 		"log\n"
 		"      SECONDS until the rule expires, 0: never\n"
 		"  blacklist del NAME\n"
-		"SOCKET defaults to /etc/sbc/sbcd.sock (control_socket).\n");
-	return 2;
+		"SOCKET (control_socket): default the first that exists of\n"
+		"  %s, %s\n", defaultv[0], defaultv[1]);
+	return f == stdout ? 0 : 2;
 }
 
 int main(int argc, char *argv[])
 {
 	struct sockaddr_un un = {.sun_family = AF_UNIX};
-	const char *path = "/etc/sbc/sbcd.sock";
+	const char *path = NULL;
 	char line[4096] = "", buf[4096], last[256] = "";
 	size_t len = 0;
 	ssize_t n;
@@ -45,8 +54,26 @@ int main(int argc, char *argv[])
 		path = argv[2];
 		i = 3;
 	}
-	if (i >= argc || !strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
-		return usage();
+	if (i < argc && (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")))
+		return usage(stdout);
+	if (i >= argc)
+		return usage(stderr);
+	if (!path) {
+		size_t k;
+
+		for (k = 0; k < sizeof(defaultv) / sizeof(defaultv[0]); k++) {
+			if (!access(defaultv[k], F_OK) || errno != ENOENT) {
+				path = defaultv[k];
+				break;
+			}
+		}
+		if (!path) {
+			fprintf(stderr, "sbcctl: no control socket at %s nor %s "
+				"(give -s SOCKET: sbcd's control_socket)\n",
+				defaultv[0], defaultv[1]);
+			return 1;
+		}
+	}
 	for (; i < argc; i++) {
 		int w = snprintf(line + len, sizeof(line) - len, "%s%s",
 				 len ? " " : "", argv[i]);
@@ -59,7 +86,7 @@ int main(int argc, char *argv[])
 	line[len++] = '\n';
 
 	if (strlen(path) >= sizeof(un.sun_path))
-		return usage();
+		return usage(stderr);
 	strcpy(un.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&un, sizeof(un)) < 0) {

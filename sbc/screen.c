@@ -24,6 +24,26 @@ static int refuse(struct req_ctx *ctx, const char *rule, const char *why)
 	return EPERM;
 }
 
+/* A scanner found once is not asked about again: banned (kernel filter,
+ * shared with the pair and the other pairs) for scanner_ban seconds. */
+static void scanner_ban(struct req_ctx *ctx, const struct bl_rule *r)
+{
+	struct sbc *sbc = ctx->sbc;
+	const uint32_t s = sbc->conf->scanner_ban;
+	int err;
+
+	if (!s || flood_banned(sbc, &ctx->msg->src))
+		return;
+	err = flood_ban(sbc, &ctx->msg->src, s, "scanner");
+	if (err) {
+		LOGW(sbc, "scanner: %j: cannot ban: %m", &ctx->msg->src, err);
+		return;
+	}
+	LOGW(sbc, "scanner: %j matched '%s': banned for %u s",
+	     &ctx->msg->src, r->name, s);
+	event_emit(sbc, ctx, "scanner", "ban");
+}
+
 /* Blacklist rules in order: log-only rules record an event and let the
  * next rule have its say; the first drop or 403 decides. */
 static int blacklisted(struct req_ctx *ctx)
@@ -41,6 +61,8 @@ static int blacklisted(struct req_ctx *ctx)
 			continue;
 		LOGD(sbc, "access side: %r from %J refused: blacklist %s",
 		     &ctx->msg->met, &ctx->msg->src, r->name);
+		if (r->builtin)
+			scanner_ban(ctx, r);
 		ctx->scode = r->action == BL_403 ? 403 : 0;
 		ctx->reason = "Forbidden";
 		return EPERM;

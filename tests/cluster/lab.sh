@@ -26,7 +26,11 @@
 # Functions (MEMBER = n1|n2|n3|qn|cli|core, NODE = n1|n2|n3):
 #   lab_up [NODE...]        build the lab (default n1 n2), start corosync on
 #                           every node, wait until each sees all members;
-#                           sets LAB_UP_MS
+#                           sets LAB_UP_MS (LAB_HOSTS=1: bare hosts with
+#                           sshd instead, below)
+#   lab_ssh NODE CMD...     LAB_HOSTS=1: ssh from cli to NODE as root
+#   lab_ansible ARG... / lab_ansible_playbook ARG...  LAB_HOSTS=1: from
+#                           cli, inventory LAB_W/inventory (group lab)
 #   lab_x MEMBER CMD...     run CMD in MEMBER (nodes: nsenter into the
 #                           holder's net+mount+UTS namespaces)
 #   lab_cli CMD... / lab_core CMD...   lab_x cli / lab_x core
@@ -99,7 +103,24 @@
 # Settings (environment): LAB_TOKEN (totem token ms, 1000: shorter flaps on
 # these VMs), LAB_TOTEM_EXTRA (more totem lines), LAB_KEEP=1 (keep LAB_W),
 # LAB_QNETD=1 (a quorum device, below; set before sourcing this file, so
-# that a machine without the packages skips).
+# that a machine without the packages skips), LAB_HOSTS=1 (below; the same).
+#
+# Bare hosts (LAB_HOSTS=1, for Ansible): lab_up starts no corosync; each
+# node is a bare Debian host reachable by ssh from cli (lab_host.sh): its
+# own PID namespace (the launcher is its PID 1; init scripts' pidof and
+# start-stop-daemon see the node's processes only), its own root (the
+# machine's /usr, /etc, /var as the lower layer of overlays whose upper
+# layers, LAB_W/<node>/root, survive lab_crash + lab_revive like a disk;
+# a fresh /root, /run, /dev/shm and /tmp: LAB_W is not visible there),
+# sshd started by its init script on the node's address, own host keys,
+# root by key only.  The lab's packages are there, nothing of sbc is.
+# lab_ssh NODE CMD, lab_ansible, lab_ansible_playbook run from cli with
+# the files lab_up writes in LAB_W (ssh_config, known_hosts, inventory,
+# ansible.cfg).  lab_x enters the node's PID namespace too; lab_bg refuses
+# such a node (use ssh).  lab_up returns once each sshd lets root in.
+# Not with LAB_QNETD=1; lab_pacemaker, lab_sbcd are not for such nodes
+# (the playbook installs and starts what runs there).  Findings (service
+# managers, pcs, pcsd): the notes, "Ansible hosts in the lab".
 #
 # Quorum device (LAB_QNETD=1, an even number of nodes): lab_up makes the
 # TLS certificates the way corosync-qdevice-net-certutil(8) describes
@@ -160,6 +181,7 @@ LAB_VIP_CORE=192.0.2.51
 LAB_CLI_IP=192.0.2.100
 LAB_CORE_IP=192.0.2.200
 LAB_QNETD=${LAB_QNETD:-0}
+LAB_HOSTS=${LAB_HOSTS:-0}
 LAB_QNETD_IP=192.0.2.30
 LAB_LOCKDIR=${LAB_LOCKDIR:-/run/lock}
 [ -d "$LAB_LOCKDIR" ] && [ -w "$LAB_LOCKDIR" ] || LAB_LOCKDIR=/tmp
@@ -206,6 +228,7 @@ lab_require() {
 		command -v "$c" >/dev/null || lab_skip "$c not installed (make deps)"
 	done
 	[ "$LAB_QNETD" = 1 ] && lab_qnetd_require
+	[ "$LAB_HOSTS" = 1 ] && lab_hosts_require
 	return 0
 }
 
@@ -429,10 +452,15 @@ EOC
 	} > "$LAB_W/corosync.conf"
 }
 
-# Start a node's launcher (lab_node.sh) in its namespaces; returns once
-# the holder has published its PID (the node's mounts are in place).
+# Start a node's launcher (lab_node.sh; lab_host.sh with LAB_HOSTS=1) in
+# its namespaces; returns once the holder has published its PID (the
+# node's mounts are in place).
 lab_node_start() {
 	local n=$1 d=$LAB_W/$1 h
+	if [ "$LAB_HOSTS" = 1 ]; then
+		lab_host_start "$n"
+		return
+	fi
 	mkdir -p "$d/etc-corosync" || fail "mkdir $d"
 	install -m 0644 "$LAB_W/corosync.conf" "$d/etc-corosync/corosync.conf" &&
 		install -m 0400 "$LAB_W/authkey" "$d/etc-corosync/authkey" ||
@@ -465,6 +493,9 @@ lab_holder() {
 # LAB_PRE: the command prefix that runs something in a member.
 # ip netns exec and nsenter (without -p) exec the command: no extra
 # process between, so $! of a background job is the command's PID.
+# A node of LAB_HOSTS=1 has a PID namespace (and its /proc) of its own:
+# nsenter enters it too (-p), and forks for it, so there nsenter's PID
+# is not the command's (lab_bg refuses such a node).
 lab_pre() {
 	local h
 	case $1 in
@@ -472,6 +503,9 @@ lab_pre() {
 	n[123] | qn)
 		h=$(lab_holder "$1") || { echo "node $1 is not running" >&2; return 1; }
 		LAB_PRE=(nsenter -t "$h" -n -m -u --)
+		if [ "$LAB_HOSTS" = 1 ] && [ "$1" != qn ]; then
+			LAB_PRE=(nsenter -t "$h" -n -m -u -p --)
+		fi
 		;;
 	*) echo "no lab member '$1'" >&2; return 1 ;;
 	esac
@@ -491,6 +525,9 @@ lab_bg() {
 	local m=$1 log=$2
 	local -a LAB_PRE
 	shift 2
+	case $LAB_HOSTS:$m in
+	1:n[123]) fail "lab_bg: $m is a host (LAB_HOSTS=1): start it over ssh (lab_ssh)" ;;
+	esac
 	lab_pre "$m" || fail "lab_bg: $m is not running"
 	"${LAB_PRE[@]}" "$@" </dev/null >"$log" 2>&1 &
 	LAB_BG_PID=$!
@@ -835,6 +872,147 @@ lab_pacemaker() {
 	lab_log "Pacemaker up: $p Promoted with the VIPs, after $(lab_secs 0 "$LAB_PCMK_MS") s"
 }
 
+# ---- bare hosts for Ansible (LAB_HOSTS=1) ----------------------------------
+
+# The nodes as bare Debian hosts reachable by ssh (lab_host.sh): each its
+# own root (the host's /usr, /etc, /var under an overlay), PID namespace
+# and sshd; no corosync is started, nothing of sbc is there.  From cli:
+#   lab_ssh NODE CMD...    ssh -F LAB_W/ssh_config NODE CMD (root, by key)
+#   lab_ansible ARG...     ansible with LAB_W/ansible.cfg (inventory
+#                          LAB_W/inventory: group lab, the nodes with
+#                          ansible_host their lab address)
+#   lab_ansible_playbook ARG...  ansible-playbook, the same way
+# Files in LAB_W: ssh/id_ed25519 (the client key, root's authorized key on
+# every node), known_hosts (each node's own host keys, by name and
+# address), ssh_config, inventory, ansible.cfg, ansible/ (Ansible's home,
+# local temp files and ssh control sockets: nothing in /root/.ansible,
+# and no control socket another lab's ansible could pick up: the node
+# addresses are the same in every lab).
+lab_hosts_require() {
+	local c
+	for c in sshd ssh ssh-keygen; do
+		command -v "$c" >/dev/null || lab_skip "$c not installed (LAB_HOSTS=1; make test-deps)"
+	done
+	[ -x /etc/init.d/ssh ] || lab_skip "no /etc/init.d/ssh (openssh-server; make test-deps)"
+	[ "$LAB_QNETD" = 1 ] && fail "LAB_HOSTS=1 and LAB_QNETD=1 do not go together (yet)"
+	# a node's overlay of /usr, /etc or /var cannot hold its own upper layer
+	case $(realpath -m "$LAB_W")/ in
+	/usr/* | /etc/* | /var/*) lab_skip "LAB_HOSTS=1: the work dir $LAB_W must not be under /usr, /etc or /var (TMPDIR)" ;;
+	esac
+	# bare: nothing of sbc in a node before the playbook runs
+	for c in /usr/sbin/sbcd /usr/bin/sbcctl /etc/sbc /usr/lib/ocf/resource.d/sbc; do
+		[ -e "$c" ] && lab_skip "LAB_HOSTS=1: $c on this machine would be in every node"
+	done
+	return 0
+}
+
+lab_host_start() {
+	local n=$1 d=$LAB_W/$1 h
+	mkdir -p "$d" || fail "mkdir $d"
+	rm -f "$d/holder.pid"
+	LAB_LOGS="$LAB_LOGS $d/root/var/log/sshd.log"
+	# setsid, disown: as lab_node_start; --kill-child: the node's PID 1
+	# (and so the whole PID namespace) dies with the unshare process
+	setsid ip netns exec "$LAB_P-$n" unshare --mount --uts --pid --fork --kill-child \
+		--propagation private -- bash "$LAB_HERE/lab_host.sh" "$n" "$d" "$LAB_W" \
+		</dev/null >>"$d/node.log" 2>&1 &
+	disown $!
+	# 30 s: ssh-keygen -A makes an RSA key at the first boot
+	for _ in $(seq 1 600); do
+		h=$(cat "$d/holder.pid" 2>/dev/null)
+		[ -n "$h" ] && return 0
+		sleep 0.05
+	done
+	fail "node $n: host launcher did not come up within 30 s: $(tail -3 "$d/node.log")"
+}
+
+lab_ssh() {
+	local n=$1
+	shift
+	lab_cli ssh -F "$LAB_W/ssh_config" "$n" "$@"
+}
+
+# ansible or ansible-playbook in cli, with the lab's configuration.
+lab_ansible_env() {
+	local cmd=$1
+	shift
+	lab_cli env ANSIBLE_CONFIG="$LAB_W/ansible.cfg" ANSIBLE_HOME="$LAB_W/ansible" \
+		ANSIBLE_NOCOLOR=1 "$cmd" "$@"
+}
+lab_ansible() { lab_ansible_env ansible "$@"; }
+lab_ansible_playbook() { lab_ansible_env ansible-playbook "$@"; }
+
+# The client's files (see above) once the nodes' host keys are known.
+lab_hosts_client() {
+	local n f ip
+	: > "$LAB_W/known_hosts"
+	{
+		echo "# the lab's hosts (lab.sh, LAB_HOSTS=1): ssh -F $LAB_W/ssh_config NODE, from cli"
+		for n in $LAB_NODES; do
+			ip=$(lab_ip "$n")
+			printf 'Host %s\n\tHostName %s\n' "$n" "$ip"
+			for f in "$LAB_W/$n"/hostkeys/*.pub; do
+				[ -s "$f" ] || fail "$n: no host key in $LAB_W/$n/hostkeys"
+				awk -v h="$n,$ip" '{ print h, $1, $2 }' "$f" >> "$LAB_W/known_hosts"
+			done
+		done
+		cat <<EOC
+Host *
+	User root
+	IdentityFile $LAB_W/ssh/id_ed25519
+	IdentitiesOnly yes
+	UserKnownHostsFile $LAB_W/known_hosts
+	GlobalKnownHostsFile /dev/null
+	StrictHostKeyChecking yes
+	BatchMode yes
+	ConnectTimeout 5
+	LogLevel ERROR
+EOC
+	} > "$LAB_W/ssh_config"
+	{
+		echo "[lab]"
+		for n in $LAB_NODES; do
+			echo "$n ansible_host=$(lab_ip "$n")"
+		done
+		printf '\n[lab:vars]\nansible_user=root\n'
+	} > "$LAB_W/inventory"
+	mkdir -p "$LAB_W/ansible/tmp" "$LAB_W/ansible/cp" || fail "mkdir $LAB_W/ansible"
+	cat > "$LAB_W/ansible.cfg" <<EOC
+[defaults]
+inventory = $LAB_W/inventory
+home = $LAB_W/ansible
+local_tmp = $LAB_W/ansible/tmp
+interpreter_python = /usr/bin/python3
+retry_files_enabled = False
+
+[ssh_connection]
+ssh_args = -F $LAB_W/ssh_config -o ControlMaster=auto -o ControlPersist=60s
+control_path_dir = $LAB_W/ansible/cp
+pipelining = True
+EOC
+}
+
+# The client key, every node booted, the client's files, and each sshd
+# answering (bounded: 20 s).
+lab_hosts_up() {
+	local n ok=0
+	mkdir -p "$LAB_W/ssh" || fail "mkdir $LAB_W/ssh"
+	ssh-keygen -q -t ed25519 -N '' -C "sbc-lab$LAB_IDX" -f "$LAB_W/ssh/id_ed25519" ||
+		fail "ssh-keygen (client key)"
+	for n in $LAB_NODES; do
+		lab_node_start "$n"
+	done
+	lab_hosts_client
+	for n in $LAB_NODES; do
+		ok=0
+		for _ in $(seq 1 100); do
+			lab_ssh "$n" true </dev/null >/dev/null 2>"$LAB_W/$n/ssh.err" && { ok=1; break; }
+			sleep 0.2
+		done
+		[ "$ok" = 1 ] || fail "ssh to $n: $(cat "$LAB_W/$n/ssh.err")"
+	done
+}
+
 # ---- quorum device (LAB_QNETD=1) -------------------------------------------
 
 # The quorum device's timing: LAB_QDEVICE_TIMEOUT is quorum.device.timeout
@@ -1009,6 +1187,14 @@ lab_up() {
 	[ "$count" -ge 2 ] || fail "lab_up: at least 2 nodes"
 	lab_net || fail "cannot build the lab network"
 	lab_corosync_conf
+	if [ "$LAB_HOSTS" = 1 ]; then
+		lab_hosts_up
+		: > "$LAB_W/lab.hosts"
+		echo "$LAB_NODES" > "$LAB_W/lab.nodes"
+		LAB_UP_MS=$(($(lab_ms) - t0))
+		lab_log "lab $LAB_P up ($LAB_NODES as bare hosts, sshd on each) in $(lab_secs 0 "$LAB_UP_MS") s"
+		return 0
+	fi
 	[ "$LAB_QNETD" = 1 ] && lab_qnetd_up
 	for n in $LAB_NODES; do
 		lab_node_start "$n"
@@ -1075,6 +1261,7 @@ lab_exit() {
 if [ -n "${LAB_ATTACH:-}" ]; then
 	LAB_NODES=$(cat "$LAB_W/lab.nodes" 2>/dev/null) ||
 		{ echo "no lab at $LAB_W" >&2; exit 2; }
+	[ -e "$LAB_W/lab.hosts" ] && LAB_HOSTS=1
 	return 0 2>/dev/null || exit 0
 fi
 lab_require

@@ -42,6 +42,9 @@ if [ "$act" = x ]; then
 			echo "node $m is not running" >&2
 			exit 1
 		fi
+		# a host of LAB_HOSTS=1 (lab.hosts): its PID namespace too
+		[ -e "$LAB_WORKDIR/lab.hosts" ] && [ "$m" != qn ] &&
+			exec nsenter -t "$h" -n -m -u -p -- "$@"
 		exec nsenter -t "$h" -n -m -u -- "$@"
 		;;
 	*) echo "no lab member '$m'" >&2; exit 2 ;;

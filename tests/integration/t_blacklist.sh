@@ -1,9 +1,11 @@
 #!/bin/bash
-# Blacklists: built-in scanner signatures (drop; FPBX log-only) and
+# Blacklists: built-in scanner signatures (drop and a ban of the source;
+# FPBX log-only) and
 # configured rules on source, number, From, display name and User-Agent
 # with exact/prefix/substring/regex matching, actions drop/403/log and
 # expiry; emergency calls exempt; each hit a security event.
 . "$(dirname "$0")/lib.sh"
+SBCCTL=${SBCCTL:?SBCCTL must point to sbcctl}
 
 PEERS="[peer test]
 addr = 127.0.$T_N.0/24
@@ -51,9 +53,16 @@ try() { # NAME EXPECT NUMBER [SOURCE] : extra header lines on stdin,
 	esac
 }
 
-echo "User-Agent: friendly-scanner" | try scanner_ua TIMEOUT 5551234
-echo "User-Agent: sipcli/v1.8" | try sipcli TIMEOUT 5551234
-FROM='<sip:100@1.1.1.1>;tag=1' try from_probe TIMEOUT 100 < /dev/null
+# each scanner from its own address: the first hit bans it (scanner_ban)
+S1=127.0.$T_N.30
+echo "User-Agent: friendly-scanner" | try scanner_ua TIMEOUT 5551234 "$S1"
+echo "User-Agent: sipcli/v1.8" | try sipcli TIMEOUT 5551234 127.0.$T_N.31
+FROM='<sip:100@1.1.1.1>;tag=1' try from_probe TIMEOUT 100 127.0.$T_N.32 < /dev/null
+"$SBCCTL" -s "$W/sbcd.sock" bans | grep -q "^$S1 remaining=[0-9]*s dropped=[0-9]* reason=scanner$" ||
+	fail "the scanner is not banned: $("$SBCCTL" -s "$W/sbcd.sock" bans)"
+try scanner_banned TIMEOUT 5551234 "$S1" < /dev/null
+grep -q "scanner: $S1 matched 'ua-friendly-scanner': banned for 600 s" "$W/sbcd.log" ||
+	fail "no log line of the scanner's ban"
 echo "User-Agent: FPBX-13.0.197(13.13.1)" | try fpbx "SIP/2.0 180" 5551234
 grep -q '"rule":"blacklist:ua-fpbx","action":"log"' "$W/security.log" || fail "no log event for FPBX"
 echo "User-Agent: friendly-scanner" | try emergency "SIP/2.0 180" 911
