@@ -46,7 +46,7 @@ trap t_exit EXIT
 # ansible-lint first: no lab needed
 (cd "$SRC/ansible" && ansible-lint --nocolor --profile production) >"$LAB_W/lint.out" 2>&1 ||
 	fail "ansible-lint --profile production: $(tail -20 "$LAB_W/lint.out")"
-ok "ansible-lint $(ansible-lint --version 2>/dev/null | awk 'NR == 1 { print $2 }') --profile production on ansible/: $(grep -o 'Passed.*' "$LAB_W/lint.out" | head -1)"
+ok "ansible-lint $(ansible-lint --nocolor --version 2>/dev/null | awk 'NR == 1 { print $2 }') --profile production on ansible/: $(grep -o 'Passed.*' "$LAB_W/lint.out" | head -1)"
 
 mkdir -p "$LAB_W/deb"
 cpack -G DEB --config "$BUILD_DIR/CPackConfig.cmake" -B "$LAB_W/deb" \
@@ -69,6 +69,13 @@ play() { # OUT [ARG...]: ansible-playbook site.yml with the lab's inventory
 	lab_ansible_playbook -i "$LAB_W/inv" "$SRC/ansible/site.yml" "$@" </dev/null >"$out" 2>&1
 }
 on() { local n=$1; shift; lab_ssh "$n" "$@" </dev/null; }
+# OUT holds no task but the argument spec's and validate.yml's (by name)
+validation_only() {
+	local names
+	names=$(sed -n 's/^- name: //p' "$SRC/ansible/roles/sbc/tasks/validate.yml")
+	! grep '^TASK \[' "$1" | sed -E 's/^TASK \[(sbc : )?//; s/\] \**$//' |
+		grep -v '^Validating arguments against arg spec' | grep -vxF -f <(echo "$names") | grep -q .
+}
 sbcd_pid() { on "$1" 'pidof sbcd'; }
 
 lab_up $NODES
@@ -121,9 +128,15 @@ ip -n "$LAB_P-cli" addr add "$NEW_IP/24" dev eth0 || fail "address $NEW_IP on cl
 for n in $NODES; do
 	on "$n" 'test ! -e /usr/sbin/sbcd && ! dpkg -s sbc >/dev/null 2>&1' || fail "$n is not bare"
 done
+# the first run's task times, where ansible.posix (Debian's ansible) is there
+PROFILE=""
+ansible-doc -t callback ansible.posix.profile_tasks >/dev/null 2>&1 && PROFILE=ansible.posix.profile_tasks
 T0=$(lab_ms)
-play "$LAB_W/play1.out" && recap_ok "$LAB_W/play1.out" || fail "the first run: $(tail -30 "$LAB_W/play1.out")"
+ANSIBLE_CALLBACKS_ENABLED=$PROFILE play "$LAB_W/play1.out" && recap_ok "$LAB_W/play1.out" ||
+	fail "the first run: $(tail -30 "$LAB_W/play1.out")"
 T_DEPLOY=$(($(lab_ms) - T0))
+[ -z "$PROFILE" ] || lab_log "the first run's slowest tasks: $(grep -E -- ' -{3,} +[0-9.]+s$' "$LAB_W/play1.out" |
+	head -6 | sed -E 's/ -{3,} +/ /' | paste -sd ';' -)"
 P=$(lab_promoted n1) || fail "no node Promoted after the play: $(lab_crm n1 crm_mon -1 2>&1 | tail -15)"
 lab_has_vips "$P" || fail "$P Promoted without the VIPs: $(lab_crm n1 crm_mon -1 2>&1 | tail -15)"
 lab_pcmk_settled "$P" || fail "not every sbcd instance runs: $(lab_crm n1 crm_mon -1 2>&1 | tail -15)"
@@ -219,10 +232,43 @@ rc=0
 lab_ansible_playbook -i "$LAB_W/inv-bad" "$SRC/ansible/site.yml" </dev/null >"$LAB_W/bad.out" 2>&1 || rc=$?
 [ "$rc" != 0 ] || fail "the play without sbc_upstream succeeded"
 grep -q 'sbc_upstream' "$LAB_W/bad.out" || fail "the failure does not name sbc_upstream: $(tail -20 "$LAB_W/bad.out")"
-grep -Eq '^(ok|changed): \[n[12]\]' "$LAB_W/bad.out" && fail "a task ran on a host: $(grep -E '^(ok|changed): ' "$LAB_W/bad.out" | head)"
+validation_only "$LAB_W/bad.out" || fail "a task past the validation ran: $(grep '^TASK' "$LAB_W/bad.out")"
+grep -Eq '^(ok|changed): \[n[12]' "$LAB_W/bad.out" && fail "a task ran on a host: $(grep -E '^(ok|changed): ' "$LAB_W/bad.out" | head)"
 [ "$(on n1 'md5sum </etc/sbc/sbc.conf')" = "$CONF0" ] || fail "sbc.conf changed by the failed play"
 [ "$(sbcd_pid n1) $(sbcd_pid n2)" = "$PIDS1" ] || fail "sbcd restarted by the failed play"
 ok "without sbc_upstream: rc $rc before any task on a host: $(grep -o 'missing required arguments: [a-z_, ]*\|the variable sbc_upstream is required[^"]*' "$LAB_W/bad.out" | head -1)"
+
+# an empty required variable (the role's assert, on the controller), an
+# invalid choice (the argument spec): the same, each naming its variable
+bad_run() { # NAME SED-EXPR WANT: the play fails naming WANT, no task on a host
+	rm -rf "$LAB_W/inv-$1" && cp -r "$LAB_W/inv" "$LAB_W/inv-$1"
+	sed -i "$2" "$LAB_W/inv-$1/group_vars/sbc_nodes.yml"
+	rc=0
+	lab_ansible_playbook -i "$LAB_W/inv-$1" "$SRC/ansible/site.yml" </dev/null >"$LAB_W/$1.out" 2>&1 || rc=$?
+	[ "$rc" != 0 ] || fail "$1: the play succeeded"
+	grep -q "$3" "$LAB_W/$1.out" || fail "$1: the failure does not name $3: $(tail -20 "$LAB_W/$1.out")"
+	# only the argument spec (on the controller, shown per host) and the
+	# asserts of validate.yml (delegated to localhost) ran
+	validation_only "$LAB_W/$1.out" || fail "$1: a task past the validation ran: $(grep '^TASK' "$LAB_W/$1.out")"
+	return 0
+}
+bad_run empty "s/^sbc_access_addr: .*/sbc_access_addr: ''/" 'the variable sbc_access_addr is required'
+MSG_EMPTY=$(grep -o 'the variable sbc_access_addr is required[^"]*' "$LAB_W/empty.out" | head -1)
+bad_run choice '$a sbc_log_level: loud' 'sbc_log_level'
+MSG_CHOICE=$(grep -o 'value of sbc_log_level must be one of[^"]*' "$LAB_W/choice.out" | head -1)
+# a value only sbcd can judge: refused by validate (sbcd -t) on the
+# generated file, before it replaces sbc.conf; sbcd runs on, unreloaded
+rm -rf "$LAB_W/inv-sbcdt" && cp -r "$LAB_W/inv" "$LAB_W/inv-sbcdt"
+sed -i 's/^  dialog_max_duration: 600/  dialog_max_duration: 600\n  media_port_min: banana/' "$LAB_W/inv-sbcdt/group_vars/sbc_nodes.yml"
+rc=0
+lab_ansible_playbook -i "$LAB_W/inv-sbcdt" "$SRC/ansible/site.yml" </dev/null >"$LAB_W/sbcdt.out" 2>&1 || rc=$?
+[ "$rc" != 0 ] || fail "the play with media_port_min = banana succeeded"
+grep -q 'failed to validate' "$LAB_W/sbcdt.out" && grep -q 'media_port_min' "$LAB_W/sbcdt.out" ||
+	fail "no validate failure naming media_port_min: $(grep -A5 'fatal:' "$LAB_W/sbcdt.out" | head -20)"
+grep -q 'RUNNING HANDLER' "$LAB_W/sbcdt.out" && fail "a handler ran after the failed validate"
+[ "$(on n1 'md5sum </etc/sbc/sbc.conf')" = "$CONF0" ] || fail "sbc.conf changed by the refused file"
+[ "$(sbcd_pid n1) $(sbcd_pid n2)" = "$PIDS1" ] || fail "sbcd restarted by the failed play"
+ok "sbc_access_addr empty: $MSG_EMPTY; sbc_log_level loud: $MSG_CHOICE; media_port_min banana: refused by sbcd -t ($(grep -o '[^ "]*media_port_min[^"\\]*' "$LAB_W/sbcdt.out" | head -1)), sbc.conf and sbcd untouched"
 
 # the held call ends normally (the callee's BYE, HOLD ms after its ACK)
 pair_calls_done 90 "$HELD" "$UAS"
