@@ -8,7 +8,9 @@
 #   - the first run deploys the pair from bare hosts: Pacemaker has one
 #     sbcd Promoted with both VIPs, the access address answers an OPTIONS,
 #     a call goes through (sipp in cli -> VIP -> sipp in core); its
-#     duration is printed;
+#     duration is printed (and, with ansible.posix, the slowest tasks);
+#     n1 is also in sbc_redis: the role's redis-server there, with a
+#     password, and the active sbcd connected to it;
 #   - the second run reports changed=0 on every host;
 #   - with a call held, a peer is added in the inventory: the run reloads
 #     sbcd (same PID on each node, the reload in its log), the new peer's
@@ -34,6 +36,8 @@ T_START=$(lab_ms)
 NODES="n1 n2"
 CPACK=""
 NEW_IP=192.0.2.101
+# the lab's Redis password (a real site's comes from the vault)
+REDIS_PASS=lab-$LAB_IDX-$$
 
 t_exit() {
 	local rc=$?
@@ -101,6 +105,16 @@ all:
           ansible_host: $(lab_ip n1)
         n2:
           ansible_host: $(lab_ip n2)
+    sbc_redis:
+      hosts:
+        n1:
+EOF
+cat >"$LAB_W/inv/group_vars/sbc_redis.yml" <<EOF
+sbc_redis_install: true
+sbc_redis_bind: $(lab_ip n1)
+sbc_redis_password: $REDIS_PASS
+sbc_service_use: service
+sbc_apt_update_cache: false
 EOF
 cat >"$LAB_W/inv/group_vars/sbc_nodes.yml" <<EOF
 sbc_deb: $DEB
@@ -116,6 +130,8 @@ sbc_core_nic: eth0
 sbc_upstream: sip:$LAB_CORE_IP:5080;transport=udp
 sbc_pcmk_properties:
   dc-deadtime: 2s
+sbc_redis: $(lab_ip n1):6379
+sbc_redis_password: $REDIS_PASS
 sbc_options:
   dialog_max_duration: 600
 sbc_peers:
@@ -149,6 +165,15 @@ done
 	fail "n1 and n2 have different keys"
 KEYS=$(on n1 'md5sum </etc/corosync/authkey; md5sum </var/lib/sbc/flow.key')
 ok "bare hosts to a cluster in $(lab_secs 0 "$T_DEPLOY") s (ansible-playbook, $(grep -c '^TASK' "$LAB_W/play1.out") tasks): $P Promoted with both VIPs, sbcd on both, one authkey and one flow key on both"
+
+# Redis on n1 (group sbc_redis: a lab shortcut, a site has its own
+# host), installed last by site.yml: sbcd started without it and connects
+# once it is there
+redis_up() { on "$P" "sbcctl -s /run/sbc/sbcd.sock stats" | grep -q '^redis_state up$'; }
+wait_for 15 redis_up || fail "sbcd on $P is not connected to Redis: $(on "$P" 'sbcctl -s /run/sbc/sbcd.sock stats' | grep redis; on n1 "redis-cli -h $(lab_ip n1) -a '$REDIS_PASS' --no-auth-warning ping; redis-cli -h $(lab_ip n1) ping; ps -eo pid,args | grep -i [r]edis" 2>&1)"
+on n1 "grep -q '^requirepass ' /etc/redis/sbc.conf && grep -qx 'include /etc/redis/sbc.conf' /etc/redis/redis.conf" ||
+	fail "redis-server on n1 not configured by the role"
+ok "redis-server on n1 (sbc_redis_install), password set; sbcd on $P: redis_state up"
 
 # the access address answers an OPTIONS from the peer cli
 OPT=$(lab_cli timeout 10 python3 -c '
