@@ -21,11 +21,13 @@ DEPS = build-essential cmake pkg-config libre-dev libssl-dev openssl \
 # in the lab's namespaces only), and the lab's hosts for Ansible (t_hosts:
 # an sshd per node, started in the node's namespaces only; ansible-core
 # run from the client namespace; python3-apt for Ansible's apt module in
-# the nodes, which have the machine's packages and no mirror to fetch it).
+# the nodes, which have the machine's packages and no mirror to fetch it;
+# ansible-lint for the role's lint in t_ansible).
 TEST_DEPS = $(DEPS) sip-tester resource-agents kamailio kamailio-tls-modules iproute2 \
        procps util-linux python3 sipvicious corosync corosync-qdevice \
        corosync-qnetd iputils-arping libxml2-utils shellcheck pacemaker pcs \
-       redis-server redis-sentinel openssh-server ansible-core python3-apt
+       redis-server redis-sentinel openssh-server ansible-core python3-apt \
+       ansible-lint
 # ... and what `make deb` needs: dpkg-shlibdeps and dpkg-buildflags
 # (dpkg-dev), file (CPack's ELF detection), lintian. The package test
 # (label deb) needs them too.

@@ -1701,6 +1701,7 @@ static void redis_destructor(void *arg)
 	list_flush(&r->inflight);
 	list_flush(&r->queue);
 	mem_deref(r->queued);
+	mem_deref((void *)r->conf);
 }
 
 static int names(struct redis *r)
@@ -1730,7 +1731,9 @@ int redis_init(struct sbc *sbc)
 	if (!r)
 		return ENOMEM;
 	r->sbc = sbc;
-	r->conf = conf;
+	/* a reference: a reload replaces sbc->conf and drops the old one,
+	 * and every redis_* option keeps its start-up value (CF_RESTART) */
+	r->conf = mem_ref((void *)conf);
 	r->cmd.r = r->sub.r = r->snt.r = r;
 	r->state = R_CONNECTING;
 	err = hash_alloc(&r->queued, 1024);
