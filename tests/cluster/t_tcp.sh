@@ -35,6 +35,10 @@ pair_sipua_uac tls tls 5061 5080 "$CALLS" 27 100
 UTLS=$LAB_BG_PID
 wait_for 30 up n1 || fail "calls not all up on n1: $(n_calls n1)"
 wait_for 10 up n2 || fail "n2 lacks calls: $(n_calls n2)"
+# a call n1 confirmed may have its 200 still on the wire to the caller
+# (the crash cuts the cable first): only the caller's ACK says it has it
+acked() { [ "$(grep -c 'access side: ACK ' "$LAB_W/n1/sbcd.log")" -ge "$((2 * CALLS))" ]; }
+wait_for 10 acked || fail "not every caller ACKed its 200 through n1"
 ok "$CALLS TCP and $CALLS TLS calls up through n1, replicated to n2"
 
 # sbcd's connections to the callee, as the callee sees them: from the core
