@@ -174,6 +174,10 @@ node_set a "flood_requests = 5"
 node_set a "flood_window = 10"
 node_set a "flood_ban = 600"
 node_start a
+# a's merge of its counters on connecting is written before Redis dies
+# (else it waits in the queue too and takes 2 of the 16 places)
+merged() { grep -q "redis: loaded .* from $R:$RPORT$" "$W/a/sbcd.log" && [ "$(stat_of a redis_queued)" = 0 ]; }
+wait_for 100 merged || fail "a did not connect and merge: $(stat_of a redis_queued) queued"
 redis_signal main KILL
 wait_for 30 grep -q "redis: down (" "$W/a/sbcd.log" || fail "a did not see Redis die"
 for i in $(seq 1 20); do
