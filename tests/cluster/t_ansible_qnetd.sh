@@ -10,7 +10,9 @@
 #     corosync-quorumtool -s shows 3 expected votes and a Qdevice row,
 #     corosync-qdevice-tool -sv "State: Connected", and qnetd lists both
 #     nodes;
-#   - the second run reports changed=0 on n1, n2 and qn.
+#   - the second run reports changed=0 on n1, n2 and qn;
+#   - a required variable removed: the play stops before any task on a
+#     host, qn included.
 # The rest of the role (calls, a peer change, bad input) is t_ansible's.
 # Skips (77) without ansible, ssh, qnetd or the package tools.
 LAB_HOSTS=1
@@ -143,6 +145,20 @@ play "$LAB_W/play2.out" && recap_ok "$LAB_W/play2.out" 0 ||
 T_RERUN=$(($(lab_ms) - T0))
 for n in n1 n2; do connected "$n" || fail "$n: qdevice not connected after the second run"; done
 ok "the playbook again: changed=0 on n1, n2 and qn ($(lab_secs 0 "$T_RERUN") s)"
+
+# 3. a required variable missing: the play stops before any task on a
+# host, the qnetd host's included (site.yml validates first)
+cp -r "$LAB_W/inv" "$LAB_W/inv-bad"
+sed -i '/^sbc_upstream:/d' "$LAB_W/inv-bad/group_vars/sbc_nodes.yml"
+rc=0
+lab_ansible_playbook -i "$LAB_W/inv-bad" "$SRC/ansible/site.yml" </dev/null >"$LAB_W/bad.out" 2>&1 || rc=$?
+[ "$rc" != 0 ] || fail "the play without sbc_upstream succeeded"
+grep -q 'missing required arguments: sbc_upstream' "$LAB_W/bad.out" ||
+	fail "the failure does not name sbc_upstream: $(tail -20 "$LAB_W/bad.out")"
+grep -Eq '^(ok|changed): \[(n[12]|qn)\]' "$LAB_W/bad.out" &&
+	fail "a task ran on a host: $(grep -E '^(ok|changed): ' "$LAB_W/bad.out" | head)"
+grep -q "^PLAY \[The quorum device" "$LAB_W/bad.out" && fail "the qnetd play ran: $(grep '^PLAY\|^TASK' "$LAB_W/bad.out")"
+ok "without sbc_upstream: rc $rc, stopped by site.yml's validation before any task on n1, n2 or qn"
 
 lab_down
 LEFT=$(lab_leftovers)
