@@ -118,7 +118,11 @@
 # the files lab_up writes in LAB_W (ssh_config, known_hosts, inventory,
 # ansible.cfg).  lab_x enters the node's PID namespace too; lab_bg refuses
 # such a node (use ssh).  lab_up returns once each sshd lets root in.
-# Not with LAB_QNETD=1; lab_pacemaker, lab_sbcd are not for such nodes
+# With LAB_QNETD=1 a third bare host qn (192.0.2.30) comes up beside the
+# nodes, the same way (ssh, in the inventory and ssh_config): nothing of
+# qnetd is started or made there (no certificates), the playbook does it
+# (t_ansible_qnetd); LAB_HOSTS_ALL is the nodes and qn.
+# lab_pacemaker, lab_sbcd are not for such nodes
 # (the playbook installs and starts what runs there).  Findings (service
 # managers, pcs, pcsd): the notes, "Ansible hosts in the lab".
 #
@@ -503,7 +507,7 @@ lab_pre() {
 	n[123] | qn)
 		h=$(lab_holder "$1") || { echo "node $1 is not running" >&2; return 1; }
 		LAB_PRE=(nsenter -t "$h" -n -m -u --)
-		if [ "$LAB_HOSTS" = 1 ] && [ "$1" != qn ]; then
+		if [ "$LAB_HOSTS" = 1 ]; then
 			LAB_PRE=(nsenter -t "$h" -n -m -u -p --)
 		fi
 		;;
@@ -526,7 +530,7 @@ lab_bg() {
 	local -a LAB_PRE
 	shift 2
 	case $LAB_HOSTS:$m in
-	1:n[123]) fail "lab_bg: $m is a host (LAB_HOSTS=1): start it over ssh (lab_ssh)" ;;
+	1:n[123] | 1:qn) fail "lab_bg: $m is a host (LAB_HOSTS=1): start it over ssh (lab_ssh)" ;;
 	esac
 	lab_pre "$m" || fail "lab_bg: $m is not running"
 	"${LAB_PRE[@]}" "$@" </dev/null >"$log" 2>&1 &
@@ -894,7 +898,6 @@ lab_hosts_require() {
 		command -v "$c" >/dev/null || lab_skip "$c not installed (LAB_HOSTS=1; make test-deps)"
 	done
 	[ -x /etc/init.d/ssh ] || lab_skip "no /etc/init.d/ssh (openssh-server; make test-deps)"
-	[ "$LAB_QNETD" = 1 ] && fail "LAB_HOSTS=1 and LAB_QNETD=1 do not go together (yet)"
 	# a node's overlay of /usr, /etc or /var cannot hold its own upper layer
 	case $(realpath -m "$LAB_W")/ in
 	/usr/* | /etc/* | /var/*) lab_skip "LAB_HOSTS=1: the work dir $LAB_W must not be under /usr, /etc or /var (TMPDIR)" ;;
@@ -948,7 +951,7 @@ lab_hosts_client() {
 	: > "$LAB_W/known_hosts"
 	{
 		echo "# the lab's hosts (lab.sh, LAB_HOSTS=1): ssh -F $LAB_W/ssh_config NODE, from cli"
-		for n in $LAB_NODES; do
+		for n in $LAB_HOSTS_ALL; do
 			ip=$(lab_ip "$n")
 			printf 'Host %s\n\tHostName %s\n' "$n" "$ip"
 			for f in "$LAB_W/$n"/hostkeys/*.pub; do
@@ -971,7 +974,7 @@ EOC
 	} > "$LAB_W/ssh_config"
 	{
 		echo "[lab]"
-		for n in $LAB_NODES; do
+		for n in $LAB_HOSTS_ALL; do
 			echo "$n ansible_host=$(lab_ip "$n")"
 		done
 		printf '\n[lab:vars]\nansible_user=root\n'
@@ -999,11 +1002,12 @@ lab_hosts_up() {
 	mkdir -p "$LAB_W/ssh" || fail "mkdir $LAB_W/ssh"
 	ssh-keygen -q -t ed25519 -N '' -C "sbc-lab$LAB_IDX" -f "$LAB_W/ssh/id_ed25519" ||
 		fail "ssh-keygen (client key)"
-	for n in $LAB_NODES; do
+	LAB_HOSTS_ALL="$LAB_NODES$([ "$LAB_QNETD" = 1 ] && echo " qn")"
+	for n in $LAB_HOSTS_ALL; do
 		lab_node_start "$n"
 	done
 	lab_hosts_client
-	for n in $LAB_NODES; do
+	for n in $LAB_HOSTS_ALL; do
 		ok=0
 		for _ in $(seq 1 100); do
 			lab_ssh "$n" true </dev/null >/dev/null 2>"$LAB_W/$n/ssh.err" && { ok=1; break; }
@@ -1192,7 +1196,7 @@ lab_up() {
 		: > "$LAB_W/lab.hosts"
 		echo "$LAB_NODES" > "$LAB_W/lab.nodes"
 		LAB_UP_MS=$(($(lab_ms) - t0))
-		lab_log "lab $LAB_P up ($LAB_NODES as bare hosts, sshd on each) in $(lab_secs 0 "$LAB_UP_MS") s"
+		lab_log "lab $LAB_P up ($LAB_HOSTS_ALL as bare hosts, sshd on each) in $(lab_secs 0 "$LAB_UP_MS") s"
 		return 0
 	fi
 	[ "$LAB_QNETD" = 1 ] && lab_qnetd_up
