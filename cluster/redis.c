@@ -991,10 +991,9 @@ static void line_trim(struct pl *line)
 		--line->l;
 }
 
-/* store_share()'s hook: bans, rules and counters, each line a record. */
-static void share_h(const struct mbuf *mb, void *arg)
+/* Each line of a buffer of records, as a change (or a merge). */
+static void changes(struct redis *r, const struct mbuf *mb, bool merge)
 {
-	struct redis *r = arg;
 	struct pl txt, line;
 
 	txt.p = (const char *)mb->buf;
@@ -1006,9 +1005,15 @@ static void share_h(const struct mbuf *mb, void *arg)
 		line.l = nl ? (size_t)(nl - txt.p) + 1 : txt.l;
 		pl_advance(&txt, line.l);
 		line_trim(&line);
-		if (line.l && change(r, &line, false) == EBADMSG)
+		if (line.l && change(r, &line, merge) == EBADMSG && !merge)
 			LOGW(r->sbc, "redis: cannot share '%r'", &line);
 	}
+}
+
+/* store_share()'s hook: bans, rules and counters, each line a record. */
+static void share_h(const struct mbuf *mb, void *arg)
+{
+	changes(arg, mb, false);
 }
 
 /* Everything this node holds goes into Redis where Redis has less: a
@@ -1017,7 +1022,6 @@ static void share_h(const struct mbuf *mb, void *arg)
 static void merge_push(struct redis *r)
 {
 	struct mbuf *mb = mbuf_alloc(8192);
-	struct pl txt, line;
 	int err;
 
 	if (!mb)
@@ -1025,24 +1029,10 @@ static void merge_push(struct redis *r)
 	err = flood_save(mb, r->sbc);
 	err = err ? err : bl_save(mb, &r->sbc->blacklist);
 	err = err ? err : store_save(mb, &r->sbc->store);
-	if (err) {
+	if (err)
 		LOGW(r->sbc, "redis: cannot merge into %s: %m", r->addr, err);
-		mem_deref(mb);
-		return;
-	}
-	pl_set_mbuf(&txt, mb);
-	txt.p = (const char *)mb->buf;
-	txt.l = mb->end;
-	while (txt.l) {
-		const char *nl = pl_strchr(&txt, '\n');
-
-		line.p = txt.p;
-		line.l = nl ? (size_t)(nl - txt.p) + 1 : txt.l;
-		pl_advance(&txt, line.l);
-		line_trim(&line);
-		if (line.l)
-			(void)change(r, &line, true);
-	}
+	else
+		changes(r, mb, true);
 	mem_deref(mb);
 }
 
