@@ -37,6 +37,8 @@ reap() {
 }
 
 is_synced() { [ "$(field "$1" synced)" = yes ]; }
+# n2 has applied every record n1 sent (n1 may still be sending: poll it)
+in_step() { [ "$(field n2 seq)" = "$(field n1 seq)" ]; }
 n_calls() { ctl "$1" calls | awk '$1 == "dialogs" { print $2 }'; }
 confirmed() { [ "$(ctl "$1" calls | grep -c ' state confirmed ')" = "$CALLS" ]; }
 sessions() { ctl "$1" media | awk '$1 == "media_sessions" { print $2 }'; }

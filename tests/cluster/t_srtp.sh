@@ -64,8 +64,6 @@ wrapped() {
 }
 # the failover's streams are less than 1.5 s (75 packets) from their wrap
 out_near() { [ "$(det "$OUTCALL" seq)" -ge $((65536 - 75)) ]; }
-in_step() { [ "$(field n2 seq)" = "$(field n1 seq)" ]; }
-
 LAB_PEER_EXTRA="media = srtp"
 lab_up n1 n2
 pair_init
