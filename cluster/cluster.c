@@ -30,7 +30,9 @@
  * until the device has answered (seconds), reporting the old ring's
  * quorum meanwhile while CPG already shows the lost members gone, so a
  * node that saw its active leave would otherwise be promoted while the
- * cut-off active still counts itself quorate.  Each node tells the others its
+ * cut-off active still counts itself quorate.  A quorum regained within
+ * a ring the quorum service has already reported on counts only once it
+ * has held for cluster_quorum_settle (quorum_h says why).  Each node tells the others its
  * role, whether it is synced and its state version (S), so that the
  * agent can promote only a full node, and a new cluster whose nodes all
  * start empty has every node synced (but not a node that saw another
@@ -94,6 +96,8 @@ struct cluster {
 	uint64_t quorum_seq;        /* the ring the quorum service last
 				     * reported on */
 	uint64_t ring_ms;           /* when ring_seq came */
+	struct tmr settle_tmr;      /* a regained quorum not counted yet */
+	uint64_t settle_ms;         /* when it was regained */
 	struct cpg_name group;
 	uint32_t nodeid, pid;
 	struct member memv[MEMBERS_MAX];
@@ -1053,12 +1057,13 @@ static int role_print(struct mbuf *out, struct cluster *c)
 	int err;
 
 	err = mbuf_printf(out, "role %s\nsynced %s\nnode %u\nquorate %s\n"
-			  "quorum_pending %s\n"
+			  "quorum_pending %s\nquorum_settling %s\n"
 			  "epoch %llu\nseq %llu\nrecord_version %u\n",
 			  role_name(c->sbc->store.role),
 			  c->syncing ? "syncing" : c->synced ? "yes" : "no",
 			  c->nodeid, c->quorate ? "yes" : "no",
-			  quorum_pending(c) ? "yes" : "no", c->epoch,
+			  quorum_pending(c) ? "yes" : "no",
+			  tmr_isrunning(&c->settle_tmr) ? "yes" : "no", c->epoch,
 			  c->seq, STORE_VERSION);
 	for (uint32_t i = 0; i < c->nmem && !err; i++) {
 		const struct member *m = &c->memv[i];
@@ -1153,6 +1158,43 @@ static void cpg_fd_h(int flags, void *arg)
 		lost(c, "CPG", e);
 }
 
+static void settle_h(void *arg)
+{
+	struct cluster *c = arg;
+
+	c->quorate = true;
+	LOGI(c->sbc, "cluster: quorate (regained on ring %llu, held %llu ms)",
+	     (unsigned long long)c->quorum_seq,
+	     (unsigned long long)(tmr_jiffies() - c->settle_ms));
+}
+
+/* Quorum regained on a ring already decided without it.  Corosync 3.1.7
+ * was seen (three t_qdevice runs, here and in CI) to do this when the
+ * quorum device's NACK came while votequorum waited for the device on a
+ * new ring: it reported the node without quorum, then in the same
+ * millisecond quorate again, while the other half, which qnetd had
+ * given the vote, was quorate too.  The likely cause: votequorum
+ * applies its own node record as it arrives, and the one multicast at
+ * the start of the sync still carried the device's old vote; the
+ * device's next poll (every half quorum.device.timeout) clears it.  An
+ * operator's `corosync-quorumtool -e` regains quorum the same way, and
+ * neither is a moment that needs a promotion within seconds. */
+static bool settle_hold(struct cluster *c, uint64_t ring)
+{
+	const uint32_t ms = c->sbc->conf->cluster_quorum_settle;
+
+	if (!ms || c->quorate || ring != c->quorum_seq || !c->quorum_seq)
+		return false;
+	if (!tmr_isrunning(&c->settle_tmr)) {
+		c->settle_ms = tmr_jiffies();
+		LOGW(c->sbc, "cluster: quorum regained on ring %llu without a "
+		     "new membership: counted once it has held %u ms",
+		     (unsigned long long)ring, ms);
+		tmr_start(&c->settle_tmr, ms, settle_h, c);
+	}
+	return true;
+}
+
 static void quorum_h(quorum_handle_t h, uint32_t quorate, uint64_t ring,
 		     uint32_t n, uint32_t *v)
 {
@@ -1166,6 +1208,15 @@ static void quorum_h(quorum_handle_t h, uint32_t quorate, uint64_t ring,
 		     "after the membership", (unsigned long long)ring,
 		     quorate ? "quorate" : "no quorum",
 		     (unsigned long long)(tmr_jiffies() - c->ring_ms));
+	if (quorate && settle_hold(c, ring))
+		return;
+	if (tmr_isrunning(&c->settle_tmr)) {
+		LOGW(c->sbc, "cluster: regained quorum %s after %llu ms, never "
+		     "counted", quorate ? "superseded by a new membership's"
+		     : "lost again", (unsigned long long)(tmr_jiffies() -
+							  c->settle_ms));
+		tmr_cancel(&c->settle_tmr);
+	}
 	if (ring > c->quorum_seq)
 		c->quorum_seq = ring;
 	if (c->quorate != (quorate != 0))
@@ -1202,6 +1253,7 @@ static void cpg_close(struct cluster *c)
 	c->cpg_fd = c->q_fd = -1;
 	c->nmem = 0;
 	c->ring_seq = c->quorum_seq = 0;   /* a new connection: fresh rings */
+	tmr_cancel(&c->settle_tmr);
 }
 
 static int cpg_open(struct cluster *c)
@@ -1264,6 +1316,7 @@ static void cluster_destructor(void *arg)
 	tmr_cancel(&c->retry_tmr);
 	tmr_cancel(&c->sync_tmr);
 	tmr_cancel(&c->reconnect_tmr);
+	tmr_cancel(&c->settle_tmr);
 	cpg_close(c);
 	list_flush(&c->outq);
 	list_flush(&c->pend);

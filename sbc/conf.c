@@ -432,6 +432,15 @@ static const struct conf_opt optv[] = {
 	 "new active is promoted), the calls' RTP still arrives here, and "
 	 "dropping it would make the whole switchover a gap. It sends no "
 	 "SIP meanwhile. 0: silent at once.", 0},
+	{NULL, "cluster_quorum_settle", CT_UINT, O(cluster_quorum_settle),
+	 "6000", 0, 60000, "Milliseconds a quorum regained without a new "
+	 "membership must hold before this node counts itself quorate (and "
+	 "may be promoted). Corosync 3.1's votequorum can report a node "
+	 "that its quorum device has just voted out quorate again for up "
+	 "to one poll of the device (half of quorum.device.timeout, 5 s by "
+	 "default): two quorate halves. A new membership's quorum is "
+	 "counted at once; losing quorum always is. 0: counted at once.",
+	 0},
 	{NULL, "cluster_queue_max", CT_UINT, O(cluster_queue_max),
 	 "268435456", 1048576, 4294967295U, "Bytes of replication held at "
 	 "most: messages Corosync cannot take yet (CS_ERR_TRY_AGAIN), and "

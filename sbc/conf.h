@@ -204,6 +204,7 @@ struct sbc_conf {
 	uint32_t cluster_queue_max;
 	char *cluster_peer_down_exec;
 	uint32_t cluster_media_drain;
+	uint32_t cluster_quorum_settle;
 	char *redis;
 	char *redis_user;
 	char *redis_password;

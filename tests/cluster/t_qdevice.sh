@@ -21,7 +21,13 @@
 #   5. only the link between the nodes fails (both still reach qnetd):
 #      qdevice's heuristics (a command that passes where sbcd is active)
 #      make qnetd vote for the active n2, which stays active and quorate
-#      at every sample, not for n1 (lowest node id, the tie-breaker).
+#      at every sample, not for n1 (lowest node id, the tie-breaker);
+#   6. n1 cut off again, and once without quorum given 3 votes (as an
+#      operator would force it: corosync-quorumtool -v): a quorum regained
+#      without a new membership, which Corosync counts at once, sbcd only
+#      once it has held cluster_quorum_settle (the default, 6 s), refusing
+#      the role meanwhile (votequorum was seen to report such a regain for
+#      a moment on its own: cluster.c, settle_hold).
 # Every wait is bounded; the ok lines give the times.  How the times come
 # about (and why the lab shortens qdevice's timeout and lengthens qnetd's
 # dead peer detection): lab.sh, header, "quorum device".
@@ -217,6 +223,7 @@ ok "standby n1 cut off: n1 lost quorum after $(lab_secs 0 "$LOST_MS") s; n2 saw 
 wait_for 5 qnetd_votes_for n2 ||
 	fail "qnetd does not vote for n2 alone: $(lab_x qn corosync-qnetd-tool -l 2>&1)"
 ok "qnetd votes for n2 only; sbcd's logs: after the new membership, n1's quorum decided in $(decided n1), n2's in $(decided n2)"
+
 t3=$(lab_ms)
 heal_n1
 ok "n1 back as a synced standby $(lab_secs "$t3" "$(lab_ms)") s after the second heal"
@@ -229,7 +236,8 @@ watch_cut n1 n2 "$t4" active
 if [ "$(qnetd_node n2)" != "Pass ACK" ] || [ "$(qnetd_node n1)" != "Fail NACK" ]; then
 	fail "qnetd (heuristics, vote): n1 $(qnetd_node n1), n2 $(qnetd_node n2)"
 fi
-ok "link between the nodes cut, both reach qnetd: it voted for the active n2 (heuristics passed) over n1 (lowest node id); n1 lost quorum after $(lab_secs 0 "$LOST_MS") s, n2's quorum decided after $(lab_secs 0 "$DECIDED_MS") s, active and quorate at all $SAMPLES samples"
+glitch=$(grep -c "regained quorum lost again after" "$LAB_W/n1/sbcd.log")
+ok "link between the nodes cut, both reach qnetd: it voted for the active n2 (heuristics passed) over n1 (lowest node id); n1 lost quorum after $(lab_secs 0 "$LOST_MS") s, n2's quorum decided after $(lab_secs 0 "$DECIDED_MS") s, active and quorate at all $SAMPLES samples; Corosync on n1 regained quorum for a moment $glitch times so far, sbcd never counted it"
 t5=$(lab_ms)
 lab_unisolate n1
 lab_unisolate n2
@@ -237,6 +245,35 @@ lab_wait_members n1 2 20 || fail "n1 did not rejoin"
 wait_for 20 back n1 || fail "n1 not back as a synced standby: $(ctl n1 role | head -4)"
 [ "$(field n2 role)" = active ] || fail "n2 lost its role: $(ctl n2 role)"
 ok "n1 back as a synced standby $(lab_secs "$t5" "$(lab_ms)") s after the link came back"
+
+# ---- 6. quorum regained on a cut-off n1 without a new membership ----
+t6=$(lab_ms)
+lab_partition n1
+no_quorum() { [ "$(field n1 quorate)" = no ]; }
+wait_for $(((LOSS_MAX_MS + 999) / 1000)) no_quorum || fail "n1 still quorate $(($(lab_ms) - t6)) ms after the cut"
+SETTLE_MS=6000
+cs_quorate() { lab_x "$1" timeout -k 1 5 corosync-quorumtool -s 2>/dev/null | grep -Eq '^Quorate: +Yes'; }
+t=$(lab_ms)
+lab_x n1 timeout -k 1 5 corosync-quorumtool -n 1 -v 3 || fail "corosync-quorumtool -v 3 refused on n1"
+wait_for 5 cs_quorate n1 || fail "n1's Corosync not quorate with 3 votes: $(lab_x n1 corosync-quorumtool -s 2>&1)"
+cs_ms=$(($(lab_ms) - t))
+held=0
+while ! [ "$(field n1 quorate)" = yes ]; do
+	now=$(($(lab_ms) - t))
+	[ "$now" -lt $((SETTLE_MS + 5000)) ] || fail "sbcd on n1 not quorate $now ms after Corosync: $(ctl n1 role | head -6)"
+	if [ "$now" -lt $((SETTLE_MS - 1000)) ]; then
+		[ "$(field n1 quorum_settling)" = yes ] || fail "n1 not settling $now ms after the regain: $(ctl n1 role | head -6)"
+		ctl n1 role active | grep -q "no quorum" || fail "n1 took the role $now ms after the regain"
+		held=$((held + 1))
+	fi
+	sleep 0.2
+done
+q_ms=$(($(lab_ms) - t))
+[ "$q_ms" -ge "$SETTLE_MS" ] || fail "sbcd on n1 counted the regained quorum after $q_ms ms, before $SETTLE_MS"
+[ "$held" -gt 0 ] || fail "no sample of n1 settling"
+grep -q "quorate (regained on ring [0-9]*, held [0-9]* ms)" "$LAB_W/n1/sbcd.log" || fail "no log line of the settled regain"
+[ "$(field n1 role)" = standby ] || fail "n1 is $(field n1 role)"
+ok "cut off again, n1 given 3 votes: its quorum regained without a new membership; Corosync quorate after $cs_ms ms, sbcd after $q_ms ms (settle $SETTLE_MS ms), refused the role at $held samples meanwhile"
 
 pair_stop n1 "$SBC1"
 pair_stop n2 "$SBC2"
