@@ -1295,6 +1295,16 @@ static int check_file(const struct sbc_conf *conf, const unsigned *linev,
 
 	if (path && path[0] && access(path, R_OK) == 0)
 		return 0;
+	if ((!path || !path[0]) && ln) {
+		re_fprintf(stderr, "%s:%u: option '%s': empty, a file is "
+			   "needed\n", conf->file, ln, opt);
+		return ENOENT;
+	}
+	if (!path || !path[0]) {
+		re_fprintf(stderr, "%s: option '%s' (default): empty, a file "
+			   "is needed\n", conf->file, opt);
+		return ENOENT;
+	}
 	if (ln)
 		re_fprintf(stderr, "%s:%u: option '%s': cannot read '%s': %m\n",
 			   conf->file, ln, opt, path ? path : "", errno);

@@ -739,6 +739,14 @@ static void test_tls_files(void **state)
 		"upstream_ca = nowhere.pem\n"), EINVAL);
 	err_has(fx, "%s:3: option 'upstream_ca': cannot read "
 		"'%s/nowhere.pem'", fx->path, fx->dir);
+
+	/* set empty: said so, not "cannot read ''" */
+	assert_int_equal(load(fx,
+		"access_tls_port = 0\n"
+		"core_tls_cert =\n"
+		"upstream_ca =\n"), EINVAL);
+	err_has(fx, "%s:3: option 'upstream_ca': empty, a file is needed",
+		fx->path);
 }
 
 
