@@ -67,6 +67,14 @@ struct conf_opt {
 static const struct conf_opt optv[] = {
 	{"Logging", "log_level", CT_LOGLEVEL, O(log_level), "info", 0, 0,
 	 "Log level: error, warn, info or debug.", 0},
+	{NULL, "log_remote_rate", CT_UINT, O(log_remote_rate), "100", 0,
+	 1000000, "Most log lines a second, all together, of those remote "
+	 "input causes one a message (an invalid message, a request for no "
+	 "known call, a refused call, a forged flow token): past it they "
+	 "are counted, and a line a second tells how many were left out, so "
+	 "that a flood of bad messages does not flood the log. sbcd's own "
+	 "lines (bans, cluster, configuration) are never left out; the "
+	 "security log has its own limit. 0: no limit.", 0},
 
 	{"Access side (customers' PBXs, the Internet)",
 	 "access_addr", CT_ADDR, O(access_addr), "127.0.0.1", 0, 0,

@@ -165,6 +165,7 @@ struct sbc_conf {
 	char *security_log;
 	char *control_socket;
 	uint32_t security_log_rate;
+	uint32_t log_remote_rate;
 	bool unknown_reply;         /* 403 to unknown sources, else drop */
 	bool scanner_signatures;    /* the built-in blacklist rules */
 	uint32_t flood_requests;

@@ -273,7 +273,7 @@ static int relay_response(struct txn *txn, const struct sip_msg *msg)
 	int err;
 
 	if (validate_response(txn->sbc->conf, msg)) {
-		LOGI(txn->sbc, "%s side: dropped malformed response from %J",
+		LOGRI(txn->sbc, "%s side: dropped malformed response from %J",
 		     txn->out->name, &msg->src);
 		return EBADMSG;
 	}

@@ -22,17 +22,12 @@ int log_level_parse(const char *s, enum log_level *lvl)
 	return EINVAL;
 }
 
-void slog(const struct sbc *sbc, enum log_level lvl, const char *fmt, ...)
+static void vslog(enum log_level lvl, const char *fmt, va_list ap)
 {
 	char buf[2048];
 	struct timespec ts;
 	struct tm tm;
-	va_list ap;
 	int n, m;
-
-	/* without a context (start-up, shutdown) a line is always written */
-	if (sbc && sbc->conf && lvl > (enum log_level)sbc->conf->log_level)
-		return;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
@@ -44,9 +39,7 @@ void slog(const struct sbc *sbc, enum log_level lvl, const char *fmt, ...)
 	if (n < 0)
 		return;
 
-	va_start(ap, fmt);
 	m = re_vsnprintf(buf + n, sizeof(buf) - n - 1, fmt, ap);
-	va_end(ap);
 	if (m < 0)
 		m = 0;
 	n += m;
@@ -54,4 +47,74 @@ void slog(const struct sbc *sbc, enum log_level lvl, const char *fmt, ...)
 		n = sizeof(buf) - 2;
 	buf[n++] = '\n';
 	(void)!write(STDERR_FILENO, buf, n);
+}
+
+static bool wanted(const struct sbc *sbc, enum log_level lvl)
+{
+	/* without a context (start-up, shutdown) a line is always written */
+	return !sbc || !sbc->conf || lvl <= (enum log_level)sbc->conf->log_level;
+}
+
+void slog(const struct sbc *sbc, enum log_level lvl, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!wanted(sbc, lvl))
+		return;
+	va_start(ap, fmt);
+	vslog(lvl, fmt, ap);
+	va_end(ap);
+}
+
+static void left_out_h(void *arg)
+{
+	struct sbc *sbc = arg;
+	struct log_limit *ll = &sbc->log_limit;
+
+	if (!ll->left_out)
+		return;
+	slog(sbc, LOG_WARN, "log: %llu lines about remote input left out "
+	     "in the last second (log_remote_rate %u)",
+	     (unsigned long long)ll->left_out, sbc->conf->log_remote_rate);
+	ll->left_out = 0;
+}
+
+/* Within the budget of this second, or counted: the count is told by a
+ * line a second after the first left out, even when the flood stops. */
+static bool within(struct sbc *sbc)
+{
+	struct log_limit *ll = &sbc->log_limit;
+	const uint32_t max = sbc->conf->log_remote_rate;
+	const uint64_t sec = tmr_jiffies() / 1000;
+
+	if (!max)
+		return true;
+	if (sec != ll->sec) {
+		ll->sec = sec;
+		ll->lines = 0;
+	}
+	if (ll->lines < max) {
+		++ll->lines;
+		return true;
+	}
+	if (!ll->left_out++)
+		tmr_start(&ll->tmr, 1000, left_out_h, sbc);
+	return false;
+}
+
+void slog_remote(struct sbc *sbc, enum log_level lvl, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!wanted(sbc, lvl) || (sbc && sbc->conf && !within(sbc)))
+		return;
+	va_start(ap, fmt);
+	vslog(lvl, fmt, ap);
+	va_end(ap);
+}
+
+void log_close(struct sbc *sbc)
+{
+	left_out_h(sbc);
+	tmr_cancel(&sbc->log_limit.tmr);
 }

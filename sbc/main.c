@@ -173,6 +173,7 @@ static void sbc_stop(struct sbc *sbc)
 	authguard_close(sbc);
 	flood_close(sbc);
 	event_close(sbc);
+	log_close(sbc);
 	list_flush(&sbc->blacklist);
 	sbc->dnsc = mem_deref(sbc->dnsc);
 }

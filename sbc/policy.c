@@ -35,7 +35,7 @@ static int refuse(struct req_ctx *ctx, const struct conf_profile *pr,
 	ctx->reason = pr->reject_code == 403 ? "Forbidden" : reason;
 	(void)re_snprintf(action, sizeof(action), "%u", ctx->scode);
 	event_emit(ctx->sbc, ctx, rule, action);
-	LOGI(ctx->sbc, "call %r from peer '%s' to %r refused: %s",
+	LOGRI(ctx->sbc, "call %r from peer '%s' to %r refused: %s",
 	     &ctx->msg->callid, ctx->peer->name, &ctx->msg->uri.user, rule);
 	return EPERM;
 }

@@ -59,7 +59,7 @@ static void pipeline(struct req_ctx *ctx)
 
 	if (validate_request(ctx)) {
 		++ctx->sbc->stats.invalid;
-		LOGI(ctx->sbc, "%s side: invalid %r from %J: %u %s",
+		LOGRI(ctx->sbc, "%s side: invalid %r from %J: %u %s",
 		     ctx->in->name, &ctx->msg->met, &ctx->msg->src,
 		     ctx->scode, ctx->reason);
 		(void)re_snprintf(action, sizeof(action), "%u", ctx->scode);
@@ -150,7 +150,7 @@ bool recv_response(const struct sip_msg *msg, void *arg)
 		};
 
 		++side->sbc->stats.invalid;
-		LOGI(side->sbc, "%s side: dropped malformed response from %J",
+		LOGRI(side->sbc, "%s side: dropped malformed response from %J",
 		     side->name, &msg->src);
 		event_emit(side->sbc, &ctx, "invalid", "drop");
 		return true;

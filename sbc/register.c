@@ -70,7 +70,7 @@ void reg_route_flow(struct req_ctx *ctx)
 
 	err = flow_decode(&tp, &addr, sbc->flow_key, &ctx->flow);
 	if (err) {
-		LOGW(sbc, "core side: %r from %J with a %s flow token",
+		LOGRW(sbc, "core side: %r from %J with a %s flow token",
 		     &ctx->msg->met, &ctx->msg->src,
 		     err == EPERM ? "forged" : "malformed");
 		event_emit(sbc, ctx, "bad_flow_token", "403");

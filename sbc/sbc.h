@@ -47,6 +47,15 @@ struct events {
 	uint64_t suppressed;
 };
 
+/* The lines remote input causes (LOGRI, LOGRW), all together: at most
+ * log_remote_rate a second, the rest counted and told once a second. */
+struct log_limit {
+	uint64_t sec;
+	uint32_t lines;
+	uint64_t left_out;
+	struct tmr tmr;
+};
+
 struct flood {
 	struct hash *srcs;        /* struct src_rate by source address */
 	struct hash *buckets;     /* struct peer_bucket by peer */
@@ -113,6 +122,7 @@ struct sbc {
 	struct list txnl;              /* live proxy transactions */
 	struct overload overload;
 	struct events events;
+	struct log_limit log_limit;
 	struct flood flood;
 	struct ctrl ctrl;
 	int reload_fd;                 /* signalfd: SIGHUP */

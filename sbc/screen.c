@@ -121,7 +121,7 @@ static int in_dialog(struct req_ctx *ctx)
 	if (ctx->dialog || !ctx->sbc->conf->dialog_check
 	    || !dialog_method(&ctx->msg->met))
 		return 0;
-	LOGI(ctx->sbc, "access side: %r from %J refused: no such call (%r)",
+	LOGRI(ctx->sbc, "access side: %r from %J refused: no such call (%r)",
 	     &ctx->msg->met, &ctx->msg->src, &ctx->msg->callid);
 	ctx->scode = 481;
 	ctx->reason = "Call/Transaction Does Not Exist";

@@ -339,7 +339,7 @@ static void report(struct side *side, enum sip_transp tp,
 	};
 
 	++sbc->stats.invalid;
-	LOGI(sbc, "%s side: invalid %H from %J (%s): %s%s%s", side->name,
+	LOGRI(sbc, "%s side: invalid %H from %J (%s): %s%s%s", side->name,
 	     print_safe, r && !r->response ? &r->met : NULL, src,
 	     sip_transp_name(tp), action[0] <= '9' ? action
 	     : action[0] == 'c' ? "connection closed" : "dropped",
