@@ -367,6 +367,24 @@ static bool flooded(struct side *side, enum sip_transp tp,
 	return flood_count(side->sbc, &ctx);
 }
 
+/* Where a UDP answer to R goes: where reply_addr() sends every other
+ * answer (the access side to the source, the core side by the RFCs),
+ * read from the top Via if libre decodes that, else to the source. */
+static void raw_dst(struct sa *dst, const struct side *side,
+		    const struct sa *src, const struct raw *r)
+{
+	struct sip_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.src = *src;
+	m.tp = SIP_TRANSP_UDP;
+	if (!pl_isset(&r->via) || sip_via_decode(&m.via, &r->via)) {
+		*dst = *src;
+		return;
+	}
+	reply_addr(dst, side, &m);
+}
+
 /*
  * What libre could not decode, or a stream cannot go on with: a request
  * whose request line and top Via can be read is answered (WHY, or what
@@ -381,6 +399,7 @@ static bool reject(struct side *side, enum sip_transp tp,
 {
 	struct raw r;
 	const char *reason = NULL, *answer_none = "drop";
+	struct sa dst;
 	char action[8];
 	uint16_t scode = 0;
 	struct mbuf *mb;
@@ -414,15 +433,17 @@ static bool reject(struct side *side, enum sip_transp tp,
 	if (why && scode == 400)
 		reason = why;
 
+	if (us)
+		raw_dst(&dst, side, src, &r);
 	mb = mbuf_alloc(512);
 	if (mb && !raw_reply(mb, &r, p, l, scode, reason))
-		err = us ? udp_send(us, src, mb) : tcp_send(tc, mb);
+		err = us ? udp_send(us, &dst, mb) : tcp_send(tc, mb);
 	mem_deref(mb);
 	(void)re_snprintf(action, sizeof(action), "%u", scode);
 	report(side, tp, src, &r, action, reason);
 	if (err)
-		LOGW(side->sbc, "%s side: cannot answer %J: %m", side->name,
-		     src, err);
+		LOGRW(side->sbc, "%s side: cannot answer %J: %m", side->name,
+		      us ? &dst : src, err);
 	return !err;
 }
 

@@ -9,7 +9,9 @@
 # forwarded (which carries rport for it), and the 200 to its CANCEL and
 # the 487.  After `sbcctl reload` with symmetric_responses = no, the
 # same exchanges follow RFC 3261 18.2.2: everything goes to Y.  The
-# callee, played here on the core side, answers as a UAS would.
+# callee, played here on the core side, answers as a UAS would.  The
+# 400 sbcd's own framing gives what libre cannot decode goes where the
+# same rules say, on either side.
 . "$(dirname "$0")/lib.sh"
 
 ctl() { "${SBCCTL:?}" -s "$W/sbcd.sock" "$@"; }
@@ -222,6 +224,44 @@ sbc_write_conf
 ctl reload | grep -q '^OK' || fail "reload refused"
 python3 "$W/sym.py" no "$A" "$U" "$P" || fail "symmetric_responses = no"
 ok "symmetric_responses = no: every answer at the Via's port (RFC 3261 18.2.2)"
+
+# What libre cannot decode (a From with an http: URI, RFC 4475 3.3.4's
+# kind) is answered 400 by sbcd's own framing (wire.c): on the core side
+# by the RFCs like every other answer (the Via's port; the source port
+# with rport), on the access side as symmetric_responses says.
+cat > "$W/raw400.py" <<'PY'
+import socket, sys
+src_ip, dst_ip, rport, want = sys.argv[1], sys.argv[2], sys.argv[3] == "rport", sys.argv[4]
+X, Y = 5073, 5074       # sent from X, the Via says Y
+sx, sy = socket.socket(socket.AF_INET, socket.SOCK_DGRAM), socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+sx.bind((src_ip, X))
+sy.bind((src_ip, Y))
+cid = "raw400-%s-%s" % (sys.argv[3], want)
+msg = ("OPTIONS sip:%s:5060 SIP/2.0\r\nVia: SIP/2.0/UDP %s:%d;branch=z9hG4bK%s%s\r\n"
+       "From: <http://example.com/x>;tag=1\r\nTo: <sip:%s>\r\nCall-ID: %s\r\n"
+       "CSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+       % (dst_ip, src_ip, Y, cid, ";rport" if rport else "", dst_ip, cid)).encode()
+sx.sendto(msg, (dst_ip, 5060))
+socks = {"X": sx, "Y": sy}
+socks[want].settimeout(3)
+data = socks[want].recv(65535).decode(errors="replace")
+assert data.startswith("SIP/2.0 400"), data
+other = socks["Y" if want == "X" else "X"]
+other.settimeout(0.3)
+try:
+    stray = other.recv(65535)
+    sys.exit("also an answer at the other port: %r" % stray[:60])
+except socket.timeout:
+    pass
+PY
+python3 "$W/raw400.py" "$U" "$C" norport Y || fail "core side, no rport: the 400 not at the Via's port"
+python3 "$W/raw400.py" "$U" "$C" rport X || fail "core side, rport: the 400 not at the source port"
+python3 "$W/raw400.py" "$P" "$A" norport Y || fail "access side, symmetric_responses = no: the 400 not at the Via's port"
+sbc_set "symmetric_responses = yes"
+sbc_write_conf
+ctl reload | grep -q '^OK' || fail "reload refused"
+python3 "$W/raw400.py" "$P" "$A" norport X || fail "access side, symmetric_responses = yes: the 400 not at the source port"
+ok "an undecodable request's 400: core side at the Via's port (the source port with rport), access side as symmetric_responses says"
 
 sbc_alive
 sbc_stop
