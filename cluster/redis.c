@@ -201,7 +201,8 @@ struct rwrite {
 	enum kind kind;
 	enum op op;
 	char *field;
-	char *value;                /* record, or a counter's delta/total */
+	char *value;                /* record, or a counter's total */
+	int64_t delta;              /* an increment's (no value) */
 	uint64_t exp;
 	uint64_t seq;               /* an increment's, once sent */
 	bool queued;
@@ -784,7 +785,7 @@ static void write_reply_h(redisAsyncContext *ac, void *reply, void *arg)
 static int write_send(struct redis *r, struct rwrite *w)
 {
 	char exp[24], now[24], ver[8];
-	char seq[24];
+	char seq[24], delta[24];
 	const char *argv[16];
 	size_t lenv[16];
 
@@ -799,7 +800,14 @@ static int write_send(struct redis *r, struct rwrite *w)
 	argv[4] = r->key_exp;
 	argv[5] = opv[w->op];
 	argv[6] = w->field;
-	argv[7] = w->value;
+	if (w->op == OP_INCR) {
+		(void)re_snprintf(delta, sizeof(delta), "%lld",
+				  (long long)w->delta);
+		argv[7] = delta;
+	}
+	else {
+		argv[7] = w->value;
+	}
 	argv[8] = exp;
 	argv[9] = r->origin;
 	argv[10] = now;
@@ -880,6 +888,18 @@ static void flush_soon(struct redis *r)
 		tmr_start(&r->tmr_flush, FLUSH_MS, flush_h, r);
 }
 
+/* A counter's delta: the record's decimal, with a sign. */
+static int64_t delta_of(const struct pl *v)
+{
+	struct pl t = *v;
+
+	if (t.l && t.p[0] == '-') {
+		pl_advance(&t, 1);
+		return -(int64_t)pl_u64(&t);
+	}
+	return (int64_t)pl_u64(&t);
+}
+
 /* A change while Redis is away joins the queue, folded into the change
  * of the same entry already there: increments add up, an entry's
  * latest value wins. */
@@ -896,18 +916,12 @@ static int enqueue(struct redis *r, enum kind kind, enum op op,
 	k.field = fbuf;
 	w = list_ledata(hash_lookup(r->queued, queued_hash(kind, fbuf),
 				    queued_cmp, &k));
+	/* the increments of the calls meanwhile: an addition each */
 	if (w && w->op == op && op == OP_INCR && !w->seq) {
-		char sum[24], d[24];
-
-		if (pl_strcpy(value, d, sizeof(d)))
-			return EINVAL;
-		(void)re_snprintf(sum, sizeof(sum), "%lld",
-				  strtoll(w->value, NULL, 10)
-				  + strtoll(d, NULL, 10));
-		w->value = mem_deref(w->value);
+		w->delta += delta_of(value);
 		if (w->exp < exp)
 			w->exp = exp;
-		return str_dup(&w->value, sum);
+		return 0;
 	}
 	if (w && w->op == op && op != OP_INCR) {
 		w->value = mem_deref(w->value);
@@ -931,7 +945,10 @@ static int enqueue(struct redis *r, enum kind kind, enum op op,
 	w->op = op;
 	w->exp = exp;
 	err = str_dup(&w->field, fbuf);
-	err = err ? err : pl_strdup(&w->value, value);
+	if (op == OP_INCR)
+		w->delta = delta_of(value);
+	else
+		err = err ? err : pl_strdup(&w->value, value);
 	if (err) {
 		mem_deref(w);
 		return err;
