@@ -2,11 +2,13 @@
 # node, the role fields, bounded waits, sipp calls held through sbcd on
 # the service addresses, and reaping the test's own children.
 HERE=$(cd "$(dirname "$0")" && pwd)
-SCEN=$HERE/scenarios
+# this file's own folder, also when bench/pair.sh sources it
+PAIR_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+SCEN=$PAIR_DIR/scenarios
 # the UA and RTP tools of the drills (drill/sipua.py, drill/rtp_pump.py)
-DRILL=$(cd "$HERE/../../drill" && pwd)
+DRILL=$(cd "$PAIR_DIR/../../drill" && pwd)
 PUMP_PY=$DRILL/rtp_pump.py
-ISCEN=$HERE/../integration/scenarios
+ISCEN=$PAIR_DIR/../integration/scenarios
 SBCCTL=${SBCCTL:?SBCCTL must point to sbcctl}
 
 ctl() { local n=$1; shift; lab_x "$n" "$SBCCTL" -s "$LAB_W/$n/sbcd.sock" "$@"; }
