@@ -34,40 +34,21 @@
  * standby over the pair's channel in the pair's order; a standby applies
  * nothing from Redis and reloads when promoted.
  *
- * hiredis' asynchronous API runs on libre's loop through five hooks onto
- * fd_listen(); hiredis 0.14 has no timeouts of its own, so a watchdog
- * timer keeps them.  Three connections: commands, the subscription, and
- * with redis_sentinels one to a sentinel, subscribed to +switch-master.
+ * The connection itself (hiredis on libre's loop, the sentinels, the
+ * link's failure and retries, the synchronous API of the start and of
+ * `sbcd -t`) is redis_link.c's; this file holds what goes over it.
  * Only the load at start (before sbcd listens, bounded by
- * redis_start_wait) and `sbcd -t` use the synchronous API.
+ * redis_start_wait) uses the synchronous API here.
  */
 #include <errno.h>
 #include <stdlib.h>
-#include <netdb.h>
 #include <string.h>
 #include <time.h>
-#include <hiredis/hiredis.h>
-#include <hiredis/async.h>
 #include <hiredis/sds.h>
 #include "sbc.h"
 #include "blacklist.h"
 #include "redis.h"
-
-enum {
-	SENT_MAX = 16,
-	PUBLISH_MS = 200,
-	FLUSH_MS = 5,
-	TOMBSTONE_S = 86400,
-	BACKOFF_MAX_MS = 1000,
-	WATCH_MS = 100,
-	PING_MS = 1000,
-	SWEEP_MS = 60000,
-	LOG_EVERY_MS = 1000,
-};
-
-enum kind { K_BAN, K_BL, K_CTR };
-enum op { OP_PUT, OP_PUTNX, OP_INCR, OP_MAX };
-enum rstate { R_CONNECTING, R_UP, R_DOWN };
+#include "redis_int.h"
 
 static const char *kindv[] = {"ban", "bl", "ctr"};
 static const char *opv[] = {"put", "putnx", "incr", "max"};
@@ -77,7 +58,7 @@ static const char *statev[] = {"connecting", "up", "down"};
  * An increment carries its writer's sequence number: one sent again on a
  * new connection after its first one was cut (or Redis hung with it in
  * its buffer) is applied once. */
-static const char script[] =
+const char redis_script[] =
 "local op, f, v, e = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])\n"
 "local origin, now, ch = ARGV[5], tonumber(ARGV[6]), ARGV[7]\n"
 "local kind, pfx, ver = ARGV[8], ARGV[9], ARGV[10]\n"
@@ -161,308 +142,6 @@ static const char script[] =
 "redis.call('PUBLISH', ch, ver .. ' ' .. origin .. ' ctr ' ..\n"
 "           string.format('%d %d', s, t) .. ' ' .. f)\n"
 "return t\n";
-
-struct rtarget {
-	char host[256];             /* a numeric address, or a socket path */
-	uint16_t port;
-	bool unix_sock;
-};
-
-struct redis;
-
-/* One hiredis context on libre's loop.  ev lives as long as the context
- * (freed by its cleanup hook), conn as long as the module. */
-struct rconn {
-	struct redis *r;
-	redisAsyncContext *ac;
-	bool ready;
-};
-
-struct rev {
-	struct rconn *rc;
-	redisAsyncContext *ac;      /* NULL once hiredis cleaned up */
-	int fd;
-	int flags;
-	bool hold;                  /* commands being added: written after */
-};
-
-/* A counter's total as this node last learnt it, to be published. */
-struct rtotal {
-	struct le he;
-	char *key;
-	int64_t total;
-	uint64_t exp;
-};
-
-/* A change waiting for Redis (queue) or for its answer (inflight). */
-struct rwrite {
-	struct le le;
-	struct le he;               /* queued ones, by kind and field */
-	enum kind kind;
-	enum op op;
-	char *field;
-	char *value;                /* record, or a counter's total */
-	int64_t delta;              /* an increment's (no value) */
-	uint64_t exp;
-	uint64_t seq;               /* an increment's, once sent */
-	bool queued;
-};
-
-struct redis {
-	struct sbc *sbc;
-	const struct sbc_conf *conf;
-	struct rconn cmd, sub, snt;
-	struct rtarget target;      /* the master */
-	bool target_ok;
-	struct rtarget sentv[SENT_MAX];
-	unsigned nsent, sent_i;
-	char addr[300];
-	char key[3][128], key_exp[128], chan[128];
-	char origin[17];
-	char sha[48];
-	enum rstate state;
-	bool logged_unreachable;
-	bool auth_logged;
-	uint64_t down_since;
-	uint64_t connect_since;
-	uint64_t snt_since;
-	uint32_t backoff;
-	struct tmr tmr_connect;
-	struct tmr tmr_watch;
-	struct tmr tmr_flush;       /* the changes of one turn, written */
-	struct tmr tmr_pub;         /* counters' totals, published */
-	bool load_due;
-	struct hash *totals;        /* struct rtotal by key */
-	uint32_t pending;           /* commands on cmd waiting for answers */
-	uint64_t progress;          /* last answer, or first command sent */
-	uint64_t last_sweep;
-	uint64_t last_refused_log;
-	uint64_t last_error_log;
-	struct list queue;
-	struct list inflight;
-	struct hash *queued;        /* struct rwrite in queue, by he */
-	uint32_t n;                 /* in queue and inflight */
-	uint64_t seq;               /* of the last increment sent */
-	bool drop_logged;
-	struct {
-		uint64_t writes, dropped, applied, refused, errors, outages;
-	} st;
-};
-
-static void link_fail(struct redis *r, const char *why);
-static void connect_h(void *arg);
-static void snt_open(struct redis *r);
-static void snt_fail(struct redis *r);
-
-static int target_print(struct re_printf *pf, const struct rtarget *t)
-{
-	if (t->unix_sock)
-		return re_hprintf(pf, "unix:%s", t->host);
-	if (strchr(t->host, ':'))
-		return re_hprintf(pf, "[%s]:%u", t->host, t->port);
-	return re_hprintf(pf, "%s:%u", t->host, t->port);
-}
-
-/* HOST:PORT to a numeric address, resolved once here: hiredis resolves
- * names with a blocking getaddrinfo() at each connect. */
-static int target_parse(struct rtarget *t, const char *s, size_t len)
-{
-	struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
-	struct sa sa;
-	char host[256];
-	int err;
-
-	memset(t, 0, sizeof(*t));
-	if (len > 5 && !strncmp(s, "unix:", 5)) {
-		t->unix_sock = true;
-		return re_snprintf(t->host, sizeof(t->host), "%b", s + 5,
-				   len - 5) < 0 ? EINVAL : 0;
-	}
-	err = conf_hostport(s, len, host, sizeof(host), &t->port);
-	if (err)
-		return err;
-	if (!sa_set_str(&sa, host, t->port)) {
-		str_ncpy(t->host, host, sizeof(t->host));
-		return 0;
-	}
-	if (getaddrinfo(host, NULL, &hints, &ai) || !ai)
-		return EADDRNOTAVAIL;
-	err = sa_set_sa(&sa, ai->ai_addr);
-	freeaddrinfo(ai);
-	if (err)
-		return err;
-	return re_snprintf(t->host, sizeof(t->host), "%j", &sa) < 0
-		? EINVAL : 0;
-}
-
-static int sentinels_parse(struct redis *r)
-{
-	const char *s = r->conf->redis_sentinels;
-
-	while (str_isset(s) && r->nsent < SENT_MAX) {
-		const char *c = strchr(s, ',');
-		size_t n = c ? (size_t)(c - s) : strlen(s);
-		int err;
-
-		while (n && *s == ' ') {
-			++s;
-			--n;
-		}
-		while (n && s[n - 1] == ' ')
-			--n;
-		err = target_parse(&r->sentv[r->nsent], s, n);
-		if (err) {
-			LOGE(r->sbc, "redis_sentinels: cannot use '%b': %m", s,
-			     n, err);
-			return err;
-		}
-		++r->nsent;
-		s = c ? c + 1 : NULL;
-	}
-	return 0;
-}
-
-static void set_target(struct redis *r, const struct rtarget *t)
-{
-	r->target = *t;
-	r->target_ok = true;
-	(void)re_snprintf(r->addr, sizeof(r->addr), "%H", target_print, t);
-}
-
-/* ---- hiredis on libre's loop ---- */
-
-static void ev_fd_h(int flags, void *arg)
-{
-	struct rev *ev = mem_ref(arg);
-
-	if (ev->ac && (flags & (FD_READ | FD_EXCEPT)))
-		redisAsyncHandleRead(ev->ac);
-	if (ev->ac && (flags & FD_WRITE))
-		redisAsyncHandleWrite(ev->ac);
-	mem_deref(ev);
-}
-
-static void ev_update(struct rev *ev, int add, int del)
-{
-	const int flags = (ev->flags | add) & ~del;
-
-	if (flags == ev->flags || !ev->ac)
-		return;
-	ev->flags = flags;
-	if (!flags)
-		fd_close(ev->fd);
-	else if (fd_listen(ev->fd, flags, ev_fd_h, ev))
-		ev->flags = 0;      /* the watchdog finds it silent */
-}
-
-static void ev_add_read(void *p) { ev_update(p, FD_READ, 0); }
-static void ev_del_read(void *p) { ev_update(p, 0, FD_READ); }
-/* While a batch of commands is added, no write interest: the batch is
- * written at once after it (flush_h), and epoll hears of it only if the
- * socket cannot take it all. */
-static void ev_add_write(void *p)
-{
-	struct rev *ev = p;
-
-	if (!ev->hold)
-		ev_update(ev, FD_WRITE, 0);
-}
-static void ev_del_write(void *p) { ev_update(p, 0, FD_WRITE); }
-
-static void ev_cleanup(void *p)
-{
-	struct rev *ev = p;
-
-	if (ev->flags)
-		fd_close(ev->fd);
-	ev->flags = 0;
-	ev->ac = NULL;
-	mem_deref(ev);
-}
-
-static void disconnect_h(const redisAsyncContext *ac, int status);
-
-static void conn_connect_h(const redisAsyncContext *ac, int status)
-{
-	struct rconn *rc = ac->data;
-
-	if (status == REDIS_OK || rc->ac != ac)
-		return;
-	/* hiredis frees a context whose connect failed, without telling
-	 * disconnect_h */
-	rc->ac = NULL;
-	if (rc == &rc->r->snt)
-		snt_fail(rc->r);
-	else
-		link_fail(rc->r, ac->errstr[0] ? ac->errstr
-			  : "cannot connect");
-}
-
-static int conn_open(struct rconn *rc, const struct rtarget *t)
-{
-	redisAsyncContext *ac;
-	struct rev *ev;
-
-	ac = t->unix_sock ? redisAsyncConnectUnix(t->host)
-		: redisAsyncConnect(t->host, t->port);
-	if (!ac)
-		return ENOMEM;
-	if (ac->err) {
-		redisAsyncFree(ac);
-		return ECONNREFUSED;
-	}
-	ev = mem_zalloc(sizeof(*ev), NULL);
-	if (!ev) {
-		redisAsyncFree(ac);
-		return ENOMEM;
-	}
-	ev->rc = rc;
-	ev->ac = ac;
-	ev->fd = ac->c.fd;
-	ac->ev.data = ev;
-	ac->ev.addRead = ev_add_read;
-	ac->ev.delRead = ev_del_read;
-	ac->ev.addWrite = ev_add_write;
-	ac->ev.delWrite = ev_del_write;
-	ac->ev.cleanup = ev_cleanup;
-	ac->data = rc;
-	(void)redisEnableKeepAlive(&ac->c);
-	rc->ac = ac;
-	rc->ready = false;
-	(void)redisAsyncSetDisconnectCallback(ac, disconnect_h);
-	/* adds the write event that tells the connect's end */
-	(void)redisAsyncSetConnectCallback(ac, conn_connect_h);
-	return 0;
-}
-
-/* Ours to end: forgotten first, so that disconnect_h (called from
- * redisAsyncFree(), or after the callback we are in) does not take it
- * for a failure.  Pending callbacks get a NULL reply and ignore it. */
-static void conn_close(struct rconn *rc)
-{
-	redisAsyncContext *ac = rc->ac;
-
-	rc->ac = NULL;
-	rc->ready = false;
-	if (ac)
-		redisAsyncFree(ac);
-}
-
-static void disconnect_h(const redisAsyncContext *ac, int status)
-{
-	struct rconn *rc = ac->data;
-
-	if (rc->ac != ac)
-		return;
-	rc->ac = NULL;
-	rc->ready = false;
-	(void)status;
-	if (rc == &rc->r->snt)
-		snt_fail(rc->r);
-	else
-		link_fail(rc->r, ac->errstr[0] ? ac->errstr
-			  : "connection closed");
-}
 
 /* ---- applying what Redis holds and publishes ---- */
 
@@ -658,18 +337,6 @@ static void error_log(struct redis *r, const char *what, const char *s)
 	     what, r->addr, s, (unsigned long long)r->st.errors);
 }
 
-static void answered(struct redis *r)
-{
-	if (r->pending)
-		--r->pending;
-	r->progress = tmr_jiffies();
-}
-
-static void sent(struct redis *r)
-{
-	if (!r->pending++)
-		r->progress = tmr_jiffies();
-}
 
 static void write_destructor(void *arg)
 {
@@ -711,7 +378,7 @@ static bool publish_one(struct le *le, void *arg)
 			   t->key) > 0
 	    && redisAsyncCommand(r->cmd.ac, ack_h, NULL, "PUBLISH %s %s",
 				 r->chan, msg) == REDIS_OK)
-		sent(r);
+		redis_sent(r);
 	mem_deref(t);
 	return false;
 }
@@ -758,9 +425,9 @@ static void write_reply_h(redisAsyncContext *ac, void *reply, void *arg)
 
 	if (!rp)
 		return;     /* the link failed: w went back to the queue */
-	answered(r);
+	redis_answered(r);
 	if (rp->type == REDIS_REPLY_ERROR && fatal_error(rp->str)) {
-		link_fail(r, rp->str);
+		redis_link_fail(r, rp->str);
 		return;
 	}
 	if (rp->type == REDIS_REPLY_ERROR)
@@ -824,7 +491,7 @@ static int write_send(struct redis *r, struct rwrite *w)
 	if (redisAsyncCommandArgv(r->cmd.ac, write_reply_h, w,
 				  ARRAY_SIZE(argv), argv, lenv) != REDIS_OK)
 		return EIO;
-	sent(r);
+	redis_sent(r);
 	++r->st.writes;
 	return 0;
 }
@@ -836,7 +503,7 @@ static void send_one(struct redis *r, struct rwrite *w)
 	list_unlink(&w->le);
 	list_append(&r->inflight, &w->le, w);
 	if (write_send(r, w))
-		link_fail(r, "cannot send");
+		redis_link_fail(r, "cannot send");
 }
 
 static bool queued_cmp(struct le *le, void *arg)
@@ -1062,9 +729,9 @@ static void ack_h(redisAsyncContext *ac, void *reply, void *arg)
 
 	if (!rp)
 		return;
-	answered(rc->r);
+	redis_answered(rc->r);
 	if (rp->type == REDIS_REPLY_ERROR && fatal_error(rp->str))
-		link_fail(rc->r, rp->str);
+		redis_link_fail(rc->r, rp->str);
 	else if (rp->type == REDIS_REPLY_ERROR)
 		error_log(rc->r, "a command", rp->str);
 }
@@ -1077,7 +744,7 @@ static void load_reply_h(redisAsyncContext *ac, void *reply, void *arg)
 
 	if (!reply)
 		return;
-	answered(r);
+	redis_answered(r);
 	/* a standby ignores: its active sends it the same */
 	if (r->sbc->store.role != STORE_STANDBY)
 		apply_load(r, reply, true, false);
@@ -1095,7 +762,7 @@ static void script_send(struct redis *r, const char *op,
 			      "- - 0 %s %s %s - %s %s 0", r->sha, r->key[0],
 			      r->key_exp, op, r->origin, now, r->chan,
 			      r->conf->redis_prefix, ver) == REDIS_OK)
-		sent(r);
+		redis_sent(r);
 }
 
 /* Redis' state and this node's, brought together: after a (re)connect,
@@ -1109,184 +776,22 @@ static void resync(struct redis *r)
 	flush_soon(r);
 }
 
-/* ---- the link ---- */
-
-static void up(struct redis *r)
+/* The link is up: the queue first (flush_h), then the merge and the
+ * load. */
+void redis_up_h(struct redis *r)
 {
-	const uint32_t n = r->n;
-	const bool back = r->state == R_DOWN && r->down_since;
-
-	if (!r->cmd.ready || !r->sub.ready || r->state == R_UP)
-		return;
-	r->state = R_UP;
-	r->backoff = 0;
-	r->drop_logged = false;
-	r->logged_unreachable = false;
-	r->auth_logged = false;
-	if (back)
-		LOGI(r->sbc, "redis: back (%s) after %llu ms: %u changes "
-		     "written", r->addr,
-		     (unsigned long long)(tmr_jiffies() - r->down_since), n);
-	else
-		LOGI(r->sbc, "redis: connected to %s (%u changes written)",
-		     r->addr, n);
-	r->down_since = 0;
-	/* the queue first (flush_h), then the merge and the load */
 	flush_soon(r);
 	resync(r);
 }
 
-static void setup_reply_h(redisAsyncContext *ac, void *reply, void *arg)
+/* A change another pair published. */
+void redis_message(struct redis *r, const struct pl *line)
 {
-	struct rconn *rc = ac->data;
-	struct redis *r = rc->r;
-	const redisReply *rp = reply;
-	const char *what = arg;
-
-	if (!rp)
-		return;
-	if (rc == &r->cmd)
-		answered(r);
-	if (rp->type == REDIS_REPLY_ERROR) {
-		if (!strcmp(what, "AUTH") && !r->auth_logged)
-			LOGE(r->sbc, "redis: %s refused AUTH (redis_user, "
-			     "redis_password): %s", r->addr, rp->str);
-		if (!strcmp(what, "AUTH"))
-			r->auth_logged = true;
-		else if (!strcmp(what, "ROLE"))
-			return;     /* a Redis before 2.8.12: a master */
-		link_fail(r, rp->str);
-		return;
-	}
-	if (!strcmp(what, "ROLE")) {
-		if (rp->type == REDIS_REPLY_ARRAY && rp->elements
-		    && rp->element[0]->type == REDIS_REPLY_STRING
-		    && strcmp(rp->element[0]->str, "master")) {
-			link_fail(r, "a replica, not the master");
-			return;
-		}
-	}
-	else if (!strcmp(what, "SCRIPT")) {
-		if (rp->type != REDIS_REPLY_STRING || rp->len >= sizeof(r->sha)) {
-			link_fail(r, "SCRIPT LOAD: no SHA1");
-			return;
-		}
-		str_ncpy(r->sha, rp->str, sizeof(r->sha));
-		r->cmd.ready = true;
-		up(r);
-	}
+	apply_line(r, line, true, true, NULL, NULL);
 }
 
-static void sub_h(redisAsyncContext *ac, void *reply, void *arg)
-{
-	struct rconn *rc = ac->data;
-	struct redis *r = rc->r;
-	const redisReply *rp = reply, *t;
-	struct pl line;
-	(void)arg;
-
-	if (!rp || rp->type != REDIS_REPLY_ARRAY || rp->elements < 3)
-		return;
-	t = rp->element[0];
-	if (t->type != REDIS_REPLY_STRING)
-		return;
-	if (!strcmp(t->str, "subscribe")) {
-		r->sub.ready = true;
-		up(r);
-		return;
-	}
-	if (strcmp(t->str, "message")
-	    || rp->element[2]->type != REDIS_REPLY_STRING)
-		return;
-	/* a standby gets the same from its active, in the pair's order */
-	if (r->sbc->store.role == STORE_STANDBY)
-		return;
-	line.p = rp->element[2]->str;
-	line.l = rp->element[2]->len;
-	apply_line(r, &line, true, true, NULL, NULL);
-}
-
-static int auth_send(struct redis *r, struct rconn *rc)
-{
-	const struct sbc_conf *conf = r->conf;
-	int err;
-
-	if (!str_isset(conf->redis_password))
-		return 0;
-	if (str_isset(conf->redis_user))
-		err = redisAsyncCommand(rc->ac, setup_reply_h, "AUTH",
-					"AUTH %s %s", conf->redis_user,
-					conf->redis_password);
-	else
-		err = redisAsyncCommand(rc->ac, setup_reply_h, "AUTH",
-					"AUTH %s", conf->redis_password);
-	if (err != REDIS_OK)
-		return EIO;
-	if (rc == &r->cmd)
-		sent(r);
-	return 0;
-}
-
-/* Commands and the subscription, each set up in one pipeline. */
-static int link_open(struct redis *r)
-{
-	int err;
-
-	r->pending = 0;
-	err = conn_open(&r->cmd, &r->target);
-	err = err ? err : conn_open(&r->sub, &r->target);
-	err = err ? err : auth_send(r, &r->cmd);
-	err = err ? err : auth_send(r, &r->sub);
-	if (err)
-		return err;
-	if (r->conf->redis_db) {
-		if (redisAsyncCommand(r->cmd.ac, setup_reply_h, "SELECT",
-				      "SELECT %u", r->conf->redis_db)
-		    != REDIS_OK)
-			return EIO;
-		sent(r);
-	}
-	if (redisAsyncCommand(r->cmd.ac, setup_reply_h, "ROLE", "ROLE")
-	    != REDIS_OK
-	    || redisAsyncCommand(r->cmd.ac, setup_reply_h, "SCRIPT",
-				 "SCRIPT LOAD %s", script) != REDIS_OK
-	    || redisAsyncCommand(r->sub.ac, sub_h, NULL, "SUBSCRIBE %s",
-				 r->chan) != REDIS_OK)
-		return EIO;
-	sent(r);
-	sent(r);
-	return 0;
-}
-
-static void connect_h(void *arg)
-{
-	struct redis *r = arg;
-	int err;
-
-	if (r->nsent && !r->snt.ac) {
-		snt_open(r);
-		return;     /* its answer names the master, then we connect */
-	}
-	if (r->cmd.ac || r->sub.ac || !r->target_ok)
-		return;
-	r->connect_since = tmr_jiffies();
-	if (r->state != R_DOWN)
-		r->state = R_CONNECTING;
-	err = link_open(r);
-	if (err)
-		link_fail(r, "cannot connect");
-}
-
-static void retry(struct redis *r)
-{
-	r->backoff = r->backoff ? min(r->backoff * 2,
-				      (uint32_t)BACKOFF_MAX_MS) : 100;
-	tmr_start(&r->tmr_connect, r->backoff, connect_h, r);
-}
-
-/* The link is gone (or never came): changes wait, decisions go on with
- * local state; said once per outage. */
-static void link_fail(struct redis *r, const char *why)
+/* The link failed: the writes without an answer wait again, first. */
+void redis_requeue(struct redis *r)
 {
 	struct le *le;
 
@@ -1299,160 +804,22 @@ static void link_fail(struct redis *r, const char *why)
 		hash_append(r->queued, queued_hash(w->kind, w->field),
 			    &w->he, w);
 	}
-	if (r->state == R_UP) {
-		++r->st.outages;
-		r->down_since = tmr_jiffies();
-		LOGW(r->sbc, "redis: down (%s: %s): deciding on local state",
-		     r->addr, why);
-		r->logged_unreachable = true;
-	}
-	else if (!r->logged_unreachable) {
-		LOGW(r->sbc, "redis: %s not reachable (%s): going on with "
-		     "local state, retrying", r->addr[0] ? r->addr
-		     : "the master", why);
-		r->logged_unreachable = true;
-		if (!r->down_since)
-			r->down_since = tmr_jiffies();
-	}
-	r->state = R_DOWN;
-	r->pending = 0;
-	conn_close(&r->cmd);
-	conn_close(&r->sub);
-	/* the master may have moved: asked again before the next try */
-	if (r->nsent)
-		conn_close(&r->snt);
-	retry(r);
 }
 
-/* ---- Redis Sentinel ---- */
-
-static void snt_fail(struct redis *r)
-{
-	conn_close(&r->snt);
-	r->sent_i = (r->sent_i + 1) % r->nsent;
-	retry(r);
-}
-
-static void snt_master_h(redisAsyncContext *ac, void *reply, void *arg)
-{
-	struct rconn *rc = ac->data;
-	struct redis *r = rc->r;
-	const redisReply *rp = reply;
-	struct rtarget t;
-	char hp[300];
-	(void)arg;
-
-	if (!rp)
-		return;
-	if (rp->type != REDIS_REPLY_ARRAY || rp->elements != 2
-	    || rp->element[0]->type != REDIS_REPLY_STRING
-	    || rp->element[1]->type != REDIS_REPLY_STRING) {
-		LOGW(r->sbc, "redis: sentinel %H does not know master '%s'",
-		     target_print, &r->sentv[r->sent_i],
-		     r->conf->redis_master_name);
-		snt_fail(r);
-		return;
-	}
-	(void)re_snprintf(hp, sizeof(hp), strchr(rp->element[0]->str, ':')
-			  ? "[%s]:%s" : "%s:%s", rp->element[0]->str,
-			  rp->element[1]->str);
-	if (target_parse(&t, hp, strlen(hp))) {
-		snt_fail(r);
-		return;
-	}
-	rc->ready = true;
-	if (!r->target_ok || strcmp(t.host, r->target.host)
-	    || t.port != r->target.port) {
-		set_target(r, &t);
-		LOGI(r->sbc, "redis: master '%s' is %s (sentinel %H)",
-		     r->conf->redis_master_name, r->addr, target_print,
-		     &r->sentv[r->sent_i]);
-		if (r->cmd.ac || r->sub.ac) {
-			link_fail(r, "the master moved");
-			return;
-		}
-	}
-	if (!r->cmd.ac)
-		tmr_start(&r->tmr_connect, 0, connect_h, r);
-}
-
-/* +switch-master NAME OLDIP OLDPORT NEWIP NEWPORT */
-static void snt_switch_h(redisAsyncContext *ac, void *reply, void *arg)
-{
-	struct rconn *rc = ac->data;
-	struct redis *r = rc->r;
-	const redisReply *rp = reply;
-	struct pl name, ip, port;
-	struct rtarget t;
-	char hp[300];
-	(void)arg;
-
-	if (!rp || rp->type != REDIS_REPLY_ARRAY || rp->elements < 3
-	    || rp->element[0]->type != REDIS_REPLY_STRING
-	    || strcmp(rp->element[0]->str, "message")
-	    || rp->element[2]->type != REDIS_REPLY_STRING)
-		return;
-	if (re_regex(rp->element[2]->str, rp->element[2]->len,
-		     "[^ ]+ [^ ]+ [0-9]+ [^ ]+ [0-9]+", &name, NULL, NULL,
-		     &ip, &port)
-	    || pl_strcmp(&name, r->conf->redis_master_name))
-		return;
-	(void)re_snprintf(hp, sizeof(hp), pl_strchr(&ip, ':') ? "[%r]:%r"
-			  : "%r:%r", &ip, &port);
-	if (target_parse(&t, hp, strlen(hp)))
-		return;
-	set_target(r, &t);
-	LOGI(r->sbc, "redis: master is now %s (+switch-master)", r->addr);
-	if (r->cmd.ac || r->sub.ac)
-		link_fail(r, "the master moved");
-}
-
-static void snt_open(struct redis *r)
-{
-	const struct rtarget *t = &r->sentv[r->sent_i];
-
-	if (conn_open(&r->snt, t)
-	    || redisAsyncCommand(r->snt.ac, snt_master_h, NULL,
-				 "SENTINEL get-master-addr-by-name %s",
-				 r->conf->redis_master_name) != REDIS_OK
-	    || redisAsyncCommand(r->snt.ac, snt_switch_h, NULL,
-				 "SUBSCRIBE +switch-master") != REDIS_OK) {
-		snt_fail(r);
-		return;
-	}
-	r->snt_since = tmr_jiffies();
-}
-
-/* ---- the watchdog: hiredis keeps no time ---- */
-
+/* The module's clock: the link's checks, then, with the link idle, a
+ * PING; every SWEEP_MS the expired entries go (the active only). */
 static void watch_h(void *arg)
 {
 	struct redis *r = arg;
 	const uint64_t now = tmr_jiffies();
-	const uint32_t to = r->conf->redis_timeout;
 
 	tmr_start(&r->tmr_watch, WATCH_MS, watch_h, r);
-	if (r->snt.ac && !r->snt.ready && now - r->snt_since > to) {
-		LOGW(r->sbc, "redis: sentinel %H: no answer in %u ms",
-		     target_print, &r->sentv[r->sent_i], to);
-		snt_fail(r);
+	if (redis_link_watch(r, now))
 		return;
-	}
-	if (!r->cmd.ac)
-		return;
-	if (r->state != R_UP) {
-		if (now - r->connect_since > to)
-			link_fail(r, "no answer in redis_timeout");
-		return;
-	}
-	if (r->pending && now - r->progress > to) {
-		link_fail(r, "no answer in redis_timeout");
-		return;
-	}
 	if (!r->pending && now - r->progress > PING_MS) {
 		if (redisAsyncCommand(r->cmd.ac, ack_h, NULL, "PING")
 		    == REDIS_OK)
-			sent(r);
+			redis_sent(r);
 	}
 	if (now - r->last_sweep > SWEEP_MS
 	    && r->sbc->store.role != STORE_STANDBY) {
@@ -1461,100 +828,6 @@ static void watch_h(void *arg)
 	}
 }
 
-/* ---- start: the load before listening, and sbcd -t ---- */
-
-static redisContext *sync_connect(const struct rtarget *t, uint32_t ms)
-{
-	struct timeval tv = {.tv_sec = ms / 1000,
-			     .tv_usec = (ms % 1000) * 1000};
-	redisContext *c;
-
-	c = t->unix_sock ? redisConnectUnixWithTimeout(t->host, tv)
-		: redisConnectWithTimeout(t->host, t->port, tv);
-	if (c && !c->err)
-		(void)redisSetTimeout(c, tv);
-	return c;
-}
-
-/* AUTH and SELECT: 0, EACCES (refused: a configuration error) or EIO
- * (no answer), with Redis' words in why. */
-static int sync_setup(redisContext *c, const struct sbc_conf *conf,
-		      char *why, size_t sz)
-{
-	redisReply *rp = NULL;
-	int err = 0;
-
-	if (str_isset(conf->redis_password))
-		rp = str_isset(conf->redis_user)
-			? redisCommand(c, "AUTH %s %s", conf->redis_user,
-				       conf->redis_password)
-			: redisCommand(c, "AUTH %s", conf->redis_password);
-	if (str_isset(conf->redis_password) && !rp)
-		err = EIO;
-	else if (rp && rp->type == REDIS_REPLY_ERROR) {
-		(void)re_snprintf(why, sz, "AUTH (redis_user, "
-				  "redis_password): %s", rp->str);
-		err = EACCES;
-	}
-	freeReplyObject(rp);
-	if (err || !conf->redis_db)
-		goto out;
-	rp = redisCommand(c, "SELECT %u", conf->redis_db);
-	if (!rp)
-		err = EIO;
-	else if (rp->type == REDIS_REPLY_ERROR) {
-		(void)re_snprintf(why, sz, "SELECT (redis_db): %s", rp->str);
-		err = EACCES;
-	}
-	freeReplyObject(rp);
- out:
-	if (err == EIO)
-		(void)re_snprintf(why, sz, "%s", c->errstr[0] ? c->errstr
-				  : "no answer");
-	return err;
-}
-
-static uint32_t ms_left(uint64_t deadline)
-{
-	const uint64_t now = tmr_jiffies();
-
-	return deadline > now + 1 ? (uint32_t)(deadline - now) : 1;
-}
-
-/* The master, from the first sentinel that knows it. */
-static int sync_master(struct redis *r, uint64_t deadline)
-{
-	for (unsigned i = 0; i < r->nsent; i++) {
-		redisContext *c = sync_connect(&r->sentv[i],
-					       ms_left(deadline));
-		redisReply *rp;
-		struct rtarget t;
-		char hp[300];
-
-		if (!c || c->err) {
-			redisFree(c);
-			continue;
-		}
-		rp = redisCommand(c, "SENTINEL get-master-addr-by-name %s",
-				  r->conf->redis_master_name);
-		if (rp && rp->type == REDIS_REPLY_ARRAY && rp->elements == 2
-		    && re_snprintf(hp, sizeof(hp),
-				   strchr(rp->element[0]->str, ':')
-				   ? "[%s]:%s" : "%s:%s",
-				   rp->element[0]->str,
-				   rp->element[1]->str) > 0
-		    && !target_parse(&t, hp, strlen(hp))) {
-			set_target(r, &t);
-			r->sent_i = i;
-			freeReplyObject(rp);
-			redisFree(c);
-			return 0;
-		}
-		freeReplyObject(rp);
-		redisFree(c);
-	}
-	return ENOENT;
-}
 
 static int load_at_start(struct redis *r)
 {
@@ -1566,12 +839,12 @@ static int load_at_start(struct redis *r)
 
 	if (!r->conf->redis_start_wait)
 		return 0;
-	if (r->nsent && sync_master(r, deadline)) {
+	if (r->nsent && redis_sync_master(r, deadline)) {
 		LOGW(r->sbc, "redis: no sentinel knows master '%s': starting "
 		     "on local state", r->conf->redis_master_name);
 		return 0;
 	}
-	c = sync_connect(&r->target, ms_left(deadline));
+	c = redis_sync_connect(&r->target, redis_ms_left(deadline));
 	if (!c || c->err) {
 		LOGW(r->sbc, "redis: %s not reachable (%s): starting on local "
 		     "state (bans, rules and counters come when it answers)",
@@ -1580,7 +853,7 @@ static int load_at_start(struct redis *r)
 		redisFree(c);
 		return 0;
 	}
-	err = sync_setup(c, r->conf, why, sizeof(why));
+	err = redis_sync_setup(c, r->conf, why, sizeof(why));
 	if (err == EACCES) {
 		LOGE(r->sbc, "redis: %s refused %s", r->addr, why);
 		redisFree(c);
@@ -1590,7 +863,7 @@ static int load_at_start(struct redis *r)
 			  (unsigned long long)time(NULL));
 	(void)re_snprintf(ver, sizeof(ver), "%u", STORE_VERSION);
 	rp = err ? NULL : redisCommand(c, "EVAL %s 2 %s %s load - - 0 %s %s "
-				       "%s - %s %s 0", script, r->key[0],
+				       "%s - %s %s 0", redis_script, r->key[0],
 				       r->key_exp, r->origin, now, r->chan,
 				       r->conf->redis_prefix, ver);
 	if (rp)
@@ -1606,48 +879,6 @@ static int load_at_start(struct redis *r)
 
 /* `sbcd -t`: a configuration Redis refuses is not valid; one that cannot
  * be reached now may be right. */
-int redis_check(const struct sbc_conf *conf)
-{
-	struct redis r = {.conf = conf};
-	const uint32_t ms = max(conf->redis_timeout, 1000u);
-	redisContext *c;
-	char why[256] = "";
-	int err;
-
-	if (!str_isset(conf->redis) && !str_isset(conf->redis_sentinels))
-		return 0;
-	err = sentinels_parse(&r);
-	if (!err && str_isset(conf->redis))
-		err = target_parse(&r.target, conf->redis,
-				   strlen(conf->redis));
-	if (err) {
-		re_fprintf(stderr, "sbcd: redis: cannot use the address: "
-			   "%m\n", err);
-		return err;
-	}
-	if (r.nsent && sync_master(&r, tmr_jiffies() + ms)) {
-		re_fprintf(stderr, "sbcd: redis: warning: no sentinel "
-			   "answers for master '%s'\n",
-			   conf->redis_master_name);
-		return 0;
-	}
-	c = sync_connect(&r.target, ms);
-	if (!c || c->err) {
-		re_fprintf(stderr, "sbcd: redis: warning: %H not reachable "
-			   "(%s): AUTH not checked\n", target_print, &r.target,
-			   c ? c->errstr : "no memory");
-		redisFree(c);
-		return 0;
-	}
-	err = sync_setup(c, conf, why, sizeof(why));
-	redisFree(c);
-	if (err == EACCES) {
-		re_fprintf(stderr, "sbcd: redis: %H refused %s\n",
-			   target_print, &r.target, why);
-		return err;
-	}
-	return 0;
-}
 
 /* ---- sbcctl ---- */
 
@@ -1696,15 +927,12 @@ static void redis_destructor(void *arg)
 {
 	struct redis *r = arg;
 
-	tmr_cancel(&r->tmr_connect);
+	redis_link_close(r);
 	tmr_cancel(&r->tmr_watch);
 	tmr_cancel(&r->tmr_flush);
 	tmr_cancel(&r->tmr_pub);
 	hash_flush(r->totals);
 	mem_deref(r->totals);
-	conn_close(&r->cmd);
-	conn_close(&r->sub);
-	conn_close(&r->snt);
 	list_flush(&r->inflight);
 	list_flush(&r->queue);
 	mem_deref(r->queued);
@@ -1741,22 +969,11 @@ int redis_init(struct sbc *sbc)
 	/* a reference: a reload replaces sbc->conf and drops the old one,
 	 * and every redis_* option keeps its start-up value (CF_RESTART) */
 	r->conf = mem_ref((void *)conf);
-	r->cmd.r = r->sub.r = r->snt.r = r;
 	r->state = R_CONNECTING;
 	err = hash_alloc(&r->queued, 1024);
 	err = err ? err : hash_alloc(&r->totals, 256);
 	err = err ? err : names(r);
-	err = err ? err : sentinels_parse(r);
-	if (!err && str_isset(conf->redis)) {
-		struct rtarget t;
-
-		err = target_parse(&t, conf->redis, strlen(conf->redis));
-		if (err)
-			LOGE(sbc, "redis: cannot use '%s': %m", conf->redis,
-			     err);
-		else
-			set_target(r, &t);
-	}
+	err = err ? err : redis_link_init(r);
 	err = err ? err : load_at_start(r);
 	if (err) {
 		mem_deref(r);
@@ -1766,7 +983,7 @@ int redis_init(struct sbc *sbc)
 	sbc->store.share.roleh = role_h;
 	sbc->store.share.printh = print_h;
 	sbc->store.share.arg = r;
-	tmr_start(&r->tmr_connect, 0, connect_h, r);
+	redis_link_start(r);
 	tmr_start(&r->tmr_watch, WATCH_MS, watch_h, r);
 	return 0;
 }
