@@ -25,54 +25,21 @@
 LAB_HOSTS=1
 . "$(dirname "$0")/lab.sh"
 . "$(dirname "$0")/pair.sh"
-: "${SBCD:?SBCD must point to the sbcd binary}"
-BUILD_DIR=${BUILD_DIR:-$(dirname "$SBCD")}
-SRC=$(cd "$LAB_HERE/../.." && pwd)
-for c in ansible-playbook ansible-lint cpack dpkg-deb dpkg-shlibdeps file sipp; do
-	command -v "$c" >/dev/null || lab_skip "$c not installed (make test-deps)"
-done
-[ -f "$BUILD_DIR/CPackConfig.cmake" ] || lab_skip "no CPackConfig.cmake in $BUILD_DIR"
+. "$(dirname "$0")/lab_ansible.sh"
+lab_ansible_require ansible-playbook ansible-lint cpack dpkg-deb dpkg-shlibdeps file sipp
 T_START=$(lab_ms)
 NODES="n1 n2"
-CPACK=""
 NEW_IP=192.0.2.101
 # the lab's Redis password (a real site's comes from the vault)
 REDIS_PASS=lab-$LAB_IDX-$$
-
-t_exit() {
-	local rc=$?
-	[ -n "$CPACK" ] && kill "$CPACK" 2>/dev/null && wait "$CPACK" 2>/dev/null
-	(exit $rc)
-	lab_exit
-}
-trap t_exit EXIT
 
 # ansible-lint first: no lab needed
 (cd "$SRC/ansible" && ansible-lint --nocolor --profile production) >"$LAB_W/lint.out" 2>&1 ||
 	fail "ansible-lint --profile production: $(tail -20 "$LAB_W/lint.out")"
 ok "ansible-lint $(ansible-lint --nocolor --version 2>/dev/null | awk 'NR == 1 { print $2 }') --profile production on ansible/: $(grep -o 'Passed.*' "$LAB_W/lint.out" | head -1)"
 
-mkdir -p "$LAB_W/deb"
-cpack -G DEB --config "$BUILD_DIR/CPackConfig.cmake" -B "$LAB_W/deb" \
-	>"$LAB_W/deb/cpack.log" 2>&1 &
-CPACK=$!
+lab_deb_start
 
-recap() { grep -E "^$2 +: " "$1" | sed 's/^[^:]*: *//'; }
-recap_ok() { # OUT [CHANGED]: every node ok, unreachable=0 failed=0 (and CHANGED changes)
-	local out=$1 want=${2:-} n r
-	for n in $NODES; do
-		r=$(recap "$out" "$n")
-		[ -n "$r" ] || return 1
-		grep -q 'unreachable=0 *failed=0' <<<"$r" || return 1
-		[ -z "$want" ] || grep -q "changed=$want " <<<"$r" || return 1
-	done
-}
-play() { # OUT [ARG...]: ansible-playbook site.yml with the lab's inventory
-	local out=$1
-	shift
-	lab_ansible_playbook -i "$LAB_W/inv" "$SRC/ansible/site.yml" "$@" </dev/null >"$out" 2>&1
-}
-on() { local n=$1; shift; lab_ssh "$n" "$@" </dev/null; }
 # OUT holds no task but the argument spec's and validate.yml's (by name)
 validation_only() {
 	local names
@@ -84,11 +51,7 @@ sbcd_pid() { on "$1" 'pidof sbcd'; }
 
 lab_up $NODES
 ok "lab of 2 bare hosts up in $(lab_secs 0 "$LAB_UP_MS") s"
-wait "$CPACK" || fail "cpack: $(tail -5 "$LAB_W/deb/cpack.log")"
-CPACK=""
-debs=("$LAB_W"/deb/sbc_*.deb)
-[ "${#debs[@]}" = 1 ] && [ -f "${debs[0]}" ] || fail "cpack made no single sbc_*.deb"
-DEB=${debs[0]}
+lab_deb_wait
 
 # The lab's inventory: n1, n2 in sbc_nodes; the peer "cli" is the
 # caller's address only (the new peer's address is added to cli now and
@@ -116,20 +79,7 @@ sbc_redis_password: $REDIS_PASS
 sbc_service_use: service
 sbc_apt_update_cache: false
 EOF
-cat >"$LAB_W/inv/group_vars/sbc_nodes.yml" <<EOF
-sbc_deb: $DEB
-sbc_apt_update_cache: false
-sbc_service_use: service
-sbc_fencing: false
-sbc_cluster_name: sbclab$LAB_IDX
-sbc_totem_token: $LAB_TOKEN
-sbc_access_addr: $LAB_VIP_ACCESS
-sbc_access_nic: eth0
-sbc_core_addr: $LAB_VIP_CORE
-sbc_core_nic: eth0
-sbc_upstream: sip:$LAB_CORE_IP:5080;transport=udp
-sbc_pcmk_properties:
-  dc-deadtime: 2s
+{ lab_sbc_node_vars; cat <<EOF; } >"$LAB_W/inv/group_vars/sbc_nodes.yml"
 sbc_redis: $(lab_ip n1):6379
 sbc_redis_password: $REDIS_PASS
 sbc_options:

@@ -19,55 +19,17 @@ LAB_HOSTS=1
 LAB_QNETD=1
 . "$(dirname "$0")/lab.sh"
 . "$(dirname "$0")/pair.sh"
-: "${SBCD:?SBCD must point to the sbcd binary}"
-BUILD_DIR=${BUILD_DIR:-$(dirname "$SBCD")}
-SRC=$(cd "$LAB_HERE/../.." && pwd)
-for c in ansible-playbook cpack dpkg-deb dpkg-shlibdeps file; do
-	command -v "$c" >/dev/null || lab_skip "$c not installed (make test-deps)"
-done
-[ -x /etc/init.d/corosync-qnetd ] || lab_skip "no /etc/init.d/corosync-qnetd (corosync-qnetd; make test-deps)"
-[ -f "$BUILD_DIR/CPackConfig.cmake" ] || lab_skip "no CPackConfig.cmake in $BUILD_DIR"
-T_START=$(lab_ms)
 HOSTS="n1 n2 qn"
-CPACK=""
-
-t_exit() {
-	local rc=$?
-	[ -n "$CPACK" ] && kill "$CPACK" 2>/dev/null && wait "$CPACK" 2>/dev/null
-	(exit $rc)
-	lab_exit
-}
-trap t_exit EXIT
-
-mkdir -p "$LAB_W/deb"
-cpack -G DEB --config "$BUILD_DIR/CPackConfig.cmake" -B "$LAB_W/deb" \
-	>"$LAB_W/deb/cpack.log" 2>&1 &
-CPACK=$!
-
-recap() { grep -E "^$2 +: " "$1" | sed 's/^[^:]*: *//'; }
-recap_ok() { # OUT [CHANGED]: every host ok, unreachable=0 failed=0 (and CHANGED changes)
-	local out=$1 want=${2:-} n r
-	for n in $HOSTS; do
-		r=$(recap "$out" "$n")
-		[ -n "$r" ] || return 1
-		grep -q 'unreachable=0 *failed=0' <<<"$r" || return 1
-		[ -z "$want" ] || grep -q "changed=$want " <<<"$r" || return 1
-	done
-}
-play() {
-	local out=$1
-	shift
-	lab_ansible_playbook -i "$LAB_W/inv" "$SRC/ansible/site.yml" "$@" </dev/null >"$out" 2>&1
-}
-on() { local n=$1; shift; lab_ssh "$n" "$@" </dev/null; }
+ANSIBLE_HOSTS=$HOSTS
+. "$(dirname "$0")/lab_ansible.sh"
+lab_ansible_require ansible-playbook cpack dpkg-deb dpkg-shlibdeps file
+[ -x /etc/init.d/corosync-qnetd ] || lab_skip "no /etc/init.d/corosync-qnetd (corosync-qnetd; make test-deps)"
+T_START=$(lab_ms)
+lab_deb_start
 
 lab_up n1 n2
 ok "lab of 3 bare hosts (n1 n2 qn) up in $(lab_secs 0 "$LAB_UP_MS") s"
-wait "$CPACK" || fail "cpack: $(tail -5 "$LAB_W/deb/cpack.log")"
-CPACK=""
-debs=("$LAB_W"/deb/sbc_*.deb)
-[ "${#debs[@]}" = 1 ] && [ -f "${debs[0]}" ] || fail "cpack made no single sbc_*.deb"
-DEB=${debs[0]}
+lab_deb_wait
 for n in $HOSTS; do
 	on "$n" 'test ! -e /usr/sbin/sbcd && ! pidof corosync-qnetd corosync-qdevice corosync >/dev/null && test ! -e /etc/corosync/qdevice/net/nssdb' ||
 		fail "$n is not bare"
@@ -94,20 +56,7 @@ cat >"$LAB_W/inv/group_vars/sbc_qnetd.yml" <<EOF
 qnetd_apt_update_cache: false
 qnetd_service_use: service
 EOF
-cat >"$LAB_W/inv/group_vars/sbc_nodes.yml" <<EOF
-sbc_deb: $DEB
-sbc_apt_update_cache: false
-sbc_service_use: service
-sbc_fencing: false
-sbc_cluster_name: sbclab$LAB_IDX
-sbc_totem_token: $LAB_TOKEN
-sbc_access_addr: $LAB_VIP_ACCESS
-sbc_access_nic: eth0
-sbc_core_addr: $LAB_VIP_CORE
-sbc_core_nic: eth0
-sbc_upstream: sip:$LAB_CORE_IP:5080;transport=udp
-sbc_pcmk_properties:
-  dc-deadtime: 2s
+{ lab_sbc_node_vars; cat <<EOF; } >"$LAB_W/inv/group_vars/sbc_nodes.yml"
 sbc_peers:
   - name: cli
     addr: [$LAB_CLI_IP/32]

@@ -25,45 +25,12 @@
 # Skips (77) without ansible, ssh or the package tools (make test-deps).
 LAB_HOSTS=1
 . "$(dirname "$0")/lab.sh"
-: "${SBCD:?SBCD must point to the sbcd binary}"
-BUILD_DIR=${BUILD_DIR:-$(dirname "$SBCD")}
-for c in ansible ansible-playbook cpack dpkg-deb dpkg-shlibdeps file; do
-	command -v "$c" >/dev/null || lab_skip "$c not installed (make test-deps)"
-done
-[ -f "$BUILD_DIR/CPackConfig.cmake" ] || lab_skip "no CPackConfig.cmake in $BUILD_DIR"
+. "$(dirname "$0")/lab_ansible.sh"
+lab_ansible_require ansible ansible-playbook cpack dpkg-deb dpkg-shlibdeps file
 T_START=$(lab_ms)
 NODES="n1 n2"
 PASS=lab-$LAB_IDX-$$
-CPACK=""
-
-# cpack runs in the background (below): stopped if the test ends first
-t_exit() {
-	local rc=$?
-	[ -n "$CPACK" ] && kill "$CPACK" 2>/dev/null && wait "$CPACK" 2>/dev/null
-	(exit $rc)
-	lab_exit
-}
-trap t_exit EXIT
-
-# The RECAP counters of an ansible-playbook output for HOST: "ok=N changed=N ..."
-recap() { grep -E "^$2 +: " "$1" | sed 's/^[^:]*: *//'; }
-# The play worked for every node: no failure, none unreachable; and with
-# a third argument, exactly that many changes on each.
-recap_ok() {
-	local out=$1 want=${2:-} n r
-	for n in $NODES; do
-		r=$(recap "$out" "$n")
-		[ -n "$r" ] || return 1
-		grep -q 'unreachable=0 *failed=0' <<<"$r" || return 1
-		[ -z "$want" ] || grep -q "changed=$want " <<<"$r" || return 1
-	done
-}
-
-# The package, built while the lab comes up (cpack: 10-20 s here).
-mkdir -p "$LAB_W/deb"
-cpack -G DEB --config "$BUILD_DIR/CPackConfig.cmake" -B "$LAB_W/deb" \
-	>"$LAB_W/deb/cpack.log" 2>&1 &
-CPACK=$!
+lab_deb_start
 
 # 1. the hosts, ssh from cli
 lab_up $NODES
@@ -111,11 +78,7 @@ done
 ok "a file written to /etc in n1 is neither on the machine nor in n2; no sbc in the nodes, the lab's packages are"
 
 # 3. the .deb, installed in n1 only
-wait "$CPACK" || fail "cpack: $(tail -5 "$LAB_W/deb/cpack.log")"
-CPACK=""
-debs=("$LAB_W"/deb/sbc_*.deb)
-[ "${#debs[@]}" = 1 ] && [ -f "${debs[0]}" ] || fail "cpack made no single sbc_*.deb"
-DEB=${debs[0]}
+lab_deb_wait
 T0=$(lab_ms)
 lab_cli scp -F "$LAB_W/ssh_config" -q "$DEB" n1:/tmp/ </dev/null || fail "scp of the package to n1"
 lab_ssh n1 "dpkg -i /tmp/$(basename "$DEB")" </dev/null >"$LAB_W/n1/dpkg.out" 2>&1 ||
