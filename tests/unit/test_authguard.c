@@ -1,5 +1,5 @@
 /*
- * test_authguard.c: password-guessing protection (sbc/authguard.c).
+ * test_authguard.c: password-guessing protection (sbc/screen/authguard.c).
  * The counting: per user and per source, the limit, the window, a success
  * resetting the user, case-insensitive users, bounded tables, the sweep.
  * The user locks as records: round trip, damaged ones refused, applied on

@@ -1,5 +1,5 @@
 /*
- * test_flow.c: the flow token of sbcd's Path entries (sbc/flow.c): what
+ * test_flow.c: the flow token of sbcd's Path entries (sbc/sip/flow.c): what
  * is encoded decodes to the same transport, address and port (IPv4 and
  * IPv6); a token altered anywhere, made with another key, cut short or
  * not hex at all is refused.

@@ -1,6 +1,6 @@
 /*
  * test_register.c: the registration time bounds of REGISTERs going to the
- * registrar (reg_expires_print, sbc/register.c): Expires and each
+ * registrar (reg_expires_print, sbc/dialog/register.c): Expires and each
  * Contact's expires within min..max, 0 kept, anything else untouched.
  */
 #include <errno.h>

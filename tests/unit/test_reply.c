@@ -1,5 +1,5 @@
 /*
- * test_reply.c: where responses go (reply_addr, sbc/reply.c): on the
+ * test_reply.c: where responses go (reply_addr, sbc/sip/reply.c): on the
  * access side back to the UDP source address and port with
  * symmetric_responses (even without rport, whatever a maddr says), else
  * RFC 3261 18.2.2 with RFC 3581's rport; the core side always the RFCs;

@@ -1,12 +1,12 @@
 /*
- * test_route.c: unit tests for sbc/route.c and sbc/classify.c on a struct
- * sbc without sockets: route_is_self (address and port, default ports
- * for TLS and sips, names never us), route_is_emergency, and the
+ * test_route.c: unit tests for sbc/sip/route.c and sbc/screen/classify.c on
+ * a struct sbc without sockets: route_is_self (address and port, default
+ * ports for TLS and sips, names never us), route_is_emergency, and the
  * decisions of route_request after validate and classify (OPTIONS to us,
  * Max-Forwards 0, loops, CANCEL, initial requests from either side,
  * emergency calls, REGISTER, in-dialog requests along our Record-Route,
  * redirect mode's verdicts for initial INVITEs only).
- * Also sipmsg_via_add_received, the top-Via rewrite of sbc/sipmsg.c.
+ * Also sipmsg_via_add_received, the top-Via rewrite of sbc/sip/sipmsg.c.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -491,11 +491,11 @@ static void test_emergency(void **state)
 }
 
 
-/* Regression (fixed; sbc/classify.c): libre decodes tel:911 with the number in
- * uri.host (uri.user is empty), and classify_source only looks at
+/* Regression (fixed; sbc/screen/classify.c): libre decodes tel:911 with the
+ * number in uri.host (uri.user is empty), and classify_source only looks at
  * uri.user, so an emergency call with a tel: Request-URI (which
- * validate_request accepts) is not recognised and goes to the
- * screening upstream. */
+ * validate_request accepts) is not recognised and goes to the screening
+ * upstream. */
 static void test_regr_tel_emergency(void **state)
 {
 	struct ufx *fx = *state;

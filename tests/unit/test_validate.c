@@ -1,5 +1,5 @@
 /*
- * test_validate.c: unit tests for sbc/validate.c on messages decoded by
+ * test_validate.c: unit tests for sbc/sip/validate.c on messages decoded by
  * libre from text: a good request; missing and duplicate From, To,
  * Call-ID, CSeq, Max-Forwards, Content-Length; CSeq method mismatch; bad
  * Via; Max-Forwards and Expires values; Content-Length against the body;
@@ -286,9 +286,10 @@ static void test_content_length(void **state)
 }
 
 
-/* Regression (fixed; sbc/validate.c check_numbers and validate_response): ten digits
- * pass pl_digits(), and pl_u32() wraps modulo 2^32, so a Content-Length
- * of 4294967301 "matches" a 5-byte body. */
+/* Regression (fixed; sbc/sip/validate.c check_numbers and
+ * validate_response): ten digits pass pl_digits(), and pl_u32() wraps
+ * modulo 2^32, so a Content-Length of 4294967301 "matches" a 5-byte
+ * body. */
 static void test_regr_content_length_wraps(void **state)
 {
 	static const char *body = "v=0\r\n";    /* 5 bytes */
