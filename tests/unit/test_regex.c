@@ -1,5 +1,5 @@
 /*
- * test_regex.c: differential test of sbc/screen/regex.c, the re_regex() that
+ * test_regex.c: differential test of sbc/regex.c, the re_regex() that
  * sbcd interposes over libre's, against libre's own implementation.
  *
  * The replacement is this executable's re_regex(); libre's original is
