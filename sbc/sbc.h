@@ -185,6 +185,7 @@ struct req_ctx {
 int  listen_init(struct sbc *sbc);
 void listen_close(struct sbc *sbc);
 void listen_source(const struct side *side);
+const struct side *listen_source_side(void);
 int  listen_tls_name(char **namep, const struct sbc_conf *conf,
 		     const struct uri *upstream);
 

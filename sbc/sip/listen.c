@@ -285,11 +285,20 @@ int listen_init(struct sbc *sbc)
  * (freebind.c).  A wildcard listen address leaves it to the kernel.
  */
 static __thread const struct sa *source;
+static __thread const struct side *source_side;
 
 void listen_source(const struct side *side)
 {
+	source_side = side;
 	source = side && sa_isset(&side->laddr, SA_ADDR)
 		 && !sa_is_any(&side->laddr) ? &side->laddr : NULL;
+}
+
+/* The side the SIP code sends on now (wire.c: the connections it opens
+ * meanwhile are that side's). */
+const struct side *listen_source_side(void)
+{
+	return source_side;
 }
 
 const struct sockaddr *freebind_source_get(socklen_t *len)

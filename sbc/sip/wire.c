@@ -8,7 +8,10 @@
  *    back here.  Not libre's trace handler: it costs a getsockname() for
  *    every datagram sent.
  *  - TCP and TLS: the stream is framed here with libre's own decoder and
- *    libre is handed whole messages only.  A message that is not whole
+ *    libre is handed whole messages only, on the connections a side
+ *    accepts and on those sbcd opens while it sends on a side (towards a
+ *    peer, the upstream, a user's new address): a peer's bytes are judged
+ *    alike whoever opened the connection.  A message that is not whole
  *    within tcp_message_timeout, or cannot be framed (no, several or a
  *    bad Content-Length, RFC 3261 18.3), ends the connection.
  *  - A request without a branch in its top Via (RFC 2543) gets one made
@@ -43,7 +46,8 @@ struct wire_udp {
 	struct udp_sock *us;
 };
 
-/* A connection accepted on a side's SIP listener.  It holds a reference
+/* A connection of a side: accepted on its SIP listener, or opened while
+ * sending on it.  It holds a reference
  * to the tcp_conn: libre lets go of its own when it times the connection
  * out, unseen from here, and the count of references then says so. */
 struct wire_conn {
@@ -866,15 +870,12 @@ static struct side *listener_side(struct tcp_sock *ts, enum sip_transp *tp)
 	return NULL;
 }
 
-struct wire_conn *wire_conn_claim(struct tcp_sock *ts, tcp_estab_h *eh,
-				  tcp_recv_h *rh, tcp_close_h *ch, void *arg)
+static struct wire_conn *conn_new(struct side *side, enum sip_transp tp,
+				  tcp_estab_h *eh, tcp_recv_h *rh,
+				  tcp_close_h *ch, void *arg)
 {
-	enum sip_transp tp = SIP_TRANSP_TCP;
-	struct side *side = listener_side(ts, &tp);
 	struct wire_conn *wc;
 
-	if (!side)
-		return NULL;
 	wc = mem_zalloc(sizeof(*wc), conn_destructor);
 	if (!wc)
 		return NULL;
@@ -887,6 +888,53 @@ struct wire_conn *wire_conn_claim(struct tcp_sock *ts, tcp_estab_h *eh,
 	tmr_init(&wc->tmr);
 	list_append(&wire.conns, &wc->le, wc);
 	return wc;
+}
+
+struct wire_conn *wire_conn_claim(struct tcp_sock *ts, tcp_estab_h *eh,
+				  tcp_recv_h *rh, tcp_close_h *ch, void *arg)
+{
+	enum sip_transp tp = SIP_TRANSP_TCP;
+	struct side *side = listener_side(ts, &tp);
+
+	return side ? conn_new(side, tp, eh, rh, ch, arg) : NULL;
+}
+
+/* libre's SIP transport connects while sbcd sends on a side
+ * (listen_source()); any other connection (DNS over TCP, a reply's new
+ * connection libre opens by itself) stays libre's alone.  TLS, if any,
+ * starts after the connect: wire_conn_tls() says so. */
+struct wire_conn *wire_conn_claim_out(tcp_estab_h *eh, tcp_recv_h *rh,
+				      tcp_close_h *ch, void *arg)
+{
+	const struct side *side = listen_source_side();
+
+	if (!wire.sbc || !side || !side->sip)
+		return NULL;
+	return conn_new((struct side *)side, SIP_TRANSP_TCP, eh, rh, ch, arg);
+}
+
+void wire_conn_opened(struct wire_conn *wc, struct tcp_conn *tc,
+		      const struct sa *peer)
+{
+	if (!tc) {
+		mem_deref(wc);
+		return;
+	}
+	wc->tc = mem_ref(tc);
+	wc->peer = *peer;
+	conn_arm(wc);
+}
+
+void wire_conn_tls(const struct tcp_conn *tc)
+{
+	for (struct le *le = wire.conns.head; le; le = le->next) {
+		struct wire_conn *wc = le->data;
+
+		if (wc->tc == tc) {
+			wc->tp = SIP_TRANSP_TLS;
+			return;
+		}
+	}
 }
 
 void wire_conn_accepted(struct wire_conn *wc, struct tcp_conn *tc)

@@ -17,6 +17,13 @@ void wire_udp_recv(const struct sa *src, struct mbuf *mb, void *arg);
 struct wire_conn *wire_conn_claim(struct tcp_sock *ts, tcp_estab_h *eh,
 				  tcp_recv_h *rh, tcp_close_h *ch, void *arg);
 void wire_conn_accepted(struct wire_conn *wc, struct tcp_conn *tc);
+/* A connection sbcd opens while it sends on a side (NULL: not ours) */
+struct wire_conn *wire_conn_claim_out(tcp_estab_h *eh, tcp_recv_h *rh,
+				      tcp_close_h *ch, void *arg);
+void wire_conn_opened(struct wire_conn *wc, struct tcp_conn *tc,
+		      const struct sa *peer);
+/* TLS started on TC (libre's SIP transport, on a connection it opened) */
+void wire_conn_tls(const struct tcp_conn *tc);
 void wire_conn_estab(void *arg);
 void wire_conn_recv(struct mbuf *mb, void *arg);
 void wire_conn_close(int err, void *arg);
