@@ -22,24 +22,29 @@ DEPS = build-essential cmake pkg-config libre-dev libssl-dev openssl \
 # an sshd per node, started in the node's namespaces only; ansible-core
 # run from the client namespace; python3-apt for Ansible's apt module in
 # the nodes, which have the machine's packages and no mirror to fetch it;
-# ansible-lint for the role's lint in t_ansible).
+# ansible-lint for the role's lint in t_ansible), and Prometheus, whose
+# server scrapes sbcd's metrics in it_metrics (started by the test on a
+# loopback address, never as the host's service) and whose promtool
+# checks the page.
 TEST_DEPS = $(DEPS) sip-tester resource-agents kamailio kamailio-tls-modules iproute2 \
        procps util-linux python3 sipvicious corosync corosync-qdevice \
        corosync-qnetd iputils-arping libxml2-utils shellcheck pacemaker pcs \
        redis-server redis-sentinel openssh-server ansible-core python3-apt \
-       ansible-lint
+       ansible-lint prometheus
 # ... and what `make deb` needs: dpkg-shlibdeps and dpkg-buildflags
 # (dpkg-dev), file (CPack's ELF detection), lintian. The package test
 # (label deb) needs them too.
 DEB_DEPS = dpkg-dev file lintian
 TEST_DEPS += $(DEB_DEPS)
-# Services the cluster packages enable at install on a systemd host; the
-# tests run them in their own namespaces, never as the host's services.
+# Services the cluster and Prometheus packages enable at install on a
+# systemd host; the tests run them in their own namespaces or on their own
+# loopback addresses, never as the host's services.
 # Stopped only when this install brought them (an operator's running
 # cluster is left alone).
 LAB_SERVICES = corosync:corosync pacemaker:pacemaker pcsd:pcs \
        corosync-qdevice:corosync-qdevice corosync-qnetd:corosync-qnetd \
-       redis-server:redis-server redis-sentinel:redis-sentinel ssh:openssh-server
+       redis-server:redis-server redis-sentinel:redis-sentinel ssh:openssh-server \
+       prometheus:prometheus prometheus-node-exporter:prometheus
 
 .PHONY: all deps test-deps deb-deps build asan deb run check check-fast bench bench-media bench-pair clean
 

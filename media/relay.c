@@ -1793,19 +1793,24 @@ static bool print_session(struct le *le, void *arg)
 	return err != 0;
 }
 
-int media_print(struct re_printf *pf, const struct media *m)
+/* The relay's figures without its sessions (metrics.c). */
+int media_totals_print(struct re_printf *pf, const struct media *m)
 {
-	int err;
-
 	if (!m)
 		return re_hprintf(pf, "media relay off\n");
-	err = re_hprintf(pf, "media_sessions %u\nmedia_port_pairs_used %u\n"
+	return re_hprintf(pf, "media_sessions %u\nmedia_port_pairs_used %u\n"
 			 "media_port_pairs_total %u\nmedia_threads %u\n"
 			 "media_note_overflows %llu\n",
 			 m->nsessions, media_ports_used(m), m->pool.n,
 			 m->nwk, (unsigned long long)atomic_load_explicit(
 				 &m->note_overflows, memory_order_relaxed));
-	if (!err)
+}
+
+int media_print(struct re_printf *pf, const struct media *m)
+{
+	int err = media_totals_print(pf, m);
+
+	if (!err && m)
 		(void)hash_apply(m->ht, print_session, pf);
 	return err;
 }

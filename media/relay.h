@@ -145,6 +145,7 @@ void media_remote_of(struct media_remote *r, const struct sdp_stream *m,
 uint32_t media_sessions(const struct media *m);
 uint32_t media_ports_used(const struct media *m);
 int  media_print(struct re_printf *pf, const struct media *m);
+int  media_totals_print(struct re_printf *pf, const struct media *m);
 
 int  media_rec_of(struct media_rec *r, const struct media_session *s);
 int  media_encode(struct mbuf *mb, const struct media_rec *r);

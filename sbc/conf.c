@@ -284,6 +284,11 @@ static const struct conf_opt optv[] = {
 	 "Unix socket sbcctl talks to (blacklist rules at run time, bans, "
 	 "counters); e.g. /run/sbc/sbcd.sock. Empty: none.",
 	 CF_RESTART},
+	{NULL, "metrics_listen", CT_STR, O(metrics_listen), "", 0, 0,
+	 "ADDR:PORT ([IPv6]:PORT) of the Prometheus metrics (GET /metrics: "
+	 "the figures of sbcctl stats, events, media and role, calls by "
+	 "peer, CPU and memory); a management address, e.g. "
+	 "192.0.2.10:9259. Empty: none.", CF_RESTART},
 
 	{"Security events",
 	 "security_log", CT_PATH, O(security_log), "", 0, 0,
@@ -1433,6 +1438,24 @@ static int check_redis(const struct sbc_conf *conf, const unsigned *linev)
 	return err;
 }
 
+/* metrics_listen: an address and a port, so that sbcd never starts on
+ * one it cannot serve. */
+static int check_metrics(const struct sbc_conf *conf, const unsigned *linev)
+{
+	const char *s = conf->metrics_listen;
+	struct sa sa;
+
+	if (!str_isset(s))
+		return 0;
+	if (sa_decode(&sa, s, strlen(s)) || !sa_port(&sa)) {
+		re_fprintf(stderr, "%s:%u: metrics_listen: not ADDR:PORT or "
+			   "[IPv6]:PORT: '%s'\n", conf->file,
+			   line_of(linev, "metrics_listen"), s);
+		return EINVAL;
+	}
+	return 0;
+}
+
 /* Every TCP-ish listener needs its own port when the addresses are
  * shared: UDP+TCP on *_port, TLS on *_tls_port. */
 static int check_ports(const struct sbc_conf *conf, const unsigned *linev)
@@ -1602,6 +1625,7 @@ static int validate(const struct sbc_conf *conf, const unsigned *linev)
 	err |= check_ports(conf, linev);
 	err |= check_registrations(conf, linev);
 	err |= check_redis(conf, linev);
+	err |= check_metrics(conf, linev);
 	for (struct le *le = conf->blacklistl.head; le; le = le->next) {
 		const struct conf_blacklist *cb = le->data;
 		struct bl_rule *r = NULL;

@@ -164,6 +164,7 @@ struct sbc_conf {
 
 	char *security_log;
 	char *control_socket;
+	char *metrics_listen;
 	uint32_t security_log_rate;
 	uint32_t log_remote_rate;
 	bool unknown_reply;         /* 403 to unknown sources, else drop */

@@ -154,6 +154,13 @@ static int share_print(struct re_printf *pf, const struct share_arg *a)
 	return sh->printh(pf, a->stats, sh->arg);
 }
 
+/* sbcctl stats; metrics.c exports the same lines. */
+int ctrl_stats_print(struct re_printf *pf, const struct sbc *sbc)
+{
+	return re_hprintf(pf, "%H%H", print_stats, sbc, share_print,
+			  &(struct share_arg){sbc, true});
+}
+
 static int bl_encode_h(struct mbuf *mb, const void *rec)
 {
 	return bl_rec_encode(mb, rec);
@@ -215,8 +222,7 @@ static int run(struct mbuf *out, struct sbc *sbc, char *line)
 	int err;
 
 	if (!strcmp(line, "stats"))
-		err = mbuf_printf(out, "%H%H", print_stats, sbc, share_print,
-				  &(struct share_arg){sbc, true});
+		err = mbuf_printf(out, "%H", ctrl_stats_print, sbc);
 	else if (!strcmp(line, "events"))
 		err = mbuf_printf(out, "%H", event_counts_print, sbc);
 	else if (!strcmp(line, "bans"))

@@ -113,6 +113,7 @@ static int sbc_start(struct sbc *sbc)
 	err = err ? err : authguard_init(sbc);
 	err = err ? err : media_init(sbc);
 	err = err ? err : ctrl_init(sbc);
+	err = err ? err : metrics_init(sbc);
 	err = err ? err : reload_init(sbc);
 	err = err ? err : dns_init(sbc);
 	err = err ? err : listen_init(sbc);
@@ -163,6 +164,7 @@ static void sbc_stop(struct sbc *sbc)
 	cluster_close(sbc);
 	reload_close(sbc);
 	ctrl_close(sbc);
+	metrics_close(sbc);
 	overload_close(sbc);
 	forward_close(sbc);
 	dialog_close(sbc);

@@ -73,6 +73,12 @@ struct ctrl {
 	struct list conns;
 };
 
+struct metrics {
+	struct http_sock *sock;   /* metrics_listen's server, or NULL */
+	time_t started;
+	uint64_t scrapes;
+};
+
 struct overload {
 	struct tmr tmr;
 	bool active;
@@ -125,6 +131,7 @@ struct sbc {
 	struct log_limit log_limit;
 	struct flood flood;
 	struct ctrl ctrl;
+	struct metrics metrics;
 	int reload_fd;                 /* signalfd: SIGHUP */
 	struct list blacklist;         /* struct bl_rule, in match order */
 	struct store store;            /* shared counters */
@@ -274,6 +281,11 @@ int  state_load(struct sbc *sbc);
 /* ctrl.c: the control socket */
 int  ctrl_init(struct sbc *sbc);
 void ctrl_close(struct sbc *sbc);
+int  ctrl_stats_print(struct re_printf *pf, const struct sbc *sbc);
+
+/* metrics.c: Prometheus metrics (metrics_listen) */
+int  metrics_init(struct sbc *sbc);
+void metrics_close(struct sbc *sbc);
 
 /* overload.c */
 void overload_init(struct sbc *sbc);

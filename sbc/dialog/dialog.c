@@ -780,6 +780,13 @@ static bool print_count(struct le *le, void *arg)
 	return re_hprintf(arg, "calls %s %u\n", c->key, c->n) != 0;
 }
 
+/* "calls KEY n": by peer, and by peer and From user (metrics.c) */
+int dialog_counts_print(struct re_printf *pf, const struct sbc *sbc)
+{
+	(void)hash_apply(sbc->dialogs.counts, print_count, pf);
+	return 0;
+}
+
 int dialog_print(struct re_printf *pf, const struct sbc *sbc)
 {
 	int err = re_hprintf(pf, "dialogs %u\n", sbc->dialogs.n);

@@ -116,6 +116,7 @@ bool dialog_subscribing(const struct pl *met);
 uint32_t dialog_calls(const struct sbc *sbc, const char *peer,
 		      const struct pl *from);
 int  dialog_print(struct re_printf *pf, const struct sbc *sbc);
+int  dialog_counts_print(struct re_printf *pf, const struct sbc *sbc);
 void dialog_terminate(struct dialog *d, const char *why);
 struct dialog *dialog_by_callid(const struct sbc *sbc,
 				const struct pl *callid,
