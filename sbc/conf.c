@@ -290,6 +290,19 @@ static const struct conf_opt optv[] = {
 	 "peer, CPU and memory); a management address, e.g. "
 	 "192.0.2.10:9259. Empty: none.", CF_RESTART},
 
+	{"SIP trace",
+	 "hep_dest", CT_STR, O(hep_dest), "", 0, 0,
+	 "ADDR:PORT ([IPv6]:PORT) of a HEP capture server (Homer, "
+	 "heplify-server, Kamailio or OpenSIPS sipcapture): every SIP message "
+	 "sbcd receives or sends, on both sides, goes there as HEPv3 over "
+	 "UDP. Empty: none.", CF_RESTART},
+	{NULL, "hep_capture_id", CT_UINT, O(hep_capture_id), "1", 0,
+	 2147483647, "The capture agent id in each HEP message (the node, "
+	 "to the capture server).", CF_RESTART},
+	{NULL, "hep_password", CT_STR, O(hep_password), "", 0, 0,
+	 "The HEP authentication key, if the capture server wants one.",
+	 CF_RESTART | CF_SECRET},
+
 	{"Security events",
 	 "security_log", CT_PATH, O(security_log), "", 0, 0,
 	 "File the security events go to, one JSON line each (rule, action, "
@@ -1438,19 +1451,19 @@ static int check_redis(const struct sbc_conf *conf, const unsigned *linev)
 	return err;
 }
 
-/* metrics_listen: an address and a port, so that sbcd never starts on
- * one it cannot serve. */
-static int check_metrics(const struct sbc_conf *conf, const unsigned *linev)
+/* metrics_listen, hep_dest: an address and a port (not a name: they are
+ * used as they are, never resolved), or empty. */
+static int check_addrport(const struct sbc_conf *conf, const unsigned *linev,
+			  const char *opt, const char *s)
 {
-	const char *s = conf->metrics_listen;
 	struct sa sa;
 
 	if (!str_isset(s))
 		return 0;
 	if (sa_decode(&sa, s, strlen(s)) || !sa_port(&sa)) {
-		re_fprintf(stderr, "%s:%u: metrics_listen: not ADDR:PORT or "
+		re_fprintf(stderr, "%s:%u: %s: not ADDR:PORT or "
 			   "[IPv6]:PORT: '%s'\n", conf->file,
-			   line_of(linev, "metrics_listen"), s);
+			   line_of(linev, opt), opt, s);
 		return EINVAL;
 	}
 	return 0;
@@ -1625,7 +1638,9 @@ static int validate(const struct sbc_conf *conf, const unsigned *linev)
 	err |= check_ports(conf, linev);
 	err |= check_registrations(conf, linev);
 	err |= check_redis(conf, linev);
-	err |= check_metrics(conf, linev);
+	err |= check_addrport(conf, linev, "metrics_listen",
+			      conf->metrics_listen);
+	err |= check_addrport(conf, linev, "hep_dest", conf->hep_dest);
 	for (struct le *le = conf->blacklistl.head; le; le = le->next) {
 		const struct conf_blacklist *cb = le->data;
 		struct bl_rule *r = NULL;

@@ -165,6 +165,9 @@ struct sbc_conf {
 	char *security_log;
 	char *control_socket;
 	char *metrics_listen;
+	char *hep_dest;
+	uint32_t hep_capture_id;
+	char *hep_password;
 	uint32_t security_log_rate;
 	uint32_t log_remote_rate;
 	bool unknown_reply;         /* 403 to unknown sources, else drop */

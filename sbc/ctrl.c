@@ -85,7 +85,9 @@ static int print_stats(struct re_printf *pf, const struct sbc *sbc)
 		"verdicts_failed %llu\n"
 		"auth_fail_users_tracked %u\n"
 		"auth_fail_sources_tracked %u\n"
-		"standby_dropped %llu\n",
+		"standby_dropped %llu\n"
+		"hep_sent %llu\n"
+		"hep_dropped %llu\n",
 		(unsigned long long)st->req_rx,
 		(unsigned long long)st->rsp_rx,
 		(unsigned long long)st->invalid,
@@ -104,7 +106,9 @@ static int print_stats(struct re_printf *pf, const struct sbc *sbc)
 		(unsigned long long)st->verdict_failed,
 		authguard_users(sbc->authguard),
 		authguard_srcs(sbc->authguard),
-		(unsigned long long)st->standby_dropped);
+		(unsigned long long)st->standby_dropped,
+		(unsigned long long)st->hep_sent,
+		(unsigned long long)st->hep_dropped);
 }
 
 static const char *field_name(enum bl_field f)

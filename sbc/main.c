@@ -117,6 +117,7 @@ static int sbc_start(struct sbc *sbc)
 	err = err ? err : reload_init(sbc);
 	err = err ? err : dns_init(sbc);
 	err = err ? err : listen_init(sbc);
+	err = err ? err : trace_init(sbc);
 	if (err)
 		return err;
 
@@ -165,6 +166,7 @@ static void sbc_stop(struct sbc *sbc)
 	reload_close(sbc);
 	ctrl_close(sbc);
 	metrics_close(sbc);
+	trace_close(sbc);
 	overload_close(sbc);
 	forward_close(sbc);
 	dialog_close(sbc);

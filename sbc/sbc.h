@@ -73,6 +73,13 @@ struct ctrl {
 	struct list conns;
 };
 
+struct hep_buf;
+
+struct trace {
+	int fd;                   /* to hep_dest, or -1 */
+	struct hep_buf *buf;      /* the datagram being made */
+};
+
 struct metrics {
 	struct http_sock *sock;   /* metrics_listen's server, or NULL */
 	time_t started;
@@ -105,6 +112,8 @@ struct sbc_stats {
 	uint64_t verdict_rejected;     /* 403 or 603 */
 	uint64_t verdict_failed;       /* timeout, error, 5xx */
 	uint64_t standby_dropped;      /* messages a standby did not take */
+	uint64_t hep_sent;             /* trace.c */
+	uint64_t hep_dropped;
 };
 
 /* The next hops of a configuration, parsed from its strings (they point
@@ -132,6 +141,7 @@ struct sbc {
 	struct flood flood;
 	struct ctrl ctrl;
 	struct metrics metrics;
+	struct trace trace;
 	int reload_fd;                 /* signalfd: SIGHUP */
 	struct list blacklist;         /* struct bl_rule, in match order */
 	struct store store;            /* shared counters */
@@ -282,6 +292,10 @@ int  state_load(struct sbc *sbc);
 int  ctrl_init(struct sbc *sbc);
 void ctrl_close(struct sbc *sbc);
 int  ctrl_stats_print(struct re_printf *pf, const struct sbc *sbc);
+
+/* trace.c: SIP trace to a HEP capture server (hep_dest) */
+int  trace_init(struct sbc *sbc);
+void trace_close(struct sbc *sbc);
 
 /* metrics.c: Prometheus metrics (metrics_listen) */
 int  metrics_init(struct sbc *sbc);

@@ -246,7 +246,7 @@ static int side_init(struct sbc *sbc, struct side *side, enum side_id id)
 
 	err = sip_alloc(&side->sip, sbc->dnsc, conf->hash_size,
 			conf->hash_size, conf->hash_size,
-			"sbc/" SBC_VERSION, NULL, NULL);
+			"sbc/" SBC_VERSION, NULL, sbc); /* trace.c's arg */
 	if (err)
 		return err;
 
